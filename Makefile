@@ -1,0 +1,44 @@
+# The README's two commands: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test venv test-venv lint format bench migrate demo clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+migrate: venv
+	ASSAY_DEV=1 $(PY) manage.py migrate --no-input
+
+# Sets up, loads a demo on first start, then serves the site and a django-q cluster until Ctrl-C.
+run: venv
+	ASSAY_DEV=1 HOST=$(HOST) PORT=$(PORT) $(PY) scripts/run_platform.py
+
+test: venv
+	bash scripts/ensure-services.sh
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider --db=postgresql
+
+lint: venv
+	$(PY) -m ruff check . && $(PY) -m ruff format --check .
+
+format: venv
+	$(PY) -m ruff format . && $(PY) -m ruff check --fix .
+
+bench: venv
+	$(PY) benchmarks/results_import.py
+	$(PY) benchmarks/check_expected.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,259 @@
+"""Every setting comes from the environment, read here and nowhere else.
+
+Defaults need nothing installed: SQLite under var/, django-q's ORM broker, console e-mail.
+Bad values do not crash the import of this module; they are collected in SETTINGS_ERRORS and
+reported by a system check (core.checks) so every manage.py command stops with a clear message.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("ASSAY_VAR_DIR", BASE_DIR / "var"))
+
+SETTINGS_ERRORS: list[str] = []
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    SETTINGS_ERRORS.append(f"{name}={raw!r} is not a boolean (use true or false)")
+    return default
+
+
+def _env_int(name: str, default: int, minimum: int = 0) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        SETTINGS_ERRORS.append(f"{name}={raw!r} is not an integer")
+        return default
+    if value < minimum:
+        SETTINGS_ERRORS.append(f"{name}={value} must be at least {minimum}")
+        return default
+    return value
+
+
+def _env_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+DEBUG = _env_bool("DEBUG", False)
+
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if DEBUG or os.environ.get("ASSAY_DEV") or "PYTEST_VERSION" in os.environ:
+        SECRET_KEY = "insecure-development-key-set-SECRET_KEY-in-production"  # noqa: S105
+    else:
+        SETTINGS_ERRORS.append("SECRET_KEY is not set (required unless DEBUG=true)")
+        SECRET_KEY = "unset"  # noqa: S105
+
+ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = _env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_filters",
+    "django_q",
+    "core",
+    "results",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "core.context_processors.navigation",
+            ],
+        },
+    },
+]
+
+# --- database -----------------------------------------------------------------------------
+_default_db_url = f"sqlite:///{VAR_DIR / 'assay.sqlite3'}"
+DATABASE_URL = os.environ.get("DATABASE_URL", "") or _default_db_url
+try:
+    _db = dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+    if not _db.get("ENGINE"):
+        raise ValueError("unknown scheme")
+except Exception as exc:  # dj_database_url raises several types; all mean "bad URL"
+    SETTINGS_ERRORS.append(
+        f"DATABASE_URL is not a database URL we can use ({exc}); "
+        "expected e.g. postgres://user:pass@host:5432/name or sqlite:///path/to/file"
+    )
+    _db = dj_database_url.parse(_default_db_url)
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    if _db["NAME"] and _db["NAME"] != ":memory:":
+        Path(_db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    # WAL lets the web server read while a worker imports; busy timeout instead of
+    # "database is locked" when two writers meet.
+    _db["CONN_MAX_AGE"] = 0
+    _db.setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
+try:
+    import zoneinfo
+
+    zoneinfo.ZoneInfo(TIME_ZONE)
+except Exception:
+    SETTINGS_ERRORS.append(f"TIME_ZONE={TIME_ZONE!r} is not a known time zone")
+    TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every request otherwise
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# WhiteNoise serves the app's own static files without collectstatic too (tests, first start).
+WHITENOISE_USE_FINDERS = True
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+LOGIN_URL = "/admin/login/"
+
+# Uploads: imports of big JUnit files are streamed to disk past this size.
+DATA_UPLOAD_MAX_MEMORY_SIZE = _env_int("ASSAY_MAX_UPLOAD_BYTES", 200 * 1024 * 1024, minimum=1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
+# --- e-mail -------------------------------------------------------------------------------
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = _env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _env_bool("EMAIL_USE_SSL", False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    SETTINGS_ERRORS.append("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be true")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "assay@localhost")
+ASSAY_BASE_URL = os.environ.get("ASSAY_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# --- REST API -----------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["core.permissions.ReadAnyWriteTokenOrStaff"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 100,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "core.exceptions.api_exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Assay API",
+    "DESCRIPTION": "Test results, expected and missing tests, and jobs of the Assay QA platform.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- django-q -----------------------------------------------------------------------------
+# The database is the truth and django-q is the transport (DESIGN.md): retry is longer than
+# timeout so a slow task is not delivered twice while it still runs; the reaper catches the rest.
+Q_TIMEOUT = _env_int("ASSAY_Q_TIMEOUT", 1800, minimum=10)
+Q_CLUSTER = {
+    "name": "assay",
+    "workers": _env_int("ASSAY_Q_WORKERS", 2, minimum=1),
+    "timeout": Q_TIMEOUT,
+    "retry": Q_TIMEOUT + 300,
+    "max_attempts": 1,
+    "save_limit": _env_int("ASSAY_Q_SAVE_LIMIT", 250),
+    "queue_limit": 50,
+    "catch_up": False,
+    "orm": "default",
+}
+_redis_url = os.environ.get("ASSAY_Q_REDIS_URL", "")
+if _redis_url:
+    Q_CLUSTER.pop("orm")
+    Q_CLUSTER["redis"] = _redis_url
+
+# --- jobs and results ---------------------------------------------------------------------
+ASSAY_JOB_LEASE_SECONDS = _env_int("ASSAY_JOB_LEASE_SECONDS", 300, minimum=5)
+ASSAY_RECURRING_PREFIXES = _env_list("ASSAY_RECURRING_PREFIXES", ["daily"])
+for _prefix in ASSAY_RECURRING_PREFIXES:
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9.-]*", _prefix):
+        SETTINGS_ERRORS.append(
+            f"ASSAY_RECURRING_PREFIXES: {_prefix!r} is not a valid prefix "
+            "(letters, digits, '.' and '-', starting with a letter; no '_')"
+        )
+ASSAY_CLEAN_CHUNK = _env_int("ASSAY_CLEAN_CHUNK", 5000, minimum=100)
+ASSAY_PUBLIC_READ = _env_bool("ASSAY_PUBLIC_READ", True)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+}
+
+if not DEBUG:
+    SESSION_COOKIE_HTTPONLY = True
+    X_FRAME_OPTIONS = "DENY"

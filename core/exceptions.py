@@ -1,0 +1,66 @@
+"""Domain errors, mapped to HTTP in one place.
+
+Services raise these with a sentence a person can act on; the API answers
+{"error": code, "detail": sentence}, commands print the sentence as one line.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from rest_framework import exceptions as drf_exceptions
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class AssayError(Exception):
+    """Base of the errors a user can fix: bad input, unknown names, refused operations."""
+
+    code = "invalid"
+    status = 400
+
+    def __init__(self, detail: str, *, code: str | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        if code:
+            self.code = code
+
+
+class NotFound(AssayError):
+    code = "not_found"
+    status = 404
+
+
+class Conflict(AssayError):
+    code = "conflict"
+    status = 409
+
+
+def _first_message(detail) -> str:
+    if isinstance(detail, dict):
+        parts = []
+        for key, value in detail.items():
+            msg = _first_message(value)
+            parts.append(msg if key == "non_field_errors" else f"{key}: {msg}")
+        return "; ".join(parts)
+    if isinstance(detail, list):
+        return "; ".join(_first_message(item) for item in detail)
+    return str(detail)
+
+
+def api_exception_handler(exc, context):
+    """One error shape for every API failure."""
+    if isinstance(exc, AssayError):
+        return Response({"error": exc.code, "detail": exc.detail}, status=exc.status)
+    if isinstance(exc, Http404):
+        exc = drf_exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = drf_exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    code = exc.get_codes() if isinstance(exc, drf_exceptions.APIException) else "error"
+    if not isinstance(code, str):
+        code = "invalid"
+    response.data = {"error": code, "detail": _first_message(response.data)}
+    return response

@@ -1,0 +1,180 @@
+"""The job runner: claim with a lease, run, finish; a reaper for lost deliveries.
+
+django-q's ORM broker delivers at least once and its Redis broker at most once, so nothing
+here trusts the queue: the row says what is done, the lease says who may work on it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import traceback
+from datetime import timedelta
+
+from django.apps import apps
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from core.models import JobBase, JobState
+
+log = logging.getLogger(__name__)
+
+REAPER_SCHEDULE_NAME = "assay.reap_jobs"
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=settings.ASSAY_JOB_LEASE_SECONDS)
+
+
+def enqueue(job: JobBase) -> None:
+    """Queue the task once the row is committed, so a worker never sees a missing row."""
+    from django_q.tasks import async_task
+
+    label, pk = job._meta.label, job.pk
+    type(job).objects.filter(pk=pk).update(enqueued_at=timezone.now())
+    transaction.on_commit(
+        lambda: async_task("core.tasks.run_job", label, pk, task_name=f"{label}:{pk}", group=label)
+    )
+
+
+def submit(job: JobBase) -> JobBase:
+    """Save a new job row and queue it, in one transaction with whatever the caller wrote."""
+    with transaction.atomic():
+        job.state = JobState.QUEUED
+        job.save()
+        enqueue(job)
+    return job
+
+
+def claim(model: type[JobBase], pk: int, worker: str) -> JobBase | None:
+    """Take the row if it is queued or its lease expired; None if someone else has it or it
+    is finished (a duplicate delivery)."""
+    now = timezone.now()
+    claimed = (
+        model.objects.filter(pk=pk)
+        .filter(
+            Q(state=JobState.QUEUED) | Q(state=JobState.RUNNING, lease_expires_at__lt=now),
+            attempts__lt=F("max_attempts"),
+        )
+        .update(
+            state=JobState.RUNNING,
+            attempts=F("attempts") + 1,
+            lease_expires_at=now + _lease(),
+            worker=worker,
+            started_at=Coalesce(F("started_at"), now),
+        )
+    )
+    if not claimed:
+        return None
+    return model.objects.get(pk=pk)
+
+
+def heartbeat(job: JobBase, done: int, total: int | None, message: str) -> None:
+    fields = {
+        "progress_done": done,
+        "progress_message": message[:500],
+        "lease_expires_at": timezone.now() + _lease(),
+    }
+    if total is not None:
+        fields["progress_total"] = total
+    type(job).objects.filter(pk=job.pk, worker=job.worker, state=JobState.RUNNING).update(**fields)
+    for name, value in fields.items():
+        setattr(job, name, value)
+
+
+def _finish(job: JobBase, state: str, error: str = "") -> bool:
+    # Fenced by worker: if our lease expired and another worker took the row, our result
+    # is not the one that counts.
+    return bool(
+        type(job)
+        .objects.filter(pk=job.pk, worker=job.worker, state=JobState.RUNNING)
+        .update(state=state, finished_at=timezone.now(), error=error, lease_expires_at=None)
+    )
+
+
+def run_job(label: str, pk: int) -> str:
+    """django-q entry point (via core.tasks.run_job): run one job row by id."""
+    model = apps.get_model(label)
+    job = claim(model, pk, worker_id())
+    if job is None:
+        return "skipped"
+    job.log(f"attempt {job.attempts} started on {job.worker}")
+    try:
+        job.execute()
+    except Exception as exc:
+        job.log("attempt failed:\n" + traceback.format_exc())
+        detail = f"{type(exc).__name__}: {exc}"
+        if job.attempts < job.max_attempts:
+            requeued = (
+                type(job)
+                .objects.filter(pk=job.pk, worker=job.worker, state=JobState.RUNNING)
+                .update(state=JobState.QUEUED, error=detail, lease_expires_at=None)
+            )
+            if requeued:
+                enqueue(job)
+            return "retry"
+        _finish(job, JobState.FAILED, detail)
+        return "failed"
+    _finish(job, JobState.SUCCEEDED)
+    job.log("succeeded")
+    return "succeeded"
+
+
+def job_models() -> list[type[JobBase]]:
+    return [m for m in apps.get_models() if issubclass(m, JobBase)]
+
+
+def reap_jobs() -> int:
+    """Requeue rows whose worker died (lease expired) or whose delivery was lost (queued for
+    longer than a lease without a claim). Rows out of attempts fail with the reason."""
+    now = timezone.now()
+    requeued = 0
+    for model in job_models():
+        expired = model.objects.filter(state=JobState.RUNNING, lease_expires_at__lt=now)
+        model.objects.filter(pk__in=expired.filter(attempts__gte=F("max_attempts"))).update(
+            state=JobState.FAILED,
+            finished_at=now,
+            lease_expires_at=None,
+            error="the worker stopped answering (lease expired) and no attempts are left",
+        )
+        stale = model.objects.filter(
+            Q(state=JobState.RUNNING, lease_expires_at__lt=now)
+            | Q(state=JobState.QUEUED, enqueued_at__lt=now - _lease())
+            | Q(state=JobState.QUEUED, enqueued_at__isnull=True)
+        )
+        for job in stale:
+            with transaction.atomic():
+                changed = (
+                    model.objects.filter(pk=job.pk, state=job.state, worker=job.worker)
+                    .filter(Q(lease_expires_at__lt=now) | Q(state=JobState.QUEUED))
+                    .update(state=JobState.QUEUED, lease_expires_at=None)
+                )
+                if changed:
+                    enqueue(job)
+                    requeued += 1
+    if requeued:
+        log.info("reaper requeued %d job(s)", requeued)
+    return requeued
+
+
+def ensure_schedules(**kwargs) -> None:
+    """post_migrate hook: the reaper runs every minute on any cluster sharing this database."""
+    from django_q.models import Schedule
+
+    Schedule.objects.update_or_create(
+        name=REAPER_SCHEDULE_NAME,
+        defaults={
+            "func": "core.tasks.reap_jobs",
+            "schedule_type": Schedule.MINUTES,
+            "minutes": 1,
+            "repeats": -1,
+        },
+    )

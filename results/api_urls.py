@@ -1,0 +1,15 @@
+from django.urls import include, path
+from rest_framework.routers import DefaultRouter
+
+from results import api
+
+router = DefaultRouter()
+router.register("runs", api.RunViewSet, basename="api-run")
+router.register("results", api.ResultViewSet, basename="api-result")
+router.register("projects", api.ProjectViewSet, basename="api-project")
+router.register("expected", api.ExpectedTestViewSet, basename="api-expected")
+
+urlpatterns = [
+    path("imports/", api.ImportView.as_view(), name="api-imports"),
+    path("", include(router.urls)),
+]

@@ -1,0 +1,34 @@
+"""Parsers for uploaded test-result files: Pandokia logs, JUnit XML and Assay's JSON.
+
+Plain Python, no Django: ``parse_file(data, filename)`` returns a ``ParsedFile`` or raises
+``ParseError`` ("name:line: message"). Nothing is half-imported: on error no results are
+returned at all.
+
+The format is detected from the first non-blank character: ``<`` JUnit XML, ``{`` Assay
+JSON, anything else a Pandokia log. See docs/import-formats.md.
+"""
+
+from __future__ import annotations
+
+from .base import ParsedFile, ParsedResult, ParseError
+from .detect import decode_text, detect_format
+from .jsonfmt import parse_json
+from .junit import parse_junit
+from .pdk import parse_pdk
+
+__all__ = ["ParseError", "ParsedFile", "ParsedResult", "parse_file"]
+
+
+def parse_file(data: bytes, filename: str) -> ParsedFile:
+    """Detect the format of ``data`` (the raw bytes of an upload) and parse it.
+
+    ``filename`` is only used in error messages. Raises ``ParseError`` for empty, binary,
+    malformed or result-less input.
+    """
+    text = decode_text(data, filename)
+    kind = detect_format(text)
+    if kind == "junit":
+        return parse_junit(data, filename)  # bytes: the XML declaration picks the encoding
+    if kind == "json":
+        return parse_json(text, filename)
+    return parse_pdk(text, filename)

@@ -1,0 +1,66 @@
+"""`manage.py import_results FILE...`: Pandokia's `pdk import *` for Assay."""
+
+from __future__ import annotations
+
+import glob
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from results.services.imports import ImportDefaults, import_paths
+
+
+class Command(BaseCommand):
+    help = (
+        "Import result files (pdk logs, JUnit XML, Assay JSON; the format is detected). "
+        "Each file is all-or-nothing: a refused file is reported and the others still land. "
+        "Exits with status 1 if any file was refused."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("files", nargs="+", help="Files or glob patterns (quote them).")
+        parser.add_argument("--run", default="", help="Run name where a file names none.")
+        parser.add_argument("--project", default="", help="Project where a file names none.")
+        parser.add_argument("--host", default="", help="Host where a file names none.")
+        parser.add_argument("--context", default="", help="Context where a file names none.")
+        parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
+
+    def handle(self, *args, **opts):
+        paths: list[Path] = []
+        for arg in opts["files"]:
+            matches = sorted(glob.glob(arg)) if any(c in arg for c in "*?[") else [arg]
+            if not matches:
+                raise CommandError(f"{arg}: no file matches")
+            paths.extend(Path(m) for m in matches)
+        paths = [p for p in paths if not p.is_dir()]
+        if not paths:
+            raise CommandError("no files to import (only directories matched)")
+        defaults = ImportDefaults(
+            run=opts["run"], project=opts["project"], host=opts["host"], context=opts["context"]
+        )
+        bar = tqdm(
+            total=len(paths), unit="file", disable=opts["no_progress"] or len(paths) < 2,
+            file=self.stderr._out, leave=False,
+        )  # fmt: skip
+
+        def on_file(path, summary, error):
+            bar.update(1)
+            if error is not None:
+                bar.write(self.style.ERROR(f"REFUSED {error.detail}"), file=self.stderr._out)
+                return
+            for run in summary.runs:
+                counts = " ".join(f"{k}={v}" for k, v in sorted(run.counts.items()))
+                line = (
+                    f"{path}: {summary.format}"
+                    f"{'/' + summary.flavour if summary.flavour else ''} -> {run.run.name}: "
+                    f"{run.imported} results ({counts}); {run.new} new, "
+                    f"{run.reimported} re-imported, {run.replaced_missing} replaced missing"
+                )
+                bar.write(line, file=self.stdout._out)
+
+        ok, failed = import_paths(paths, defaults, on_file=on_file)
+        bar.close()
+        self.stdout.write(f"{ok} file(s) imported, {failed} refused")
+        if failed:
+            raise CommandError(f"{failed} file(s) refused; see the REFUSED lines above")

@@ -1,0 +1,176 @@
+"""Test runs and their results, expected tests, contacts (Pandokia's data model)."""
+
+from __future__ import annotations
+
+import re
+
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+
+from core.models import JobBase
+
+STATUS_RE = re.compile(r"^[PFEDMa-z]$")
+status_validator = RegexValidator(
+    STATUS_RE, "A status is P, F, E, D, M or one lower-case letter of your own."
+)
+
+STATUS_LETTERS = ["P", "F", "E", "D", "M", *"abcdefghijklmnopqrstuvwxyz"]
+STATUS_LABELS = {"P": "pass", "F": "fail", "E": "error", "D": "disabled", "M": "missing"}
+STATUS_ORDER = ["P", "F", "E", "D", "M"]
+
+
+class Project(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TestRun(models.Model):
+    """A named run. `daily_2026-11-23` style names get a prefix and a date (recurring runs).
+
+    Deleting a run only marks it (deleted_at); clean_results removes its rows later in
+    bounded chunks, so deletion never holds a long lock. Live names are unique; a deleted
+    run's name can be imported again before the cleaner has run.
+    """
+
+    __test__ = False  # not a pytest test class
+
+    name = models.CharField(max_length=200)
+    prefix = models.CharField(max_length=100, blank=True, db_index=True)
+    run_date = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    valuable = models.BooleanField(
+        default=False, help_text="Valuable runs are refused by delete_runs and the admin."
+    )
+    note = models.TextField(blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Counts per status, recomputed by results.services after every write to the run:
+    # the run list shows them without scanning millions of results.
+    status_counts = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name"], condition=Q(deleted_at__isnull=True), name="unique_live_run_name"
+            )
+        ]
+        indexes = [models.Index(fields=["prefix", "run_date"], name="run_prefix_date")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def total(self) -> int:
+        return sum(self.status_counts.values())
+
+
+class TestResult(models.Model):
+    __test__ = False
+
+    run = models.ForeignKey(TestRun, on_delete=models.CASCADE, related_name="results")
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="results")
+    host = models.CharField(max_length=200, blank=True)
+    context = models.CharField(max_length=200, blank=True)
+    test_name = models.CharField(max_length=1000)
+    status = models.CharField(max_length=1, validators=[status_validator])
+    start_time = models.DateTimeField(null=True, blank=True)
+    end_time = models.DateTimeField(null=True, blank=True)
+    duration = models.FloatField(null=True, blank=True)
+    location = models.CharField(max_length=1000, blank=True)
+    test_runner = models.CharField(max_length=100, blank=True)
+    log = models.TextField(blank=True)
+    tda = models.JSONField(default=dict, blank=True)
+    tra = models.JSONField(default=dict, blank=True)
+    imported_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "project", "host", "context", "test_name"],
+                name="unique_result_identity",
+            ),
+            # An IN list, not a regex: SQLite evaluates REGEXP in Python on every insert.
+            models.CheckConstraint(
+                condition=Q(status__in=STATUS_LETTERS), name="result_status_letter"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["run", "status"], name="result_run_status"),
+            models.Index(fields=["run", "test_name"], name="result_run_name"),
+            models.Index(fields=["test_name"], name="result_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.test_name} [{self.status}]"
+
+
+class ExpectedTest(models.Model):
+    """A test that every run of a class (e.g. "daily") should contain."""
+
+    run_class = models.CharField(max_length=100)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="expected_tests")
+    host = models.CharField(max_length=200, blank=True)
+    context = models.CharField(max_length=200, blank=True)
+    test_name = models.CharField(max_length=1000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["run_class", "project", "test_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run_class", "project", "host", "context", "test_name"],
+                name="unique_expected_test",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run_class}: {self.test_name}"
+
+
+class Contact(models.Model):
+    """Who hears about failures under a test-name prefix of a project (used by notify)."""
+
+    class Format(models.TextChoices):
+        SUMMARY = "summary", "Summary"
+        FULL = "full", "Full"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="contacts")
+    test_prefix = models.CharField(max_length=1000, blank=True)
+    email = models.EmailField()
+    format = models.CharField(max_length=10, choices=Format.choices, default=Format.SUMMARY)
+    line_limit = models.PositiveIntegerField(default=100)
+
+    class Meta:
+        ordering = ["project", "test_prefix", "email"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "test_prefix", "email"], name="unique_contact"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.project}: {self.test_prefix or '*'})"
+
+
+class CleanJob(JobBase):
+    """Removes what deleted runs left behind, in chunks (queued by the admin's delete)."""
+
+    rows_deleted = models.BigIntegerField(default=0)
+    runs_removed = models.IntegerField(default=0)
+
+    def execute(self) -> None:
+        from results.services.purge import clean_results
+
+        summary = clean_results(progress=self.report_progress)
+        type(self).objects.filter(pk=self.pk).update(
+            rows_deleted=summary.results_deleted, runs_removed=summary.runs_removed
+        )
+        self.log(f"removed {summary.results_deleted} results of {summary.runs_removed} runs")

@@ -1,0 +1,43 @@
+"""Read paths shared by the web UI and the API."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from results.models import ExpectedTest, TestResult, TestRun
+
+
+def live_runs() -> QuerySet[TestRun]:
+    return TestRun.objects.filter(deleted_at__isnull=True)
+
+
+def run_results(
+    run: TestRun,
+    *,
+    status: str | None = None,
+    project: str | None = None,
+    name_prefix: str | None = None,
+    with_log: bool = False,
+) -> QuerySet[TestResult]:
+    """A run's results in test-name order; the log column is left out unless asked for."""
+    qs = TestResult.objects.filter(run=run).select_related("project")
+    if not with_log:
+        qs = qs.defer("log")
+    if status:
+        qs = qs.filter(status__in=list(status)) if len(status) > 1 else qs.filter(status=status)
+    if project:
+        qs = qs.filter(project__name=project)
+    if name_prefix:
+        qs = qs.filter(test_name__startswith=name_prefix)
+    return qs.order_by("test_name", "project__name", "host", "context")
+
+
+def expected_tests(
+    *, run_class: str | None = None, project: str | None = None
+) -> QuerySet[ExpectedTest]:
+    qs = ExpectedTest.objects.select_related("project")
+    if run_class:
+        qs = qs.filter(run_class=run_class)
+    if project:
+        qs = qs.filter(project__name=project)
+    return qs

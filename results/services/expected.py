@@ -1,0 +1,86 @@
+"""Expected and missing tests (Pandokia's gen_expected / check_expected).
+
+Both are one INSERT ... SELECT each, so 100,000 expected tests never pass through Python.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from core.exceptions import AssayError
+from results.models import ExpectedTest, TestResult, TestRun
+from results.services.runs import get_or_create_run, get_run, refresh_counts
+
+RUN_CLASS_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+
+
+def validate_run_class(run_class: str) -> str:
+    run_class = (run_class or "").strip()
+    if not RUN_CLASS_RE.match(run_class):
+        raise AssayError(
+            f"{run_class[:80]!r} is not a valid class of runs: use letters, digits, _ . - "
+            "(at most 100 characters).",
+            code="bad_run_class",
+        )
+    return run_class
+
+
+@dataclass
+class ExpectedSummary:
+    run_class: str
+    run: TestRun
+    added: int  # gen_expected: new expected tests; check_expected: new M records
+    total_expected: int
+
+
+def gen_expected(run_class: str, run_name: str) -> ExpectedSummary:
+    """Add every test of the run to the class's expected tests. Adds only, never removes."""
+    run_class = validate_run_class(run_class)
+    run = get_run(run_name)
+    e, r = ExpectedTest._meta.db_table, TestResult._meta.db_table
+    sql = (
+        f"INSERT INTO {e} (run_class, project_id, host, context, test_name, created_at) "  # noqa: S608
+        f"SELECT %s, project_id, host, context, test_name, %s FROM {r} WHERE run_id = %s "
+        "ON CONFLICT DO NOTHING"
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, [run_class, timezone.now(), run.pk])
+        added = max(cursor.rowcount, 0)
+    total = ExpectedTest.objects.filter(run_class=run_class).count()
+    return ExpectedSummary(run_class, run, added, total)
+
+
+def check_expected(run_class: str, run_name: str) -> ExpectedSummary:
+    """Enter an M (missing) record for every expected test the run lacks. Idempotent.
+
+    A run that does not exist yet is created: when a whole night's tests failed to report,
+    every expected test is missing, and that is the case this exists for. Aliases such as
+    daily_latest must name an existing run."""
+    run_class = validate_run_class(run_class)
+    if not ExpectedTest.objects.filter(run_class=run_class).exists():
+        raise AssayError(
+            f"No tests are expected in class {run_class!r}; "
+            f"fill it first with gen_expected {run_class} RUN.",
+            code="unknown_run_class",
+        )
+    e, r = ExpectedTest._meta.db_table, TestResult._meta.db_table
+    sql = (
+        f"INSERT INTO {r} (run_id, project_id, host, context, test_name, status, "  # noqa: S608
+        "location, test_runner, log, tda, tra, imported_at) "
+        f"SELECT %s, e.project_id, e.host, e.context, e.test_name, 'M', '', '', '', %s, %s, %s "
+        f"FROM {e} e WHERE e.run_class = %s AND NOT EXISTS ("
+        f"SELECT 1 FROM {r} t WHERE t.run_id = %s AND t.project_id = e.project_id "
+        "AND t.host = e.host AND t.context = e.context AND t.test_name = e.test_name)"
+    )
+    with transaction.atomic():
+        run, _ = get_or_create_run(run_name)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [run.pk, "{}", "{}", timezone.now(), run_class, run.pk])
+            added = max(cursor.rowcount, 0)
+        refresh_counts(run)
+    total = ExpectedTest.objects.filter(run_class=run_class).count()
+    return ExpectedSummary(run_class, run, added, total)

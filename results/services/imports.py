@@ -1,0 +1,283 @@
+"""Importing results: parse files, resolve runs, write every result of a file in one go.
+
+A file is all-or-nothing (one transaction). Importing a result whose identity
+(run, project, host, context, test_name) is already there replaces it: a re-import, or the
+arrival of a test that check_expected had entered as missing (M).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import transaction
+from django.utils import timezone
+
+from core.exceptions import AssayError
+from results.importers import ParsedFile, ParsedResult, ParseError, parse_file
+from results.models import STATUS_LETTERS, Project, TestResult, TestRun
+from results.services.runs import get_or_create_run, refresh_counts, validate_run_name
+
+DEFAULT_PROJECT = "default"
+DEFAULT_CONTEXT = "default"
+
+_UPDATE_FIELDS = [
+    "status",
+    "start_time",
+    "end_time",
+    "duration",
+    "location",
+    "test_runner",
+    "log",
+    "tda",
+    "tra",
+    "imported_at",
+]
+_IDENTITY = ["run", "project", "host", "context", "test_name"]
+
+
+@dataclass(frozen=True)
+class ImportDefaults:
+    """Values used where a file does not say (the API's form fields, the CLI's options)."""
+
+    run: str = ""
+    project: str = ""
+    host: str = ""
+    context: str = ""
+
+
+@dataclass
+class RunSummary:
+    run: TestRun
+    created: bool = False
+    imported: int = 0  # results written, all kinds
+    new: int = 0
+    reimported: int = 0  # replaced an earlier real result
+    replaced_missing: int = 0  # replaced an M record
+    counts: dict[str, int] = field(default_factory=dict)  # statuses of what this import wrote
+
+
+@dataclass
+class FileSummary:
+    filename: str
+    format: str
+    flavour: str
+    results: int
+    runs: list[RunSummary]
+
+
+class ImportFailed(AssayError):
+    """A file was refused; nothing of it (or of its request) was written."""
+
+    code = "bad_file"
+
+    def __init__(self, filename: str, line: int | None, message: str):
+        where = f"{filename}:{line}" if line else filename
+        super().__init__(f"{where}: {message}")
+        self.filename, self.line, self.message = filename, line, message
+
+
+def _text(value: str | None, default: str, what: str, limit: int) -> str:
+    value = (value or "").strip() or default
+    if len(value) > limit:
+        raise AssayError(f"{what} {value[:40]!r}... is longer than {limit} characters.")
+    return value
+
+
+def record_run(
+    results: Iterable[ParsedResult],
+    defaults: ImportDefaults = ImportDefaults(),  # noqa: B008 (frozen dataclass)
+    *,
+    source: str = "results",
+) -> list[RunSummary]:
+    """Write results into their runs. The one write path every producer uses.
+
+    Each result's run/project/host/context comes from the result, else from `defaults`.
+    Call inside a transaction to make several calls all-or-nothing (import_files does)."""
+    now = timezone.now()
+    by_run: dict[str, dict[tuple[str, str, str, str], ParsedResult]] = {}
+    for n, item in enumerate(results, start=1):
+        run_name = (item.test_run or "").strip() or defaults.run
+        if not run_name:
+            raise AssayError(
+                f"{source}: result {n} ({item.test_name[:80]}) names no run, and no default "
+                "run was given (the `run` field of the API, --run of import_results).",
+                code="run_required",
+            )
+        if item.status not in STATUS_LETTERS:
+            raise AssayError(f"{source}: result {n} has an invalid status {item.status!r}.")
+        if not item.test_name or len(item.test_name) > 1000:
+            raise AssayError(f"{source}: result {n} has an empty or over-long test name.")
+        key = (
+            _text(item.project, defaults.project or DEFAULT_PROJECT, "project", 200),
+            _text(item.host, defaults.host, "host", 200),
+            _text(item.context, defaults.context or DEFAULT_CONTEXT, "context", 200),
+            item.test_name,
+        )
+        # The same identity twice in one import: the later result wins, as a re-import.
+        by_run.setdefault(validate_run_name(run_name), {})[key] = item
+
+    project_ids = _project_ids({key[0] for items in by_run.values() for key in items})
+    summaries = []
+    for run_name, items in by_run.items():
+        run, created = get_or_create_run(run_name)
+        summaries.append(_write_run(run, created, items, project_ids, now))
+    return summaries
+
+
+def _project_ids(names: set[str]) -> dict[str, int]:
+    existing = dict(Project.objects.filter(name__in=names).values_list("name", "id"))
+    missing = names - existing.keys()
+    if missing:
+        Project.objects.bulk_create(
+            [Project(name=name) for name in sorted(missing)], ignore_conflicts=True
+        )
+        existing = dict(Project.objects.filter(name__in=names).values_list("name", "id"))
+    return existing
+
+
+def _write_run(
+    run: TestRun,
+    created: bool,
+    items: dict[tuple[str, str, str, str], ParsedResult],
+    project_ids: dict[str, int],
+    now,
+) -> RunSummary:
+    summary = RunSummary(run=run, created=created, imported=len(items))
+    previous: dict[tuple[int, str, str, str], str] = {}
+    if not created:
+        previous = {
+            (p, h, c, t): s
+            for p, h, c, t, s in TestResult.objects.filter(run=run).values_list(
+                "project_id", "host", "context", "test_name", "status"
+            )
+        }
+    objs = []
+    counts: dict[str, int] = {}
+    for (project, host, context, name), item in items.items():
+        project_id = project_ids[project]
+        before = previous.get((project_id, host, context, name))
+        if before == "M":
+            summary.replaced_missing += 1
+        elif before is not None:
+            summary.reimported += 1
+        counts[item.status] = counts.get(item.status, 0) + 1
+        duration = item.duration
+        if duration is None and item.start_time and item.end_time:
+            duration = (item.end_time - item.start_time).total_seconds()
+        objs.append(
+            TestResult(
+                run_id=run.pk,
+                project_id=project_id,
+                host=host,
+                context=context,
+                test_name=name,
+                status=item.status,
+                start_time=item.start_time,
+                end_time=item.end_time,
+                duration=duration,
+                location=item.location[:1000],
+                test_runner=item.test_runner[:100],
+                log=item.log,
+                tda=item.tda,
+                tra=item.tra,
+                imported_at=now,
+            )
+        )
+    summary.new = summary.imported - summary.reimported - summary.replaced_missing
+    if previous:
+        TestResult.objects.bulk_create(
+            objs,
+            batch_size=2000,
+            update_conflicts=True,
+            unique_fields=_IDENTITY,
+            update_fields=_UPDATE_FIELDS,
+        )
+    else:
+        TestResult.objects.bulk_create(objs, batch_size=2000)
+    summary.counts = counts
+    refresh_counts(run)
+    return summary
+
+
+def _merge(into: dict[str, RunSummary], summaries: Sequence[RunSummary]) -> None:
+    for s in summaries:
+        total = into.get(s.run.name)
+        if total is None:
+            into[s.run.name] = s
+            continue
+        total.imported += s.imported
+        total.new += s.new
+        total.reimported += s.reimported
+        total.replaced_missing += s.replaced_missing
+        total.created = total.created or s.created
+        total.run = s.run
+        for status, n in s.counts.items():
+            total.counts[status] = total.counts.get(status, 0) + n
+
+
+def import_one(data: bytes, filename: str, defaults: ImportDefaults) -> FileSummary:
+    """Parse and write one file; raises ImportFailed (nothing written) when it is refused.
+    The caller provides the transaction."""
+    try:
+        parsed: ParsedFile = parse_file(data, filename)
+    except ParseError as exc:
+        raise ImportFailed(filename, exc.line, exc.message) from None
+    try:
+        with transaction.atomic():
+            runs = record_run(parsed.results, defaults, source=filename)
+    except ImportFailed:
+        raise
+    except AssayError as exc:
+        raise ImportFailed(filename, None, exc.detail.removeprefix(f"{filename}: ")) from None
+    return FileSummary(filename, parsed.format, parsed.flavour, len(parsed.results), runs)
+
+
+def import_files(
+    files: Iterable[tuple[str, bytes]],
+    defaults: ImportDefaults = ImportDefaults(),  # noqa: B008
+) -> tuple[list[FileSummary], list[RunSummary]]:
+    """All-or-nothing import of several files (the API): one bad file refuses the request."""
+    file_summaries: list[FileSummary] = []
+    per_run: dict[str, RunSummary] = {}
+    with transaction.atomic():
+        for filename, data in files:
+            summary = import_one(data, filename, defaults)
+            file_summaries.append(summary)
+            _merge(per_run, summary.runs)
+    for s in per_run.values():
+        s.run.refresh_from_db()
+    return file_summaries, list(per_run.values())
+
+
+def import_paths(
+    paths: Sequence[Path],
+    defaults: ImportDefaults,
+    *,
+    on_file: Callable[[Path, FileSummary | None, ImportFailed | None], None] | None = None,
+) -> tuple[int, int]:
+    """The CLI's import (Pandokia's `pdk import *`): each file is its own transaction, so a bad
+    file is reported and skipped while the others land. Returns (files imported, files refused)."""
+    ok = failed = 0
+    for path in paths:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            err = ImportFailed(str(path), None, f"cannot read: {exc.strerror}")
+            failed += 1
+            if on_file:
+                on_file(path, None, err)
+            continue
+        try:
+            with transaction.atomic():
+                summary = import_one(data, str(path), defaults)
+        except ImportFailed as exc:
+            failed += 1
+            if on_file:
+                on_file(path, None, exc)
+            continue
+        ok += 1
+        if on_file:
+            on_file(path, summary, None)
+    return ok, failed

@@ -1,0 +1,120 @@
+"""Run names: validation, recurring prefixes (`daily_2026-11-23`) and their aliases."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.db.models import Count
+from django.utils import timezone
+
+from core.exceptions import AssayError, NotFound
+from results.models import TestResult, TestRun
+
+RUN_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+:=,-]{0,199}$")
+RECURRING_RE = re.compile(r"^(?P<prefix>.+)_(?P<when>\d{4}-\d{2}-\d{2}|latest|today|yesterday)$")
+ALIASES = ("latest", "today", "yesterday")
+
+
+@dataclass(frozen=True)
+class ParsedName:
+    prefix: str
+    run_date: date | None  # None for an alias
+
+
+def parse_recurring(name: str) -> ParsedName | None:
+    """`daily_2026-11-23` -> (daily, 2026-11-23); `daily_latest` -> (daily, None); else None."""
+    match = RECURRING_RE.match(name)
+    if not match or match["prefix"] not in settings.ASSAY_RECURRING_PREFIXES:
+        return None
+    when = match["when"]
+    if when in ALIASES:
+        return ParsedName(match["prefix"], None)
+    try:
+        return ParsedName(match["prefix"], date.fromisoformat(when))
+    except ValueError:
+        return None
+
+
+def validate_run_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise AssayError("A run name is required.", code="run_required")
+    if not RUN_NAME_RE.match(name):
+        raise AssayError(
+            f"{name[:80]!r} is not a valid run name: use letters, digits and _ . @ + : = , - "
+            "(at most 200 characters, starting with a letter or digit).",
+            code="bad_run_name",
+        )
+    return name
+
+
+def today() -> date:
+    return timezone.localdate()
+
+
+def resolve_run_name(name: str, *, on: date | None = None) -> str:
+    """Turn an alias into a real run name; other names come back unchanged.
+
+    `<prefix>_today` and `<prefix>_yesterday` are dates in TIME_ZONE; `<prefix>_latest` is the
+    newest existing run of that prefix (NotFound when there is none)."""
+    name = validate_run_name(name)
+    parsed = parse_recurring(name)
+    if parsed is None or parsed.run_date is not None:
+        return name
+    when = name.rsplit("_", 1)[1]
+    day = on or today()
+    if when == "today":
+        return f"{parsed.prefix}_{day.isoformat()}"
+    if when == "yesterday":
+        return f"{parsed.prefix}_{(day - timedelta(days=1)).isoformat()}"
+    latest = (
+        TestRun.objects.filter(
+            prefix=parsed.prefix, run_date__isnull=False, deleted_at__isnull=True
+        )
+        .order_by("-run_date")
+        .values_list("name", flat=True)
+        .first()
+    )
+    if latest is None:
+        raise NotFound(
+            f"{name} names the newest {parsed.prefix}_YYYY-MM-DD run, and there is none yet.",
+            code="no_such_run",
+        )
+    return latest
+
+
+def get_run(name: str) -> TestRun:
+    """The live run of that name (aliases allowed), or NotFound."""
+    real = resolve_run_name(name)
+    run = TestRun.objects.filter(name=real, deleted_at__isnull=True).first()
+    if run is None:
+        raise NotFound(f"There is no run named {real}.", code="no_such_run")
+    return run
+
+
+def get_or_create_run(name: str) -> tuple[TestRun, bool]:
+    real = resolve_run_name(name)
+    run = TestRun.objects.filter(name=real, deleted_at__isnull=True).first()
+    if run is not None:
+        return run, False
+    parsed = parse_recurring(real)
+    run = TestRun.objects.create(
+        name=real,
+        prefix=parsed.prefix if parsed else "",
+        run_date=parsed.run_date if parsed else None,
+    )
+    return run, True
+
+
+def refresh_counts(run: TestRun) -> dict[str, int]:
+    """Recompute the cached counts per status of one run (one GROUP BY over its index)."""
+    rows = (
+        TestResult.objects.filter(run=run).order_by().values_list("status").annotate(n=Count("id"))
+    )
+    counts = {status: n for status, n in rows}
+    TestRun.objects.filter(pk=run.pk).update(status_counts=counts, updated_at=timezone.now())
+    run.status_counts = counts
+    return counts

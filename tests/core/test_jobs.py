@@ -1,0 +1,124 @@
+"""The job pattern: row first, task on commit, lease, fenced finish, reaper."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from django_q.models import OrmQ
+
+from core import jobs
+from core.models import JobState
+from results.models import CleanJob
+
+pytestmark = [pytest.mark.django_db, pytest.mark.db_dependent]
+
+
+def queued_tasks() -> list[tuple]:
+    return [(t.task["func"], t.task["args"]) for t in OrmQ.objects.all()]
+
+
+def test_submit_queues_the_task_only_after_commit(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        job = jobs.submit(CleanJob())
+        assert not OrmQ.objects.exists()  # nothing queued before the commit
+    assert len(callbacks) == 1
+    callbacks[0]()
+    assert queued_tasks() == [("core.tasks.run_job", ("results.CleanJob", job.pk))]
+    job.refresh_from_db()
+    assert job.state == JobState.QUEUED and job.enqueued_at is not None
+
+
+def test_run_job_succeeds_once_and_a_second_delivery_is_skipped():
+    job = CleanJob.objects.create()
+    assert jobs.run_job("results.CleanJob", job.pk) == "succeeded"
+    job.refresh_from_db()
+    assert job.state == JobState.SUCCEEDED and job.attempts == 1 and job.finished_at
+    assert jobs.run_job("results.CleanJob", job.pk) == "skipped"
+    job.refresh_from_db()
+    assert job.attempts == 1
+    assert "succeeded" in (job.log_dir / "job.log").read_text()
+
+
+def test_a_running_job_with_a_live_lease_is_not_taken_twice():
+    job = CleanJob.objects.create()
+    first = jobs.claim(CleanJob, job.pk, "worker-a")
+    assert first is not None
+    assert jobs.claim(CleanJob, job.pk, "worker-b") is None
+
+
+def test_a_failed_attempt_is_retried_then_fails_with_its_error(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    def boom(self):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(CleanJob, "execute", boom)
+    job = CleanJob.objects.create(max_attempts=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert jobs.run_job("results.CleanJob", job.pk) == "retry"
+    job.refresh_from_db()
+    assert job.state == JobState.QUEUED and "disk full" in job.error
+    assert queued_tasks() == [("core.tasks.run_job", ("results.CleanJob", job.pk))]
+    assert jobs.run_job("results.CleanJob", job.pk) == "failed"
+    job.refresh_from_db()
+    assert job.state == JobState.FAILED and job.attempts == 2
+    assert job.error == "RuntimeError: disk full"
+
+
+def test_reaper_requeues_a_job_whose_worker_died(django_capture_on_commit_callbacks):
+    job = CleanJob.objects.create()
+    claimed = jobs.claim(CleanJob, job.pk, "dead-worker")
+    assert claimed is not None
+    CleanJob.objects.filter(pk=job.pk).update(
+        lease_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert jobs.reap_jobs() == 1
+    job.refresh_from_db()
+    assert job.state == JobState.QUEUED
+    assert queued_tasks() == [("core.tasks.run_job", ("results.CleanJob", job.pk))]
+    # the dead worker's late finish is fenced off: the row is no longer its own
+    assert not jobs._finish(claimed, JobState.SUCCEEDED)
+    assert jobs.run_job("results.CleanJob", job.pk) == "succeeded"
+    job.refresh_from_db()
+    assert job.attempts == 2
+
+
+def test_reaper_fails_a_job_out_of_attempts():
+    job = CleanJob.objects.create(max_attempts=1)
+    jobs.claim(CleanJob, job.pk, "dead-worker")
+    CleanJob.objects.filter(pk=job.pk).update(
+        lease_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    jobs.reap_jobs()
+    job.refresh_from_db()
+    assert job.state == JobState.FAILED
+    assert "lease expired" in job.error
+
+
+def test_reaper_requeues_a_lost_delivery(django_capture_on_commit_callbacks):
+    job = CleanJob.objects.create(enqueued_at=timezone.now() - timedelta(hours=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert jobs.reap_jobs() == 1
+    assert queued_tasks() == [("core.tasks.run_job", ("results.CleanJob", job.pk))]
+    fresh = CleanJob.objects.create(enqueued_at=timezone.now())
+    assert jobs.reap_jobs() == 0
+    assert fresh.pk
+
+
+def test_progress_extends_the_lease():
+    job = CleanJob.objects.create()
+    claimed = jobs.claim(CleanJob, job.pk, "w")
+    CleanJob.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now())
+    claimed.report_progress(5, 10, "half")
+    job.refresh_from_db()
+    assert (job.progress_done, job.progress_total, job.progress_message) == (5, 10, "half")
+    assert job.lease_expires_at > timezone.now() + timedelta(seconds=60)
+
+
+def test_the_reaper_is_scheduled_after_migrate():
+    from django_q.models import Schedule
+
+    schedule = Schedule.objects.get(name=jobs.REAPER_SCHEDULE_NAME)
+    assert schedule.func == "core.tasks.reap_jobs"
+    assert schedule.schedule_type == Schedule.MINUTES

@@ -1,0 +1,129 @@
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from results.models import TestResult, TestRun
+
+pytestmark = [pytest.mark.django_db, pytest.mark.db_dependent]
+
+JUNIT = b"""<?xml version="1.0" encoding="utf-8"?>
+<testsuites><testsuite name="pytest" errors="1" failures="1" skipped="1" tests="4" time="0.5"
+ timestamp="2026-11-01T10:00:00" hostname="ci-7">
+<testcase classname="tests.test_a" name="test_ok" time="0.1"/>
+<testcase classname="tests.test_a" name="test_fail" time="0.1"><failure message="assert 1 == 2">
+assert 1 == 2</failure></testcase>
+<testcase classname="tests.test_b" name="test_err" time="0.1"><error message="boom">trace</error>
+</testcase>
+<testcase classname="tests.test_b" name="test_skip" time="0.0"><skipped message="later"/></testcase>
+</testsuite></testsuites>"""
+
+BOMB = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
+<testsuite name="x"><testcase name="a" classname="&lol3;"/></testsuite>"""
+
+
+def upload(name: str, data: bytes) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, data, content_type="application/octet-stream")
+
+
+def test_import_needs_a_token(api_client):
+    resp = api_client.post("/api/v1/imports/", {"file": upload("r.xml", JUNIT), "run": "r"})
+    assert resp.status_code in (401, 403)
+    assert resp.json()["error"] in ("not_authenticated", "permission_denied")
+    assert not TestResult.objects.exists()
+
+
+def test_import_junit_answers_counts_and_the_run_url(token_client):
+    resp = token_client.post(
+        "/api/v1/imports/",
+        {"file": upload("r.xml", JUNIT), "run": "daily_2026-11-01", "project": "db"},
+        format="multipart",
+    )
+    assert resp.status_code == 201, resp.content
+    body = resp.json()
+    assert body["files"] == [{"name": "r.xml", "format": "junit", "flavour": body["files"][0]
+                              ["flavour"], "results": 4}]  # fmt: skip
+    [run] = body["runs"]
+    assert run["name"] == "daily_2026-11-01" and run["created"] is True
+    assert run["counts"] == {"P": 1, "F": 1, "E": 1, "D": 1}
+    assert run["url"].endswith("/runs/daily_2026-11-01/")
+    assert TestResult.objects.get(test_name="tests.test_a.test_fail").host == "ci-7"
+
+
+def test_many_files_in_one_request(token_client):
+    json_doc = b'{"format": "assay-results/1", "results": [{"name": "j.t", "status": "P"}]}'
+    resp = token_client.post(
+        "/api/v1/imports/",
+        {"file": [upload("a.xml", JUNIT), upload("b.json", json_doc)], "run": "r"},
+        format="multipart",
+    )
+    assert resp.status_code == 201
+    assert [f["format"] for f in resp.json()["files"]] == ["junit", "json"]
+    assert TestRun.objects.get().status_counts == {"P": 2, "F": 1, "E": 1, "D": 1}
+
+
+@pytest.mark.parametrize(
+    "name,data,fragment",
+    [
+        ("bomb.xml", BOMB, "bomb.xml"),
+        ("cut.xml", JUNIT[: len(JUNIT) // 2], "cut.xml:"),
+        ("empty.xml", b"", "empty.xml"),
+        ("bin.dat", bytes(range(256)), "bin.dat"),
+    ],
+)
+def test_bad_files_are_400_with_file_and_nothing_written(token_client, name, data, fragment):
+    resp = token_client.post(
+        "/api/v1/imports/",
+        {"file": [upload("ok.xml", JUNIT), upload(name, data)], "run": "r"},
+        format="multipart",
+    )
+    assert resp.status_code == 400, resp.content
+    body = resp.json()
+    assert body["error"] == "bad_file" and fragment in body["detail"]
+    assert not TestResult.objects.exists() and not TestRun.objects.exists()
+
+
+def test_no_file_and_no_run_are_400(token_client):
+    resp = token_client.post("/api/v1/imports/", {"run": "r"}, format="multipart")
+    assert resp.status_code == 400 and resp.json()["error"] == "no_files"
+    json_doc = b'{"format": "assay-results/1", "results": [{"name": "j.t", "status": "P"}]}'
+    resp = token_client.post("/api/v1/imports/", {"file": upload("a.json", json_doc)},
+                             format="multipart")  # fmt: skip
+    assert resp.status_code == 400 and "names no run" in resp.json()["detail"]
+
+
+def test_runs_and_results_read_with_aliases(token_client, api_client):
+    token_client.post("/api/v1/imports/", {"file": upload("r.xml", JUNIT),
+                      "run": "daily_2026-11-01"}, format="multipart")  # fmt: skip
+    resp = api_client.get("/api/v1/runs/daily_latest/")
+    assert resp.status_code == 200 and resp.json()["name"] == "daily_2026-11-01"
+    assert resp.json()["total"] == 4
+    resp = api_client.get("/api/v1/runs/daily_latest/results/?status=FE")
+    assert sorted(r["status"] for r in resp.json()["results"]) == ["E", "F"]
+    resp = api_client.get("/api/v1/runs/daily_latest/results/?status=X")
+    assert resp.status_code == 400
+    assert api_client.get("/api/v1/runs/nope/").json() == {
+        "error": "no_such_run", "detail": "There is no run named nope.",
+    }  # fmt: skip
+
+
+def test_expected_generate_and_check_over_the_api(token_client, api_client):
+    token_client.post("/api/v1/imports/", {"file": upload("r.xml", JUNIT),
+                      "run": "daily_2026-11-01"}, format="multipart")  # fmt: skip
+    resp = token_client.post(
+        "/api/v1/expected/generate/", {"run_class": "daily", "run": "daily_latest"}, format="json"
+    )
+    assert resp.status_code == 200 and resp.json()["added"] == 4
+    resp = api_client.post(
+        "/api/v1/expected/check/", {"run_class": "daily", "run": "daily_2026-11-02"}, format="json"
+    )
+    assert resp.status_code in (401, 403)
+    resp = token_client.post(
+        "/api/v1/expected/check/", {"run_class": "daily", "run": "daily_2026-11-02"}, format="json"
+    )
+    assert resp.status_code == 200 and resp.json()["missing_added"] == 4
+    assert resp.json()["counts"] == {"M": 4}
+    resp = api_client.get("/api/v1/expected/?run_class=daily")
+    assert resp.json()["count"] == 4
+    resp = token_client.post("/api/v1/expected/check/", {"run_class": "daily"}, format="json")
+    assert resp.status_code == 400 and resp.json()["error"] == "invalid"

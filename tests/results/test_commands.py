@@ -1,0 +1,107 @@
+"""The CLI mirrors the API; failures are one line (CommandError), never a traceback."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from results.models import ExpectedTest, TestResult, TestRun
+
+pytestmark = [pytest.mark.django_db, pytest.mark.db_dependent]
+
+PDK = """test_run=daily_2026-11-01
+project=proj
+host=h1
+SETDEFAULT
+test_name=pkg.mod.test_ok
+status=P
+END
+test_name=pkg.mod.test_bad
+status=F
+log:
+.first line
+.second line
+
+END
+"""
+
+
+def run(*args) -> str:
+    out = io.StringIO()
+    call_command(*args, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+def test_import_results_with_globs_and_a_summary_line_per_file(tmp_path):
+    (tmp_path / "a.pdk").write_text(PDK)
+    (tmp_path / "b.json").write_text(
+        '{"format": "assay-results/1", "run": "daily_2026-11-01", "project": "proj",'
+        ' "host": "h2", "results": [{"name": "x.y", "status": "E"}]}'
+    )
+    out = run("import_results", str(tmp_path / "*"))
+    assert f"{tmp_path / 'a.pdk'}: pdk -> daily_2026-11-01: 2 results (F=1 P=1)" in out
+    assert "b.json: json -> daily_2026-11-01: 1 results (E=1)" in out
+    assert "2 file(s) imported, 0 refused" in out
+    assert TestRun.objects.get().status_counts == {"P": 1, "F": 1, "E": 1}
+    assert TestResult.objects.get(test_name="pkg.mod.test_bad").log == "first line\nsecond line\n"
+
+
+def test_a_bad_file_is_refused_alone_and_the_command_fails(tmp_path):
+    (tmp_path / "a.pdk").write_text(PDK)
+    (tmp_path / "b.xml").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(CommandError, match="1 file\\(s\\) refused"):
+        call_command("import_results", str(tmp_path / "a.pdk"), str(tmp_path / "b.xml"),
+                     stdout=out, stderr=err)  # fmt: skip
+    assert "REFUSED" in err.getvalue() and "b.xml" in err.getvalue()
+    assert TestResult.objects.count() == 2  # a.pdk landed
+
+
+def test_import_results_reports_reimports(tmp_path):
+    (tmp_path / "a.pdk").write_text(PDK)
+    run("import_results", str(tmp_path / "a.pdk"))
+    out = run("import_results", str(tmp_path / "a.pdk"))
+    assert "0 new, 2 re-imported" in out
+
+
+def test_missing_file_is_one_line(tmp_path):
+    with pytest.raises(CommandError, match="no file matches"):
+        run("import_results", str(tmp_path / "*.xml"))
+
+
+def test_run_option_is_the_default_run(tmp_path):
+    (tmp_path / "r.json").write_text(
+        '{"format": "assay-results/1", "results": [{"name": "t", "status": "P"}]}'
+    )
+    run("import_results", "--run", "nightly-7", "--project", "p", str(tmp_path / "r.json"))
+    assert TestResult.objects.get().run.name == "nightly-7"
+
+
+def test_gen_and_check_expected_commands(tmp_path):
+    (tmp_path / "a.pdk").write_text(PDK)
+    run("import_results", str(tmp_path / "a.pdk"))
+    assert "2 expected test(s) added from daily_2026-11-01" in run(
+        "gen_expected", "daily", "daily_latest"
+    )
+    out = run("check_expected", "daily", "daily_2026-11-02")
+    assert "daily_2026-11-02: 2 missing test(s) entered" in out
+    assert ExpectedTest.objects.count() == 2
+    with pytest.raises(CommandError, match="No tests are expected in class 'weekly'"):
+        run("check_expected", "weekly", "daily_latest")
+
+
+def test_delete_runs_and_clean_results_commands(tmp_path):
+    (tmp_path / "a.pdk").write_text(PDK)
+    run("import_results", str(tmp_path / "a.pdk"))
+    out = run("delete_runs", "--wild", "--count", "daily_*")
+    assert "would delete 1 run(s) holding 2 result(s)" in out
+    with pytest.raises(CommandError, match="add --wild"):
+        run("delete_runs", "daily_*")
+    out = run("delete_runs", "daily_latest")
+    assert "deleted 1 run(s) holding 2 result(s)" in out
+    out = run("clean_results", "--no-progress")
+    assert "removed 2 result(s) of 1 run(s)" in out
+    assert not TestResult.objects.exists()
+    with pytest.raises(CommandError, match="--chunk must be at least 1"):
+        run("clean_results", "--chunk", "0")

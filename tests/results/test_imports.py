@@ -1,0 +1,110 @@
+"""The import service: identity, re-imports, missing replaced, all-or-nothing."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from core.exceptions import AssayError
+from results.importers import ParsedResult
+from results.models import Project, TestResult, TestRun
+from results.services import check_expected, gen_expected
+from results.services.imports import ImportDefaults, ImportFailed, import_files, record_run
+
+pytestmark = [pytest.mark.django_db, pytest.mark.db_dependent]
+
+
+def pr(name, status="P", **kw):
+    return ParsedResult(test_name=name, status=status, **kw)
+
+
+def test_results_land_with_defaults_where_the_file_is_silent():
+    [summary] = record_run(
+        [pr("a.b.test_1"), pr("a.b.test_2", "F", host="h9", project="other")],
+        ImportDefaults(run="r1", project="proj", host="h1"),
+    )
+    assert summary.created and summary.imported == 2 and summary.new == 2
+    rows = {r.test_name: r for r in TestResult.objects.select_related("project")}
+    assert rows["a.b.test_1"].project.name == "proj" and rows["a.b.test_1"].host == "h1"
+    assert rows["a.b.test_1"].context == "default"
+    assert rows["a.b.test_2"].project.name == "other" and rows["a.b.test_2"].host == "h9"
+    assert TestRun.objects.get(name="r1").status_counts == {"P": 1, "F": 1}
+
+
+def test_a_result_names_its_own_run():
+    summaries = record_run([pr("t1", test_run="x"), pr("t2", test_run="y"), pr("t3")],
+                           ImportDefaults(run="z"))  # fmt: skip
+    assert sorted(s.run.name for s in summaries) == ["x", "y", "z"]
+
+
+def test_no_run_anywhere_is_refused():
+    with pytest.raises(AssayError, match="names no run"):
+        record_run([pr("t1")], ImportDefaults())
+    assert not TestRun.objects.exists()
+
+
+def test_reimport_replaces_and_is_counted():
+    record_run([pr("t1", "F", log="old"), pr("t2")], ImportDefaults(run="r"))
+    [s] = record_run([pr("t1", "P", log="new"), pr("t3")], ImportDefaults(run="r"))
+    assert (s.imported, s.new, s.reimported, s.replaced_missing) == (2, 1, 1, 0)
+    t1 = TestResult.objects.get(test_name="t1")
+    assert t1.status == "P" and t1.log == "new"
+    assert TestResult.objects.count() == 3
+    assert TestRun.objects.get(name="r").status_counts == {"P": 3}
+
+
+def test_a_real_result_replaces_a_missing_record():
+    record_run([pr("t1"), pr("t2")], ImportDefaults(run="daily_2026-11-01", host="h"))
+    gen_expected("daily", "daily_2026-11-01")
+    record_run([pr("t1")], ImportDefaults(run="daily_2026-11-02", host="h"))
+    check_expected("daily", "daily_2026-11-02")
+    assert TestResult.objects.get(run__name="daily_2026-11-02", test_name="t2").status == "M"
+    [s] = record_run([pr("t2", "F")], ImportDefaults(run="daily_2026-11-02", host="h"))
+    assert s.replaced_missing == 1 and s.reimported == 0
+    assert TestResult.objects.get(run__name="daily_2026-11-02", test_name="t2").status == "F"
+    assert TestRun.objects.get(name="daily_2026-11-02").status_counts == {"P": 1, "F": 1}
+
+
+def test_identity_includes_project_host_and_context():
+    record_run(
+        [pr("t", host="a"), pr("t", host="b"), pr("t", context="py312"), pr("t", project="q")],
+        ImportDefaults(run="r", host="a"),
+    )
+    assert TestResult.objects.count() == 4
+
+
+def test_times_and_attributes_are_kept():
+    start = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+    end = datetime(2026, 11, 1, 12, 0, 3, tzinfo=UTC)
+    record_run([pr("t", start_time=start, end_time=end, tda={"size": "3"},
+                   tra={"rms": "0.1"}, location="/x.py", log="line1\nline2")],
+               ImportDefaults(run="r"))  # fmt: skip
+    t = TestResult.objects.get()
+    assert t.duration == 3.0 and t.start_time == start
+    assert t.tda == {"size": "3"} and t.tra == {"rms": "0.1"} and t.log == "line1\nline2"
+
+
+def test_aliases_work_as_import_targets():
+    record_run([pr("t")], ImportDefaults(run="daily_today"))
+    from django.utils import timezone
+
+    assert TestRun.objects.get().name == f"daily_{timezone.localdate().isoformat()}"
+    record_run([pr("u")], ImportDefaults(run="daily_latest"))
+    assert TestRun.objects.count() == 1 and TestResult.objects.count() == 2
+
+
+JSON_OK = b'{"format": "assay-results/1", "results": [{"name": "a.t1", "status": "P"}]}'
+
+
+def test_import_files_is_all_or_nothing():
+    with pytest.raises(ImportFailed) as err:
+        import_files([("good.json", JSON_OK), ("bad.xml", b"<testsuite><testcase name=")],
+                     ImportDefaults(run="r"))  # fmt: skip
+    assert "bad.xml" in err.value.detail
+    assert not TestResult.objects.exists() and not TestRun.objects.exists()
+    assert not Project.objects.exists()
+
+
+def test_import_files_reports_per_file_and_per_run():
+    files, runs = import_files([("a.json", JSON_OK)], ImportDefaults(run="r", project="p"))
+    assert files[0].format == "json" and files[0].results == 1
+    assert runs[0].run.name == "r" and runs[0].counts == {"P": 1}

@@ -1,0 +1,52 @@
+from datetime import date
+
+import pytest
+
+from core.exceptions import AssayError, NotFound
+from results.services.runs import get_or_create_run, parse_recurring, resolve_run_name
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def test_recurring_names_get_prefix_and_date():
+    run, created = get_or_create_run("daily_2026-11-20")
+    assert created and run.prefix == "daily" and run.run_date == date(2026, 11, 20)
+    other, _ = get_or_create_run("mark-25")
+    assert other.prefix == "" and other.run_date is None
+
+
+def test_unconfigured_prefixes_and_bad_dates_are_plain_names(settings):
+    assert parse_recurring("nightly_2026-11-20") is None
+    settings.ASSAY_RECURRING_PREFIXES = ["daily", "nightly"]
+    assert parse_recurring("nightly_2026-11-20").prefix == "nightly"
+    assert parse_recurring("daily_2026-02-30") is None
+
+
+def test_today_and_yesterday_follow_the_calendar():
+    on = date(2026, 3, 1)
+    assert resolve_run_name("daily_today", on=on) == "daily_2026-03-01"
+    assert resolve_run_name("daily_yesterday", on=on) == "daily_2026-02-28"
+
+
+def test_latest_is_the_newest_dated_run_of_the_prefix():
+    for name in ["daily_2026-11-01", "daily_2026-11-03", "daily_2026-11-02", "other_run"]:
+        factories.run(name)
+    assert resolve_run_name("daily_latest") == "daily_2026-11-03"
+
+
+def test_latest_ignores_deleted_runs():
+    factories.run("daily_2026-11-01")
+    factories.run("daily_2026-11-02", deleted_at="2026-11-02T00:00:00Z")
+    assert resolve_run_name("daily_latest") == "daily_2026-11-01"
+
+
+def test_latest_without_runs_is_a_clear_error():
+    with pytest.raises(NotFound, match="newest daily_YYYY-MM-DD run, and there is none"):
+        resolve_run_name("daily_latest")
+
+
+@pytest.mark.parametrize("bad", ["", "  ", "a b", "../etc", "x" * 201, "run/1", "<script>"])
+def test_bad_run_names_are_refused(bad):
+    with pytest.raises(AssayError):
+        resolve_run_name(bad)
