@@ -17,24 +17,11 @@ from django.utils import timezone
 from core.exceptions import AssayError
 from results.importers import ParsedFile, ParsedResult, ParseError, parse_file
 from results.models import STATUS_LETTERS, Project, TestResult, TestRun
+from results.services.bulk import write_results
 from results.services.runs import get_or_create_run, refresh_counts, validate_run_name
 
 DEFAULT_PROJECT = "default"
 DEFAULT_CONTEXT = "default"
-
-_UPDATE_FIELDS = [
-    "status",
-    "start_time",
-    "end_time",
-    "duration",
-    "location",
-    "test_runner",
-    "log",
-    "tda",
-    "tra",
-    "imported_at",
-]
-_IDENTITY = ["run", "project", "host", "context", "test_name"]
 
 
 @dataclass(frozen=True)
@@ -153,7 +140,7 @@ def _write_run(
                 "project_id", "host", "context", "test_name", "status"
             )
         }
-    objs = []
+    rows = []
     counts: dict[str, int] = {}
     for (project, host, context, name), item in items.items():
         project_id = project_ids[project]
@@ -166,36 +153,27 @@ def _write_run(
         duration = item.duration
         if duration is None and item.start_time and item.end_time:
             duration = (item.end_time - item.start_time).total_seconds()
-        objs.append(
-            TestResult(
-                run_id=run.pk,
-                project_id=project_id,
-                host=host,
-                context=context,
-                test_name=name,
-                status=item.status,
-                start_time=item.start_time,
-                end_time=item.end_time,
-                duration=duration,
-                location=item.location[:1000],
-                test_runner=item.test_runner[:100],
-                log=item.log,
-                tda=item.tda,
-                tra=item.tra,
-                imported_at=now,
-            )
+        rows.append(
+            (
+                run.pk,
+                project_id,
+                host,
+                context,
+                name,
+                item.status,
+                item.start_time,
+                item.end_time,
+                duration,
+                item.location[:1000],
+                item.test_runner[:100],
+                item.log,
+                item.tda,
+                item.tra,
+                now,
+            )  # fmt: skip
         )
     summary.new = summary.imported - summary.reimported - summary.replaced_missing
-    if previous:
-        TestResult.objects.bulk_create(
-            objs,
-            batch_size=2000,
-            update_conflicts=True,
-            unique_fields=_IDENTITY,
-            update_fields=_UPDATE_FIELDS,
-        )
-    else:
-        TestResult.objects.bulk_create(objs, batch_size=2000)
+    write_results(rows, upsert=bool(previous))
     summary.counts = counts
     refresh_counts(run)
     return summary
