@@ -1,6 +1,11 @@
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.admin.views.decorators import staff_member_required
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
+from django.views.static import serve
 
 
 @never_cache
@@ -13,3 +18,9 @@ def healthz(request):
     except Exception as exc:  # any database failure means "not healthy"
         return JsonResponse({"status": "error", "database": str(exc)}, status=503)
     return JsonResponse({"status": "ok", "database": connection.vendor})
+
+
+@staff_member_required
+def job_log(request, path: str):
+    """Job logs (MEDIA_ROOT/logs/<app>/<id>/job.log) for staff; they can hold stack traces."""
+    return serve(request, path, document_root=Path(settings.MEDIA_ROOT) / "logs")

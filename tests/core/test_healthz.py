@@ -17,3 +17,18 @@ def test_schema_and_docs_are_served(client):
     docs = client.get("/api/docs/")
     assert docs.status_code == 200
     assert b"swagger" in docs.content.lower()
+
+
+@pytest.mark.django_db
+def test_job_logs_are_served_to_staff_only(client, admin_client):
+    from results.models import CleanJob
+
+    job = CleanJob.objects.create()
+    job.log("hello from the job")
+    url = job.log_url
+    assert url == f"/media/logs/results/{job.pk}/job.log"
+    assert client.get(url).status_code == 302  # to the login page
+    resp = admin_client.get(url)
+    assert resp.status_code == 200
+    assert b"hello from the job" in b"".join(resp.streaming_content)
+    assert admin_client.get("/media/logs/../../settings.py").status_code == 404
