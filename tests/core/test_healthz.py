@@ -31,4 +31,4 @@ def test_job_logs_are_served_to_staff_only(client, admin_client):
     resp = admin_client.get(url)
     assert resp.status_code == 200
     assert b"hello from the job" in b"".join(resp.streaming_content)
-    assert admin_client.get("/media/logs/../../settings.py").status_code == 404
+    assert admin_client.get("/media/logs/../../settings.py").status_code in (400, 404)
