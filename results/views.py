@@ -74,10 +74,12 @@ def run_detail(request: HttpRequest, name: str) -> HttpResponse:
 
 
 def _group_by_parent(results) -> list[tuple[str, list[TestResult]]]:
-    """Consecutive results under the same dotted parent (`a.b.c.test_x` -> `a.b.c`)."""
+    """Consecutive results under the same parent (`a.b.c.test_x` -> `a.b.c`); like Pandokia,
+    `/` separates levels too (`dir/file.py/test_x` -> `dir/file.py`)."""
     groups: list[tuple[str, list[TestResult]]] = []
     for result in results:
-        parent = result.test_name.rpartition(".")[0]
+        name = result.test_name
+        parent = name[: max(name.rfind("."), name.rfind("/"), 0)]
         if groups and groups[-1][0] == parent:
             groups[-1][1].append(result)
         else:

@@ -10,6 +10,10 @@ JSON, anything else a Pandokia log. See docs/import-formats.md.
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from .base import ParsedFile, ParsedResult, ParseError
 from .detect import decode_text, detect_format
 from .jsonfmt import parse_json
@@ -25,10 +29,29 @@ def parse_file(data: bytes, filename: str) -> ParsedFile:
     ``filename`` is only used in error messages. Raises ``ParseError`` for empty, binary,
     malformed or result-less input.
     """
-    text = decode_text(data, filename)
-    kind = detect_format(text)
-    if kind == "junit":
-        return parse_junit(data, filename)  # bytes: the XML declaration picks the encoding
-    if kind == "json":
-        return parse_json(text, filename)
-    return parse_pdk(text, filename)
+    with _gc_paused():
+        text = decode_text(data, filename)
+        kind = detect_format(text)
+        if kind == "junit":
+            return parse_junit(data, filename)  # bytes: the XML declaration picks the encoding
+        if kind == "json":
+            return parse_json(text, filename)
+        return parse_pdk(text, filename)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while parsing.
+
+    A large file creates hundreds of thousands of small objects, none of them in reference
+    cycles; the collector would keep scanning them (and the rest of the process's heap)
+    for nothing, which costs about a quarter of the parsing time.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()

@@ -45,7 +45,8 @@ def decode_text(data: bytes, filename: str) -> str:
                 encoding = codecs.lookup(declared).name
             except LookupError:
                 raise ParseError(
-                    filename, line_of_offset(data, len(data) - len(stripped)),
+                    filename,
+                    line_of_offset(data, len(data) - len(stripped)),
                     f"unknown encoding {declared!r} in the XML declaration",
                 ) from None
     try:

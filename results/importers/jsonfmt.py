@@ -24,7 +24,6 @@ from .base import (
     ParsedResult,
     ParseError,
     as_utc,
-    fill_duration,
     parse_iso_datetime,
 )
 
@@ -59,9 +58,7 @@ def parse_json(text: str, filename: str) -> ParsedFile:
             filename, exc.lineno, f"invalid JSON: {exc.msg} (column {exc.colno})"
         ) from None
     except _BadConstant as exc:
-        raise ParseError(
-            filename, None, f"invalid JSON: {exc} is not a JSON number"
-        ) from None
+        raise ParseError(filename, None, f"invalid JSON: {exc} is not a JSON number") from None
     except RecursionError:
         raise ParseError(filename, None, "invalid JSON: nested too deeply") from None
     if isinstance(document, dict) and document.get("format") not in (None, FORMAT_NAME):
@@ -77,7 +74,7 @@ def parse_json(text: str, filename: str) -> ParsedFile:
         raise ParseError(filename, None, _describe(exc)) from None
     results = _results(document, filename)
     if not results:
-        raise ParseError(filename, None, "no test results found (\"results\" is empty)")
+        raise ParseError(filename, None, 'no test results found ("results" is empty)')
     return ParsedFile(format="json", flavour="", results=results)
 
 
@@ -108,15 +105,12 @@ def _describe(exc: fastjsonschema.JsonSchemaValueException) -> str:
         return f"{where}: {message}, not {shown}"
     if exc.rule == "pattern" and isinstance(value, str):
         if path.endswith(("start_time", "end_time")):
-            return (
-                f"{where}: {value!r} is not an RFC 3339 date-time "
-                "(e.g. 2024-03-11T10:15:02.25Z)"
-            )
+            return f"{where}: {value!r} is not an RFC 3339 date-time (e.g. 2024-03-11T10:15:02.25Z)"
         return f"{where}: {value!r} must not be blank"
     return f"{where}: {message}"
 
 
-def _attributes(values: dict[str, Any], path: str, filename: str) -> dict[str, str]:
+def _attributes(values: dict[str, Any], index: int, field: str, filename: str) -> dict[str, str]:
     for value in values.values():
         if type(value) is not str:
             break
@@ -124,16 +118,23 @@ def _attributes(values: dict[str, Any], path: str, filename: str) -> dict[str, s
         return values  # all strings (the usual case): json.loads made a fresh dict
     out: dict[str, str] = {}
     for key, value in values.items():
-        if isinstance(value, str):
+        kind = type(value)
+        if kind is str:
             out[key] = value
-        elif isinstance(value, float) and not math.isfinite(value):
-            raise ParseError(filename, None, f"{path}.{key}: must be a finite number")
+        elif kind is bool:
+            out[key] = "true" if value else "false"
+        elif kind is int:
+            out[key] = str(value)
+        elif math.isfinite(value):
+            out[key] = repr(value)  # 1.5, 1e+20: as json.dumps writes floats
         else:
-            out[key] = json.dumps(value)  # true, 4, 1.5: the JSON text
+            raise ParseError(
+                filename, None, f"results[{index}].{field}.{key}: must be a finite number"
+            )
     return out
 
 
-def _timestamp(value: str, path: str, filename: str) -> datetime:
+def _timestamp(value: str, index: int, field: str, filename: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)  # fast path; the schema checked the shape
     except ValueError:
@@ -141,7 +142,7 @@ def _timestamp(value: str, path: str, filename: str) -> datetime:
             return parse_iso_datetime(value)  # lower-case t/z and the like
         except ValueError:
             raise ParseError(
-                filename, None, f"{path}: {value!r} is not a valid date-time"
+                filename, None, f"results[{index}].{field}: {value!r} is not a valid date-time"
             ) from None
     return parsed if parsed.tzinfo is not None else as_utc(parsed)
 
@@ -156,39 +157,41 @@ def _results(document: dict[str, Any], filename: str) -> list[ParsedResult]:
     append = results.append
     for index, item in enumerate(document["results"]):
         get = item.get
-        result = ParsedResult(
-            test_name=item["name"],
-            status=item["status"],
-            test_run=run,
-            project=get("project", default_project),
-            host=get("host", default_host),
-            context=get("context", default_context),
-            location=get("location", ""),
-            test_runner=get("test_runner", default_runner),
-            log=get("log", ""),
-        )
         start = get("start_time")
         if start is not None:
-            result.start_time = _timestamp(start, f"results[{index}].start_time", filename)
+            start = _timestamp(start, index, "start_time", filename)
         end = get("end_time")
         if end is not None:
-            result.end_time = _timestamp(end, f"results[{index}].end_time", filename)
+            end = _timestamp(end, index, "end_time", filename)
         duration = get("duration")
         if duration is not None:
             if not math.isfinite(duration):
                 raise ParseError(
                     filename, None, f"results[{index}].duration: must be a finite number"
                 )
-            result.duration = float(duration)
-        elif start is not None and end is not None:
-            fill_duration(result)
+            duration = float(duration)
+        elif start is not None and end is not None and end >= start:
+            duration = (end - start).total_seconds()
         tda = get("tda")
-        if tda:
-            result.tda = _attributes(tda, f"results[{index}].tda", filename)
         tra = get("tra")
-        if tra:
-            result.tra = _attributes(tra, f"results[{index}].tra", filename)
-        append(result)
+        append(
+            ParsedResult(
+                test_name=item["name"],
+                status=item["status"],
+                test_run=run,
+                project=get("project", default_project),
+                host=get("host", default_host),
+                context=get("context", default_context),
+                start_time=start,
+                end_time=end,
+                duration=duration,
+                location=get("location", ""),
+                test_runner=get("test_runner", default_runner),
+                log=get("log", ""),
+                tda=_attributes(tda, index, "tda", filename) if tda else {},
+                tra=_attributes(tra, index, "tra", filename) if tra else {},
+            )
+        )
     _check_unique(results, filename)
     return results
 

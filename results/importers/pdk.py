@@ -81,8 +81,9 @@ class _PdkParser:
 
     def run(self, text: str) -> None:
         lines = text.split("\n")
-        if lines and lines[-1] == "":
-            lines.pop()  # the text ended with a newline
+        complete = lines[-1] == ""  # the last line has its newline: not cut off mid-line
+        if complete:
+            lines.pop()
         defaults: dict[str, _Field] = {}
         record: dict[str, _Field] = {}
         record_start: int | None = None  # line of the first field set since the last END
@@ -152,10 +153,11 @@ class _PdkParser:
                     record_start = lineno
                 continue
             shown = line if len(line) <= 60 else line[:57] + "..."
+            hint = " (truncated file?)" if lineno == count and not complete else ""
             raise self.error(
                 lineno,
                 f"unrecognised line {shown!r}: expected name=value, name:, "
-                "START, SETDEFAULT, END or a # comment",
+                f"START, SETDEFAULT, END or a # comment{hint}",
             )
         if record_start is not None:
             raise self.error(

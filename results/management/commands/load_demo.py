@@ -37,13 +37,14 @@ class Command(BaseCommand):
             self.stdout.write("Runs exist already; demo not loaded (use --force to load it).")
             return
         paths = write_demo_files(Path(settings.VAR_DIR) / "demo", today())
+        # Shown only on a terminal and only if the import takes a while (delay).
         bar = tqdm(
-            total=len(paths), unit="file", disable=opts["no_progress"] or len(paths) < 2,
-            file=self.stderr._out, leave=False,
+            total=len(paths), unit="file", disable=True if opts["no_progress"] else None,
+            delay=1.0, file=self.stderr._out, leave=False,
         )  # fmt: skip
         refused: list[str] = []
 
-        def on_file(path: Path, summary: FileSummary | None, error: ImportFailed | None):
+        def on_file(path: Path, summary: FileSummary | None, error: ImportFailed | None) -> None:
             bar.update(1)
             if error is not None:
                 refused.append(error.detail)
