@@ -84,26 +84,32 @@ def record_run(
     Call inside a transaction to make several calls all-or-nothing (import_files does)."""
     now = timezone.now()
     by_run: dict[str, dict[tuple[str, str, str, str], ParsedResult]] = {}
+    # Files repeat the same few run/project/host/context values: resolve each combination once.
+    scopes: dict[tuple, tuple[str, str, str, str]] = {}
+    statuses = frozenset(STATUS_LETTERS)
     for n, item in enumerate(results, start=1):
-        run_name = (item.test_run or "").strip() or defaults.run
-        if not run_name:
-            raise AssayError(
-                f"{source}: result {n} ({item.test_name[:80]}) names no run, and no default "
-                "run was given (the `run` field of the API, --run of import_results).",
-                code="run_required",
+        raw = (item.test_run, item.project, item.host, item.context)
+        scope = scopes.get(raw)
+        if scope is None:
+            run_name = (item.test_run or "").strip() or defaults.run
+            if not run_name:
+                raise AssayError(
+                    f"{source}: result {n} ({item.test_name[:80]}) names no run, and no default "
+                    "run was given (the `run` field of the API, --run of import_results).",
+                    code="run_required",
+                )
+            scope = scopes[raw] = (
+                validate_run_name(run_name),
+                _text(item.project, defaults.project or DEFAULT_PROJECT, "project", 200),
+                _text(item.host, defaults.host, "host", 200),
+                _text(item.context, defaults.context or DEFAULT_CONTEXT, "context", 200),
             )
-        if item.status not in STATUS_LETTERS:
+        if item.status not in statuses:
             raise AssayError(f"{source}: result {n} has an invalid status {item.status!r}.")
         if not item.test_name or len(item.test_name) > 1000:
             raise AssayError(f"{source}: result {n} has an empty or over-long test name.")
-        key = (
-            _text(item.project, defaults.project or DEFAULT_PROJECT, "project", 200),
-            _text(item.host, defaults.host, "host", 200),
-            _text(item.context, defaults.context or DEFAULT_CONTEXT, "context", 200),
-            item.test_name,
-        )
         # The same identity twice in one import: the later result wins, as a re-import.
-        by_run.setdefault(validate_run_name(run_name), {})[key] = item
+        by_run.setdefault(scope[0], {})[(scope[1], scope[2], scope[3], item.test_name)] = item
 
     project_ids = _project_ids({key[0] for items in by_run.values() for key in items})
     summaries = []
