@@ -224,6 +224,7 @@ class ImportView(APIView):
                         "format": f.format,
                         "flavour": f.flavour,
                         "results": f.results,
+                        "warnings": f.warnings,
                     }  # fmt: skip
                     for f in files
                 ],

@@ -52,6 +52,7 @@ class FileSummary:
     flavour: str
     results: int
     runs: list[RunSummary]
+    warnings: list[str] = field(default_factory=list)  # accepted, but worth telling
 
 
 class ImportFailed(AssayError):
@@ -215,7 +216,9 @@ def import_one(data: bytes, filename: str, defaults: ImportDefaults) -> FileSumm
         raise
     except AssayError as exc:
         raise ImportFailed(filename, None, exc.detail.removeprefix(f"{filename}: ")) from None
-    return FileSummary(filename, parsed.format, parsed.flavour, len(parsed.results), runs)
+    return FileSummary(
+        filename, parsed.format, parsed.flavour, len(parsed.results), runs, parsed.warnings
+    )
 
 
 def import_files(

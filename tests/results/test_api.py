@@ -41,8 +41,10 @@ def test_import_junit_answers_counts_and_the_run_url(token_client):
     )
     assert resp.status_code == 201, resp.content
     body = resp.json()
-    assert body["files"] == [{"name": "r.xml", "format": "junit", "flavour": body["files"][0]
-                              ["flavour"], "results": 4}]  # fmt: skip
+    assert body["files"] == [
+        {"name": "r.xml", "format": "junit", "flavour": "pytest-xunit2", "results": 4,
+         "warnings": []}
+    ]  # fmt: skip
     [run] = body["runs"]
     assert run["name"] == "daily_2026-11-01" and run["created"] is True
     assert run["counts"] == {"P": 1, "F": 1, "E": 1, "D": 1}
@@ -127,3 +129,50 @@ def test_expected_generate_and_check_over_the_api(token_client, api_client):
     assert resp.json()["count"] == 4
     resp = token_client.post("/api/v1/expected/check/", {"run_class": "daily"}, format="json")
     assert resp.status_code == 400 and resp.json()["error"] == "invalid"
+
+
+PDK_WITH_UNKNOWN = b"""test_run=r
+test_name=t1
+status=P
+colour=blue
+END
+"""
+
+
+def test_warnings_of_accepted_files_are_reported(token_client):
+    resp = token_client.post("/api/v1/imports/", {"file": upload("a.pdk", PDK_WITH_UNKNOWN)},
+                             format="multipart")  # fmt: skip
+    assert resp.status_code == 201
+    [warning] = resp.json()["files"][0]["warnings"]
+    assert "unknown field 'colour' ignored" in warning
+
+
+def test_staff_session_may_write_and_a_plain_session_may_not(admin_client, db):
+    from django.contrib.auth import get_user_model
+    from rest_framework.test import APIClient
+
+    resp = admin_client.post("/api/v1/imports/", {"file": upload("a.pdk", PDK_WITH_UNKNOWN)})
+    assert resp.status_code == 201
+    get_user_model().objects.create_user("reader", password="pw-reader-123")
+    client = APIClient()
+    client.login(username="reader", password="pw-reader-123")
+    resp = client.post("/api/v1/imports/", {"file": upload("b.pdk", PDK_WITH_UNKNOWN)},
+                       format="multipart")  # fmt: skip
+    assert resp.status_code == 403 and resp.json()["error"] == "permission_denied"
+
+
+def test_session_writes_need_csrf(admin_user):
+    from rest_framework.test import APIClient
+
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(admin_user)
+    resp = client.post("/api/v1/imports/", {"file": upload("a.pdk", PDK_WITH_UNKNOWN)},
+                       format="multipart")  # fmt: skip
+    assert resp.status_code == 403 and "CSRF" in resp.json()["detail"]
+    assert not TestResult.objects.exists()
+
+
+def test_reads_can_require_a_login(api_client, settings):
+    settings.ASSAY_PUBLIC_READ = False
+    resp = api_client.get("/api/v1/runs/")
+    assert resp.status_code in (401, 403)

@@ -105,3 +105,10 @@ def test_delete_runs_and_clean_results_commands(tmp_path):
     assert not TestResult.objects.exists()
     with pytest.raises(CommandError, match="--chunk must be at least 1"):
         run("clean_results", "--chunk", "0")
+
+
+def test_warnings_are_printed(tmp_path):
+    (tmp_path / "w.pdk").write_text("test_run=r\ntest_name=t\nstatus=P\ncolour=blue\nEND\n")
+    err = io.StringIO()
+    call_command("import_results", str(tmp_path / "w.pdk"), stdout=io.StringIO(), stderr=err)
+    assert "warning: line 4: unknown field 'colour' ignored" in err.getvalue()

@@ -10,6 +10,8 @@ from tqdm import tqdm
 
 from results.services.imports import ImportDefaults, import_paths
 
+MAX_WARNINGS = 10
+
 
 class Command(BaseCommand):
     help = (
@@ -58,6 +60,11 @@ class Command(BaseCommand):
                     f"{run.reimported} re-imported, {run.replaced_missing} replaced missing"
                 )
                 bar.write(line, file=self.stdout._out)
+            for warning in summary.warnings[:MAX_WARNINGS]:
+                bar.write(f"{path}: warning: {warning}", file=self.stderr._out)
+            if len(summary.warnings) > MAX_WARNINGS:
+                more = len(summary.warnings) - MAX_WARNINGS
+                bar.write(f"{path}: ... and {more} more warning(s)", file=self.stderr._out)
 
         ok, failed = import_paths(paths, defaults, on_file=on_file)
         bar.close()
