@@ -73,17 +73,18 @@ def run_detail(request: HttpRequest, name: str) -> HttpResponse:
     )
 
 
-def _group_by_parent(results) -> list[tuple[str, list[TestResult]]]:
+def _group_by_parent(results) -> list[tuple[str, list[tuple[TestResult, str]]]]:
     """Consecutive results under the same parent (`a.b.c.test_x` -> `a.b.c`); like Pandokia,
     `/` separates levels too (`dir/file.py/test_x` -> `dir/file.py`)."""
-    groups: list[tuple[str, list[TestResult]]] = []
+    groups: list[tuple[str, list[tuple[TestResult, str]]]] = []
     for result in results:
         name = result.test_name
-        parent = name[: max(name.rfind("."), name.rfind("/"), 0)]
+        cut = max(name.rfind("."), name.rfind("/"), 0)
+        parent, leaf = name[:cut], name[cut + 1 :] if cut else name
         if groups and groups[-1][0] == parent:
-            groups[-1][1].append(result)
+            groups[-1][1].append((result, leaf))
         else:
-            groups.append((parent, [result]))
+            groups.append((parent, [(result, leaf)]))
     return groups
 
 

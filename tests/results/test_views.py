@@ -31,6 +31,7 @@ def test_run_page_groups_by_dotted_parent_and_filters(client, day):
     html = client.get("/runs/daily_2026-11-01/").content.decode()
     assert html.index(">pkg.a<") < html.index("pkg.a.test_1") < html.index(">pkg.b<")
     assert "(top level)" in html
+    assert 'title="pkg.a.test_2">test_2</a>' in html  # leaves under their group
     failed = client.get("/runs/daily_2026-11-01/?status=F").content.decode()
     assert "pkg.a.test_2" in failed and "pkg.a.test_1" not in failed
     both = client.get("/runs/daily_2026-11-01/?status=FE").content.decode()
