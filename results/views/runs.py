@@ -1,4 +1,4 @@
-"""HTML pages of the results app: parse the request, call a selector, render."""
+"""Runs and results pages: parse the request, call a selector, render."""
 
 from __future__ import annotations
 

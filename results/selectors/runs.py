@@ -1,4 +1,4 @@
-"""Read paths shared by the web UI and the API."""
+"""Runs and their results."""
 
 from __future__ import annotations
 
