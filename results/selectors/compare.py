@@ -1,0 +1,117 @@
+"""Comparing two runs: regressions, fixes, new and vanished tests.
+
+Pandokia's "compare with the previous day", plus what SQUAD's and ReportPortal's users ask for:
+tests that did not run count too (M, or absent altogether). Everything is counted in SQL: one
+correlated lookup per result through the identity index, never a Python loop over a run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
+
+from results.models import TestResult, TestRun
+
+BAD = ("F", "E", "M")
+KINDS = ("regressions", "fixes", "new", "vanished")
+
+
+def previous_run(run: TestRun) -> TestRun | None:
+    """The run before this one of the same recurring prefix (None for other runs)."""
+    if not run.prefix or run.run_date is None:
+        return None
+    return (
+        TestRun.objects.filter(
+            prefix=run.prefix, run_date__lt=run.run_date, deleted_at__isnull=True
+        )
+        .order_by("-run_date")
+        .first()
+    )
+
+
+def next_run(run: TestRun) -> TestRun | None:
+    if not run.prefix or run.run_date is None:
+        return None
+    return (
+        TestRun.objects.filter(
+            prefix=run.prefix, run_date__gt=run.run_date, deleted_at__isnull=True
+        )
+        .order_by("run_date")
+        .first()
+    )
+
+
+def _same_test(other: TestRun) -> QuerySet[TestResult]:
+    return TestResult.objects.filter(
+        run=other,
+        test_name=OuterRef("test_name"),
+        project=OuterRef("project"),
+        host=OuterRef("host"),
+        context=OuterRef("context"),
+    )
+
+
+def with_before(run: TestRun, other: TestRun) -> QuerySet[TestResult]:
+    """The run's results, each annotated with `before`: its status in `other` (or None)."""
+    return TestResult.objects.filter(run=run).annotate(
+        before=Subquery(_same_test(other).values("status")[:1])
+    )
+
+
+@dataclass(frozen=True)
+class CompareCounts:
+    regressions: int
+    fixes: int
+    new: int
+    vanished: int
+
+
+def compare_counts(run: TestRun, other: TestRun) -> CompareCounts:
+    """Three index-driven queries whatever the runs' sizes: regressions from this run's bad
+    results, fixes from the other run's bad results (both few), and the tests the two runs
+    share; new and vanished follow from the runs' cached totals."""
+    regressions = (
+        TestResult.objects.filter(run=run, status__in=BAD)
+        .filter(Exists(_same_test(other).filter(status="P")))
+        .count()
+    )
+    fixes = (
+        TestResult.objects.filter(run=other, status__in=BAD)
+        .filter(Exists(_same_test(run).filter(status="P")))
+        .count()
+    )
+    shared = TestResult.objects.filter(run=run).filter(Exists(_same_test(other))).count()
+    return CompareCounts(
+        regressions=regressions,
+        fixes=fixes,
+        new=run.total - shared,
+        vanished=other.total - shared,
+    )
+
+
+def compare_rows(run: TestRun, other: TestRun, kind: str) -> QuerySet[TestResult]:
+    """The results of one kind, in test-name order, ready to paginate.
+
+    For `vanished` the rows are the other run's results (they have no row in `run`)."""
+    if kind == "vanished":
+        qs = (
+            TestResult.objects.filter(run=other)
+            .exclude(Exists(_same_test(run)))
+            .annotate(before=F("status"))
+        )
+    else:
+        qs = with_before(run, other)
+        if kind == "regressions":
+            qs = qs.filter(before="P", status__in=BAD)
+        elif kind == "fixes":
+            qs = qs.filter(before__in=BAD, status="P")
+        elif kind == "new":
+            qs = qs.filter(before__isnull=True)
+        else:
+            raise ValueError(f"unknown comparison {kind!r}; one of {', '.join(KINDS)}")
+    return (
+        qs.select_related("project")
+        .defer("log")
+        .order_by("test_name", "project__name", "host", "context")
+    )
