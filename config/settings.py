@@ -89,6 +89,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "core.middleware.RejectNulMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -177,6 +178,7 @@ LOGIN_URL = "/admin/login/"
 # Uploads: imports of big JUnit files are streamed to disk past this size.
 DATA_UPLOAD_MAX_MEMORY_SIZE = _env_int("ASSAY_MAX_UPLOAD_BYTES", 200 * 1024 * 1024, minimum=1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FILES = _env_int("ASSAY_MAX_UPLOAD_FILES", 1000, minimum=1)
 
 # --- e-mail -------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -190,6 +192,10 @@ if EMAIL_USE_TLS and EMAIL_USE_SSL:
     SETTINGS_ERRORS.append("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be true")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "assay@localhost")
 ASSAY_BASE_URL = os.environ.get("ASSAY_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Without a timeout a stuck mail server would hang notify_contacts forever.
+EMAIL_TIMEOUT = _env_int("EMAIL_TIMEOUT", 30, minimum=1)
+# check_expected on a recurring run (daily_...) then e-mails the contacts (docs/notifications.md).
+ASSAY_NOTIFY_AFTER_CHECK_EXPECTED = _env_bool("ASSAY_NOTIFY_AFTER_CHECK_EXPECTED", False)
 
 # --- REST API -----------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -41,7 +41,8 @@ def _first_message(detail) -> str:
         parts = []
         for key, value in detail.items():
             msg = _first_message(value)
-            parts.append(msg if key == "non_field_errors" else f"{key}: {msg}")
+            plain = key in ("non_field_errors", "detail")
+            parts.append(msg if plain else f"{key}: {msg}")
         return "; ".join(parts)
     if isinstance(detail, list):
         return "; ".join(_first_message(item) for item in detail)

@@ -16,8 +16,7 @@ from django.apps import apps
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
-from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.db.models.functions import Coalesce, Now
 
 from core.models import JobBase, JobState
 
@@ -39,7 +38,7 @@ def enqueue(job: JobBase) -> None:
     from django_q.tasks import async_task
 
     label, pk = job._meta.label, job.pk
-    type(job).objects.filter(pk=pk).update(enqueued_at=timezone.now())
+    type(job).objects.filter(pk=pk).update(enqueued_at=Now())
     transaction.on_commit(
         lambda: async_task("core.tasks.run_job", label, pk, task_name=f"{label}:{pk}", group=label)
     )
@@ -57,19 +56,19 @@ def submit(job: JobBase) -> JobBase:
 def claim(model: type[JobBase], pk: int, worker: str) -> JobBase | None:
     """Take the row if it is queued or its lease expired; None if someone else has it or it
     is finished (a duplicate delivery)."""
-    now = timezone.now()
+    # The database's clock, not this machine's: workers on several machines share the rows.
     claimed = (
         model.objects.filter(pk=pk)
         .filter(
-            Q(state=JobState.QUEUED) | Q(state=JobState.RUNNING, lease_expires_at__lt=now),
+            Q(state=JobState.QUEUED) | Q(state=JobState.RUNNING, lease_expires_at__lt=Now()),
             attempts__lt=F("max_attempts"),
         )
         .update(
             state=JobState.RUNNING,
             attempts=F("attempts") + 1,
-            lease_expires_at=now + _lease(),
+            lease_expires_at=Now() + _lease(),
             worker=worker,
-            started_at=Coalesce(F("started_at"), now),
+            started_at=Coalesce(F("started_at"), Now()),
         )
     )
     if not claimed:
@@ -77,17 +76,28 @@ def claim(model: type[JobBase], pk: int, worker: str) -> JobBase | None:
     return model.objects.get(pk=pk)
 
 
+class LeaseLost(Exception):
+    """This worker's lease expired and the job was handed to another: stop working on it."""
+
+
 def heartbeat(job: JobBase, done: int, total: int | None, message: str) -> None:
     fields = {
         "progress_done": done,
         "progress_message": message[:500],
-        "lease_expires_at": timezone.now() + _lease(),
+        "lease_expires_at": Now() + _lease(),
     }
     if total is not None:
         fields["progress_total"] = total
-    type(job).objects.filter(pk=job.pk, worker=job.worker, state=JobState.RUNNING).update(**fields)
-    for name, value in fields.items():
-        setattr(job, name, value)
+    kept = (
+        type(job)
+        .objects.filter(pk=job.pk, worker=job.worker, state=JobState.RUNNING)
+        .update(**fields)
+    )
+    if not kept:
+        raise LeaseLost(f"{job._meta.label} {job.pk}: lease lost by {job.worker}")
+    job.progress_done, job.progress_message = done, message[:500]
+    if total is not None:
+        job.progress_total = total
 
 
 def _finish(job: JobBase, state: str, error: str = "") -> bool:
@@ -96,7 +106,7 @@ def _finish(job: JobBase, state: str, error: str = "") -> bool:
     return bool(
         type(job)
         .objects.filter(pk=job.pk, worker=job.worker, state=JobState.RUNNING)
-        .update(state=state, finished_at=timezone.now(), error=error, lease_expires_at=None)
+        .update(state=state, finished_at=Now(), error=error, lease_expires_at=None)
     )
 
 
@@ -109,6 +119,9 @@ def run_job(label: str, pk: int) -> str:
     job.log(f"attempt {job.attempts} started on {job.worker}")
     try:
         job.execute()
+    except LeaseLost:
+        job.log(f"attempt {job.attempts} stopped: the lease went to another worker")
+        return "lost"
     except Exception as exc:
         job.log("attempt failed:\n" + traceback.format_exc())
         detail = f"{type(exc).__name__}: {exc}"
@@ -123,7 +136,9 @@ def run_job(label: str, pk: int) -> str:
             return "retry"
         _finish(job, JobState.FAILED, detail)
         return "failed"
-    _finish(job, JobState.SUCCEEDED)
+    if not _finish(job, JobState.SUCCEEDED):
+        job.log(f"attempt {job.attempts} finished after its lease went to another worker")
+        return "lost"
     job.log("succeeded")
     return "succeeded"
 
@@ -135,26 +150,25 @@ def job_models() -> list[type[JobBase]]:
 def reap_jobs() -> int:
     """Requeue rows whose worker died (lease expired) or whose delivery was lost (queued for
     longer than a lease without a claim). Rows out of attempts fail with the reason."""
-    now = timezone.now()
     requeued = 0
     for model in job_models():
-        expired = model.objects.filter(state=JobState.RUNNING, lease_expires_at__lt=now)
+        expired = model.objects.filter(state=JobState.RUNNING, lease_expires_at__lt=Now())
         model.objects.filter(pk__in=expired.filter(attempts__gte=F("max_attempts"))).update(
             state=JobState.FAILED,
-            finished_at=now,
+            finished_at=Now(),
             lease_expires_at=None,
             error="the worker stopped answering (lease expired) and no attempts are left",
         )
         stale = model.objects.filter(
-            Q(state=JobState.RUNNING, lease_expires_at__lt=now)
-            | Q(state=JobState.QUEUED, enqueued_at__lt=now - _lease())
+            Q(state=JobState.RUNNING, lease_expires_at__lt=Now())
+            | Q(state=JobState.QUEUED, enqueued_at__lt=Now() - _lease())
             | Q(state=JobState.QUEUED, enqueued_at__isnull=True)
         )
         for job in stale:
             with transaction.atomic():
                 changed = (
                     model.objects.filter(pk=job.pk, state=job.state, worker=job.worker)
-                    .filter(Q(lease_expires_at__lt=now) | Q(state=JobState.QUEUED))
+                    .filter(Q(lease_expires_at__lt=Now()) | Q(state=JobState.QUEUED))
                     .update(state=JobState.QUEUED, lease_expires_at=None)
                 )
                 if changed:

@@ -28,6 +28,7 @@ from core.jobs import submit
 from results.models import (
     STATUS_LABELS,
     STATUS_ORDER,
+    Announcement,
     CleanJob,
     Contact,
     ExpectedTest,
@@ -479,7 +480,27 @@ class ProjectAdmin(admin.ModelAdmin):
 
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
+    """Edited here, or replaced per project by `manage.py import_contacts`."""
+
     list_display = ("project", "test_prefix", "email", "format", "line_limit")
+    list_editable = ("format", "line_limit")
     list_filter = ("project", "format")
     list_select_related = ("project",)
     search_fields = ("email", "test_prefix")
+
+
+@admin.register(Announcement)
+class AnnouncementAdmin(admin.ModelAdmin):
+    """What notify_contacts sent. Deleting a row lets the run be announced to it again."""
+
+    list_display = ("run", "email", "sent_at", "tests", "subject")
+    list_filter = (("sent_at", admin.EmptyFieldListFilter),)
+    list_select_related = ("run",)
+    search_fields = ("email", "run__name")
+    raw_id_fields = ("run",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # written by notify_contacts
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

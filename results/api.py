@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -126,12 +128,27 @@ class RunViewSet(viewsets.ReadOnlyModelViewSet):
         return self.get_paginated_response(ResultSerializer(page, many=True).data)
 
 
+class ResultCursor(CursorPagination):
+    # No COUNT(*) over every result of every run, and stable pages while imports go on.
+    ordering = "-id"
+    page_size = 100
+
+
 class ResultViewSet(viewsets.ReadOnlyModelViewSet):
-    serializer_class = ResultDetailSerializer
+    """All results across runs (newest first); a run's results are under /runs/{name}/results/."""
+
     queryset = TestResult.objects.select_related("run", "project").filter(
         run__deleted_at__isnull=True
     )
     filterset_fields = ["status", "test_name"]
+    pagination_class = ResultCursor
+
+    def get_serializer_class(self):
+        return ResultSerializer if self.action == "list" else ResultDetailSerializer
+
+    def get_queryset(self):
+        qs = super().get_queryset()
+        return qs.defer("log") if self.action == "list" else qs
 
 
 class ProjectViewSet(viewsets.ReadOnlyModelViewSet):
@@ -204,7 +221,14 @@ class ImportView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        uploads = request.FILES.getlist("file") + request.FILES.getlist("files")
+        try:
+            uploads = request.FILES.getlist("file") + request.FILES.getlist("files")
+        except (RequestDataTooBig, TooManyFilesSent, TooManyFieldsSent) as exc:
+            raise AssayError(
+                f"The upload is too large: {exc}. Send fewer or smaller files per request "
+                "(limits: ASSAY_MAX_UPLOAD_BYTES, ASSAY_MAX_UPLOAD_FILES).",
+                code="upload_too_large",
+            ) from None
         if not uploads:
             raise AssayError(
                 "Send one or more files in the multipart field `file`.", code="no_files"

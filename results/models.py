@@ -108,7 +108,9 @@ class TestResult(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["run", "status"], name="result_run_status"),
+            # Covers counts per status, a status filter in name order, and the tree walk's
+            # GROUP BY over names without reading the table.
+            models.Index(fields=["run", "status", "test_name"], name="result_run_status"),
         ]
 
     def __str__(self) -> str:
@@ -163,6 +165,27 @@ class Contact(models.Model):
         return f"{self.email} ({self.project}: {self.test_prefix or '*'})"
 
 
+class Announcement(models.Model):
+    """A run announced to one address by notify_contacts: at most one e-mail per (run, address).
+
+    The row is written before the e-mail goes out (sent_at empty: being sent) and completed once
+    the mail server has accepted it, so two notifiers running at once never both send."""
+
+    run = models.ForeignKey(TestRun, on_delete=models.CASCADE, related_name="announcements")
+    email = models.EmailField()
+    claimed_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    subject = models.CharField(max_length=300, blank=True)
+    tests = models.PositiveIntegerField(default=0, help_text="F, E and M results reported.")
+
+    class Meta:
+        ordering = ["-claimed_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["run", "email"], name="unique_announcement")]
+
+    def __str__(self) -> str:
+        return f"{self.run} -> {self.email}"
+
+
 class CleanJob(JobBase):
     """Removes what deleted runs left behind, in chunks (queued by the admin's delete)."""
 
@@ -173,7 +196,8 @@ class CleanJob(JobBase):
         from results.services.purge import clean_results
 
         summary = clean_results(progress=self.report_progress)
-        type(self).objects.filter(pk=self.pk).update(
+        # Fenced like the finish: a worker that lost its lease does not write the totals.
+        type(self).objects.filter(pk=self.pk, worker=self.worker, state="running").update(
             rows_deleted=summary.results_deleted, runs_removed=summary.runs_removed
         )
         self.log(f"removed {summary.results_deleted} results of {summary.runs_removed} runs")

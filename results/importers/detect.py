@@ -17,6 +17,10 @@ _XML_ENCODING_RE = re.compile(
 _ASCII_WHITESPACE = b" \t\r\n\f\v"
 
 
+# Text codecs that only make sense for short strings, never for a whole file.
+_NOT_TEXT = frozenset({"idna", "punycode"})
+
+
 def decode_text(data: bytes, filename: str) -> str:
     """Return ``data`` as text, or raise ``ParseError`` for empty or binary input.
 
@@ -42,7 +46,11 @@ def decode_text(data: bytes, filename: str) -> str:
         if match:
             declared = match.group(1).decode("ascii")
             try:
-                encoding = codecs.lookup(declared).name
+                info = codecs.lookup(declared)
+                # codecs also knows rot13, base64, zlib...: byte transforms, not text.
+                if not getattr(info, "_is_text_encoding", True) or info.name in _NOT_TEXT:
+                    raise LookupError(declared)
+                encoding = info.name
             except LookupError:
                 raise ParseError(
                     filename,
@@ -58,6 +66,8 @@ def decode_text(data: bytes, filename: str) -> str:
             line_of_offset(data, exc.start),
             f"binary data: byte 0x{data[exc.start]:02x} is not valid {what} text",
         ) from None
+    except UnicodeError as exc:  # idna, punycode: encodings of names, not of files
+        raise ParseError(filename, None, f"cannot decode the file as {encoding}: {exc}") from None
     if not text.strip():
         raise ParseError(filename, None, "the file contains only whitespace")
     return text

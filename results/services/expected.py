@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from core.exceptions import AssayError
 from results.models import ExpectedTest, TestResult, TestRun
+from results.services.notify import notify_after_check_expected
 from results.services.runs import get_or_create_run, get_run, refresh_counts
 
 RUN_CLASS_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -82,5 +83,6 @@ def check_expected(run_class: str, run_name: str) -> ExpectedSummary:
             cursor.execute(sql, [run.pk, "{}", "{}", timezone.now(), run_class, run.pk])
             added = max(cursor.rowcount, 0)
         refresh_counts(run)
+        notify_after_check_expected(run)  # after commit, when enabled for recurring runs
     total = ExpectedTest.objects.filter(run_class=run_class).count()
     return ExpectedSummary(run_class, run, added, total)

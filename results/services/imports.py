@@ -11,14 +11,19 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from core.exceptions import AssayError
 from results.importers import ParsedFile, ParsedResult, ParseError, parse_file
 from results.models import STATUS_LETTERS, Project, TestResult, TestRun
 from results.services.bulk import write_results
-from results.services.runs import get_or_create_run, refresh_counts, validate_run_name
+from results.services.runs import (
+    get_or_create_run,
+    refresh_counts,
+    resolve_run_name,
+    validate_run_name,
+)
 
 DEFAULT_PROJECT = "default"
 DEFAULT_CONTEXT = "default"
@@ -70,7 +75,21 @@ def _text(value: str | None, default: str, what: str, limit: int) -> str:
     value = (value or "").strip() or default
     if len(value) > limit:
         raise AssayError(f"{what} {value[:40]!r}... is longer than {limit} characters.")
+    if "\x00" in value:
+        raise AssayError(f"{what} {value[:40]!r} contains a NUL character.")
     return value
+
+
+def _nul_field(item: ParsedResult) -> str | None:
+    """The first field holding a NUL character (PostgreSQL's text cannot store one)."""
+    for name in ("test_name", "log", "location", "test_runner"):
+        if "\x00" in getattr(item, name):
+            return name
+    for name in ("tda", "tra"):
+        for key, value in getattr(item, name).items():
+            if "\x00" in key or (isinstance(value, str) and "\x00" in value):
+                return f"{name}[{key[:40]!r}]"
+    return None
 
 
 def record_run(
@@ -109,14 +128,22 @@ def record_run(
             raise AssayError(f"{source}: result {n} has an invalid status {item.status!r}.")
         if not item.test_name or len(item.test_name) > 1000:
             raise AssayError(f"{source}: result {n} has an empty or over-long test name.")
+        bad = _nul_field(item)
+        if bad:
+            raise AssayError(
+                f"{source}: result {n} ({item.test_name[:80]!r}) has a NUL character in {bad}."
+            )
         # The same identity twice in one import: the later result wins, as a re-import.
         by_run.setdefault(scope[0], {})[(scope[1], scope[2], scope[3], item.test_name)] = item
 
-    project_ids = _project_ids({key[0] for items in by_run.values() for key in items})
-    summaries = []
-    for run_name, items in by_run.items():
-        run, created = get_or_create_run(run_name)
-        summaries.append(_write_run(run, created, items, project_ids, now))
+    with transaction.atomic():
+        # Aliases (daily_latest) resolve before anything is written, so a bad one refuses all.
+        targets = {name: resolve_run_name(name) for name in by_run}
+        project_ids = _project_ids({key[0] for items in by_run.values() for key in items})
+        summaries = []
+        for run_name, items in by_run.items():
+            run, created = get_or_create_run(targets[run_name], lock=True)
+            summaries.append(_write_run(run, created, items, project_ids, now))
     return summaries
 
 
@@ -180,7 +207,9 @@ def _write_run(
             )  # fmt: skip
         )
     summary.new = summary.imported - summary.reimported - summary.replaced_missing
-    write_results(rows, upsert=bool(previous))
+    # Only a run this transaction created can take plain inserts; any other may have gained
+    # rows since `previous` was read.
+    write_results(rows, upsert=not created)
     summary.counts = counts
     refresh_counts(run)
     return summary
@@ -259,6 +288,12 @@ def import_paths(
         try:
             with transaction.atomic():
                 summary = import_one(data, str(path), defaults)
+        except DatabaseError as exc:  # e.g. a value the database cannot store
+            error = ImportFailed(str(path), None, f"the database refused it: {exc}".strip())
+            failed += 1
+            if on_file:
+                on_file(path, None, error)
+            continue
         except ImportFailed as exc:
             failed += 1
             if on_file:

@@ -40,7 +40,7 @@ def find_runs(pattern: str, *, wild: bool = False) -> QuerySet[TestRun]:
     if not pattern:
         raise AssayError("Give a run name or, with --wild, a pattern.", code="pattern_required")
     live = TestRun.objects.filter(deleted_at__isnull=True)
-    if any(ch in pattern for ch in "*?[]"):
+    if any(ch in pattern for ch in "*?"):
         if not wild:
             raise AssayError(
                 f"{pattern!r} has wildcards; add --wild to delete every run it matches.",
@@ -62,7 +62,8 @@ def delete_runs(runs: QuerySet[TestRun], *, dry_run: bool = False) -> DeleteSumm
     and reported. With dry_run, only count."""
     summary = DeleteSummary()
     with transaction.atomic():
-        matched = list(runs.select_for_update().order_by("name"))
+        # A dry run only counts: no reason to lock the runs while it does.
+        matched = list((runs if dry_run else runs.select_for_update()).order_by("name"))
         targets = []
         for run in matched:
             if run.valuable:

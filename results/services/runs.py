@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -95,17 +96,28 @@ def get_run(name: str) -> TestRun:
     return run
 
 
-def get_or_create_run(name: str) -> tuple[TestRun, bool]:
+def get_or_create_run(name: str, *, lock: bool = False) -> tuple[TestRun, bool]:
+    """The live run of that name, created if needed. Safe when several CI jobs report into a
+    new run at once: the loser of the race on the unique name takes the winner's row. With
+    lock, the row is locked until the transaction ends, so writes to one run serialize (their
+    cached counts stay right) while writes to different runs go in parallel."""
     real = resolve_run_name(name)
-    run = TestRun.objects.filter(name=real, deleted_at__isnull=True).first()
+    live = TestRun.objects.filter(name=real, deleted_at__isnull=True)
+    if lock:
+        live = live.select_for_update()
+    run = live.first()
     if run is not None:
         return run, False
     parsed = parse_recurring(real)
-    run = TestRun.objects.create(
-        name=real,
-        prefix=parsed.prefix if parsed else "",
-        run_date=parsed.run_date if parsed else None,
-    )
+    try:
+        with transaction.atomic():  # a savepoint: the race's loser carries on
+            run = TestRun.objects.create(
+                name=real,
+                prefix=parsed.prefix if parsed else "",
+                run_date=parsed.run_date if parsed else None,
+            )
+    except IntegrityError:
+        return live.get(), False
     return run, True
 
 

@@ -7,6 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
+from core.decorators import readable
 from core.exceptions import AssayError
 from results import selectors
 from results.models import STATUS_LABELS, STATUS_LETTERS, STATUS_ORDER, TestResult
@@ -23,6 +24,7 @@ def _status_columns(counts_list: list[dict[str, int]]) -> list[str]:
 
 
 @require_GET
+@readable
 def run_list(request: HttpRequest) -> HttpResponse:
     runs = selectors.live_runs()
     prefix = request.GET.get("prefix", "")
@@ -45,6 +47,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@readable
 def run_detail(request: HttpRequest, name: str) -> HttpResponse:
     try:
         real = resolve_run_name(name)
@@ -89,6 +92,7 @@ def _group_by_parent(results) -> list[tuple[str, list[tuple[TestResult, str]]]]:
 
 
 @require_GET
+@readable
 def result_detail(request: HttpRequest, pk: int) -> HttpResponse:
     result = get_object_or_404(
         TestResult.objects.select_related("run", "project"), pk=pk, run__deleted_at__isnull=True

@@ -122,3 +122,29 @@ def test_the_reaper_is_scheduled_after_migrate():
     schedule = Schedule.objects.get(name=jobs.REAPER_SCHEDULE_NAME)
     assert schedule.func == "core.tasks.reap_jobs"
     assert schedule.schedule_type == Schedule.MINUTES
+
+
+def test_a_worker_that_lost_its_lease_stops_and_does_not_report_success(monkeypatch):
+    """Worker A stalls past its lease; the reaper hands the job to B, which finishes it.
+    A's next heartbeat stops it, and its own finish would not count."""
+    outcomes = []
+
+    def execute(self):
+        if self.worker == "worker-a":
+            CleanJob.objects.filter(pk=self.pk).update(
+                lease_expires_at=timezone.now() - timedelta(seconds=1)
+            )
+            jobs.reap_jobs()
+            outcomes.append(("inner", jobs.run_job("results.CleanJob", self.pk)))
+            self.report_progress(1, 2, "still going")  # raises LeaseLost
+        outcomes.append(("executed", self.worker))
+
+    monkeypatch.setattr(CleanJob, "execute", execute)
+    monkeypatch.setattr(jobs, "worker_id", iter(["worker-a", "worker-b"]).__next__)
+    job = CleanJob.objects.create()
+    assert jobs.run_job("results.CleanJob", job.pk) == "lost"
+    assert outcomes == [("executed", "worker-b"), ("inner", "succeeded")]
+    job.refresh_from_db()
+    assert job.state == JobState.SUCCEEDED and job.worker == "worker-b"
+    log = (job.log_dir / "job.log").read_text()
+    assert log.count("succeeded") == 1 and "lease went to another worker" in log

@@ -176,3 +176,30 @@ def test_reads_can_require_a_login(api_client, settings):
     settings.ASSAY_PUBLIC_READ = False
     resp = api_client.get("/api/v1/runs/")
     assert resp.status_code in (401, 403)
+
+
+def test_too_many_files_is_a_400_in_the_error_shape(token_client, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FILES = 2
+    files = [upload(f"{i}.pdk", PDK_WITH_UNKNOWN) for i in range(3)]
+    resp = token_client.post("/api/v1/imports/", {"file": files}, format="multipart")
+    assert resp.status_code == 400
+    assert resp.json()["error"] == "upload_too_large"
+    assert "ASSAY_MAX_UPLOAD_FILES" in resp.json()["detail"]
+
+
+def test_results_list_is_newest_first_without_logs(token_client, api_client):
+    token_client.post("/api/v1/imports/", {"file": upload("r.xml", JUNIT), "run": "r"},
+                      format="multipart")  # fmt: skip
+    body = api_client.get("/api/v1/results/").json()
+    ids = [r["id"] for r in body["results"]]
+    assert ids == sorted(ids, reverse=True) and len(ids) == 4
+    assert "log" not in body["results"][0] and "count" not in body
+    detail = api_client.get(f"/api/v1/results/{ids[0]}/").json()
+    assert "log" in detail
+
+
+def test_drf_errors_have_a_plain_detail(api_client):
+    assert api_client.get("/api/v1/results/999999/").json() == {
+        "error": "not_found",
+        "detail": "Not found.",
+    }

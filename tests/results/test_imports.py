@@ -108,3 +108,66 @@ def test_import_files_reports_per_file_and_per_run():
     files, runs = import_files([("a.json", JSON_OK)], ImportDefaults(run="r", project="p"))
     assert files[0].format == "json" and files[0].results == 1
     assert runs[0].run.name == "r" and runs[0].counts == {"P": 1}
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        pr("a\x00b"),
+        pr("t", log="x\x00y"),
+        pr("t", tda={"k": "v\x00"}),
+        pr("t", tra={"k\x00": "v"}),
+        pr("t", project="p\x00"),
+    ],
+)
+def test_nul_characters_are_refused_before_anything_is_written(item):
+    with pytest.raises(AssayError, match="NUL character"):
+        record_run([pr("fine"), item], ImportDefaults(run="r"))
+    assert not TestResult.objects.exists() and not TestRun.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_record_run_is_all_or_nothing_outside_a_transaction():
+    record_run([pr("t1")], ImportDefaults(run="r1"))  # autocommit: its own transaction
+    with pytest.raises(AssayError, match="newest daily"):
+        record_run([pr("t", test_run="r2"), pr("u", test_run="daily_latest")], ImportDefaults())
+    assert list(TestRun.objects.values_list("name", flat=True)) == ["r1"]
+    # the upsert path (an existing run) works in autocommit too
+    [s] = record_run([pr("t1", "F"), pr("t2")], ImportDefaults(run="r1"))
+    assert (s.reimported, s.new) == (1, 1)
+    assert TestRun.objects.get(name="r1").status_counts == {"F": 1, "P": 1}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_imports_into_one_new_run(django_db_blocker):
+    """Many CI hosts report into daily_today at once: nobody gets an error, nothing is lost,
+    and the cached counts add up."""
+    import threading
+
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite serializes writers; the race exists on PostgreSQL (--db=postgresql)")
+    errors: list[BaseException] = []
+
+    def host(n: int) -> None:
+        try:
+            with django_db_blocker.unblock():
+                record_run(
+                    [pr(f"t{i}", "P" if i % 3 else "F") for i in range(200)],
+                    ImportDefaults(run="daily_2026-11-20", host=f"h{n}"),
+                )
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=host, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    run = TestRun.objects.get(name="daily_2026-11-20")
+    assert run.results.count() == 1200
+    assert run.status_counts == {"P": 798, "F": 402}

@@ -92,3 +92,12 @@ def test_run_page_of_100000_results_runs_a_bounded_number_of_queries(
             resp = client.get(url)
         assert resp.status_code == 200
     assert "page 1 of 500" in client.get("/runs/big/").content.decode()
+
+
+def test_private_reads_need_a_login(client, admin_client, day, settings):
+    settings.ASSAY_PUBLIC_READ = False
+    result = TestResult.objects.get(test_name="pkg.a.test_2")
+    for url in ["/", "/runs/daily_2026-11-01/", f"/results/{result.pk}/"]:
+        resp = client.get(url)
+        assert resp.status_code == 302 and resp["Location"].startswith("/admin/login/")
+        assert admin_client.get(url).status_code == 200

@@ -191,3 +191,11 @@ def test_parse_file_leaves_the_garbage_collector_as_it_found_it(data):
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("codec", ["rot13", "hex", "base64", "zlib", "uu", "idna", "punycode"])
+def test_encodings_that_are_not_text_are_refused(codec):
+    data = f'<?xml version="1.0" encoding="{codec}"?>\n<testsuite name="x"/>'.encode()
+    with pytest.raises(ParseError) as err:
+        parse_file(data, "enc.xml")
+    assert err.value.filename == "enc.xml"
