@@ -17,29 +17,22 @@ BAD = ("F", "E", "M")
 KINDS = ("regressions", "fixes", "new", "vanished")
 
 
+def _neighbour(run: TestRun, *, before: bool) -> TestRun | None:
+    if not run.prefix or run.run_date is None:
+        return None  # only recurring runs have a "day before"
+    dated = TestRun.objects.filter(prefix=run.prefix, deleted_at__isnull=True)
+    if before:
+        return dated.filter(run_date__lt=run.run_date).order_by("-run_date").first()
+    return dated.filter(run_date__gt=run.run_date).order_by("run_date").first()
+
+
 def previous_run(run: TestRun) -> TestRun | None:
     """The run before this one of the same recurring prefix (None for other runs)."""
-    if not run.prefix or run.run_date is None:
-        return None
-    return (
-        TestRun.objects.filter(
-            prefix=run.prefix, run_date__lt=run.run_date, deleted_at__isnull=True
-        )
-        .order_by("-run_date")
-        .first()
-    )
+    return _neighbour(run, before=True)
 
 
 def next_run(run: TestRun) -> TestRun | None:
-    if not run.prefix or run.run_date is None:
-        return None
-    return (
-        TestRun.objects.filter(
-            prefix=run.prefix, run_date__gt=run.run_date, deleted_at__isnull=True
-        )
-        .order_by("run_date")
-        .first()
-    )
+    return _neighbour(run, before=False)
 
 
 def _same_test(other: TestRun) -> QuerySet[TestResult]:
