@@ -9,6 +9,7 @@ removes the rows in chunks, in the background.
 
 from __future__ import annotations
 
+from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.options import csrf_protect_m
@@ -24,6 +25,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 
+from core.exceptions import AssayError
 from core.jobs import submit
 from results.models import (
     STATUS_LABELS,
@@ -36,6 +38,7 @@ from results.models import (
     TestResult,
     TestRun,
 )
+from results.services.expected import validate_run_class
 from results.services.purge import DeleteSummary, delete_runs
 
 # --- shared pieces -------------------------------------------------------------------------
@@ -407,8 +410,22 @@ class CleanJobAdmin(admin.ModelAdmin):
 # --- expected tests, results, projects, contacts ---------------------------------------------
 
 
+class ExpectedTestForm(forms.ModelForm):
+    class Meta:
+        model = ExpectedTest
+        fields = ["run_class", "project", "host", "context", "test_name"]
+
+    def clean_run_class(self) -> str:
+        # The same rule as gen_expected/check_expected, or the class could never be checked.
+        try:
+            return validate_run_class(self.cleaned_data["run_class"])
+        except AssayError as exc:
+            raise forms.ValidationError(exc.detail) from None
+
+
 @admin.register(ExpectedTest)
 class ExpectedTestAdmin(admin.ModelAdmin):
+    form = ExpectedTestForm
     list_display = ("run_class", "project", "host", "context", "test_name")
     list_filter = ("run_class", "project")
     list_select_related = ("project",)

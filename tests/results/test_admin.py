@@ -529,3 +529,17 @@ def test_project_with_results_cannot_be_deleted(admin_client):
     assert allowed.status_code == 302
     assert not Project.objects.filter(pk=empty.pk).exists()
     assert Project.objects.filter(pk=proj.pk).exists()
+
+
+def test_expected_test_classes_follow_the_cli_rule(admin_client):
+    from results.models import ExpectedTest
+    from tests import factories
+
+    project = factories.project("p")
+    resp = admin_client.post(
+        "/admin/results/expectedtest/add/",
+        {"run_class": "bad class", "project": project.pk, "host": "", "context": "default",
+         "test_name": "t"},
+    )  # fmt: skip
+    assert resp.status_code == 200 and b"not a valid class of runs" in resp.content
+    assert not ExpectedTest.objects.exists()
