@@ -5,6 +5,7 @@ Both are one INSERT ... SELECT each, so 100,000 expected tests never pass throug
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
@@ -72,15 +73,19 @@ def check_expected(run_class: str, run_name: str) -> ExpectedSummary:
     sql = (
         f"INSERT INTO {r} (run_id, project_id, host, context, test_name, status, "  # noqa: S608
         "location, test_runner, log, tda, tra, imported_at) "
-        f"SELECT %s, e.project_id, e.host, e.context, e.test_name, 'M', '', '', '', %s, %s, %s "
+        f"SELECT %s, e.project_id, e.host, e.context, e.test_name, 'M', '', '', %s, %s, %s, %s "
         f"FROM {e} e WHERE e.run_class = %s AND NOT EXISTS ("
         f"SELECT 1 FROM {r} t WHERE t.run_id = %s AND t.project_id = e.project_id "
         "AND t.host = e.host AND t.context = e.context AND t.test_name = e.test_name)"
     )
     with transaction.atomic():
-        run, _ = get_or_create_run(run_name)
+        run, _ = get_or_create_run(run_name, lock=True)
+        # The M record says which class expected it, so "not expected any more" knows what
+        # to remove.
+        log = f"Missing: expected in class {run_class}, not reported in {run.name}."
+        tra = json.dumps({"expected_in": run_class})
         with connection.cursor() as cursor:
-            cursor.execute(sql, [run.pk, "{}", "{}", timezone.now(), run_class, run.pk])
+            cursor.execute(sql, [run.pk, log, "{}", tra, timezone.now(), run_class, run.pk])
             added = max(cursor.rowcount, 0)
         refresh_counts(run)
         notify_after_check_expected(run)  # after commit, when enabled for recurring runs

@@ -50,6 +50,8 @@ def test_check_expected_enters_missing_records_idempotently(first_day):
     assert set(missing.values_list("test_name", "host")) == {
         ("a.t2", "h1"), ("b.t3", "h1"), ("a.t1", "h2"),
     }  # fmt: skip
+    record = missing.get(test_name="a.t2")
+    assert record.tra == {"expected_in": "daily"} and "expected in class daily," in record.log
     assert check_expected("daily", "daily_2026-11-02").added == 0
     assert TestResult.objects.filter(run=second).count() == 4
     second.refresh_from_db()
