@@ -97,6 +97,7 @@ need() {
 }
 
 need pg_ctl,initdb,postgres postgresql postgresql
+need chromium chromium "chromium (browser tests)"
 
 if [[ ${#missing[@]} -gt 0 ]]; then
   if is_ci; then
