@@ -252,6 +252,13 @@ for _prefix in ASSAY_RECURRING_PREFIXES:
         )
 ASSAY_CLEAN_CHUNK = _env_int("ASSAY_CLEAN_CHUNK", 5000, minimum=100)
 ASSAY_PUBLIC_READ = _env_bool("ASSAY_PUBLIC_READ", True)
+# History strips and flaky tests look at the last N runs of a prefix; a test is flaky when its
+# status flipped at least k times in them (docs/results.md).
+ASSAY_HISTORY_RUNS = _env_int("ASSAY_HISTORY_RUNS", 10, minimum=2)
+if ASSAY_HISTORY_RUNS > 100:
+    SETTINGS_ERRORS.append(f"ASSAY_HISTORY_RUNS={ASSAY_HISTORY_RUNS} must be at most 100")
+    ASSAY_HISTORY_RUNS = 100
+ASSAY_FLAKY_FLIPS = _env_int("ASSAY_FLAKY_FLIPS", 3, minimum=1)
 
 LOGGING = {
     "version": 1,

@@ -1,7 +1,9 @@
 from django.conf import settings
 
 NAVIGATION = [
+    ("Dashboard", "results:dashboard"),
     ("Runs", "results:run-list"),
+    ("Flaky", "results:flaky"),
     ("API", "api-docs"),
 ]
 

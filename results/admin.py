@@ -34,6 +34,8 @@ from results.models import (
     CleanJob,
     Contact,
     ExpectedTest,
+    FlakinessJob,
+    FlakyTest,
     Project,
     TestResult,
     TestRun,
@@ -399,6 +401,53 @@ class CleanJobAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # queued by deleting runs
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(FlakinessJob)
+class FlakinessJobAdmin(CleanJobAdmin):
+    """Queued after imports into recurring runs; read-only like the clean jobs."""
+
+    list_display = (
+        "id",
+        "prefix",
+        "state",
+        "attempts",
+        "progress",
+        "flaky",
+        "created_at",
+        "finished_at",
+        "short_error",
+    )
+    list_filter = ("state", "prefix")
+
+
+@admin.register(FlakyTest)
+class FlakyTestAdmin(admin.ModelAdmin):
+    """Derived rows (results.services.flaky replaces them): to look at, not to edit."""
+
+    list_display = (
+        "test_name",
+        "project",
+        "host",
+        "context",
+        "prefix",
+        "flips",
+        "runs",
+        "last_status",
+        "computed_at",
+    )
+    list_filter = ("prefix", "project")
+    list_select_related = ("project",)
+    search_fields = ("test_name",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False

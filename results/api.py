@@ -11,11 +11,16 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
-from core.exceptions import AssayError
+from core.exceptions import AssayError, NotFound
 from results import selectors, services
-from results.models import STATUS_LETTERS, ExpectedTest, Project, TestResult, TestRun
+from results.models import STATUS_LETTERS, ExpectedTest, FlakyTest, Project, TestResult, TestRun
+from results.selectors import browse
+from results.selectors.compare import KINDS as COMPARE_KINDS
+from results.selectors.compare import previous_run
+from results.selectors.history import HISTORY_MAX_RUNS, flaky_entry, history_runs
 from results.services.imports import ImportDefaults
 
 
@@ -87,6 +92,129 @@ class ExpectedActionSerializer(serializers.Serializer):
     run = serializers.CharField(help_text="Run name; aliases such as daily_latest allowed.")
 
 
+COMPARE_LIMIT = 1000  # tests per list of a comparison, and per page of ?kind=
+TREE_PAGE_SIZE = 1000  # nodes per page of a tree level
+OTHER_HELP = "The run to compare with (aliases allowed)."
+
+
+class ComparedRowSerializer(serializers.Serializer):
+    test_name = serializers.CharField()
+    project = serializers.CharField()
+    host = serializers.CharField()
+    context = serializers.CharField()
+    before = serializers.CharField(allow_null=True, help_text="Status in the other run.")
+    status = serializers.CharField(allow_null=True, help_text="Status in this run.")
+    result = serializers.IntegerField(
+        source="result_id", allow_null=True, help_text="The result's id in this run."
+    )
+    other_result = serializers.IntegerField(
+        source="other_result_id", allow_null=True, help_text="The result's id in the other run."
+    )
+
+
+ErrorAnswer = inline_serializer(
+    "ErrorAnswer", {"error": serializers.CharField(), "detail": serializers.CharField()}
+)
+_COUNTS = inline_serializer("CompareCounts", {k: serializers.IntegerField() for k in COMPARE_KINDS})
+CompareAnswer = inline_serializer(
+    "CompareAnswer",
+    {
+        "run": serializers.CharField(),
+        "other": serializers.CharField(),
+        "counts": _COUNTS,
+        "limit": serializers.IntegerField(help_text="Most tests in each list."),
+        **{k: ComparedRowSerializer(many=True, required=False) for k in COMPARE_KINDS},
+        "kind": serializers.CharField(required=False, help_text="With ?kind= only."),
+        "count": serializers.IntegerField(required=False, help_text="With ?kind= only."),
+        "page": serializers.IntegerField(required=False),
+        "pages": serializers.IntegerField(required=False),
+        "next": serializers.URLField(required=False, allow_null=True),
+        "previous": serializers.URLField(required=False, allow_null=True),
+        "results": ComparedRowSerializer(many=True, required=False),
+    },
+)
+TreeAnswer = inline_serializer(
+    "TreeAnswer",
+    {
+        "run": serializers.CharField(),
+        "prefix": serializers.CharField(),
+        "compare": serializers.CharField(allow_null=True),
+        "count": serializers.IntegerField(),
+        "page": serializers.IntegerField(),
+        "pages": serializers.IntegerField(),
+        "next": serializers.URLField(allow_null=True),
+        "previous": serializers.URLField(allow_null=True),
+        "nodes": inline_serializer(
+            "TreeNode",
+            {
+                "name": serializers.CharField(),
+                "path": serializers.CharField(help_text="The `prefix` of the level below."),
+                "is_leaf": serializers.BooleanField(),
+                "counts": serializers.DictField(child=serializers.IntegerField()),
+                "delta": serializers.DictField(child=serializers.IntegerField()),
+                "total": serializers.IntegerField(),
+            },
+            many=True,
+        ),
+    },
+)
+COMPARE_PARAMETERS = [
+    OpenApiParameter(
+        "kind", str, enum=list(COMPARE_KINDS),
+        description="Page through one list instead of the first tests of each.",
+    ),
+    OpenApiParameter("page", int, description=f"With kind: {COMPARE_LIMIT:,} tests a page."),
+]  # fmt: skip
+
+
+def _page(request: Request, count: int, size: int) -> tuple[int, int, dict]:
+    """(page number, pages, next/previous links) of ?page= over `count` items."""
+    pages = max(1, -(-count // size))
+    raw = request.query_params.get("page", "1")
+    if not raw.isdigit() or int(raw) < 1:
+        raise AssayError(f"page={raw[:20]!r}: use a page number from 1.", code="bad_page")
+    page = int(raw)
+    if page > pages:
+        raise NotFound(f"There are {pages} page(s); page {page} is past the end.", code="no_page")
+    url = request.build_absolute_uri()
+    return (
+        page,
+        pages,
+        {
+            "next": replace_query_param(url, "page", page + 1) if page < pages else None,
+            "previous": replace_query_param(url, "page", page - 1) if page > 1 else None,
+        },
+    )
+
+
+def _rows(rows) -> list:
+    return ComparedRowSerializer(rows, many=True).data
+
+
+def _comparison(request: Request, run: TestRun, other: TestRun) -> Response:
+    if other.pk == run.pk:
+        raise AssayError(
+            f"Both names are the run {run.name}: compare it with another run.", code="same_run"
+        )
+    counts = vars(browse.cached_compare_counts(run, other))
+    answer = {"run": run.name, "other": other.name, "counts": counts, "limit": COMPARE_LIMIT}
+    kind = request.query_params.get("kind")
+    if kind is None:
+        for k in COMPARE_KINDS:
+            rows = browse.compared_rows(run, other, k, limit=COMPARE_LIMIT) if counts[k] else []
+            answer[k] = _rows(rows)
+        return Response(answer)
+    if kind not in COMPARE_KINDS:
+        raise AssayError(f"kind={kind[:40]!r}: one of {', '.join(COMPARE_KINDS)}.", code="bad_kind")
+    page, pages, links = _page(request, counts[kind], COMPARE_LIMIT)
+    rows = browse.compared_rows(
+        run, other, kind, offset=(page - 1) * COMPARE_LIMIT, limit=COMPARE_LIMIT
+    )
+    answer.update(kind=kind, count=counts[kind], page=page, pages=pages, **links)
+    answer["results"] = _rows(rows)
+    return Response(answer)
+
+
 RUN_LOOKUP = r"[^/]+"
 
 
@@ -127,6 +255,146 @@ class RunViewSet(viewsets.ReadOnlyModelViewSet):
         page = self.paginate_queryset(qs)
         return self.get_paginated_response(ResultSerializer(page, many=True).data)
 
+    @extend_schema(
+        summary="Compare a run with another run",
+        operation_id="v1_runs_compare",
+        parameters=[
+            OpenApiParameter("other", str, OpenApiParameter.PATH, description=OTHER_HELP),
+            *COMPARE_PARAMETERS,
+        ],
+        responses={200: CompareAnswer, 400: ErrorAnswer, 404: ErrorAnswer},
+    )
+    @action(detail=True, methods=["get"], url_path=r"compare/(?P<other>[^/]+)")
+    def compare(self, request: Request, name: str, other: str) -> Response:
+        """Regressions (P before; F, E or M now), fixes (F, E or M before; P now), new and
+        vanished tests of `{name}` against `{other}`. Each list holds at most the first 1,000
+        tests; `?kind=regressions&page=N` pages through one list (1,000 a page)."""
+        return _comparison(request, self.get_object(), services.get_run(other))
+
+    @extend_schema(
+        summary="Compare a run with the previous run of its prefix",
+        operation_id="v1_runs_compare_previous",
+        parameters=COMPARE_PARAMETERS,
+        responses={200: CompareAnswer, 400: ErrorAnswer, 404: ErrorAnswer},
+    )
+    @action(detail=True, methods=["get"], url_path="compare", url_name="compare-previous")
+    def compare_previous(self, request: Request, name: str) -> Response:
+        """Like compare/{other}/, against the run before this one of the same recurring prefix
+        (404 `no_previous_run` when there is none, e.g. for a run that is not recurring)."""
+        run = self.get_object()
+        other = previous_run(run)
+        if other is None:
+            raise NotFound(
+                f"{run.name} has no previous run to compare with (only recurring runs "
+                "<prefix>_YYYY-MM-DD have one); name one: compare/{other}/.",
+                code="no_previous_run",
+            )
+        return _comparison(request, run, other)
+
+    @extend_schema(
+        summary="One level of the run's test-name tree",
+        parameters=[
+            OpenApiParameter(
+                "prefix", str, description="The level: empty for the root, else ending with "
+                "its separator, e.g. `engine.storage.` (the `path` of a group node)."
+            ),
+            OpenApiParameter(
+                "compare", str, description="Run the deltas are against (aliases allowed); "
+                "default: the previous run of the prefix; empty: no comparison."
+            ),
+            OpenApiParameter("page", int, description=f"{TREE_PAGE_SIZE:,} nodes a page."),
+        ],
+        responses={200: TreeAnswer, 400: ErrorAnswer, 404: ErrorAnswer},
+    )  # fmt: skip
+    @action(detail=True, methods=["get"])
+    def tree(self, request: Request, name: str) -> Response:
+        """Counts per status of each child of `prefix` (Pandokia's tree walk) and, against the
+        comparison run, the change of each count."""
+        run = self.get_object()
+        prefix = request.query_params.get("prefix", "")
+        if prefix and not prefix.endswith(browse.SEPARATORS):
+            raise AssayError(
+                f"prefix={prefix[:80]!r}: a level ends with its separator (. or /), "
+                "e.g. the `path` of a group node.",
+                code="bad_prefix",
+            )
+        if "compare" not in request.query_params:
+            other = previous_run(run)
+        else:
+            wanted = request.query_params["compare"].strip()
+            other = services.get_run(wanted) if wanted else None
+        nodes = browse.cached_tree_level(run, prefix, other)
+        page, pages, links = _page(request, len(nodes), TREE_PAGE_SIZE)
+        start = (page - 1) * TREE_PAGE_SIZE
+        return Response(
+            {
+                "run": run.name,
+                "prefix": prefix,
+                "compare": other.name if other else None,
+                "count": len(nodes),
+                "page": page,
+                "pages": pages,
+                **links,
+                "nodes": [
+                    {
+                        "name": n.name,
+                        "path": n.path,
+                        "is_leaf": n.is_leaf,
+                        "counts": n.counts,
+                        "delta": n.delta,
+                        "total": n.total,
+                    }  # fmt: skip
+                    for n in nodes[start : start + TREE_PAGE_SIZE]
+                ],
+            }
+        )
+
+
+HISTORY_N_HELP = "How many runs (1 to 100; default ASSAY_HISTORY_RUNS)."
+
+
+def _history_n(raw: str | None) -> int:
+    if raw in (None, ""):
+        return history_runs()
+    if not raw.isdigit() or not 1 <= int(raw) <= HISTORY_MAX_RUNS:
+        raise AssayError(f"n={raw[:20]!r}: use a whole number from 1 to {HISTORY_MAX_RUNS}.")
+    return int(raw)
+
+
+class HistoryCellSerializer(serializers.Serializer):
+    run = serializers.CharField(source="run.name")
+    run_date = serializers.DateField(source="run.run_date", allow_null=True)
+    status = serializers.CharField(allow_null=True, help_text="null: the test did not run.")
+    result = serializers.IntegerField(source="result_id", allow_null=True)
+    current = serializers.BooleanField(help_text="The run of the result asked about.")
+
+
+class FlakySerializer(serializers.ModelSerializer):
+    project = serializers.CharField(source="project.name")
+    window_end = serializers.CharField(source="window_end.name", help_text="Newest run looked at.")
+    last_result = serializers.IntegerField(source="last_result_id", allow_null=True)
+    last_result_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = FlakyTest
+        fields = [
+            "prefix", "project", "host", "context", "test_name", "flips", "runs", "last_status",
+            "last_result", "last_result_url", "window_end", "computed_at",
+        ]  # fmt: skip
+
+    def get_last_result_url(self, flaky: FlakyTest) -> str | None:
+        if flaky.last_result_id is None:
+            return None
+        return self.context["request"].build_absolute_uri(
+            reverse("results:result-detail", args=[flaky.last_result_id])
+        )
+
+
+class HistorySerializer(serializers.Serializer):
+    prefix = serializers.CharField(help_text="Empty for a run that is not recurring.")
+    runs = HistoryCellSerializer(source="cells", many=True)
+    flaky = FlakySerializer(allow_null=True, help_text="null unless the test is flaky.")
+
 
 class ResultCursor(CursorPagination):
     # No COUNT(*) over every result of every run, and stable pages while imports go on.
@@ -148,7 +416,21 @@ class ResultViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         qs = super().get_queryset()
-        return qs.defer("log") if self.action == "list" else qs
+        return qs.defer("log") if self.action in ("list", "history") else qs
+
+    @extend_schema(
+        parameters=[OpenApiParameter("n", int, description=HISTORY_N_HELP)],
+        responses=HistorySerializer,
+    )
+    @action(detail=True, methods=["get"])
+    def history(self, request: Request, pk: str) -> Response:
+        """The test's status in each of the last n runs of its run's prefix, oldest first
+        (`status` null: the test did not run there). A run without a prefix has only itself."""
+        result = self.get_object()
+        n = _history_n(request.query_params.get("n"))
+        history = selectors.result_history(result, n)
+        answer = {"prefix": history.prefix, "cells": history.cells, "flaky": flaky_entry(result)}
+        return Response(HistorySerializer(answer, context={"request": request}).data)
 
 
 class ProjectViewSet(viewsets.ReadOnlyModelViewSet):
@@ -273,4 +555,26 @@ class ImportView(APIView):
                 ],
             },
             status=status.HTTP_201_CREATED,
+        )
+
+
+class FlakyTestViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Flaky tests: status flipped at least ASSAY_FLAKY_FLIPS times in the last
+    ASSAY_HISTORY_RUNS runs of a prefix (D and M skipped), most flips first."""
+
+    serializer_class = FlakySerializer
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("prefix", str, description="Recurring prefix, e.g. daily"),
+            OpenApiParameter("project", str),
+        ]
+    )
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    def get_queryset(self):
+        params = self.request.query_params
+        return selectors.flaky_tests(
+            prefix=params.get("prefix") or None, project=params.get("project") or None
         )

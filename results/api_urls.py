@@ -8,6 +8,7 @@ router.register("runs", api.RunViewSet, basename="api-run")
 router.register("results", api.ResultViewSet, basename="api-result")
 router.register("projects", api.ProjectViewSet, basename="api-project")
 router.register("expected", api.ExpectedTestViewSet, basename="api-expected")
+router.register("flaky", api.FlakyTestViewSet, basename="api-flaky")
 
 urlpatterns = [
     path("imports/", api.ImportView.as_view(), name="api-imports"),

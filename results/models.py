@@ -201,3 +201,61 @@ class CleanJob(JobBase):
             rows_deleted=summary.results_deleted, runs_removed=summary.runs_removed
         )
         self.log(f"removed {summary.results_deleted} results of {summary.runs_removed} runs")
+
+
+class FlakyTest(models.Model):
+    """A test whose status flipped at least ASSAY_FLAKY_FLIPS times in the last
+    ASSAY_HISTORY_RUNS runs of a recurring prefix.
+
+    Derived data: results.services.flaky replaces a prefix's rows in one transaction (after
+    writes to its runs, or `manage.py refresh_flaky`), so pages read the answer instead of
+    walking a million results per view."""
+
+    prefix = models.CharField(max_length=100)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    host = models.CharField(max_length=200, blank=True)
+    context = models.CharField(max_length=200, blank=True)
+    test_name = models.CharField(max_length=1000)
+    flips = models.PositiveIntegerField()
+    runs = models.PositiveIntegerField(help_text="Runs of the window in which the test ran.")
+    last_status = models.CharField(max_length=1)
+    # No constraint: clean_results removes results in chunks and must not trip over these
+    # derived rows; a dangling link lasts until the next refresh.
+    last_result = models.ForeignKey(
+        TestResult, on_delete=models.DO_NOTHING, db_constraint=False, null=True, related_name="+"
+    )
+    window_end = models.ForeignKey(TestRun, on_delete=models.CASCADE, related_name="+")
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["prefix", "-flips", "test_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["prefix", "project", "host", "context", "test_name"],
+                name="unique_flaky_test",
+            )
+        ]
+        indexes = [models.Index(fields=["prefix", "-flips"], name="flaky_prefix_flips")]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}: {self.test_name} ({self.flips} flips)"
+
+
+class FlakinessJob(JobBase):
+    """Recomputes the flaky tests of one prefix (queued after writes to its runs, debounced)."""
+
+    prefix = models.CharField(max_length=100)
+    flaky = models.IntegerField(default=0, help_text="Flaky tests found.")
+
+    class Meta(JobBase.Meta):
+        indexes = [models.Index(fields=["prefix", "state"], name="flakinessjob_prefix_state")]
+
+    def execute(self) -> None:
+        from results.services.flaky import refresh_flaky
+
+        summary = refresh_flaky(self.prefix, progress=self.report_progress)
+        # Fenced like the finish: a worker that lost its lease does not write the total.
+        type(self).objects.filter(pk=self.pk, worker=self.worker, state="running").update(
+            flaky=summary.flaky
+        )
+        self.log(f"{self.prefix}: {summary.flaky} flaky test(s) in {len(summary.window)} run(s)")

@@ -5,7 +5,13 @@ from results import views
 app_name = "results"
 
 urlpatterns = [
-    path("", views.run_list, name="run-list"),
+    path("", views.dashboard, name="dashboard"),
+    path("runs/", views.run_list, name="run-list"),
+    path("flaky/", views.flaky_list, name="flaky"),
+    path("search/", views.search, name="search"),
     path("runs/<str:name>/", views.run_detail, name="run-detail"),
-    path("results/<int:pk>/", views.result_detail, name="result-detail"),
+    path("runs/<str:name>/compare/", views.compare_runs, name="compare-previous"),
+    path("runs/<str:name>/compare/<str:other>/", views.compare_runs, name="compare"),
+    path("results/<int:pk>/", views.test_page, name="result-detail"),
+    path("results/<int:pk>/unexpect/", views.unexpect_result, name="result-unexpect"),
 ]

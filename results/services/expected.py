@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.utils import timezone
 
-from core.exceptions import AssayError
+from core.exceptions import AssayError, Conflict, NotFound
 from results.models import ExpectedTest, TestResult, TestRun
+from results.services.flaky import refresh_flaky_on_commit
 from results.services.notify import notify_after_check_expected
 from results.services.runs import get_or_create_run, get_run, refresh_counts
 
@@ -89,5 +90,53 @@ def check_expected(run_class: str, run_name: str) -> ExpectedSummary:
             added = max(cursor.rowcount, 0)
         refresh_counts(run)
         notify_after_check_expected(run)  # after commit, when enabled for recurring runs
+        refresh_flaky_on_commit([run])  # M records change a recurring run's last statuses
     total = ExpectedTest.objects.filter(run_class=run_class).count()
     return ExpectedSummary(run_class, run, added, total)
+
+
+@dataclass
+class UnexpectSummary:
+    run: TestRun
+    test_name: str
+    classes: list[str]  # the classes the test was removed from
+    removed: int  # expected-test rows deleted
+
+
+def unexpect(result: TestResult) -> UnexpectSummary:
+    """ "Not expected any more": remove a missing test from the expected list and drop its M
+    record, so check_expected stops entering it. One transaction, the run locked like an
+    import, so the cached counts stay right.
+
+    The M record names the class that expected it (tra["expected_in"]). M records made before
+    that field existed do not say: the test is then removed from every class, since the person
+    asking means "this test is gone", not "gone from one class" (the message lists them)."""
+    with transaction.atomic():
+        run = TestRun.objects.select_for_update().get(pk=result.run_id)
+        # Read again under the lock: a real result may have replaced the M record meanwhile.
+        current = TestResult.objects.filter(pk=result.pk, run=run).first()
+        if current is None:
+            raise NotFound(
+                f"{result.test_name} has no missing record in {run.name} any more.",
+                code="no_such_result",
+            )
+        if current.status != "M":
+            raise Conflict(
+                f"{current.test_name} is not missing in {run.name} (status {current.status}): "
+                "only missing (M) records can be marked not expected any more.",
+                code="not_missing",
+            )
+        expected = ExpectedTest.objects.filter(
+            project_id=current.project_id,
+            host=current.host,
+            context=current.context,
+            test_name=current.test_name,
+        )
+        run_class = (current.tra or {}).get("expected_in")
+        if run_class:
+            expected = expected.filter(run_class=run_class)
+        classes = sorted(set(expected.values_list("run_class", flat=True)))
+        removed, _ = expected.delete()
+        current.delete()
+        refresh_counts(run)
+    return UnexpectSummary(run=run, test_name=current.test_name, classes=classes, removed=removed)

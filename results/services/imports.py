@@ -18,6 +18,7 @@ from core.exceptions import AssayError
 from results.importers import ParsedFile, ParsedResult, ParseError, parse_file
 from results.models import STATUS_LETTERS, Project, TestResult, TestRun
 from results.services.bulk import write_results
+from results.services.flaky import refresh_flaky_on_commit
 from results.services.runs import (
     get_or_create_run,
     refresh_counts,
@@ -144,6 +145,7 @@ def record_run(
         for run_name, items in by_run.items():
             run, created = get_or_create_run(targets[run_name], lock=True)
             summaries.append(_write_run(run, created, items, project_ids, now))
+        refresh_flaky_on_commit(s.run for s in summaries)  # recurring runs: queued, debounced
     return summaries
 
 

@@ -203,3 +203,124 @@ def test_drf_errors_have_a_plain_detail(api_client):
         "error": "not_found",
         "detail": "Not found.",
     }
+
+
+# --- comparisons and the tree ------------------------------------------------------------------
+
+
+@pytest.fixture
+def two_days():
+    from django.core.cache import cache
+
+    from results.services.runs import refresh_counts
+    from tests import factories
+
+    cache.clear()  # comparisons are cached per run version
+    runs = []
+    for name, statuses in [
+        ("daily_2026-11-01", {"a.ok": "P", "a.breaks": "P", "a.fixed": "F", "a.gone": "P",
+                              "b.x.t1": "P", "b.x.t2": "P"}),
+        ("daily_2026-11-02", {"a.ok": "P", "a.breaks": "F", "a.fixed": "P", "a.new": "P",
+                              "b.x.t1": "M", "b.x.t2": "E"}),
+    ]:  # fmt: skip
+        run = factories.run(name)
+        for test, status in statuses.items():
+            factories.result(run, test, status)
+        refresh_counts(run)
+        runs.append(run)
+    return runs
+
+
+def test_compare_answers_counts_and_lists_with_both_results(api_client, two_days):
+    before, now = two_days
+    resp = api_client.get("/api/v1/runs/daily_2026-11-02/compare/daily_2026-11-01/")
+    assert resp.status_code == 200
+    body = resp.json()
+    assert body["run"] == "daily_2026-11-02" and body["other"] == "daily_2026-11-01"
+    assert body["counts"] == {"regressions": 3, "fixes": 1, "new": 1, "vanished": 1}
+    assert body["limit"] == 1000
+    assert [r["test_name"] for r in body["regressions"]] == ["a.breaks", "b.x.t1", "b.x.t2"]
+    first = body["regressions"][0]
+    assert first == {
+        "test_name": "a.breaks", "project": "proj", "host": "h1", "context": "default",
+        "before": "P", "status": "F",
+        "result": TestResult.objects.get(run=now, test_name="a.breaks").pk,
+        "other_result": TestResult.objects.get(run=before, test_name="a.breaks").pk,
+    }  # fmt: skip
+    assert body["new"][0]["test_name"] == "a.new" and body["new"][0]["other_result"] is None
+    gone = body["vanished"][0]
+    assert (gone["test_name"], gone["before"], gone["status"], gone["result"]) == (
+        "a.gone", "P", None, None,
+    )  # fmt: skip
+    assert body["fixes"][0]["before"] == "F" and body["fixes"][0]["status"] == "P"
+
+
+def test_compare_with_the_previous_run_and_aliases(api_client, two_days):
+    body = api_client.get("/api/v1/runs/daily_latest/compare/").json()
+    assert (body["run"], body["other"]) == ("daily_2026-11-02", "daily_2026-11-01")
+    resp = api_client.get("/api/v1/runs/daily_2026-11-01/compare/")
+    assert resp.status_code == 404 and resp.json()["error"] == "no_previous_run"
+    resp = api_client.get("/api/v1/runs/daily_latest/compare/daily_2026-11-02/")
+    assert resp.status_code == 400 and resp.json()["error"] == "same_run"
+    resp = api_client.get("/api/v1/runs/daily_latest/compare/nope/")
+    assert resp.status_code == 404 and resp.json() == {
+        "error": "no_such_run", "detail": "There is no run named nope.",
+    }  # fmt: skip
+    assert api_client.get("/api/v1/runs/nope/compare/").json()["error"] == "no_such_run"
+
+
+def test_compare_pages_through_one_list(api_client, two_days, monkeypatch):
+    from results import api
+
+    monkeypatch.setattr(api, "COMPARE_LIMIT", 2)
+    url = "/api/v1/runs/daily_2026-11-02/compare/daily_2026-11-01/"
+    body = api_client.get(url).json()
+    assert len(body["regressions"]) == 2 and body["counts"]["regressions"] == 3
+    page1 = api_client.get(f"{url}?kind=regressions").json()
+    assert (page1["kind"], page1["count"]) == ("regressions", 3)
+    assert (page1["page"], page1["pages"]) == (1, 2)
+    assert [r["test_name"] for r in page1["results"]] == ["a.breaks", "b.x.t1"]
+    assert page1["previous"] is None and page1["next"].endswith("kind=regressions&page=2")
+    page2 = api_client.get(page1["next"]).json()
+    assert [r["test_name"] for r in page2["results"]] == ["b.x.t2"] and page2["next"] is None
+    for query, code in [("kind=bogus", "bad_kind"), ("kind=new&page=0", "bad_page"),
+                        ("kind=new&page=x", "bad_page")]:  # fmt: skip
+        resp = api_client.get(f"{url}?{query}")
+        assert resp.status_code == 400 and resp.json()["error"] == code
+    assert api_client.get(f"{url}?kind=new&page=2").status_code == 404
+
+
+def test_tree_answers_one_level_with_deltas(api_client, two_days, monkeypatch):
+    body = api_client.get("/api/v1/runs/daily_latest/tree/").json()
+    assert (body["run"], body["prefix"]) == ("daily_2026-11-02", "")
+    assert body["compare"] == "daily_2026-11-01"  # the previous run by default
+    nodes = {n["name"]: n for n in body["nodes"]}
+    # a: a.breaks P->F and a.fixed F->P cancel out; a.gone left, a.new came: no change.
+    assert nodes["a"] == {"name": "a", "path": "a.", "is_leaf": False,
+                          "counts": {"P": 3, "F": 1}, "delta": {}, "total": 4}  # fmt: skip
+    assert nodes["b"]["counts"] == {"M": 1, "E": 1} and nodes["b"]["delta"] == {
+        "P": -2, "M": 1, "E": 1,
+    }  # fmt: skip
+    level = api_client.get("/api/v1/runs/daily_latest/tree/?prefix=b.x.&compare=").json()
+    assert level["compare"] is None
+    assert [(n["name"], n["is_leaf"], n["delta"]) for n in level["nodes"]] == [
+        ("t1", True, {}), ("t2", True, {}),
+    ]  # fmt: skip
+    resp = api_client.get("/api/v1/runs/daily_latest/tree/?prefix=b.x")
+    assert resp.status_code == 400 and resp.json()["error"] == "bad_prefix"
+    resp = api_client.get("/api/v1/runs/daily_latest/tree/?compare=nope")
+    assert resp.status_code == 404 and resp.json()["error"] == "no_such_run"
+    from results import api
+
+    monkeypatch.setattr(api, "TREE_PAGE_SIZE", 1)
+    paged = api_client.get("/api/v1/runs/daily_latest/tree/?prefix=b.x.&page=2").json()
+    assert [n["name"] for n in paged["nodes"]] == ["t2"] and paged["pages"] == 2
+
+
+def test_schema_documents_compare_and_tree(api_client):
+    schema = api_client.get("/api/schema/?format=json").json()
+    paths = schema["paths"]
+    for path in ["/api/v1/runs/{name}/compare/{other}/", "/api/v1/runs/{name}/compare/",
+                 "/api/v1/runs/{name}/tree/"]:  # fmt: skip
+        assert "200" in paths[path]["get"]["responses"], path
+    assert "regressions" in schema["components"]["schemas"]["CompareAnswer"]["properties"]

@@ -74,3 +74,44 @@ def test_previous_and_next_of_a_prefix(two_days):
     assert previous_run(now) == before and next_run(now) == later
     assert previous_run(before) is None and next_run(later) is None
     assert previous_run(factories.run("weekly-1")) is None
+
+
+# --- the compare page's use of these (results.selectors.browse) -------------------------------
+
+
+def test_compared_rows_carry_the_results_of_both_runs(two_days):
+    from results.models import TestResult
+    from results.selectors.browse import compared_rows
+
+    now, before = two_days
+    [breaks, missing] = compared_rows(now, before, "regressions")
+    assert (breaks.test_name, breaks.before, breaks.status) == ("a.breaks", "P", "F")
+    assert breaks.result_id == TestResult.objects.get(run=now, test_name="a.breaks").pk
+    assert breaks.other_result_id == TestResult.objects.get(run=before, test_name="a.breaks").pk
+    assert missing.test_name == "a.missing"
+    [new] = compared_rows(now, before, "new")
+    assert new.before is None and new.other_result_id is None and new.result_id
+    [gone] = compared_rows(now, before, "vanished")
+    assert (gone.status, gone.result_id, gone.before) == (None, None, "P")
+    assert gone.other_result_id == TestResult.objects.get(run=before, test_name="a.gone").pk
+    assert [r.test_name for r in compared_rows(now, before, "regressions", offset=1)] == [
+        "a.missing"
+    ]
+
+
+def test_cached_counts_are_reused_until_a_run_changes(two_days, django_assert_num_queries):
+    from django.core.cache import cache
+
+    from results.selectors.browse import cached_compare_counts
+
+    cache.clear()
+    now, before = two_days
+    assert cached_compare_counts(now, before).regressions == 2
+    with django_assert_num_queries(0):
+        assert cached_compare_counts(now, before).regressions == 2
+    factories.result(now, "a.later", "P")
+    now.results.filter(test_name="a.ok").update(status="F")
+    refresh_counts(now)  # every write ends here, and moves updated_at
+    now.refresh_from_db()  # (in the database: a page loads the run afresh)
+    counts = cached_compare_counts(now, before)
+    assert (counts.regressions, counts.new) == (3, 2)

@@ -1,0 +1,92 @@
+"""A test across runs: the test page with its history strip, flaky tests, search by name."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
+
+from core.decorators import readable
+from core.exceptions import AssayError
+from results.models import STATUS_LABELS, STATUS_LETTERS, TestResult
+from results.selectors import history
+from results.services.runs import get_run
+
+FLAKY_PER_PAGE = 100
+SEARCH_PER_PAGE = 100
+
+
+@require_GET
+@readable
+def test_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """A result: its log and attributes, and its test's history over the last N runs."""
+    result = get_object_or_404(
+        TestResult.objects.select_related("run", "project"), pk=pk, run__deleted_at__isnull=True
+    )
+    n = history.history_runs(request.GET.get("n"))
+    return render(
+        request,
+        "results/result_detail.html",
+        {
+            "result": result,
+            "status_label": STATUS_LABELS.get(result.status, result.status),
+            "history": history.result_history(result, n),
+            "n": n,
+            "n_query": f"?n={n}" if n != settings.ASSAY_HISTORY_RUNS else "",
+            "history_choices": sorted({settings.ASSAY_HISTORY_RUNS, 30, history.HISTORY_MAX_RUNS}),
+            "flaky": history.flaky_entry(result),
+            "labels": STATUS_LABELS,
+        },
+    )
+
+
+@require_GET
+@readable
+def flaky_list(request: HttpRequest) -> HttpResponse:
+    prefix = request.GET.get("prefix", "").strip()
+    project = request.GET.get("project", "").strip()
+    qs = history.flaky_tests(prefix=prefix or None, project=project or None)
+    page = Paginator(qs, FLAKY_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "results/flaky.html",
+        {
+            "page": page,
+            "prefix": prefix,
+            "project": project,
+            "prefixes": settings.ASSAY_RECURRING_PREFIXES,
+            "projects": history.flaky_projects(prefix or None),
+            "window": settings.ASSAY_HISTORY_RUNS,
+            "threshold": settings.ASSAY_FLAKY_FLIPS,
+            "labels": STATUS_LABELS,
+        },
+    )
+
+
+@require_GET
+@readable
+def search(request: HttpRequest) -> HttpResponse:
+    q = request.GET.get("q", "").strip()
+    run_name = request.GET.get("run", "").strip()
+    prefix = request.GET.get("prefix", "").strip()
+    status = "".join(ch for ch in request.GET.get("status", "") if ch in STATUS_LETTERS)
+    context = {
+        "q": q,
+        "run_name": run_name,
+        "prefix": prefix,
+        "status": status,
+        "prefixes": settings.ASSAY_RECURRING_PREFIXES,
+        "labels": STATUS_LABELS,
+        "substring_runs": history.SUBSTRING_RUNS,
+    }
+    if q:
+        try:
+            run = get_run(run_name) if run_name else None
+        except AssayError as exc:
+            raise Http404(exc.detail) from None
+        found = history.search_results(q, run=run, prefix=prefix or None, status=status or None)
+        paginator = history.CappedPaginator(found.results, SEARCH_PER_PAGE)
+        context.update(search=found, page=paginator.get_page(request.GET.get("page")))
+    return render(request, "results/search.html", context)
