@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
+from django.db.models import CharField, Exists, F, OuterRef, QuerySet, Subquery, Value
 
 from results.models import TestResult, TestRun
 
@@ -93,14 +93,19 @@ def compare_rows(run: TestRun, other: TestRun, kind: str) -> QuerySet[TestResult
             .exclude(Exists(_same_test(run)))
             .annotate(before=F("status"))
         )
+    elif kind == "new":
+        # An anti-join, not "before IS NULL" over a subquery per row: half the time.
+        qs = (
+            TestResult.objects.filter(run=run)
+            .exclude(Exists(_same_test(other)))
+            .annotate(before=Value(None, output_field=CharField()))
+        )
     else:
         qs = with_before(run, other)
         if kind == "regressions":
             qs = qs.filter(before="P", status__in=BAD)
         elif kind == "fixes":
             qs = qs.filter(before__in=BAD, status="P")
-        elif kind == "new":
-            qs = qs.filter(before__isnull=True)
         else:
             raise ValueError(f"unknown comparison {kind!r}; one of {', '.join(KINDS)}")
     return (

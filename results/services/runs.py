@@ -127,6 +127,8 @@ def refresh_counts(run: TestRun) -> dict[str, int]:
         TestResult.objects.filter(run=run).order_by().values_list("status").annotate(n=Count("id"))
     )
     counts = {status: n for status, n in rows}
-    TestRun.objects.filter(pk=run.pk).update(status_counts=counts, updated_at=timezone.now())
-    run.status_counts = counts
+    now = timezone.now()
+    TestRun.objects.filter(pk=run.pk).update(status_counts=counts, updated_at=now)
+    # updated_at versions the caches of pages built from this run (results.selectors.browse)
+    run.status_counts, run.updated_at = counts, now
     return counts

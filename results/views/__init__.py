@@ -3,13 +3,12 @@
 from results.views.compare import compare_runs, unexpect_result
 from results.views.dashboard import dashboard
 from results.views.history import flaky_list, search, test_page
-from results.views.runs import result_detail, run_detail, run_list
+from results.views.runs import run_detail, run_list
 
 __all__ = [
     "compare_runs",
     "dashboard",
     "flaky_list",
-    "result_detail",
     "run_detail",
     "run_list",
     "search",

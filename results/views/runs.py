@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
@@ -224,16 +224,3 @@ def _group_by_parent(results) -> list[tuple[str, str, list[tuple[TestResult, str
         else:
             groups.append((parent, name[: cut + 1] if cut else "", [(result, leaf)]))
     return groups
-
-
-@require_GET
-@readable
-def result_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    result = get_object_or_404(
-        TestResult.objects.select_related("run", "project"), pk=pk, run__deleted_at__isnull=True
-    )
-    return render(
-        request,
-        "results/result_detail.html",
-        {"result": result, "status_label": STATUS_LABELS.get(result.status, result.status)},
-    )

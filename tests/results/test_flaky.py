@@ -345,3 +345,13 @@ def test_concurrent_refreshes_of_one_prefix_both_succeed(django_db_blocker):
         t.join()
     assert errors == []
     assert FlakyTest.objects.count() == 300
+
+
+def test_a_nightly_refresh_is_scheduled_after_migrate():
+    from django_q.models import Schedule
+
+    from results.apps import FLAKY_SCHEDULE_NAME
+
+    schedule = Schedule.objects.get(name=FLAKY_SCHEDULE_NAME)
+    assert schedule.func == "results.tasks.refresh_flaky_all"
+    assert schedule.schedule_type == Schedule.DAILY
