@@ -1,12 +1,15 @@
 """The flow people live in, in a real browser: import → run → drill down → the failing
 test's log → compare with the previous day. Screenshots go to test-output/screenshots/."""
 
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 
 from results.demo import junit_document
-from results.models import TestResult
+from results.models import TestResult, TestRun
+from results.selectors.compare import compare_counts
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -35,20 +38,44 @@ def test_import_then_find_the_failing_test_and_its_log(page, live_server):
     [run] = answer["runs"]
     assert run["counts"]["F"] > 0
 
+    # a test that passed the day before and fails now: the flow must lead to it
+    failing = (
+        TestResult.objects.filter(run__name="daily_2026-11-02", status="F")
+        .order_by("test_name")
+        .first()
+    )
+    assert TestResult.objects.get(run__name="daily_2026-11-01", test_name=failing.test_name,
+                                  host=failing.host).status == "P"  # fmt: skip
+
     page.goto(base + "/")
-    page.shot("home")
+    page.shot("dashboard")
     page.get_by_role("link", name="daily_2026-11-02").first.click()
     page.wait_for_url("**/runs/daily_2026-11-02/**")
-    page.shot("run")
+    page.shot("run-tree")
 
-    # narrow to the failures, then open the first failing test
-    page.locator("a.st-filter", has_text="fail").first.click()
-    page.wait_for_url("**status=F**")
-    page.shot("failures")
-    page.locator("td.leaf a").first.click()
+    # drill down the tree, one dotted level at a time, to the failing test
+    segments = re.split(r"[./]", failing.test_name)
+    for depth, segment in enumerate(segments):
+        row = page.locator("table.tree td.name a", has_text=re.compile(rf"^{re.escape(segment)}$"))
+        row.first.click()
+        page.wait_for_load_state()
+        if depth < len(segments) - 1:
+            assert page.locator("p.crumbs").inner_text().endswith(segment)
     page.wait_for_url("**/results/**")
     page.shot("failing-test")
     result = TestResult.objects.get(pk=int(page.url.rstrip("/").rsplit("/", 1)[1]))
-    assert result.status == "F" and result.run.name == "daily_2026-11-02"
+    assert result == failing
     assert page.locator(".st-F").first.is_visible()
-    assert result.log.splitlines()[0] in page.locator("pre.log").inner_text()
+    assert failing.log.splitlines()[0] in page.locator("pre.log").inner_text()
+
+    # compare with the previous day: the test is among the regressions
+    page.goto(f"{base}/runs/daily_2026-11-02/")
+    page.get_by_role("button", name="Regressions and fixes").click()
+    page.wait_for_url("**/compare/**")
+    page.shot("compare")
+    assert "daily_2026-11-01" in page.url
+    assert page.get_by_role("link", name=failing.test_name).first.is_visible()
+    now, before = (TestRun.objects.get(name=f"daily_2026-11-0{d}") for d in (2, 1))
+    expected = compare_counts(now, before).regressions
+    assert expected > 0
+    assert re.search(rf"Regressions\s+{expected}\b", page.locator("body").inner_text())
