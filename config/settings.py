@@ -195,7 +195,14 @@ ASSAY_BASE_URL = os.environ.get("ASSAY_BASE_URL", "http://127.0.0.1:8000").rstri
 # Without a timeout a stuck mail server would hang notify_contacts forever.
 EMAIL_TIMEOUT = _env_int("EMAIL_TIMEOUT", 30, minimum=1)
 # check_expected on a recurring run (daily_...) then e-mails the contacts (docs/notifications.md).
-ASSAY_NOTIFY_AFTER_CHECK_EXPECTED = _env_bool("ASSAY_NOTIFY_AFTER_CHECK_EXPECTED", False)
+# true: announce after check_expected of any class; or the classes that complete a run
+# (e.g. "daily"): a run is announced once, so with two classes, name the one checked last.
+_notify_raw = os.environ.get("ASSAY_NOTIFY_AFTER_CHECK_EXPECTED", "").strip()
+ASSAY_NOTIFY_AFTER_CHECK_EXPECTED: bool | list[str] = (
+    _env_bool("ASSAY_NOTIFY_AFTER_CHECK_EXPECTED", False)
+    if _notify_raw.lower() in ("", "1", "0", "true", "false", "yes", "no", "on", "off")
+    else _env_list("ASSAY_NOTIFY_AFTER_CHECK_EXPECTED", [])
+)
 
 # --- REST API -----------------------------------------------------------------------------
 REST_FRAMEWORK = {

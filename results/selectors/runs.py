@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from results.models import ExpectedTest, TestResult, TestRun
+from results.selectors.names import name_startswith
 
 
 def live_runs() -> QuerySet[TestRun]:
@@ -28,7 +29,7 @@ def run_results(
     if project:
         qs = qs.filter(project__name=project)
     if name_prefix:
-        qs = qs.filter(test_name__startswith=name_prefix)
+        qs = qs.filter(name_startswith(name_prefix))
     return qs.order_by("test_name", "project__name", "host", "context")
 
 

@@ -13,6 +13,7 @@ from django.db.models import Count, F, Q, Value
 from django.db.models.functions import Concat, Replace, StrIndex, Substr
 
 from results.models import TestResult, TestRun
+from results.selectors.names import name_startswith
 
 
 @dataclass
@@ -34,7 +35,7 @@ def _level_counts(run: TestRun, prefix: str) -> dict[str, dict[str, int]]:
     qs = TestResult.objects.filter(run=run)
     rest = F("test_name")
     if prefix:
-        qs = qs.filter(test_name__startswith=prefix)
+        qs = qs.filter(name_startswith(prefix))
         rest = Substr("test_name", len(prefix) + 1)
     # One expression, cheap enough for 100,000 rows: cut after the first '.' or '/'; the
     # appended '.' makes a leaf's cut fall past its end, so it keeps its whole name.
@@ -78,4 +79,4 @@ def tree_level(run: TestRun, prefix: str = "", other: TestRun | None = None) -> 
 
 
 def prefix_filter(prefix: str) -> Q:
-    return Q(test_name__startswith=prefix) if prefix else Q()
+    return name_startswith(prefix)

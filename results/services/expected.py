@@ -89,7 +89,7 @@ def check_expected(run_class: str, run_name: str) -> ExpectedSummary:
             cursor.execute(sql, [run.pk, log, "{}", tra, timezone.now(), run_class, run.pk])
             added = max(cursor.rowcount, 0)
         refresh_counts(run)
-        notify_after_check_expected(run)  # after commit, when enabled for recurring runs
+        notify_after_check_expected(run, run_class)  # after commit, when enabled
         refresh_flaky_on_commit([run])  # M records change a recurring run's last statuses
     total = ExpectedTest.objects.filter(run_class=run_class).count()
     return ExpectedSummary(run_class, run, added, total)
@@ -139,4 +139,5 @@ def unexpect(result: TestResult) -> UnexpectSummary:
         removed, _ = expected.delete()
         current.delete()
         refresh_counts(run)
+        refresh_flaky_on_commit([run])
     return UnexpectSummary(run=run, test_name=current.test_name, classes=classes, removed=removed)

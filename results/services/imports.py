@@ -76,8 +76,8 @@ def _text(value: str | None, default: str, what: str, limit: int) -> str:
     value = (value or "").strip() or default
     if len(value) > limit:
         raise AssayError(f"{what} {value[:40]!r}... is longer than {limit} characters.")
-    if "\x00" in value:
-        raise AssayError(f"{what} {value[:40]!r} contains a NUL character.")
+    if any(ch < " " or ch == "\x7f" for ch in value):
+        raise AssayError(f"{what} {value[:40]!r} contains a control character (a line break?).")
     return value
 
 

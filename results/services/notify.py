@@ -155,7 +155,8 @@ def _subject(run: TestRun, sections: list[Section]) -> str:
     named = ", ".join(scopes[:SUBJECT_SCOPES])
     if len(scopes) > SUBJECT_SCOPES:
         named += f" and {len(scopes) - SUBJECT_SCOPES} more"
-    subject = f"[Assay] {run.name}: {counts_text(totals)} in {named}"
+    # Names came from result files: no line break may reach a header.
+    subject = " ".join(f"[Assay] {run.name}: {counts_text(totals)} in {named}".split())
     return subject if len(subject) <= SUBJECT_MAX else subject[: SUBJECT_MAX - 3] + "..."
 
 
@@ -336,12 +337,12 @@ def _claim(run: TestRun, email: str, *, force: bool) -> tuple[Announcement | Non
     row = Announcement.objects.filter(run=run, email=email).first()
     if row is None:  # removed by a failing notifier in between: next run
         return None, "busy"
+    if row.sent_at is None and row.claimed_at > now - CLAIM_TIMEOUT:
+        return None, "busy"  # another notifier is sending it right now, forced or not
     if force:
         return row, ""
     if row.sent_at is not None:
         return None, "already"
-    if row.claimed_at > now - CLAIM_TIMEOUT:
-        return None, "busy"
     # A claim left by a notifier that died mid-send: take it over (one taker wins).
     taken = Announcement.objects.filter(
         pk=row.pk, sent_at__isnull=True, claimed_at=row.claimed_at
@@ -422,8 +423,9 @@ def notify_run(
             try:
                 if not _email(run, message, connection).send():
                     raise smtplib.SMTPException("the mail backend sent nothing")
-            except (smtplib.SMTPException, OSError) as exc:
-                # Unclaim so the next run retries; a forced resend keeps its earlier record.
+            except (smtplib.SMTPException, OSError, ValueError) as exc:
+                # ValueError: Django's BadHeaderError. Unclaim so the next run retries; a
+                # forced resend keeps its earlier record.
                 Announcement.objects.filter(pk=row.pk, sent_at__isnull=True).delete()
                 summary.failed.append((message.email, str(exc) or type(exc).__name__))
                 log.warning("announcement of %s to %s failed: %s", run.name, message.email, exc)
@@ -454,12 +456,13 @@ def notify_contacts(
 # --- check_expected's hook -----------------------------------------------------------------
 
 
-def notify_after_check_expected(run: TestRun) -> None:
+def notify_after_check_expected(run: TestRun, run_class: str | None = None) -> None:
     """Announce a recurring run once check_expected's M records are committed, if
-    ASSAY_NOTIFY_AFTER_CHECK_EXPECTED is on. Mail trouble is logged, never raised:
-    check_expected did its work, and an unsent announcement is retried by the next call or
-    by notify_contacts."""
-    if not settings.ASSAY_NOTIFY_AFTER_CHECK_EXPECTED:
+    ASSAY_NOTIFY_AFTER_CHECK_EXPECTED is on (true, or a list naming `run_class`). Mail trouble
+    is logged, never raised: check_expected did its work, and an unsent announcement is
+    retried by the next call or by notify_contacts."""
+    wanted = settings.ASSAY_NOTIFY_AFTER_CHECK_EXPECTED
+    if not wanted or (isinstance(wanted, list) and run_class not in wanted):
         return
     parsed = parse_recurring(run.name)
     if parsed is None or parsed.run_date is None:

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from core.exceptions import AssayError, NotFound
 from results.models import TestResult, TestRun
+from results.services.flaky import refresh_flaky_on_commit
 from results.services.runs import resolve_run_name
 
 
@@ -74,6 +75,7 @@ def delete_runs(runs: QuerySet[TestRun], *, dry_run: bool = False) -> DeleteSumm
         summary.results = TestResult.objects.filter(run__in=targets).count()
         if targets and not dry_run:
             TestRun.objects.filter(pk__in=[r.pk for r in targets]).update(deleted_at=timezone.now())
+            refresh_flaky_on_commit(targets)  # their prefixes' windows changed
     return summary
 
 

@@ -355,3 +355,21 @@ def test_a_nightly_refresh_is_scheduled_after_migrate():
     schedule = Schedule.objects.get(name=FLAKY_SCHEDULE_NAME)
     assert schedule.func == "results.tasks.refresh_flaky_all"
     assert schedule.schedule_type == Schedule.DAILY
+
+
+def test_deleting_runs_and_unexpecting_queue_a_refresh(django_capture_on_commit_callbacks):
+    from results.models import TestResult
+    from results.services.expected import check_expected, unexpect
+    from results.services.purge import delete_runs_by_pattern
+
+    record_run([_parsed("t.x", "P", "daily_2026-11-01")])
+    factories.expected("daily", "t.gone")
+    check_expected("daily", "daily_2026-11-01")
+    FlakinessJob.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        unexpect(TestResult.objects.get(test_name="t.gone"))
+    assert FlakinessJob.objects.get().prefix == "daily"
+    FlakinessJob.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        delete_runs_by_pattern("daily_2026-11-01", wild=False, dry_run=False)
+    assert FlakinessJob.objects.get().prefix == "daily"

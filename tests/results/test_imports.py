@@ -118,10 +118,13 @@ def test_import_files_reports_per_file_and_per_run():
         pr("t", tda={"k": "v\x00"}),
         pr("t", tra={"k\x00": "v"}),
         pr("t", project="p\x00"),
+        pr("t", project="eng\nBcc: x@y"),
+        pr("t", host="h\r1"),
+        pr("t", context="a\tb"),
     ],
 )
-def test_nul_characters_are_refused_before_anything_is_written(item):
-    with pytest.raises(AssayError, match="NUL character"):
+def test_nul_and_control_characters_are_refused_before_anything_is_written(item):
+    with pytest.raises(AssayError, match="NUL character|control character"):
         record_run([pr("fine"), item], ImportDefaults(run="r"))
     assert not TestResult.objects.exists() and not TestRun.objects.exists()
 

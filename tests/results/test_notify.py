@@ -438,3 +438,17 @@ def test_announcements_are_listed_in_the_admin(smtp, night, admin_client):
     notify(RUN)
     page = admin_client.get("/admin/results/announcement/")
     assert page.status_code == 200 and b"alice@example.com" in page.content
+
+
+def test_the_hook_can_wait_for_the_class_that_completes_a_run(
+    smtp, expected_night, settings, django_capture_on_commit_callbacks
+):
+    """With two classes checked on one run, only the named (last) one announces, so the
+    missing tests of both are in the one e-mail."""
+    settings.ASSAY_NOTIFY_AFTER_CHECK_EXPECTED = ["nightly-extra"]
+    factories.expected("nightly-extra", "storage.wal.test_extra", proj="engine")
+    _check_then_hook(RUN, django_capture_on_commit_callbacks)  # class daily: no e-mail
+    assert smtp.envelopes == []
+    _check_then_hook(RUN, django_capture_on_commit_callbacks, "nightly-extra")
+    text = plain_of(smtp.to("alice@example.com"))
+    assert "storage.new.test_gone" in text and "storage.wal.test_extra" in text

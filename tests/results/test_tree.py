@@ -99,3 +99,18 @@ def test_leaf_links_point_at_the_result_or_a_list(runs):
     gone = leaf_links(new, old, tree_level(new, "eng.gone.", old))["eng.gone.test_z"]
     assert gone.run == old
     assert gone.result_id == TestResult.objects.get(run=old, test_name="eng.gone.test_z").pk
+
+
+def test_names_differing_only_in_case_are_different_levels():
+    run = factories.run("cased")
+    for name, status in [("eng.a", "P"), ("Eng.b", "F"), ("Eng.c", "F")]:
+        factories.result(run, name, status)
+    assert {n.name: n.counts for n in tree_level(run)} == {"Eng": {"F": 2}, "eng": {"P": 1}}
+    assert [(n.path, n.counts) for n in tree_level(run, "eng.")] == [("eng.a", {"P": 1})]
+    from results.selectors import run_results
+
+    assert [r.test_name for r in run_results(run, name_prefix="eng.")] == ["eng.a"]
+    assert [r.test_name for r in run_results(run, status="F", name_prefix="Eng.")] == [
+        "Eng.b",
+        "Eng.c",
+    ]
