@@ -15,18 +15,17 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import csrf_protect_m
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 
 from core.exceptions import AssayError
 from core.jobs import submit
+from core.pagination import CappedPaginator
 from results.models import (
     STATUS_LABELS,
     STATUS_ORDER,
@@ -60,24 +59,8 @@ def _other_statuses(counts: dict[str, int]) -> str:
     return ", ".join(f"{s} {n}" for s, n in sorted(counts.items()) if s not in STATUS_LABELS)
 
 
-class CappedCountPaginator(Paginator):
-    """Counts at most `cap` rows (COUNT over a LIMITed subquery), so a page of a table of
-    millions of results never scans the whole table. Exact below the cap; above it the
-    pages stop at the cap and the page says "more than" (narrow with a filter or search)."""
-
-    cap = 10_000
-
-    @cached_property
-    def _bounded_count(self) -> int:
-        return self.object_list.order_by().values("pk")[: self.cap + 1].count()
-
-    @cached_property
-    def count(self) -> int:
-        return min(self._bounded_count, self.cap)
-
-    @property
-    def capped(self) -> bool:
-        return self._bounded_count > self.cap
+class CappedCountPaginator(CappedPaginator):
+    """The admin's results list: the shared capped count (core.pagination)."""
 
 
 # --- runs ----------------------------------------------------------------------------------

@@ -49,3 +49,29 @@ def expected(run_class: str, test_name: str, *, proj: str = "proj", host: str = 
         run_class=run_class, project=project(proj), host=host, context=context,
         test_name=test_name,
     )  # fmt: skip
+
+
+def bulk_results(
+    run_obj: TestRun,
+    n: int,
+    status_of,
+    *,
+    name_of=lambda i: f"pkg.m{i // 1000}.test_{i:06d}",
+    proj: str = "p",
+    host: str = "h",
+) -> TestRun:
+    """n results written through the import's own bulk path (thousands in well under a
+    second), then the run's counts refreshed."""
+    from results.services.bulk import write_results
+    from results.services.runs import refresh_counts
+
+    project_id = project(proj).pk
+    now = timezone.now()
+    rows = [
+        (run_obj.pk, project_id, host, "default", name_of(i), status_of(i), None, None, None,
+         "", "", "", {}, {}, now)
+        for i in range(n)
+    ]  # fmt: skip
+    write_results(rows, upsert=False)
+    refresh_counts(run_obj)
+    return run_obj

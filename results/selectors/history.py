@@ -10,9 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.paginator import Paginator
 from django.db.models import BooleanField, F, Func, OuterRef, Prefetch, QuerySet, Subquery
-from django.utils.functional import cached_property
 
 from results.models import STATUS_LABELS, STATUS_ORDER, FlakyTest, TestResult, TestRun
 from results.selectors.browse import cached_compare_counts
@@ -226,25 +224,6 @@ def search_results(
         .order_by("-run_id", "test_name", "project_id", "host", "context")
     )
     return Search(pattern, qs, limited)
-
-
-class CappedPaginator(Paginator):
-    """Counts at most `cap` rows (COUNT over a LIMITed subquery): a search for `t` across ten
-    million results must not count them all. Above the cap the pages stop there."""
-
-    cap = 10_000
-
-    @cached_property
-    def _bounded_count(self) -> int:
-        return self.object_list.order_by().values("pk")[: self.cap + 1].count()
-
-    @cached_property
-    def count(self) -> int:
-        return min(self._bounded_count, self.cap)
-
-    @property
-    def capped(self) -> bool:
-        return self._bounded_count > self.cap
 
 
 # --- dashboard -------------------------------------------------------------------------------

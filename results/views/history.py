@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET
 
 from core.decorators import readable
 from core.exceptions import AssayError
+from core.pagination import CappedPaginator
 from results.models import STATUS_LABELS, STATUS_LETTERS, TestResult
 from results.selectors import history
 from results.services.runs import get_run
@@ -87,6 +88,6 @@ def search(request: HttpRequest) -> HttpResponse:
         except AssayError as exc:
             raise Http404(exc.detail) from None
         found = history.search_results(q, run=run, prefix=prefix or None, status=status or None)
-        paginator = history.CappedPaginator(found.results, SEARCH_PER_PAGE)
+        paginator = CappedPaginator(found.results, SEARCH_PER_PAGE)
         context.update(search=found, page=paginator.get_page(request.GET.get("page")))
     return render(request, "results/search.html", context)

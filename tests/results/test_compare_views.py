@@ -4,9 +4,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db import connection
 from django.test import Client
-from django.utils import timezone
 
 from core.exceptions import Conflict
 from results.models import ExpectedTest, TestResult
@@ -239,20 +237,7 @@ def test_an_old_m_record_without_its_class_is_removed_from_every_class(two_days)
 
 
 def _bulk(run, project, n: int, status_of) -> None:
-    now = timezone.now()
-    rows = [
-        (run.pk, project.pk, "h", "default", f"pkg.m{i // 1000}.test_{i:06d}", status_of(i),
-         "", "", "", "{}", "{}", now)
-        for i in range(n)
-    ]  # fmt: skip
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f"INSERT INTO {TestResult._meta.db_table} (run_id, project_id, host, context, "  # noqa: S608
-            "test_name, status, location, test_runner, log, tda, tra, imported_at) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            rows,
-        )
-    refresh_counts(run)
+    factories.bulk_results(run, n, status_of, proj=project.name)
 
 
 def test_tree_and_compare_pages_of_big_runs_run_a_bounded_number_of_queries(

@@ -1,8 +1,6 @@
 import pytest
 from django.core.cache import cache
-from django.db import connection
 from django.urls import reverse
-from django.utils import timezone
 
 from results.models import FlakyTest, TestResult, TestRun
 from results.selectors.history import status_bar
@@ -109,25 +107,15 @@ def test_navigation_has_dashboard_runs_flaky_and_a_search_box(client):
 
 def test_dashboard_runs_a_bounded_number_of_queries(client, django_assert_max_num_queries):
     cache.clear()
-    project = factories.project("p")
-    table = TestResult._meta.db_table
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
     for d in range(1, 5):
-        run = factories.run(f"daily_2026-11-{d:02d}")
-        rows = [
-            (run.pk, project.pk, "h", "default", f"pkg.m{i // 100}.test_{i:04d}",
-             "PF"[(i + d) % 2] if i % 50 == 0 else ("F" if d == 4 and i % 7 == 0 else "P"),
-             "", "", "", "{}", "{}", now)
-            for i in range(5000)
-        ]  # fmt: skip
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                f"INSERT INTO {table} (run_id, project_id, host, context, test_name, status, "
-                "location, test_runner, log, tda, tra, imported_at) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                rows,
-            )
-        refresh_counts(run)
+        factories.bulk_results(
+            factories.run(f"daily_2026-11-{d:02d}"),
+            5000,
+            lambda i, d=d: (
+                "PF"[(i + d) % 2] if i % 50 == 0 else ("F" if d == 4 and i % 7 == 0 else "P")
+            ),
+            name_of=lambda i: f"pkg.m{i // 100}.test_{i:04d}",
+        )
     for i in range(12):
         day(f"pr-{i}", {"a.x": "P"})
     assert refresh_flaky("daily", k=3).flaky == 100

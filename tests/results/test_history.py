@@ -1,5 +1,4 @@
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from results.models import TestResult, TestRun
@@ -132,24 +131,16 @@ def test_test_page_of_a_run_without_prefix_says_so(client):
 def test_test_page_runs_a_bounded_number_of_queries_over_big_runs(
     client, django_assert_max_num_queries
 ):
-    project = factories.project("proj")
-    table = TestResult._meta.db_table
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
     runs = []
     for day in range(1, 31):
-        run = factories.run(f"daily_2026-11-{day:02d}")
-        rows = [
-            (run.pk, project.pk, "h1", "default", f"pkg.m{i // 100}.test_{i:04d}",
-             "F" if (i + day) % 7 == 0 else "P", "", "", "", "{}", "{}", now)
-            for i in range(2000)
-        ]  # fmt: skip
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                f"INSERT INTO {table} (run_id, project_id, host, context, test_name, status, "
-                "location, test_runner, log, tda, tra, imported_at) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                rows,
-            )
+        run = factories.bulk_results(
+            factories.run(f"daily_2026-11-{day:02d}"),
+            2000,
+            lambda i, day=day: "F" if (i + day) % 7 == 0 else "P",
+            name_of=lambda i: f"pkg.m{i // 100}.test_{i:04d}",
+            proj="proj",
+            host="h1",
+        )
         runs.append(run)
     refresh_flaky("daily", k=3)
     result = TestResult.objects.get(run=runs[-1], test_name="pkg.m0.test_0006")

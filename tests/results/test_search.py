@@ -1,9 +1,9 @@
 import re
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
+from core.pagination import CappedPaginator
 from results.models import TestResult, TestRun
 from results.selectors import history
 from results.selectors.history import Pattern, search_results
@@ -151,29 +151,19 @@ def test_search_page_is_paginated(client, runs, monkeypatch):
 
 
 def test_counts_stop_at_a_cap(client, runs, monkeypatch):
-    monkeypatch.setattr(history.CappedPaginator, "cap", 5)
+    monkeypatch.setattr(CappedPaginator, "cap", 5)
     html = client.get("/search/?q=storage").content.decode()
     assert "More than 5 results" in html
 
 
 def test_search_page_runs_a_bounded_number_of_queries(client, django_assert_max_num_queries):
-    project = factories.project("p")
-    table = TestResult._meta.db_table
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
     for day in range(1, 6):
-        run = factories.run(f"daily_2026-11-{day:02d}")
-        rows = [
-            (run.pk, project.pk, "h", "default", f"pkg.m{i // 100}.test_{i:04d}",
-             "F" if i % 13 == 0 else "P", "", "", "", "{}", "{}", now)
-            for i in range(3000)
-        ]  # fmt: skip
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                f"INSERT INTO {table} (run_id, project_id, host, context, test_name, status, "
-                "location, test_runner, log, tda, tra, imported_at) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                rows,
-            )
+        factories.bulk_results(
+            factories.run(f"daily_2026-11-{day:02d}"),
+            3000,
+            lambda i: "F" if i % 13 == 0 else "P",
+            name_of=lambda i: f"pkg.m{i // 100}.test_{i:04d}",
+        )
     for url in [
         "/search/?q=pkg.m1",
         "/search/?q=pkg.m1&page=7",

@@ -2,9 +2,7 @@ import re
 
 import pytest
 from django.core.cache import cache
-from django.db import connection
 from django.urls import reverse
-from django.utils import timezone
 
 from results.models import TestResult
 from results.services.runs import refresh_counts
@@ -146,35 +144,7 @@ def test_result_page_shows_the_log_escaped(client, day):
 def test_run_page_of_100000_results_runs_a_bounded_number_of_queries(
     client, django_assert_max_num_queries
 ):
-    run = factories.run("big")
-    project = factories.project("p")
-    now = timezone.now()
-    table = TestResult._meta.db_table
-    rows = [
-        (
-            run.pk,
-            project.pk,
-            "h",
-            "default",
-            f"pkg.m{i // 1000}.test_{i:06d}",
-            "F" if i % 97 == 0 else "P",
-            "",
-            "",
-            "",
-            "{}",
-            "{}",
-            now,
-        )  # fmt: skip
-        for i in range(100_000)
-    ]
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f"INSERT INTO {table} (run_id, project_id, host, context, test_name, status, "  # noqa: S608
-            "location, test_runner, log, tda, tra, imported_at) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            rows,
-        )
-    refresh_counts(run)
+    factories.bulk_results(factories.run("big"), 100_000, lambda i: "F" if i % 97 == 0 else "P")
     urls = [
         "/runs/big/",  # the tree at the root
         "/runs/big/?prefix=pkg.",  # one level down: 100 groups
