@@ -75,3 +75,14 @@ def bulk_results(
     write_results(rows, upsert=False)
     refresh_counts(run_obj)
     return run_obj
+
+
+def day(name: str, statuses: dict[str, str]) -> TestRun:
+    """A run holding one result per {test name: status}, its counts refreshed."""
+    from results.services.runs import refresh_counts
+
+    run_obj = run(name)
+    for test, status in statuses.items():
+        result(run_obj, test, status)
+    refresh_counts(run_obj)
+    return run_obj

@@ -7,12 +7,7 @@ from tests import factories
 pytestmark = [pytest.mark.django_db, pytest.mark.db_dependent]
 
 
-def day(name: str, statuses: dict[str, str]):
-    run = factories.run(name)
-    for test, status in statuses.items():
-        factories.result(run, test, status)
-    refresh_counts(run)
-    return run
+day = factories.day
 
 
 @pytest.fixture

@@ -23,12 +23,7 @@ def _empty_cache():
     cache.clear()  # comparisons are cached per run version; each test starts cold
 
 
-def day(name: str, statuses: dict[str, str]):
-    run = factories.run(name)
-    for test, status in statuses.items():
-        factories.result(run, test, status)
-    refresh_counts(run)
-    return run
+day = factories.day
 
 
 @pytest.fixture

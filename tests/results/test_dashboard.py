@@ -2,7 +2,7 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
-from results.models import FlakyTest, TestResult, TestRun
+from results.models import FlakyTest, TestResult
 from results.selectors.history import status_bar
 from results.services.flaky import refresh_flaky
 from results.services.runs import refresh_counts
@@ -12,12 +12,7 @@ from tests import factories
 pytestmark = [pytest.mark.django_db, pytest.mark.db_dependent]
 
 
-def day(name: str, statuses: dict[str, str]) -> TestRun:
-    run = factories.run(name)
-    for test, status in statuses.items():
-        factories.result(run, test, status)
-    refresh_counts(run)
-    return run
+day = factories.day
 
 
 @pytest.fixture
