@@ -39,6 +39,8 @@ format: venv
 bench: venv
 	$(PY) benchmarks/results_import.py
 	$(PY) benchmarks/check_expected.py
+	$(PY) benchmarks/results_ui.py
+	$(PY) benchmarks/datagen.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 DB_OPTION = "--db"
 DB_CHOICES = ("sqlite", "postgresql")
 MARKER = "db_dependent"
+PG_ONLY_MARKER = "postgresql_only"
 SERVER_OS_USER = "postgres"  # the Debian package's system user
 DB_SUPERUSER = "postgres"  # cluster superuser created by initdb (trust auth, no password)
 DB_NAME = "assay"  # Django then creates and drops "test_assay" itself
@@ -155,6 +156,10 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         f"{MARKER}: exercises the database backend; the only tests `{DB_OPTION}=postgresql` runs",
     )
+    config.addinivalue_line(
+        "markers",
+        f"{PG_ONLY_MARKER}: needs the PostgreSQL server itself; left out of the SQLite pass",
+    )
     config.stash[_pg_ctl_key] = None
     config.stash[_unavailable_key] = None
     if not _is_postgresql(config):
@@ -182,6 +187,11 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not _is_postgresql(config):
+        # Cases that exist only for PostgreSQL (a raw server connection) are the other pass's.
+        only_pg = [item for item in items if item.get_closest_marker(PG_ONLY_MARKER)]
+        if only_pg:
+            config.hook.pytest_deselected(items=only_pg)
+            items[:] = [item for item in items if not item.get_closest_marker(PG_ONLY_MARKER)]
         return
     selected = [item for item in items if item.get_closest_marker(MARKER) is not None]
     deselected = [item for item in items if item.get_closest_marker(MARKER) is None]
