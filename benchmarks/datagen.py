@@ -11,8 +11,10 @@
     the same column types from range() and random(), COPY ... TO 'x.parquet'.
 Prints rows per second, the ratio (b)/(a) per core (goal: at most 1.5x), and generate/write
 split. Then the speed-up of 2 worker processes over 1 on --workers-chunks chunks
-(generate + write, multiprocessing; goal at least 1.7x on a 2-core machine); the app's qcluster
-workers and PostgreSQL COPY loads are not measured here yet.
+(generate + write, multiprocessing; goal at least 1.7x on a 2-core machine). Last, the
+PostgreSQL load speed of the same ForcedSource chunks through datagen.generator.loaders (COPY)
+next to psycopg's executemany of the same rows (the anchor), on a throwaway server or
+--postgres-url. The app's qcluster workers are not measured here yet.
 """
 
 from __future__ import annotations
@@ -142,6 +144,43 @@ def time_workers(spec, chunks: list[int], out: Path, repeat: int) -> tuple[float
     return best[1], best[2]
 
 
+def time_postgres_load(spec, chunks: list[int], url: str | None) -> None:
+    """COPY rows/s of ForcedSource into PostgreSQL, against executemany of the same rows."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import contextlib
+
+    import psycopg
+    import results_import as bench  # the sibling script: its throwaway server and databases
+
+    from datagen.generator import loaders
+
+    tables = [generate_chunk(spec, chunk, SEED).tables[TABLE] for chunk in chunks]
+    data = pa.concat_tables(tables)
+    with contextlib.ExitStack() as stack:
+        server = url or stack.enter_context(bench._started_postgres())
+        if server is None:
+            print("  PostgreSQL load: skipped (no PostgreSQL server here)\n", flush=True)
+            return
+        dsn = stack.enter_context(bench._fresh_postgres_database(server))
+        target = loaders.Target.postgresql(dsn)
+        loaders.create_tables(target, {"copied": data.schema, "anchor": data.schema})
+        copy = loaders.load_table(target, "copied", data).seconds
+        sample = data.slice(0, min(200_000, data.num_rows))
+        rows = list(zip(*(column.to_pylist() for column in sample.columns), strict=True))
+        marks = ", ".join(["%s"] * sample.num_columns)
+        start = time.perf_counter()
+        with psycopg.connect(dsn) as conn, conn.cursor() as cursor:
+            cursor.executemany(f'INSERT INTO "anchor" VALUES ({marks})', rows)  # noqa: S608
+        many = time.perf_counter() - start
+        copy_rate, many_rate = rate(data.num_rows, copy), rate(sample.num_rows, many)
+        print(
+            f"  PostgreSQL load of {data.num_rows:,} {TABLE} rows: COPY (loaders.load_table) "
+            f"{copy:.2f} s, {copy_rate:,.0f} rows/s; anchor executemany of {sample.num_rows:,} "
+            f"rows {many_rate:,.0f} rows/s; ratio {copy_rate / many_rate:.1f}x\n",
+            flush=True,
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--chunks", type=int, default=16, help="chunks for (a) (default 16)")
@@ -150,6 +189,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--workers-chunks", type=int, default=64, help="chunks for the 2-vs-1 run; 0 skips it"
     )
     parser.add_argument("--profile", action="store_true", help="cProfile one datagen pass")
+    parser.add_argument("--postgres-url", default=None, help="server for the load figure")
+    parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL load")
     args = parser.parse_args(argv)
 
     pa.set_cpu_count(1)  # per-core comparison: DuckDB gets one thread too
@@ -227,11 +268,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{verdict(speedup >= SPEEDUP_GOAL)}"
             )
         print(
-            "  not measured here yet: PostgreSQL COPY load speed (needs the loaders, "
-            "datagen/generator/loaders.py, and a server) and 2 qcluster workers on a 64-chunk "
-            "run (needs the datagen app; the 2-process figure here is plain multiprocessing)\n",
+            "  not measured here yet: 2 qcluster workers on a 64-chunk run (needs the datagen "
+            "app; the 2-process figure above is plain multiprocessing)",
             flush=True,
         )
+        if not args.no_postgres:
+            time_postgres_load(spec, chunks, args.postgres_url)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return 0

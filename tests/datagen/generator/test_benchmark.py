@@ -17,7 +17,10 @@ def test_datagen_benchmark_runs_with_tiny_sizes(capsys, monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, spec.name, module)
     monkeypatch.setattr(sys, "path", list(sys.path))  # the script adds the repository root
     spec.loader.exec_module(module)
-    assert module.main(["--chunks", "1", "--repeat", "1", "--workers-chunks", "2"]) == 0
+    assert (
+        module.main(["--chunks", "1", "--repeat", "1", "--workers-chunks", "2", "--no-postgres"])
+        == 0
+    )
     out = capsys.readouterr().out
     assert "anchor: DuckDB range()+random() COPY to Parquet, threads=1" in out
     assert "ratio DuckDB / datagen per core" in out
