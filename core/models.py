@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
 
@@ -72,3 +75,90 @@ class JobBase(models.Model):
         from core.jobs import heartbeat
 
         heartbeat(self, done, total, message)
+
+
+ENV_NAME_RE = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+
+
+class Engine(models.Model):
+    """A database endpoint that datagen loads, querygen queries and the migration gate runs
+    against. The row holds where it is; a secret never is: `password_env` names the
+    environment variable that holds it."""
+
+    class Kind(models.TextChoices):
+        SQLITE = "sqlite", "SQLite"
+        DUCKDB = "duckdb", "DuckDB"
+        POSTGRESQL = "postgresql", "PostgreSQL"
+
+    name = models.SlugField(max_length=100, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    path = models.CharField(
+        max_length=500, blank=True, help_text="SQLite/DuckDB: the database file."
+    )
+    host = models.CharField(max_length=255, blank=True)
+    port = models.PositiveIntegerField(null=True, blank=True)
+    database = models.CharField(max_length=100, blank=True)
+    user = models.CharField(max_length=100, blank=True)
+    password_env = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="PostgreSQL: the environment variable holding the password (not the password).",
+    )
+    options = models.JSONField(default=dict, blank=True, help_text="Extra connection options.")
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()})"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.kind in (self.Kind.SQLITE, self.Kind.DUCKDB) and not self.path:
+            errors["path"] = "A file engine needs the path of its database file."
+        if self.kind == self.Kind.POSTGRESQL and not (self.host and self.database):
+            errors["host"] = "A PostgreSQL engine needs a host and a database."
+        if self.password_env and not ENV_NAME_RE.match(self.password_env):
+            errors["password_env"] = "An environment variable name, e.g. ENGINE_PG_PASSWORD."  # noqa: S105
+        if not isinstance(self.options, dict) or not all(
+            isinstance(k, str) and isinstance(v, (str, int)) for k, v in self.options.items()
+        ):
+            errors["options"] = "Options are a JSON object of names to strings or numbers."
+        if errors:
+            raise ValidationError(errors)
+
+    def password(self) -> str:
+        """The secret, read from the environment when it is needed (never stored)."""
+        if not self.password_env:
+            return ""
+        value = os.environ.get(self.password_env)
+        if value is None:
+            from core.exceptions import AssayError
+
+            raise AssayError(
+                f"Engine {self.name}: the environment variable {self.password_env} "
+                "(its password) is not set.",
+                code="engine_secret_missing",
+            )
+        return value
+
+    def conninfo(self) -> str:
+        """A libpq connection string for PostgreSQL engines (values quoted as libpq wants)."""
+        if self.kind != self.Kind.POSTGRESQL:
+            raise ValueError(f"{self.name} is a {self.kind} engine, not PostgreSQL")
+        parts = {
+            "host": self.host,
+            "port": self.port,
+            "dbname": self.database,
+            "user": self.user,
+            "password": self.password(),
+            **self.options,
+        }
+        return " ".join(
+            f"{key}='{_libpq_quote(str(value))}'" for key, value in parts.items() if value
+        )
+
+
+def _libpq_quote(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("'", "\\'")
