@@ -10,6 +10,7 @@ target holds nothing of that call.
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import dataclasses
 import datetime
@@ -406,20 +407,18 @@ def _rebatch(batches: Iterable[pa.RecordBatch | pa.Table], rows: int) -> Iterato
 # --- engines ------------------------------------------------------------------------------------
 
 
-class _Engine:
+class _Engine(abc.ABC):
     """What differs between engines; the public functions below hold the workflow."""
 
     kind: ClassVar[Kind]
     param: ClassVar[str] = "?"
     load_batch_rows: ClassVar[int | None] = LOAD_BATCH_ROWS
 
-    def connect(self, location: str) -> Any:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def connect(self, location: str) -> Any: ...
 
-    @contextlib.contextmanager
-    def transaction(self, conn: Any) -> Iterator[None]:
-        raise NotImplementedError
-        yield  # pragma: no cover
+    @abc.abstractmethod
+    def transaction(self, conn: Any) -> contextlib.AbstractContextManager[None]: ...
 
     def execute(self, conn: Any, sql: str, params: Sequence[Any] = ()) -> None:
         conn.execute(sql, params)
@@ -427,22 +426,24 @@ class _Engine:
     def query(self, conn: Any, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return conn.execute(sql, params).fetchall()
 
-    def list_tables(self, conn: Any) -> list[str]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def list_tables(self, conn: Any) -> list[str]: ...
 
+    @abc.abstractmethod
     def columns(self, conn: Any, table: str) -> list[tuple[str, str, bool, Any, Any]]:
         """(name, declared type, nullable, numeric precision, numeric scale) per column."""
-        raise NotImplementedError
 
     def bind(self, value: Any, arrow_type: pa.DataType) -> Any:
         """A Python value as the driver should bind it for a column of ``arrow_type``."""
         return value
 
-    def write(self, conn: Any, table: str, names: Sequence[str], parts: Iterable[pa.Table]) -> int:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def write(
+        self, conn: Any, table: str, names: Sequence[str], parts: Iterable[pa.Table]
+    ) -> int: ...
 
-    def read(self, conn: Any, table: str, schema: pa.Schema, rows: int) -> Iterator[pa.Table]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def read(self, conn: Any, table: str, schema: pa.Schema, rows: int) -> Iterator[pa.Table]: ...
 
     def add_primary_key(self, conn: Any, table: str, columns: Sequence[str]) -> None:
         self.execute(conn, f"ALTER TABLE {_quote(table)} ADD PRIMARY KEY ({_quote_list(columns)})")
