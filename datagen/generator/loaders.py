@@ -587,9 +587,37 @@ def _from_sqlite(values: list[Any], t: pa.DataType) -> pa.Array:
     return pa.array(values, t)
 
 
-class _DuckDB(_Engine):
+class _InformationSchema(_Engine):
+    """Engines that describe themselves in the SQL standard's information_schema."""
+
+    # DuckDB files attach other catalogs; PostgreSQL's information_schema shows only its own.
+    catalog_filter: ClassVar[str] = ""
+
+    def list_tables(self, conn: Any) -> list[str]:
+        rows = self.query(
+            conn,
+            "SELECT table_name FROM information_schema.tables "  # noqa: S608 (class constants, no input)
+            f"WHERE {self.catalog_filter}table_schema = current_schema() "
+            "AND table_type = 'BASE TABLE'",
+        )
+        return sorted(r[0] for r in rows)  # Python's order: the same on every engine
+
+    def columns(self, conn: Any, table: str) -> list[tuple[str, str, bool, Any, Any]]:
+        rows = self.query(
+            conn,
+            "SELECT column_name, data_type, is_nullable, numeric_precision, numeric_scale "  # noqa: S608
+            f"FROM information_schema.columns WHERE {self.catalog_filter}"
+            f"table_schema = current_schema() AND table_name = {self.param} "
+            "ORDER BY ordinal_position",
+            [table],
+        )
+        return [(n, d, nullable == "YES", p, s) for n, d, nullable, p, s in rows]
+
+
+class _DuckDB(_InformationSchema):
     kind = "duckdb"
     load_batch_rows = None  # one INSERT ... SELECT over the whole registered Arrow table
+    catalog_filter = "table_catalog = current_database() AND "
 
     def connect(self, location: str) -> duckdb.DuckDBPyConnection:
         return duckdb.connect(location)
@@ -603,25 +631,6 @@ class _DuckDB(_Engine):
             conn.rollback()
             raise
         conn.commit()
-
-    def list_tables(self, conn: duckdb.DuckDBPyConnection) -> list[str]:
-        rows = self.query(
-            conn,
-            "SELECT table_name FROM information_schema.tables "
-            "WHERE table_catalog = current_database() AND table_schema = current_schema() "
-            "AND table_type = 'BASE TABLE' ORDER BY table_name",
-        )
-        return sorted(r[0] for r in rows)  # Python's order: the same on every engine
-
-    def columns(self, conn: Any, table: str) -> list[tuple[str, str, bool, Any, Any]]:
-        rows = self.query(
-            conn,
-            "SELECT column_name, data_type, is_nullable, numeric_precision, numeric_scale "
-            "FROM information_schema.columns WHERE table_catalog = current_database() "
-            "AND table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position",
-            [table],
-        )
-        return [(n, d, nullable == "YES", p, s) for n, d, nullable, p, s in rows]
 
     def _rowcount(self, conn: Any, sql: str, params: Sequence[Any]) -> int:
         # DuckDB answers a DELETE with one row holding the count.
@@ -664,7 +673,7 @@ def _duckdb_version() -> tuple[int, int]:
     return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
 
 
-class _PostgreSQL(_Engine):
+class _PostgreSQL(_InformationSchema):
     kind = "postgresql"
     param = "%s"
 
@@ -681,25 +690,6 @@ class _PostgreSQL(_Engine):
     def transaction(self, conn: psycopg.Connection[Any]) -> Iterator[None]:
         with conn.transaction():
             yield
-
-    def list_tables(self, conn: Any) -> list[str]:
-        rows = self.query(
-            conn,
-            "SELECT table_name FROM information_schema.tables "
-            "WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' "
-            "ORDER BY table_name",
-        )
-        return sorted(r[0] for r in rows)  # Python's order: the same on every engine
-
-    def columns(self, conn: Any, table: str) -> list[tuple[str, str, bool, Any, Any]]:
-        rows = self.query(
-            conn,
-            "SELECT column_name, data_type, is_nullable, numeric_precision, numeric_scale "
-            "FROM information_schema.columns WHERE table_schema = current_schema() "
-            "AND table_name = %s ORDER BY ordinal_position",
-            [table],
-        )
-        return [(n, d, nullable == "YES", p, s) for n, d, nullable, p, s in rows]
 
     def write(self, conn: Any, table: str, names: Sequence[str], parts: Iterable[pa.Table]) -> int:
         # CSV, not binary: Arrow writes it in C++ (values never become Python objects), and
