@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "django_q",
     "core",
     "results",
+    "datagen",
 ]
 
 MIDDLEWARE = [
@@ -257,6 +258,8 @@ for _prefix in ASSAY_RECURRING_PREFIXES:
             f"ASSAY_RECURRING_PREFIXES: {_prefix!r} is not a valid prefix "
             "(letters, digits, '.' and '-', starting with a letter; no '_')"
         )
+# Where data generation runs submitted over the API write their files (<root>/<run id>/).
+ASSAY_DATAGEN_ROOT = Path(os.environ.get("ASSAY_DATAGEN_ROOT", VAR_DIR / "datagen"))
 ASSAY_CLEAN_CHUNK = _env_int("ASSAY_CLEAN_CHUNK", 5000, minimum=100)
 ASSAY_PUBLIC_READ = _env_bool("ASSAY_PUBLIC_READ", True)
 # History strips and flaky tests look at the last N runs of a prefix; a test is flaky when its

@@ -44,6 +44,21 @@ def enqueue(job: JobBase) -> None:
     )
 
 
+def enqueue_many(model: type[JobBase], pks: list[int]) -> None:
+    """enqueue() for many rows of one model: one UPDATE, then one task per row after commit."""
+    from django_q.tasks import async_task
+
+    label = model._meta.label
+    for start in range(0, len(pks), 500):  # under SQLite's bound-parameter limit
+        model.objects.filter(pk__in=pks[start : start + 500]).update(enqueued_at=Now())
+
+    def send() -> None:
+        for pk in pks:
+            async_task("core.tasks.run_job", label, pk, task_name=f"{label}:{pk}", group=label)
+
+    transaction.on_commit(send)
+
+
 def submit(job: JobBase) -> JobBase:
     """Save a new job row and queue it, in one transaction with whatever the caller wrote."""
     with transaction.atomic():
@@ -100,13 +115,16 @@ def heartbeat(job: JobBase, done: int, total: int | None, message: str) -> None:
         job.progress_total = total
 
 
-def _finish(job: JobBase, state: str, error: str = "") -> bool:
+def _finish(job: JobBase, state: str, error: str = "", fields: dict | None = None) -> bool:
     # Fenced by worker: if our lease expired and another worker took the row, our result
-    # is not the one that counts.
+    # is not the one that counts. `fields` (what execute() returned) land in the same UPDATE
+    # as the state, so a row is never finished without its results or the other way round.
     return bool(
         type(job)
         .objects.filter(pk=job.pk, worker=job.worker, state=JobState.RUNNING)
-        .update(state=state, finished_at=Now(), error=error, lease_expires_at=None)
+        .update(
+            state=state, finished_at=Now(), error=error, lease_expires_at=None, **(fields or {})
+        )
     )
 
 
@@ -118,7 +136,7 @@ def run_job(label: str, pk: int) -> str:
         return "skipped"
     job.log(f"attempt {job.attempts} started on {job.worker}")
     try:
-        job.execute()
+        fields = job.execute()
     except LeaseLost:
         job.log(f"attempt {job.attempts} stopped: the lease went to another worker")
         return "lost"
@@ -134,12 +152,14 @@ def run_job(label: str, pk: int) -> str:
             if requeued:
                 enqueue(job)
             return "retry"
-        _finish(job, JobState.FAILED, detail)
+        if _finish(job, JobState.FAILED, detail):
+            job.after_finish(JobState.FAILED)
         return "failed"
-    if not _finish(job, JobState.SUCCEEDED):
+    if not _finish(job, JobState.SUCCEEDED, fields=fields if isinstance(fields, dict) else None):
         job.log(f"attempt {job.attempts} finished after its lease went to another worker")
         return "lost"
     job.log("succeeded")
+    job.after_finish(JobState.SUCCEEDED)
     return "succeeded"
 
 
@@ -147,10 +167,25 @@ def job_models() -> list[type[JobBase]]:
     return [m for m in apps.get_models() if issubclass(m, JobBase)]
 
 
+def _broker_idle() -> bool:
+    """True when the broker holds no task waiting for a worker. A row queued for long while
+    tasks still wait is only behind in the queue (a run of thousands of chunks); once the
+    queue is empty, a row still queued lost its delivery."""
+    from django_q.brokers import get_broker
+
+    try:
+        return get_broker().queue_size() == 0
+    except Exception:  # a broker we cannot ask: assume the worst, a duplicate is harmless
+        log.warning("could not read the broker's queue size", exc_info=True)
+        return True
+
+
 def reap_jobs() -> int:
     """Requeue rows whose worker died (lease expired) or whose delivery was lost (queued for
-    longer than a lease without a claim). Rows out of attempts fail with the reason."""
+    longer than a lease without a claim, with nothing left in the broker's queue). Rows out
+    of attempts fail with the reason."""
     requeued = 0
+    idle = _broker_idle()
     for model in job_models():
         expired = model.objects.filter(state=JobState.RUNNING, lease_expires_at__lt=Now())
         model.objects.filter(pk__in=expired.filter(attempts__gte=F("max_attempts"))).update(
@@ -159,11 +194,12 @@ def reap_jobs() -> int:
             lease_expires_at=None,
             error="the worker stopped answering (lease expired) and no attempts are left",
         )
-        stale = model.objects.filter(
-            Q(state=JobState.RUNNING, lease_expires_at__lt=Now())
-            | Q(state=JobState.QUEUED, enqueued_at__lt=Now() - _lease())
-            | Q(state=JobState.QUEUED, enqueued_at__isnull=True)
-        )
+        lost = Q(state=JobState.RUNNING, lease_expires_at__lt=Now())
+        if idle:
+            lost |= Q(state=JobState.QUEUED, enqueued_at__lt=Now() - _lease()) | Q(
+                state=JobState.QUEUED, enqueued_at__isnull=True
+            )
+        stale = model.objects.filter(lost)
         for job in stale:
             with transaction.atomic():
                 changed = (

@@ -47,9 +47,13 @@ class JobBase(models.Model):
         abstract = True
         ordering = ["-created_at"]
 
-    def execute(self) -> None:
-        """Do the work. Call self.report_progress() as it goes; raise to fail the attempt."""
+    def execute(self) -> dict | None:
+        """Do the work. Call self.report_progress() as it goes; raise to fail the attempt.
+        A dict returned is written to the row's fields together with the success state."""
         raise NotImplementedError(f"{type(self).__name__} is a JobBase without execute()")
+
+    def after_finish(self, state: str) -> None:
+        """Called once the row is finished (succeeded, or failed for good) by this worker."""
 
     @property
     def is_finished(self) -> bool:

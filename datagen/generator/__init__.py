@@ -3,7 +3,7 @@ Parquet and CSV writers. Pure Python with numpy and pyarrow; nothing here import
 docs/datagen.md is the reference of the spec format."""
 
 from .checksum import chunk_checksum, dataset_checksum, table_checksum
-from .chunking import Box, IntegerChunker, SkyChunker
+from .chunking import Box, ChunkSelectionError, IntegerChunker, SkyChunker, select_chunks
 from .coltypes import ColumnType
 from .errors import SpecError
 from .generate import ChunkData, generate_chunk
@@ -26,6 +26,7 @@ __all__ = [
     "Box",
     "ChunkData",
     "ChunkPool",
+    "ChunkSelectionError",
     "ChunkResult",
     "ColumnSpec",
     "ColumnType",
@@ -47,6 +48,7 @@ __all__ = [
     "parse_spec",
     "run_chunk",
     "run_chunks",
+    "select_chunks",
     "table_checksum",
     "write_chunk",
 ]

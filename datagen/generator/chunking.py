@@ -308,3 +308,58 @@ def points_in_box(rng: np.random.Generator, box: Box, n: int, coordinate: str) -
         have += int(accept.sum())
     values = np.concatenate(kept)[:n] if kept else np.empty(0)
     return np.minimum(values, np.nextafter(high, -np.inf))
+
+
+class ChunkSelectionError(ValueError):
+    """A chunk selection that names no chunk, or a chunk the chunker does not have."""
+
+
+MAX_SELECTION_TEXT = 10_000
+
+
+def select_chunks(chunker: IntegerChunker | SkyChunker, text: str) -> list[int]:
+    """The chunk ids a selection names, sorted and without repeats.
+
+    ``all``; ``first:N`` (the N lowest ids: sky chunk ids are sparse); a comma-separated list
+    of ids and ranges ``a-b`` (both ends included). A range takes the chunks that exist inside
+    it, as LSST's ``-r a:b`` does, and must hold at least one; a single id must exist.
+    """
+    text = (text or "").strip()
+    if not text:
+        raise ChunkSelectionError("no chunks selected: give 'all', 'first:N' or ids like 0-63,70")
+    if len(text) > MAX_SELECTION_TEXT:
+        raise ChunkSelectionError(f"the chunk selection is longer than {MAX_SELECTION_TEXT} chars")
+    if text == "all":
+        return chunker.chunk_ids()
+    if text.startswith("first:"):
+        count = _int(text[len("first:") :], text)
+        if count < 1:
+            raise ChunkSelectionError(f"{text!r}: the count must be at least 1")
+        return chunker.chunk_ids()[:count]
+    chosen: set[int] = set()
+    for part in text.split(","):
+        part = part.strip()
+        low, dash, high = part.partition("-")
+        if dash and low.strip():  # "a-b"; a leading "-" is a negative number, refused below
+            first, last = _int(low, part), _int(high, part)
+            if last < first:
+                raise ChunkSelectionError(f"{part!r}: the range ends before it starts")
+            if last - first > 10_000_000:
+                raise ChunkSelectionError(f"{part!r}: a range of at most 10,000,000 ids")
+            found = [c for c in chunker.chunk_ids() if first <= c <= last]
+            if not found:
+                raise ChunkSelectionError(f"{part!r}: no chunk of {chunker!r} in this range")
+            chosen.update(found)
+        else:
+            chunk_id = _int(part, part)
+            if not chunker.is_chunk(chunk_id):
+                raise ChunkSelectionError(f"{chunk_id} is not a chunk id of {chunker!r}")
+            chosen.add(chunk_id)
+    return sorted(chosen)
+
+
+def _int(value: str, part: str) -> int:
+    value = value.strip()
+    if not value.isascii() or not value.isdigit():
+        raise ChunkSelectionError(f"{part!r}: expected a chunk id (a whole number ≥ 0)")
+    return int(value)

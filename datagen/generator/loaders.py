@@ -98,6 +98,8 @@ class LoadFailed(LoaderError):
     """The engine refused the data; the transaction was rolled back. ``__cause__`` has details."""
 
 
+DUCKDB_LOCK_WAIT_SECONDS = 120
+
 _DRIVER_ERRORS: tuple[type[BaseException], ...] = (
     sqlite3.Error,
     duckdb.Error,
@@ -620,7 +622,18 @@ class _DuckDB(_InformationSchema):
     catalog_filter = "table_catalog = current_database() AND "
 
     def connect(self, location: str) -> duckdb.DuckDBPyConnection:
-        return duckdb.connect(location)
+        # One process at a time may open a DuckDB file for writing: workers of other
+        # processes loading chunks wait for the lock rather than fail the chunk.
+        deadline = time.monotonic() + DUCKDB_LOCK_WAIT_SECONDS
+        delay = 0.05
+        while True:
+            try:
+                return duckdb.connect(location)
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
 
     @contextlib.contextmanager
     def transaction(self, conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
@@ -961,6 +974,96 @@ def delete_chunk(target: Target, table_name: str, chunk_column: str, chunk_id: A
             raise _failed(f"deleting a chunk of {table_name!r}", target, exc) from exc
 
 
+LEDGER_TABLE = "assay_loaded_chunks"
+_LEDGER_DDL = (
+    f"CREATE TABLE IF NOT EXISTS {_quote(LEDGER_TABLE)} ("
+    "dataset VARCHAR(200) NOT NULL, run VARCHAR(200) NOT NULL, chunk_id BIGINT NOT NULL, "
+    "rows BIGINT NOT NULL, checksum VARCHAR(64) NOT NULL, PRIMARY KEY (run, chunk_id))"
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class ChunkLoad:
+    loaded: bool
+    """False when the ledger already held the chunk: a second delivery, nothing written."""
+    rows: dict[str, int]
+    seconds: float
+
+
+def load_chunk(
+    target: Target,
+    dataset: str,
+    run: str,
+    chunk_id: int,
+    tables: Mapping[str, pa.Table],
+    *,
+    checksum: str = "",
+) -> ChunkLoad:
+    """Load every table of one chunk in one transaction, at most once per (run, chunk).
+
+    The ledger table ``assay_loaded_chunks`` in the target records (dataset, run, chunk_id,
+    rows, checksum) in the same transaction as the rows: a chunk delivered twice (a worker that
+    died after the commit, a duplicate task) finds its ledger row and writes nothing, and two
+    deliveries at once serialize on the ledger's primary key. Tables need no chunk column.
+    """
+    _check_names(target.kind, list(tables), "tables")
+    prepared = {name: _normalize_table(t) for name, t in tables.items()}
+    for name, table in prepared.items():
+        _check_names(target.kind, table.column_names, f"table {name!r}")
+    started = time.perf_counter()
+    with _connected(target) as (engine, conn):
+        try:
+            engine.execute(conn, _LEDGER_DDL)
+            with engine.transaction(conn):
+                p = engine.param
+                claimed = engine._rowcount(
+                    conn,
+                    f"INSERT INTO {_quote(LEDGER_TABLE)} (dataset, run, chunk_id, rows, checksum) "  # noqa: S608 (constant)
+                    f"VALUES ({p}, {p}, {p}, {p}, {p}) ON CONFLICT DO NOTHING",
+                    [dataset, run, chunk_id, sum(t.num_rows for t in prepared.values()), checksum],
+                )
+                if not claimed:
+                    return ChunkLoad(False, {}, time.perf_counter() - started)
+                rows = {
+                    name: engine.write(
+                        conn, name, table.column_names, _slices(table, engine.load_batch_rows)
+                    )
+                    for name, table in prepared.items()
+                }
+        except _DRIVER_ERRORS as exc:
+            raise _failed(f"loading chunk {chunk_id}", target, exc) from exc
+    return ChunkLoad(True, rows, time.perf_counter() - started)
+
+
+def loaded_chunks(target: Target, run: str) -> dict[int, str]:
+    """Chunks of ``run`` the ledger says are loaded, with their checksums."""
+    with _connected(target) as (engine, conn):
+        if engine.find_table(conn, LEDGER_TABLE) is None:
+            return {}
+        rows = engine.query(
+            conn,
+            f"SELECT chunk_id, checksum FROM {_quote(LEDGER_TABLE)} WHERE run = {engine.param}",  # noqa: S608 (constant)
+            [run],
+        )
+        return {int(c): s for c, s in rows}
+
+
+def forget_dataset(target: Target, dataset: str) -> int:
+    """Drop the ledger's rows of ``dataset`` (its tables were dropped and created again)."""
+    with _connected(target) as (engine, conn):
+        if engine.find_table(conn, LEDGER_TABLE) is None:
+            return 0
+        try:
+            with engine.transaction(conn):
+                return engine._rowcount(
+                    conn,
+                    f"DELETE FROM {_quote(LEDGER_TABLE)} WHERE dataset = {engine.param}",  # noqa: S608 (constant)
+                    [dataset],
+                )
+        except _DRIVER_ERRORS as exc:
+            raise _failed("clearing the chunk ledger", target, exc) from exc
+
+
 # --- copying between engines --------------------------------------------------------------------
 
 
@@ -989,7 +1092,7 @@ def copy_between(
     indexes = indexes or {}
     copied: dict[str, int] = {}
     with _connected(source) as (src, sconn), _connected(dest) as (dst, dconn):
-        names = list(tables) if tables is not None else src.list_tables(sconn)
+        names = list(tables) if tables is not None else _user_tables(src, sconn)
         unknown = (set(primary_keys) | set(indexes)) - set(names)
         if unknown:
             raise InvalidIdentifier(f"keys or indexes name tables not copied: {sorted(unknown)}")
@@ -1069,7 +1172,12 @@ def _copy_table(
 def list_tables(target: Target) -> list[str]:
     """Base tables in the connection's current schema, sorted."""
     with _connected(target) as (engine, conn):
-        return engine.list_tables(conn)
+        return _user_tables(engine, conn)
+
+
+def _user_tables(engine: _Engine, conn: Any) -> list[str]:
+    # The chunk ledger is bookkeeping, not data: not listed, counted or copied.
+    return [t for t in engine.list_tables(conn) if t != LEDGER_TABLE]
 
 
 def table_schema(target: Target, table: str) -> pa.Schema:
@@ -1088,7 +1196,7 @@ def read_table(target: Target, table: str, *, batch_rows: int = 100_000) -> pa.T
 
 def row_counts(target: Target) -> dict[str, int]:
     with _connected(target) as (engine, conn):
-        return {name: engine.count(conn, name) for name in engine.list_tables(conn)}
+        return {name: engine.count(conn, name) for name in _user_tables(engine, conn)}
 
 
 def table_checksum(

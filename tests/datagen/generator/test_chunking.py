@@ -130,3 +130,44 @@ def test_deterministic_trigonometry_matches_numpy() -> None:
     assert np.abs(detmath.cos_deg(angles) - np.cos(np.radians(angles))).max() < 1e-14
     x, y, z = detmath.unit_vectors(angles, angles / 8)
     assert np.allclose(x * x + y * y + z * z, 1.0, atol=1e-14)
+
+
+# --- chunk selections ---------------------------------------------------------------------------
+
+
+def test_select_chunks_all_first_lists_and_ranges() -> None:
+    from datagen.generator.chunking import select_chunks
+
+    ints = IntegerChunker(100)
+    assert select_chunks(ints, "all") == list(range(100))
+    assert select_chunks(ints, "first:3") == [0, 1, 2]
+    assert select_chunks(ints, " 5, 1-3 ,2") == [1, 2, 3, 5]
+    sky = SkyChunker(85, 12)
+    assert select_chunks(sky, "first:4") == sky.chunk_ids()[:4]
+    # a range takes the chunks that exist inside it, as LSST's -r a:b does
+    inside = select_chunks(sky, "0-400")
+    assert inside and all(sky.is_chunk(c) and c <= 400 for c in inside)
+    assert len(inside) < 401
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "no chunks selected"),
+        ("first:0", "at least 1"),
+        ("first:x", "whole number"),
+        ("5-2", "ends before"),
+        ("-1", "whole number"),
+        ("1,,2", "whole number"),
+        ("100", "not a chunk id"),
+        ("200-300", "no chunk"),
+        ("0-99999999999", "at most"),
+        ("٣", "whole number"),  # a digit, but not an ASCII one
+        ("1" * 20_000, "longer than"),
+    ],
+)
+def test_select_chunks_refuses_bad_selections(text: str, message: str) -> None:
+    from datagen.generator.chunking import ChunkSelectionError, select_chunks
+
+    with pytest.raises(ChunkSelectionError, match=message):
+        select_chunks(IntegerChunker(100), text)
