@@ -4,6 +4,7 @@ NAVIGATION = [
     ("Dashboard", "results:dashboard"),
     ("Runs", "results:run-list"),
     ("Flaky", "results:flaky"),
+    ("Data generation", "datagen:run-list"),
     ("API", "api-docs"),
 ]
 

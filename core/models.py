@@ -56,6 +56,12 @@ class JobBase(models.Model):
         """Called once the row is finished (succeeded, or failed for good) by this worker."""
 
     @property
+    def lease_expired(self) -> bool:
+        from django.utils import timezone
+
+        return self.lease_expires_at is not None and self.lease_expires_at < timezone.now()
+
+    @property
     def is_finished(self) -> bool:
         return self.state in (JobState.SUCCEEDED, JobState.FAILED)
 

@@ -9,7 +9,7 @@ from django.db.models import Count, Max, Min, Sum
 from django.utils import timezone
 
 from core.models import JobState
-from datagen.generator import SkyChunker
+from datagen.generator import SkyChunker, select_chunks
 from datagen.models import LSST_STATES, Chunk, DatagenRun
 from datagen.services.chunks import spec_of
 
@@ -98,12 +98,47 @@ def run_progress(run: DatagenRun) -> RunProgress:
 
 
 def chunk_states(run: DatagenRun) -> tuple[list[int], str]:
-    """(chunk ids, one letter per chunk): the whole map in a few kilobytes for 9,000 chunks."""
+    """(chunk ids, one letter per chunk): the whole map in a few kilobytes for 9,000 chunks.
+    Before the setup made the rows, the chunks the run will have, all targets."""
     ids, letters = [], []
     for chunk_id, state in Chunk.objects.filter(run=run).values_list("chunk_id", "state"):
         ids.append(chunk_id)
         letters.append(STATE_LETTERS[LSST_STATES[state]])
+    if not ids:
+        ids = select_chunks(spec_of(run).chunker, run.chunks)
+        return ids, "t" * len(ids)
     return ids, "".join(letters)
+
+
+def list_progress(runs: list[DatagenRun]) -> dict[int, RunProgress]:
+    """Counts and rows of many runs (a page of the run list) in two grouped queries."""
+    pks = [run.pk for run in runs]
+    by_state: dict[int, dict[str, int]] = {pk: {} for pk in pks}
+    for run_id, state, n in (
+        Chunk.objects.filter(run_id__in=pks).values_list("run_id", "state").annotate(Count("pk"))
+    ):
+        by_state[run_id][state] = n
+    rows = dict(
+        Chunk.objects.filter(run_id__in=pks, state=JobState.SUCCEEDED)
+        .values_list("run_id")
+        .annotate(Sum("rows"))
+    )
+    out = {}
+    for run in runs:
+        counts = {name: by_state[run.pk].get(state, 0) for state, name in LSST_STATES.items()}
+        counts["target"] += max(0, run.chunk_count - sum(by_state[run.pk].values()))
+        out[run.pk] = RunProgress(
+            phase=phase(run, counts),
+            counts=counts,
+            total=run.chunk_count,
+            rows=rows.get(run.pk) or 0,
+            bytes=0,
+            started_at=run.started_at,
+            elapsed_seconds=0.0,
+            rows_per_second=None,
+            seconds_left=None,
+        )
+    return out
 
 
 @dataclass
