@@ -56,6 +56,7 @@ def main() -> int:
     manage("migrate", "--no-input", "-v", "0")
     manage("collectstatic", "--no-input", "-v", "0")
     manage("load_demo")
+    manage("datagen", "demo")
     user, password = admin_login()
     procs = [
         subprocess.Popen(

@@ -815,9 +815,14 @@ def _create_table(
             )
         return
     key = set(primary_key)
+
+    def not_null(f: pa.Field) -> bool:
+        # SQLite stores NaN as NULL: a float column declared NOT NULL would refuse NaN.
+        nan_is_null = engine.kind == "sqlite" and pa.types.is_floating(f.type)
+        return f.name in key or (not f.nullable and not nan_is_null)
+
     columns = [
-        f"{_quote(f.name)} {sql_type(engine.kind, f.type)}"
-        + ("" if f.nullable and f.name not in key else " NOT NULL")
+        f"{_quote(f.name)} {sql_type(engine.kind, f.type)}" + (" NOT NULL" if not_null(f) else "")
         for f in schema
     ]
     if primary_key:

@@ -169,3 +169,19 @@ def test_copy_between_engines_with_keys_and_indexes(spec_file, tmp_path):
         datagen("copy", "src", "dst", "--no-progress")
     with pytest.raises(CommandError, match="TABLE=COLUMN"):
         datagen("copy", "src", "dst", "--index", "Child")
+
+
+def test_demo_generates_the_querygen_dataset_once(settings, tmp_path):
+    from datagen.generator.loaders import Target
+
+    settings.VAR_DIR = tmp_path / "var"
+    out = datagen("demo")
+    run = DatagenRun.objects.get()
+    assert "into querygen-duckdb, copied to querygen-sqlite" in out
+    sqlite = Target.sqlite(Engine.objects.get(name="querygen-sqlite").path)
+    duck = Target.duckdb(Engine.objects.get(name="querygen-duckdb").path)
+    counts = row_counts(sqlite)
+    assert counts == row_counts(duck) and counts["numbers"] == 8000
+    assert run.results_run and run.completed_at
+    assert "exist already" in datagen("demo")
+    assert DatagenRun.objects.count() == 1

@@ -16,7 +16,7 @@ from core.exceptions import AssayError
 from datagen import selectors
 from datagen.generator.loaders import LoaderError, copy_between
 from datagen.models import DatagenRun, OutputFormat
-from datagen.services import logs, runs
+from datagen.services import demo, logs, runs
 from datagen.services.engines import get_engine, target_for
 from datagen.services.work import work_run
 
@@ -61,7 +61,9 @@ def _human(seconds: float | None) -> str:
 
 
 class Command(BaseCommand):
-    help = "Chunked data generation: run, work, status, resume, copy, export-logs, import-logs."
+    help = (
+        "Chunked data generation: run, work, status, resume, copy, export-logs, import-logs, demo."
+    )
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True, parser_class=type(parser))
@@ -107,6 +109,11 @@ class Command(BaseCommand):
         imp = sub.add_parser("import-logs", help="A new run from LSST .clg chunk logs")
         imp.add_argument("folder")
         _run_options(imp, spec_positional=False)
+
+        sub.add_parser(
+            "demo",
+            help="First start: the querygen dataset into DuckDB and SQLite engines (once)",
+        )
 
     def handle(self, *args, **opts):
         action = opts["action"].replace("-", "_")
@@ -291,6 +298,16 @@ class Command(BaseCommand):
             f"run {run.pk}: {p.total} chunks from {opts['folder']} — {p.counts['completed']} "
             f"completed, {p.counts['limbo']} in limbo, {p.counts['target']} to generate; "
             f"work it with: manage.py datagen work {run.pk} (or let the qcluster workers)"
+        )
+
+    def _demo(self, opts) -> None:
+        run = demo.load_demo()
+        if run is None:
+            self.stdout.write("Datagen runs exist already; demo dataset not generated.")
+            return
+        self.stdout.write(
+            f"demo dataset: run {run.pk} ({run.spec_name}, seed {run.seed}) into "
+            f"{run.load_engine.name}, copied to querygen-sqlite"
         )
 
     def _get(self, pk: int) -> DatagenRun:

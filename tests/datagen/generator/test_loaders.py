@@ -870,3 +870,12 @@ def test_load_chunk_waits_for_another_process_holding_a_duckdb_file(
     finally:
         holder.wait(timeout=30)
     assert loaders.row_counts(target) == {"obj": 3, "src": 2}
+
+
+@pytest.mark.parametrize("kind", ALL_ENGINES)
+def test_a_not_null_float_column_takes_nan_on_every_engine(target: Target) -> None:
+    # The querygen spec's facts.price: no NULLs, but NaN among its special values.
+    schema = pa.schema([pa.field("price", pa.float64(), nullable=False)])
+    loaders.create_tables(target, {"facts": schema})
+    loaders.load_table(target, "facts", pa.table({"price": [1.5, NAN]}, schema=schema))
+    assert loaders.row_counts(target) == {"facts": 2}
