@@ -23,6 +23,7 @@ def submit(client, body, **kwargs):
     return client.post("/api/v1/datagen/runs/", body, format="json", **kwargs)
 
 
+@pytest.mark.db_dependent
 def test_submit_runs_and_reads_progress_and_chunks(
     token_client, api_client, tmp_path, django_capture_on_commit_callbacks
 ):

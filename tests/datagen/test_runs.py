@@ -49,6 +49,7 @@ def work_all(pks: list[int]) -> list[str]:
     return [jobs.run_job("datagen.Chunk", pk) for pk in pks]
 
 
+@pytest.mark.db_dependent
 def test_a_run_generates_writes_loads_and_is_recorded_once(
     spec, engine, tmp_path, django_capture_on_commit_callbacks
 ):
@@ -84,6 +85,7 @@ def test_a_run_generates_writes_loads_and_is_recorded_once(
     assert TestRun.objects.filter(name=run.results_run).count() == 1
 
 
+@pytest.mark.db_dependent
 def test_a_chunk_whose_worker_died_after_loading_is_not_loaded_twice(
     spec, engine, tmp_path, django_capture_on_commit_callbacks
 ):
@@ -105,6 +107,7 @@ def test_a_chunk_whose_worker_died_after_loading_is_not_loaded_twice(
     assert done.state == JobState.SUCCEEDED and done.attempts == 2 and done.rows
 
 
+@pytest.mark.db_dependent
 def test_failing_chunks_go_to_limbo_and_resume_completes_them(
     spec, engine, tmp_path, django_capture_on_commit_callbacks
 ):
@@ -211,6 +214,7 @@ def test_bad_specs_are_refused_with_the_key_named():
         runs.resolve_spec(["not", "a", "spec"])
 
 
+@pytest.mark.db_dependent
 def test_the_sweep_finishes_a_run_whose_last_chunk_the_reaper_failed(
     spec, tmp_path, django_capture_on_commit_callbacks
 ):
@@ -224,3 +228,32 @@ def test_the_sweep_finishes_a_run_whose_last_chunk_the_reaper_failed(
     run.refresh_from_db()
     assert run.completed_at is not None
     assert runs.sweep() == 0
+
+
+@pytest.mark.db_dependent
+@pytest.mark.postgresql_only
+def test_a_run_loads_into_a_postgresql_engine(
+    spec, pg_database, monkeypatch, django_capture_on_commit_callbacks
+):
+    from psycopg.conninfo import conninfo_to_dict
+
+    params = conninfo_to_dict(pg_database)
+    monkeypatch.setenv("PG_TARGET_PASSWORD", params.get("password") or "unused")
+    Engine.objects.create(
+        name="pg-target",
+        kind="postgresql",
+        host=params["host"],
+        port=int(params["port"]),
+        database=params["dbname"],
+        user=params["user"],
+        password_env="PG_TARGET_PASSWORD",
+    )
+    run = runs.submit_run(
+        spec, seed=8, chunks="0-2", output_format="none", load_engine="pg-target",
+        replace_tables=True,
+    )  # fmt: skip
+    pks = set_up(run, django_capture_on_commit_callbacks)
+    assert work_all(pks) == ["succeeded"] * 3
+    target = Target.postgresql(Engine.objects.get(name="pg-target").conninfo())
+    assert row_counts(target) == {"Child": 600, "Parent": 150}
+    assert sorted(loaded_chunks(target, str(run.key))) == [0, 1, 2]
