@@ -148,3 +148,36 @@ def test_a_worker_that_lost_its_lease_stops_and_does_not_report_success(monkeypa
     assert job.state == JobState.SUCCEEDED and job.worker == "worker-b"
     log = (job.log_dir / "job.log").read_text()
     assert log.count("succeeded") == 1 and "lease went to another worker" in log
+
+
+def test_reaper_leaves_rows_waiting_behind_a_busy_queue(django_capture_on_commit_callbacks):
+    # Thousands of chunks wait in the broker longer than a lease: they are late, not lost.
+    waiting = CleanJob.objects.create(enqueued_at=timezone.now() - timedelta(hours=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        jobs.enqueue(CleanJob.objects.create())  # something still in the queue
+    assert jobs.reap_jobs() == 0
+    OrmQ.objects.all().delete()  # the queue drained and the row is still queued: lost
+    with django_capture_on_commit_callbacks(execute=True):
+        assert jobs.reap_jobs() == 1  # the other row was queued just now: not lost yet
+    assert [args[1] for _, args in queued_tasks()] == [waiting.pk]
+
+
+def test_enqueue_many_queues_every_row_after_commit(django_capture_on_commit_callbacks):
+    rows = [CleanJob.objects.create() for _ in range(3)]
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        jobs.enqueue_many(CleanJob, [r.pk for r in rows])
+    assert not OrmQ.objects.exists() and len(callbacks) == 1
+    callbacks[0]()
+    assert sorted(args[1] for _, args in queued_tasks()) == sorted(r.pk for r in rows)
+    assert all(r.enqueued_at for r in CleanJob.objects.all())
+
+
+def test_what_execute_returns_lands_with_the_success(monkeypatch):
+    job = CleanJob.objects.create()
+    monkeypatch.setattr(CleanJob, "execute", lambda self: {"rows_deleted": 42})
+    finished = []
+    monkeypatch.setattr(CleanJob, "after_finish", lambda self, state: finished.append(state))
+    assert jobs.run_job("results.CleanJob", job.pk) == "succeeded"
+    job.refresh_from_db()
+    assert job.state == JobState.SUCCEEDED and job.rows_deleted == 42
+    assert finished == [JobState.SUCCEEDED]
