@@ -180,7 +180,11 @@ class Command(BaseCommand):
             else:
                 manage = Path(settings.BASE_DIR) / "manage.py"
                 cmd = [sys.executable, str(manage), "datagen", "work", str(run.pk), "--no-progress"]
-                children = [subprocess.Popen(cmd) for _ in range(workers)]  # noqa: S603 (no shell)
+                # Their summaries would repeat this one: only their errors are shown.
+                children = [
+                    subprocess.Popen(cmd, stdout=subprocess.DEVNULL)  # noqa: S603 (no shell)
+                    for _ in range(workers)
+                ]
             # Wait for the end: children, qcluster workers, or the last chunks of other workers.
             while not current().finished:
                 children_done = children and all(c.poll() is not None for c in children)
