@@ -239,7 +239,9 @@ Q_CLUSTER = {
     "timeout": Q_TIMEOUT,
     "retry": Q_TIMEOUT + 300,
     "max_attempts": 1,
-    "save_limit": _env_int("ASSAY_Q_SAVE_LIMIT", 250),
+    # Job rows record every outcome: django-q need not save successful tasks (-1), which
+    # spares its monitor a write per task (datagen's 2-worker speed-up: 1.5x -> 1.6x).
+    "save_limit": _env_int("ASSAY_Q_SAVE_LIMIT", -1, minimum=-1),
     "queue_limit": 50,
     "catch_up": False,
     "orm": "default",

@@ -134,14 +134,15 @@ def run_job(label: str, pk: int) -> str:
     job = claim(model, pk, worker_id())
     if job is None:
         return "skipped"
-    job.log(f"attempt {job.attempts} started on {job.worker}")
+    if job.log_every_attempt:
+        job.log(f"attempt {job.attempts} started on {job.worker}")
     try:
         fields = job.execute()
     except LeaseLost:
         job.log(f"attempt {job.attempts} stopped: the lease went to another worker")
         return "lost"
     except Exception as exc:
-        job.log("attempt failed:\n" + traceback.format_exc())
+        job.log(f"attempt {job.attempts} on {job.worker} failed:\n" + traceback.format_exc())
         detail = f"{type(exc).__name__}: {exc}"
         if job.attempts < job.max_attempts:
             requeued = (
@@ -158,7 +159,8 @@ def run_job(label: str, pk: int) -> str:
     if not _finish(job, JobState.SUCCEEDED, fields=fields if isinstance(fields, dict) else None):
         job.log(f"attempt {job.attempts} finished after its lease went to another worker")
         return "lost"
-    job.log("succeeded")
+    if job.log_every_attempt:
+        job.log("succeeded")
     job.after_finish(JobState.SUCCEEDED)
     return "succeeded"
 

@@ -43,6 +43,9 @@ class JobBase(models.Model):
     progress_message = models.CharField(max_length=500, blank=True)
     error = models.TextField(blank=True)
 
+    # Jobs run by the thousand (datagen's chunks) log failures only, not every start and end.
+    log_every_attempt = True
+
     class Meta:
         abstract = True
         ordering = ["-created_at"]

@@ -65,6 +65,13 @@ class DatagenRun(JobBase):
 
         set_up_run(self)
 
+    def after_finish(self, state: str) -> None:
+        # The last chunk may finish before this row is marked set up: finish here too.
+        if state == JobState.SUCCEEDED:
+            from datagen.services.runs import finish_run_if_done
+
+            finish_run_if_done(self.pk)
+
     @property
     def output_path(self) -> Path | None:
         if self.output_format == OutputFormat.NONE:
@@ -75,6 +82,8 @@ class DatagenRun(JobBase):
 
 
 class Chunk(JobBase):
+    log_every_attempt = False
+
     run = models.ForeignKey(DatagenRun, on_delete=models.CASCADE, related_name="chunk_rows")
     chunk_id = models.BigIntegerField()
     rows = models.BigIntegerField(null=True, blank=True)

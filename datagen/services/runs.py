@@ -216,6 +216,9 @@ def results_run_name(run: DatagenRun) -> str:
 def finish_run_if_done(run_id: int) -> bool:
     """Record the run in results once its setup succeeded and no chunk is pending. Exactly one
     caller wins (a conditional update in the same transaction as the record)."""
+    # Most chunks finish with others still pending: say so without taking the write lock.
+    if Chunk.objects.filter(run_id=run_id, state__in=PENDING).exists():
+        return False
     with transaction.atomic():
         run = DatagenRun.objects.filter(pk=run_id).first()
         if run is None or run.state != JobState.SUCCEEDED or run.completed_at is not None:
