@@ -86,7 +86,7 @@ class RunSerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(path) if request else path
 
     def get_url(self, run: DatagenRun) -> str:
-        return self._absolute(f"/datagen/runs/{run.pk}/")
+        return self._absolute(reverse("datagen:run-detail", args=[run.pk]))
 
     def get_api_url(self, run: DatagenRun) -> str:
         return self._absolute(reverse("api-datagen-run-detail", args=[run.pk]))
