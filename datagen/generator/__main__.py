@@ -40,7 +40,8 @@ def parse_chunks(text: str, spec: Spec) -> list[int]:
 
 
 def _load(name: str) -> Spec:
-    if Path(name).exists() or name.endswith((".yaml", ".yml", ".json")):
+    # A file by its suffix, or any existing file; a folder named like a bundled spec is not one.
+    if Path(name).is_file() or name.endswith((".yaml", ".yml", ".json")):
         return load_spec(name)
     return load_bundled_spec(name)
 
