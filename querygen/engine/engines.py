@@ -1,0 +1,605 @@
+"""The engines queries run on: SQLite, DuckDB and PostgreSQL in this process, and SQLite or
+DuckDB in another interpreter (IsolatedEngine), to test another build and survive its crashes.
+
+Every engine opens its database read-only where the engine allows it, so no query can change
+the reference data. ``execute`` never raises for a problem of the query: it answers an Outcome
+(OK, ERROR with the engine's message, CRASH for an internal error or a dead process, TIMEOUT
+after interrupting the query, TOO_BIG past ``max_rows``) and the engine stays usable.
+Constructors raise EngineError when the database cannot be opened. One thread at a time.
+"""
+
+from __future__ import annotations
+
+import abc
+import collections
+import contextlib
+import json
+import os
+import queue
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, Literal
+
+import psycopg
+import psycopg.conninfo
+
+from querygen.engine import worker
+from querygen.engine.model import Column, Outcome, SqlType, Status, Table
+
+__all__ = [
+    "CatalogColumn",
+    "DuckDBEngine",
+    "Engine",
+    "EngineError",
+    "IsolatedEngine",
+    "PostgresEngine",
+    "SQLiteEngine",
+    "postgres_sql_type",
+]
+
+# The directory holding the querygen package: the worker's cwd and PYTHONPATH.
+_SOURCE_ROOT = Path(__file__).resolve().parents[2]
+_SKIPPED_TABLES = worker.SKIPPED_TABLES
+
+
+class EngineError(Exception):
+    """The engine could not be opened or reached (never a query's own failure)."""
+
+
+@dataclass(frozen=True)
+class CatalogColumn:
+    """One column as the engine's catalog describes it; ``type`` None: not tested."""
+
+    table: str
+    column: str
+    engine_type: str
+    type: SqlType | None
+
+
+class Engine(abc.ABC):
+    """One database to run queries on; see the module docstring for what execute promises."""
+
+    name: str  # for reports and logs; never holds a password
+    dialect: str  # sqlglot's dialect name: "sqlite", "duckdb" or "postgres"
+
+    @abc.abstractmethod
+    def version(self) -> str: ...
+
+    @abc.abstractmethod
+    def execute(self, sql: str, *, timeout: float = 10.0, max_rows: int = 10_000) -> Outcome: ...
+
+    @abc.abstractmethod
+    def catalog(self) -> list[CatalogColumn]:
+        """Every column of every base table in the current schema, tables sorted by name and
+        columns in their order; datagen's ledger table assay_loaded_chunks is left out."""
+
+    def tables(self) -> list[Table]:
+        """The catalog's tables with the columns whose types map to a SqlType; tables left
+        without a column are dropped."""
+        columns: dict[str, list[Column]] = {}
+        for c in self.catalog():
+            if c.type is not None:
+                columns.setdefault(c.table, []).append(Column(c.column, c.type))
+        return [Table(name, tuple(cols)) for name, cols in columns.items()]
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}>"
+
+
+def _check_limits(timeout: float, max_rows: int) -> None:
+    if not timeout > 0:
+        raise ValueError(f"timeout must be positive, not {timeout!r}")
+    if max_rows < 0:
+        raise ValueError(f"max_rows must be >= 0, not {max_rows!r}")
+
+
+def _catalog(rows: list[tuple[str, str, str, SqlType | None]]) -> list[CatalogColumn]:
+    return [CatalogColumn(t, c, d, s) for t, c, d, s in rows]
+
+
+# --- embedded engines, in this process ----------------------------------------------------------
+
+
+class _EmbeddedEngine(Engine):
+    """SQLite or DuckDB through worker.py's sessions: the code an IsolatedEngine runs too."""
+
+    kind: Literal["sqlite", "duckdb"]
+
+    def __init__(self, path: str | os.PathLike[str], *, name: str | None = None) -> None:
+        self.path = str(path)
+        self.dialect = self.kind
+        self.name = name or f"{self.kind}:{Path(self.path).name}"
+        try:
+            self._session: worker.EmbeddedSession | None = worker.open_session(self.kind, self.path)
+        except Exception as exc:  # the driver's own exception types
+            raise EngineError(f"cannot open {self.kind} database {self.path}: {exc}") from exc
+
+    def _live(self) -> worker.EmbeddedSession:
+        if self._session is None:
+            raise EngineError(f"{self.name} is closed")
+        return self._session
+
+    def version(self) -> str:
+        return self._live().version()
+
+    def execute(self, sql: str, *, timeout: float = 10.0, max_rows: int = 10_000) -> Outcome:
+        _check_limits(timeout, max_rows)
+        return self._live().execute(sql, timeout, max_rows)
+
+    def catalog(self) -> list[CatalogColumn]:
+        return _catalog(self._live().catalog())
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+
+class SQLiteEngine(_EmbeddedEngine):
+    """A SQLite file opened with ``mode=ro`` and ``query_only``; timeouts through a progress
+    handler."""
+
+    kind = "sqlite"
+
+
+class DuckDBEngine(_EmbeddedEngine):
+    """A DuckDB file opened ``read_only``; timeouts through ``interrupt()`` from a timer."""
+
+    kind = "duckdb"
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------------
+
+_PG_TYPES = {
+    "smallint": SqlType.INT,
+    "integer": SqlType.INT,
+    "bigint": SqlType.INT,
+    "real": SqlType.FLOAT,
+    "double precision": SqlType.FLOAT,
+    "numeric": SqlType.DECIMAL,
+    "text": SqlType.TEXT,
+    "character varying": SqlType.TEXT,
+    "character": SqlType.TEXT,
+    "boolean": SqlType.BOOL,
+    "date": SqlType.DATE,
+    "timestamp without time zone": SqlType.TIMESTAMP,
+}
+
+
+def postgres_sql_type(data_type: str) -> SqlType | None:
+    """information_schema.columns.data_type as a SqlType, or None."""
+    return _PG_TYPES.get(data_type.strip().lower())
+
+
+_QUERY_CANCELED = "57014"  # statement_timeout
+
+
+class PostgresEngine(Engine):
+    """A PostgreSQL database through psycopg 3.
+
+    Every query runs alone in a ``BEGIN READ ONLY`` transaction that is rolled back after it,
+    with ``SET LOCAL statement_timeout``: not even a query that SETs something can change
+    what the next one sees. Rows are streamed, so a huge result is never held in memory.
+    ``conninfo`` (key=value or URL) may carry a password: it is kept for reconnecting and never
+    shown in ``repr()``, ``name`` or messages. A lost connection (the server or the backend
+    crashed) is a CRASH; the next query reconnects.
+    """
+
+    dialect = "postgres"
+
+    def __init__(self, conninfo: str, *, name: str | None = None) -> None:
+        self._conninfo = conninfo
+        try:
+            params = psycopg.conninfo.conninfo_to_dict(conninfo)
+        except psycopg.Error:
+            # The parser's message quotes the conninfo, password included: not repeated here.
+            raise EngineError(
+                "invalid PostgreSQL conninfo (not shown: it may hold a password)"
+            ) from None
+        self._password = str(params.pop("password", "") or "")
+        self.described = psycopg.conninfo.make_conninfo(**params)
+        self.name = name or f"postgres:{params.get('dbname') or params.get('user') or ''}"
+        self._conn: psycopg.Connection[Any] | None = None
+        self._connect()
+
+    def __repr__(self) -> str:
+        return f"<PostgresEngine {self.described!r}>"
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._password, "***") if self._password else text
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        try:
+            conn = psycopg.connect(self._conninfo, autocommit=True)
+        except psycopg.Error as exc:
+            raise EngineError(
+                f"cannot connect to PostgreSQL ({self.described}): {self._scrub(str(exc))}"
+            ) from None
+        try:
+            conn.execute("SET default_transaction_read_only = on")
+            conn.execute("SET client_encoding = 'UTF8'")
+            conn.execute("SET application_name = 'assay-querygen'")
+        except psycopg.Error as exc:
+            conn.close()
+            raise EngineError(f"cannot set up the session: {self._scrub(str(exc))}") from None
+        conn.autocommit = False
+        conn.read_only = True  # psycopg now opens every transaction with BEGIN READ ONLY
+        self._conn = conn
+        return conn
+
+    def _live(self) -> psycopg.Connection[Any]:
+        return self._conn if self._conn is not None else self._connect()
+
+    def _read(self, sql: str) -> list[tuple[Any, ...]]:
+        conn = self._live()
+        try:
+            return conn.execute(sql).fetchall()
+        except psycopg.Error as exc:
+            raise EngineError(f"{self.name}: {self._scrub(str(exc))}") from None
+        finally:
+            self._end_transaction()
+
+    def version(self) -> str:
+        return f"PostgreSQL {self._read('SHOW server_version')[0][0]}"
+
+    def catalog(self) -> list[CatalogColumn]:
+        rows = self._read(
+            "SELECT c.table_name, c.column_name, c.data_type, c.ordinal_position "
+            "FROM information_schema.columns AS c JOIN information_schema.tables AS t "
+            "USING (table_catalog, table_schema, table_name) "
+            "WHERE t.table_type = 'BASE TABLE' AND t.table_schema = current_schema()"
+        )
+        ordered = sorted(
+            (r for r in rows if r[0] not in _SKIPPED_TABLES), key=lambda r: (r[0], r[3])
+        )
+        return [CatalogColumn(t, c, d, postgres_sql_type(d)) for t, c, d, _ in ordered]
+
+    def execute(self, sql: str, *, timeout: float = 10.0, max_rows: int = 10_000) -> Outcome:
+        _check_limits(timeout, max_rows)
+        started = time.perf_counter()
+        try:
+            conn = self._live()
+        except EngineError as exc:  # the server may still be recovering from a crash
+            return Outcome(Status.CRASH, error=str(exc), seconds=time.perf_counter() - started)
+        rows: list[tuple[Any, ...]] = []
+        too_big = False
+        try:
+            ms = max(1, round(timeout * 1000))
+            conn.execute(f"SET LOCAL statement_timeout = {ms:d}")
+            cursor = conn.cursor()
+            # Single-row or chunked mode; leaving the stream early cancels the query.
+            size = max(1, min(worker.FETCH_BATCH, max_rows + 1)) if _chunked_mode() else 1
+            stream = cursor.stream(sql, size=size)
+            try:
+                for row in stream:
+                    rows.append(tuple(row))
+                    if len(rows) > max_rows:
+                        too_big = True
+                        break
+            finally:
+                stream.close()
+            if cursor.description is not None:
+                columns = [d.name for d in cursor.description]
+            else:  # psycopg keeps no description of an empty result: ask the server for it
+                columns = _describe(conn, sql)
+        except psycopg.ProgrammingError as exc:
+            if _NO_RESULT not in str(exc):
+                return self._failed(exc, started)
+            columns = []  # a command (SET, DO, ...) that answers no rows at all
+        except psycopg.Error as exc:
+            return self._failed(exc, started)
+        except Exception as exc:  # a value Python cannot build, say
+            return Outcome(
+                Status.ERROR,
+                error=f"client: {type(exc).__name__}: {exc}",
+                seconds=time.perf_counter() - started,
+            )
+        finally:
+            self._end_transaction()
+        seconds = time.perf_counter() - started
+        if too_big:
+            return Outcome(
+                Status.TOO_BIG, columns, error=f"more than {max_rows} rows", seconds=seconds
+            )
+        return Outcome(Status.OK, columns, rows, seconds=seconds)
+
+    def _failed(self, exc: psycopg.Error, started: float) -> Outcome:
+        sqlstate = exc.sqlstate or ""
+        message = self._scrub(str(exc).strip())
+        seconds = time.perf_counter() - started
+        if self._conn is None or self._conn.broken:
+            self._drop_connection()
+            return Outcome(Status.CRASH, error=f"connection lost: {message}", seconds=seconds)
+        if sqlstate == _QUERY_CANCELED:
+            return Outcome(Status.TIMEOUT, error=f"{sqlstate}: {message}", seconds=seconds)
+        # Class XX: internal_error, data_corrupted, index_corrupted; 57P: the server shut down.
+        if sqlstate.startswith(("XX", "57P")):
+            return Outcome(Status.CRASH, error=f"{sqlstate}: {message}", seconds=seconds)
+        return Outcome(
+            Status.ERROR, error=f"{sqlstate}: {message}" if sqlstate else message, seconds=seconds
+        )
+
+    def _end_transaction(self) -> None:
+        if self._conn is None or self._conn.closed:
+            return
+        try:
+            self._conn.rollback()
+        except psycopg.Error:
+            self._drop_connection()  # reconnect for the next query
+
+    def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                conn.close()
+
+    def close(self) -> None:
+        self._drop_connection()
+
+
+# What psycopg's stream() raises for a statement that returns no result set (psycopg 3.1+).
+_NO_RESULT = "didn't produce a result"
+
+
+def _describe(conn: psycopg.Connection[Any], sql: str) -> list[str]:
+    """The column names of ``sql``, from the server's description of it (not run again)."""
+    pgconn = conn.pgconn
+    encoding = conn.info.encoding
+    prepared = pgconn.prepare(b"", sql.encode(encoding))  # the unnamed statement
+    if prepared.status != psycopg.pq.ExecStatus.COMMAND_OK:
+        return []
+    described = pgconn.describe_prepared(b"")
+    return [(described.fname(i) or b"").decode(encoding) for i in range(described.nfields)]
+
+
+def _chunked_mode() -> bool:
+    return psycopg.pq.version() >= 170000  # stream(size=N) needs libpq 17
+
+
+# --- embedded engines in another interpreter ----------------------------------------------------
+
+
+class IsolatedEngine(Engine):
+    """SQLite or DuckDB run by ``python -m querygen.engine.worker KIND LOCATION`` under another
+    interpreter (another virtualenv with another DuckDB release or a private build).
+
+    The worker interrupts a slow query itself (TIMEOUT, same process). A worker that dies is a
+    CRASH, with its exit code or signal and the end of its stderr; one that does not answer
+    within ``timeout + grace`` is killed (TIMEOUT). Either way the next request starts a new
+    worker. ``env`` adds variables to the worker's environment.
+    """
+
+    START_TIMEOUT = 60.0  # importing the driver in a cold interpreter can be slow
+    STDERR_LINES = 40
+
+    def __init__(
+        self,
+        python: str | os.PathLike[str],
+        kind: Literal["sqlite", "duckdb"],
+        location: str | os.PathLike[str],
+        *,
+        name: str | None = None,
+        grace: float = 5.0,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        if kind not in worker.KINDS:
+            raise ValueError(f"unknown embedded engine {kind!r}; expected one of {worker.KINDS}")
+        self.python = str(python)
+        self.kind = kind
+        self.dialect = kind
+        # Absolute: the worker runs in another directory.
+        self.location = str(Path(location).absolute())
+        self.name = name or f"{kind}:{Path(self.location).name} via {self.python}"
+        self.grace = grace
+        self.restarts = 0  # workers started after the first (after a crash or a hang)
+        self._env = dict(env or {})
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._lines: queue.Queue[bytes | None] = queue.Queue()
+        self._stderr: collections.deque[str] = collections.deque(maxlen=self.STDERR_LINES)
+        self._threads: list[threading.Thread] = []
+        self._next_id = 1
+        self._started_once = False
+        self._start()
+
+    # -- process lifecycle --
+
+    def _start(self) -> None:
+        env = {**os.environ, **self._env}
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(_SOURCE_ROOT), env.get("PYTHONPATH", "")) if p
+        )
+        try:
+            proc = subprocess.Popen(
+                [self.python, "-m", "querygen.engine.worker", self.kind, self.location],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                cwd=_SOURCE_ROOT,
+                env=env,
+            )
+        except OSError as exc:
+            raise EngineError(f"cannot start {self.python}: {exc}") from exc
+        lines: queue.Queue[bytes | None] = queue.Queue()
+        stderr: collections.deque[str] = collections.deque(maxlen=self.STDERR_LINES)
+        assert proc.stdout is not None and proc.stderr is not None
+        self._threads = [
+            threading.Thread(target=_pump_lines, args=(proc.stdout, lines), daemon=True),
+            threading.Thread(target=_pump_stderr, args=(proc.stderr, stderr), daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+        self._proc, self._lines, self._stderr = proc, lines, stderr
+        if self._started_once:
+            self.restarts += 1
+        self._started_once = True
+        hello = self._receive(0, self.START_TIMEOUT)
+        if isinstance(hello, Outcome) or hello.get("status") != Status.OK.value:
+            error = hello.error if isinstance(hello, Outcome) else hello.get("error")
+            self._stop(kill=True)
+            raise EngineError(f"{self.name}: worker did not start: {error}")
+
+    def _stop(self, *, kill: bool) -> int | None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return None
+        if kill:
+            proc.kill()
+        else:
+            assert proc.stdin is not None
+            with contextlib.suppress(OSError):
+                proc.stdin.close()  # EOF: the worker closes its database and exits
+        try:
+            code = proc.wait(timeout=self.grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            code = proc.wait()
+        for thread in self._threads:
+            thread.join(timeout=1.0)  # the pipes are at EOF now: the stderr tail is complete
+        for pipe in (proc.stdin, proc.stdout, proc.stderr):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
+        return code
+
+    def _died(self, started: float) -> Outcome:
+        proc = self._proc
+        code = None
+        if proc is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                code = proc.wait(timeout=self.grace)  # stdout closed: the process is ending
+        code = self._stop(kill=code is None)
+        tail = " | ".join(self._stderr)
+        error = f"{self.name}: worker died ({_describe_exit(code)})"
+        return Outcome(
+            Status.CRASH,
+            error=f"{error}; stderr: {tail}" if tail else error,
+            seconds=time.perf_counter() - started,
+        )
+
+    # -- requests --
+
+    def _receive(self, request_id: int, wait: float) -> dict[str, Any] | Outcome:
+        """The answer to request_id, or an Outcome when the worker died or hung."""
+        started = time.perf_counter()
+        deadline = time.monotonic() + wait
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                if remaining <= 0:
+                    raise queue.Empty
+                line = self._lines.get(timeout=remaining)
+            except queue.Empty:
+                self._stop(kill=True)
+                return Outcome(
+                    Status.TIMEOUT,
+                    error=f"{self.name}: no answer within {wait:g}s; worker killed",
+                    seconds=time.perf_counter() - started,
+                )
+            if line is None:
+                return self._died(started)
+            try:
+                message = json.loads(line)
+            except ValueError:
+                self._stderr.append(f"(not protocol) {line[:200]!r}")
+                continue
+            if isinstance(message, dict) and message.get("id") == request_id:
+                return message
+
+    def _request(self, request: dict[str, Any], wait: float) -> dict[str, Any] | Outcome:
+        if self._proc is None:
+            self._start()
+        request_id, self._next_id = self._next_id, self._next_id + 1
+        started = time.perf_counter()
+        try:
+            assert self._proc is not None and self._proc.stdin is not None
+            self._proc.stdin.write(json.dumps({**request, "id": request_id}).encode() + b"\n")
+            self._proc.stdin.flush()
+        except OSError:  # a broken pipe: it died since the last answer
+            return self._died(started)
+        return self._receive(request_id, wait)
+
+    def _call(self, request: dict[str, Any]) -> Outcome:
+        """A request that is not a query (tables, version): failing is an EngineError."""
+        answer = self._request(request, self.START_TIMEOUT)
+        outcome = answer if isinstance(answer, Outcome) else worker.message_outcome(answer)
+        if not outcome.ok:
+            raise EngineError(f"{self.name}: {request['op']} failed: {outcome.error}")
+        return outcome
+
+    def execute(self, sql: str, *, timeout: float = 10.0, max_rows: int = 10_000) -> Outcome:
+        _check_limits(timeout, max_rows)
+        request = {"op": "execute", "sql": sql, "timeout": timeout, "max_rows": max_rows}
+        answer = self._request(request, timeout + self.grace)
+        return answer if isinstance(answer, Outcome) else worker.message_outcome(answer)
+
+    def send_test_hook(
+        self, op: Literal["crash", "hang"], *, timeout: float = 10.0, **fields: Any
+    ) -> Outcome:
+        """Ask the worker to crash ({"how": "abort"} or {"how": "exit", "code": n}) or hang.
+
+        Honoured only when the worker runs with ASSAY_QUERYGEN_TEST_HOOKS=1 (pass it in
+        ``env``); otherwise the worker answers ERROR ("unknown op").
+        """
+        answer = self._request({**fields, "op": op}, timeout + self.grace)
+        return answer if isinstance(answer, Outcome) else worker.message_outcome(answer)
+
+    def version(self) -> str:
+        return str(self._call({"op": "version"}).rows[0][0])
+
+    def catalog(self) -> list[CatalogColumn]:
+        rows = self._call({"op": "tables"}).rows
+        return [CatalogColumn(t, c, d, SqlType(s) if s else None) for t, c, d, s in rows]
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def close(self) -> None:
+        self._stop(kill=False)
+
+
+def _pump_lines(pipe: IO[bytes], lines: queue.Queue[bytes | None]) -> None:
+    try:
+        for line in pipe:
+            lines.put(line)
+    except (OSError, ValueError):
+        pass
+    lines.put(None)  # EOF: the worker exited or closed its stdout
+
+
+def _pump_stderr(pipe: IO[bytes], tail: collections.deque[str]) -> None:
+    try:
+        for line in pipe:
+            tail.append(line.decode("utf-8", "replace").rstrip())
+    except (OSError, ValueError):
+        pass
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "exit status unknown"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"

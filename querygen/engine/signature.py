@@ -1,0 +1,233 @@
+"""Group findings into the bugs behind them.
+
+A random-query run finds the same bug thousands of times, each time with other constants and
+names. A finding's signature is a digest of its kind, the shape of its reduced query and its
+normalized error message, so those thousands share one signature, while a different operator,
+function or join kind (or a different error) gives another.
+
+``normalize_error`` rules, applied in this order:
+
+1. Keep the first non-empty line: later lines are context that varies with the query (DuckDB's
+   ``LINE 1: <query>`` and carets, candidate bindings, "Did you mean", stack traces).
+2. Single-quoted text ``'…'`` (with ``''`` escapes) becomes ``<str>``. A quote right after a
+   letter is an apostrophe ("can't"), not an opening quote.
+3. Double-quoted and backquoted text (``"…"``, ``` `…` ```) becomes ``<id>``.
+4. UUIDs become ``<uuid>``.
+5. ``0x…`` hexadecimal numbers, and runs of 12 or more hex digits mixing digits and letters
+   (addresses, hashes), become ``<hex>``.
+6. File paths become ``<path>``, with any ``:line[:column]`` after them: absolute paths
+   (``/…``, ``~/…``, ``./…``, ``../…``, ``C:\\…``) and relative paths of two or more parts
+   ending in an extension (``src/function/cast.cpp``).
+7. Numbers become ``<n>``: integers, decimals, exponents, with a leading minus sign when it is
+   not a subtraction (not after a word or a closing bracket). Digits inside words too, so type
+   and generated names keep their letters: ``INT32`` -> ``INT<n>``, ``c0`` -> ``c<n>``.
+8. Runs of whitespace become one space; the ends are stripped.
+
+Words are kept as they are (case included). Unquoted names without digits (SQLite's
+``no such function: foo``) are kept: nothing tells them from words. The rules are idempotent:
+normalizing a normalized text changes nothing.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlglot import exp
+
+SIGNATURE_LENGTH = 16  # hex digits: 64 bits, no collision among any realistic number of bugs
+
+_SINGLE_QUOTED = re.compile(r"(?<![A-Za-z])'(?:[^'\n]|'')*'")
+_DOUBLE_QUOTED = re.compile(r'"(?:[^"\\\n]|\\.|"")*"|`[^`\n]*`')
+_UUID = re.compile(
+    r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"
+)
+_HEX = re.compile(
+    r"\b0[xX][0-9a-fA-F]+\b"
+    r"|\b(?=[0-9a-fA-F]*[0-9])(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{12,}\b"
+)
+_SEGMENT = r"[\w.+@-]+"
+_PATH = re.compile(
+    rf"(?:(?<![\w/\\.~])(?:[A-Za-z]:[\\/]|~/|\.{{1,2}}/|/)(?:{_SEGMENT}[\\/])*{_SEGMENT}"
+    rf"|(?<![\w/\\.])(?:{_SEGMENT}[\\/])+{_SEGMENT}\.[A-Za-z]\w*)"
+    r"(?::\d+){0,2}"
+)
+_NUMBER = re.compile(r"(?:(?<![\w)\]])-)?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
+_SPACE = re.compile(r"\s+")
+
+
+def normalize_error(text: str) -> str:
+    """An error message with what varies between occurrences of one bug taken out; see the
+    module docstring for the rules."""
+    line = next((ln for ln in text.splitlines() if ln.strip()), "")
+    line = _SINGLE_QUOTED.sub("<str>", line)
+    line = _DOUBLE_QUOTED.sub("<id>", line)
+    line = _UUID.sub("<uuid>", line)
+    line = _HEX.sub("<hex>", line)
+    line = _PATH.sub("<path>", line)
+    line = _NUMBER.sub("<n>", line)
+    return _SPACE.sub(" ", line).strip()
+
+
+# --- query shape ----------------------------------------------------------------------------
+
+# Nodes that are values: shown as their kind, never their text.
+_VALUE_NODES: tuple[type[exp.Expression], ...] = (
+    exp.Boolean,
+    exp.Null,
+    exp.Placeholder,
+    exp.Parameter,
+    exp.SessionParameter,
+    exp.RawString,
+    exp.HexString,
+    exp.ByteString,
+    exp.BitString,
+    exp.National,
+)
+# Names in these are the column's or table's own: dropped (elsewhere a name shows as "Id").
+_NAMED_NODES: tuple[type[exp.Expression], ...] = (exp.Column, exp.Table, exp.Dot)
+
+
+def query_shape(expr: exp.Expression) -> str:
+    """The query's shape: node types in tree order, as ``Type[settings](children)``.
+
+    Literals show as ``Literal:num`` / ``Literal:str`` (a negated number is a number), names of
+    columns and tables are dropped (a column is ``Column``, a table ``Table``), aliases and
+    parentheses are left out, and a run of identical siblings in one list (``IN (1, 2, 3)``,
+    ``SELECT a, b``) counts once. Kept: every operator and function (unknown functions by
+    name), join side and kind, sort direction, DISTINCT, cast target types, and the argument
+    each child fills when it is not the main one (``where:``, ``on:``, ``using:``...).
+    """
+    return _shape(expr, None)
+
+
+def _shape(node: exp.Expression, parent: exp.Expression | None) -> str:
+    if isinstance(node, exp.Literal):
+        return "Literal:str" if node.is_string else "Literal:num"
+    if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal):
+        return _shape(node.this, node)
+    if isinstance(node, exp.Identifier):
+        return "" if isinstance(parent, _NAMED_NODES) else "Id"
+    if isinstance(node, exp.TableAlias):
+        return ""
+    if isinstance(node, exp.Alias | exp.Paren):
+        return _shape(node.this, parent) if isinstance(node.this, exp.Expression) else ""
+    name = type(node).__name__
+    if isinstance(node, _VALUE_NODES):
+        return name
+
+    settings: list[str] = []
+    children: list[str] = []
+    for key in type(node).arg_types:
+        value = node.args.get(key)
+        if value is None or value is False or value == []:
+            continue
+        if key == "alias" and not isinstance(value, exp.Expression | list):
+            continue
+        if isinstance(value, exp.Expression):
+            parts = [_shape(value, node)]
+        elif isinstance(value, list):
+            parts = _collapse(_shape(v, node) for v in value if isinstance(v, exp.Expression))
+        else:
+            settings.append(_setting(node, key, value))
+            continue
+        parts = [p for p in parts if p]
+        if not parts:
+            continue
+        label = "" if key in ("this", "expression", "expressions") else f"{key.rstrip('_')}:"
+        children.append(label + " ".join(parts))
+    if isinstance(node, exp.Anonymous | exp.AnonymousAggFunc):
+        settings = [s.upper() for s in settings]
+    head = name + (f"[{','.join(settings)}]" if settings else "")
+    return head + (f"({' '.join(children)})" if children else "")
+
+
+def _setting(node: exp.Expression, key: str, value: Any) -> str:
+    if value is True:
+        return key
+    text = value.name if isinstance(value, enum.Enum) else str(value)
+    # Anonymous functions and keywords (Var) are named by their text; it is not a user's name.
+    return text if key == "this" else f"{key}={text}"
+
+
+def _collapse(parts: Iterable[str]) -> list[str]:
+    out: list[str] = []
+    for p in parts:
+        if not out or out[-1] != p:
+            out.append(p)
+    return out
+
+
+# --- signatures -----------------------------------------------------------------------------
+
+
+def _text(kind: str | enum.Enum) -> str:
+    return str(kind.value) if isinstance(kind, enum.Enum) else kind
+
+
+def signature(kind: str | enum.Enum, shape: str, error: str = "") -> str:
+    """A short, stable hex digest of (kind, shape, normalized error): one per bug."""
+    text = "\x1f".join((_text(kind), shape, normalize_error(error)))
+    return hashlib.sha256(text.encode()).hexdigest()[:SIGNATURE_LENGTH]
+
+
+# --- known issues ---------------------------------------------------------------------------
+
+Action = Literal["label", "silence"]
+
+
+@dataclass(frozen=True)
+class KnownIssue:
+    """A bug already reported: findings it matches are labelled with its URL, or silenced.
+
+    ``pattern`` is a regular expression searched (``re.search``) in the text ``match_known``
+    builds. It is checked when the issue is built: an invalid or empty pattern (which would
+    match every finding) is refused with a ValueError.
+    """
+
+    pattern: str
+    url: str
+    action: Action = "label"
+    regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.action not in ("label", "silence"):
+            raise ValueError(
+                f"known issue {self.url}: action must be 'label' or 'silence', not {self.action!r}"
+            )
+        if not self.pattern:
+            raise ValueError(f"known issue {self.url}: the pattern is empty and would match all")
+        try:
+            compiled = re.compile(self.pattern)
+        except re.error as e:
+            raise ValueError(
+                f"known issue {self.url}: pattern {self.pattern!r} is not a valid regular "
+                f"expression: {e}"
+            ) from e
+        object.__setattr__(self, "regex", compiled)
+
+
+def match_text(*, kind: str | enum.Enum, shape: str, error: str, sql: str) -> str:
+    """What known-issue patterns are searched in: four lines, the kind (``content``,
+    ``error``...), the normalized error, the SQL, and the query shape."""
+    return "\n".join((_text(kind), normalize_error(error), sql, shape))
+
+
+def match_known(
+    issues: Iterable[KnownIssue],
+    *,
+    kind: str | enum.Enum,
+    shape: str,
+    error: str,
+    sql: str,
+) -> KnownIssue | None:
+    """The first issue, in the order given, whose pattern is found in the finding's text."""
+    text = match_text(kind=kind, shape=shape, error=error, sql=sql)
+    for issue in issues:
+        if issue.regex.search(text):
+            return issue
+    return None

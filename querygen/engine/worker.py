@@ -1,0 +1,568 @@
+"""The embedded engines (SQLite, DuckDB), in this process or in a worker process.
+
+``python -m querygen.engine.worker KIND LOCATION`` serves one database over JSON lines on
+stdin/stdout, so that engines.IsolatedEngine can run another interpreter's DuckDB (another
+release, a private build) and survive it crashing. This module imports only the standard
+library, the driver it is asked for (imported when needed) and model.py, so that interpreter
+needs nothing else; querygen/__init__.py and querygen/engine/__init__.py must stay free of
+imports for the same reason. It avoids syntax newer than Python 3.8.
+
+Protocol: after start the worker writes a hello line ``{"id": 0, "status": "ok", "rows":
+[[version]]}`` (or status "error" and exits). Then, per request line ``{"id", "op", "sql",
+"timeout", "max_rows"}`` with op "execute", "tables" or "version", one answer line
+``{"id", "status", "columns", "rows", "error", "seconds"}``. "tables" answers rows
+``[table, column, engine type, SqlType value or null]``; "version" answers ``[[version]]``.
+Values JSON cannot carry are tagged (see encode_value). EOF on stdin ends the worker.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import datetime
+import decimal
+import json
+import math
+import os
+import re
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from querygen.engine.model import Outcome, SqlType, Status
+
+__all__ = [
+    "HOOKS_ENV",
+    "KINDS",
+    "DuckDBSession",
+    "EmbeddedSession",
+    "SQLiteSession",
+    "decode_value",
+    "duckdb_error_status",
+    "duckdb_sql_type",
+    "encode_value",
+    "open_session",
+    "sqlite_error_status",
+    "sqlite_sql_type",
+]
+
+KINDS = ("sqlite", "duckdb")
+HOOKS_ENV = "ASSAY_QUERYGEN_TEST_HOOKS"
+"""When "1", the worker also obeys the test-only ops "crash" and "hang"."""
+SKIPPED_TABLES = frozenset({"assay_loaded_chunks"})  # datagen's chunk ledger, not data
+FETCH_BATCH = 1000
+
+
+# --- type mapping -------------------------------------------------------------------------------
+
+_PRECISION = re.compile(r"\s*\(.*\)\s*$")
+_DUCKDB_INTS = frozenset(
+    {
+        *("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT"),
+        *("UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"),
+        *("INT1", "INT2", "INT4", "INT8", "INT", "INT128"),
+    }
+)
+_DUCKDB_TYPES = {
+    "FLOAT": SqlType.FLOAT,
+    "REAL": SqlType.FLOAT,
+    "FLOAT4": SqlType.FLOAT,
+    "DOUBLE": SqlType.FLOAT,
+    "FLOAT8": SqlType.FLOAT,
+    "DECIMAL": SqlType.DECIMAL,
+    "NUMERIC": SqlType.DECIMAL,
+    "VARCHAR": SqlType.TEXT,
+    "TEXT": SqlType.TEXT,
+    "STRING": SqlType.TEXT,
+    "CHAR": SqlType.TEXT,
+    "BPCHAR": SqlType.TEXT,
+    "BOOLEAN": SqlType.BOOL,
+    "BOOL": SqlType.BOOL,
+    "DATE": SqlType.DATE,
+    # Without a time zone; TIMESTAMP_NS is left out: Python's datetime drops the nanoseconds.
+    "TIMESTAMP": SqlType.TIMESTAMP,
+    "TIMESTAMP WITHOUT TIME ZONE": SqlType.TIMESTAMP,
+    "DATETIME": SqlType.TIMESTAMP,
+    "TIMESTAMP_S": SqlType.TIMESTAMP,
+    "TIMESTAMP_MS": SqlType.TIMESTAMP,
+}
+
+
+def duckdb_sql_type(engine_type: str) -> SqlType | None:
+    """DuckDB's information_schema data_type (e.g. ``DECIMAL(18,4)``) as a SqlType, or None."""
+    name = _PRECISION.sub("", engine_type.strip().upper())
+    if name in _DUCKDB_INTS:
+        return SqlType.INT
+    return _DUCKDB_TYPES.get(name)
+
+
+_SQLITE_NAMES = {
+    "BOOLEAN": SqlType.BOOL,
+    "BOOL": SqlType.BOOL,
+    "DATE": SqlType.DATE,
+    "TIMESTAMP": SqlType.TIMESTAMP,
+    "DATETIME": SqlType.TIMESTAMP,
+    "NUMERIC": SqlType.DECIMAL,
+    "DECIMAL": SqlType.DECIMAL,
+}
+
+
+def sqlite_sql_type(declared: str) -> SqlType | None:
+    """A SQLite declared type as a SqlType, or None.
+
+    The names datagen's loaders write (BOOLEAN, DATE, TIMESTAMP, NUMERIC(p,s)) keep their
+    meaning; everything else follows SQLite's affinity rules (datatype3.html, 3.1), in order.
+    """
+    upper = declared.strip().upper()
+    named = _SQLITE_NAMES.get(_PRECISION.sub("", upper))
+    if named is not None:
+        return named
+    if "INT" in upper:
+        return SqlType.INT
+    if "CHAR" in upper or "CLOB" in upper or "TEXT" in upper:
+        return SqlType.TEXT
+    if "BLOB" in upper or not upper:
+        return None
+    if "REAL" in upper or "FLOA" in upper or "DOUB" in upper:
+        return SqlType.FLOAT
+    return None  # NUMERIC affinity under another name (JSON, UUID, ...): no single type
+
+
+# --- error classification -----------------------------------------------------------------------
+
+# SQLite primary result codes that mean the engine or its file is broken, not the query.
+_SQLITE_INTERNAL, _SQLITE_CORRUPT, _SQLITE_NOTADB = 2, 11, 26
+
+
+def sqlite_error_status(exc: BaseException) -> Status:
+    code = getattr(exc, "sqlite_errorcode", None)  # Python >= 3.11
+    if isinstance(code, int):
+        crashed = code & 0xFF in (_SQLITE_INTERNAL, _SQLITE_CORRUPT, _SQLITE_NOTADB)
+    else:
+        message = str(exc).lower()
+        crashed = "malformed" in message or "internal" in message or "not a database" in message
+    return Status.CRASH if crashed else Status.ERROR
+
+
+def duckdb_error_status(exc: BaseException) -> Status:
+    """CRASH for DuckDB's internal errors (failed assertions) and fatal errors, else ERROR."""
+    import duckdb
+
+    crash_types = tuple(
+        t
+        for t in (
+            getattr(duckdb, "InternalException", None),
+            getattr(duckdb, "FatalException", None),
+        )
+        if t
+    )
+    if isinstance(exc, crash_types) or str(exc).startswith(("INTERNAL Error", "FATAL Error")):
+        return Status.CRASH
+    return Status.ERROR
+
+
+# --- sessions -----------------------------------------------------------------------------------
+
+
+class EmbeddedSession:
+    """One read-only connection to an embedded database; one thread at a time."""
+
+    kind = ""
+
+    def __init__(self, location: str) -> None:
+        self.location = str(location)
+        self._conn: Any = self._open()
+
+    def _open(self) -> Any:
+        raise NotImplementedError
+
+    def version(self) -> str:
+        raise NotImplementedError
+
+    def catalog(self) -> list[tuple[str, str, str, SqlType | None]]:
+        """(table, column, engine type, SqlType or None) for every column of every table."""
+        raise NotImplementedError
+
+    def execute(self, sql: str, timeout: float, max_rows: int) -> Outcome:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _reopen(self) -> None:
+        """After an internal error the connection (DuckDB: the database) may be unusable."""
+        with contextlib.suppress(Exception):  # a broken connection may fail to close
+            self.close()
+        self._conn = self._open()
+
+    def _fetch(self, cursor: Any, max_rows: int) -> tuple[list[tuple[Any, ...]], bool]:
+        """Rows, and whether there were more than max_rows (then the rows are dropped)."""
+        rows: list[tuple[Any, ...]] = []
+        size = max(1, min(FETCH_BATCH, max_rows + 1))
+        while True:
+            batch = cursor.fetchmany(size)
+            if not batch:
+                return rows, False
+            rows.extend(tuple(r) for r in batch)
+            if len(rows) > max_rows:
+                return [], True
+
+
+def _catalog_sorted(
+    rows: list[tuple[str, str, str, int]], to_type: Callable[[str], SqlType | None]
+) -> list[tuple[str, str, str, SqlType | None]]:
+    ordered = sorted(
+        (r for r in rows if r[0] not in SKIPPED_TABLES), key=lambda r: (r[0], int(r[3]))
+    )
+    return [(t, c, str(d), to_type(str(d))) for t, c, d, _ in ordered]
+
+
+class SQLiteSession(EmbeddedSession):
+    kind = "sqlite"
+    PROGRESS_OPS = 10_000  # VM instructions between deadline checks
+
+    def _open(self) -> Any:
+        import sqlite3
+
+        uri = Path(self.location).absolute().as_uri() + "?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute("PRAGMA query_only = ON")  # also covers ATTACHed files and temp tables
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchall()  # fails on a non-db
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def version(self) -> str:
+        version, source = self._conn.execute(
+            "SELECT sqlite_version(), sqlite_source_id()"
+        ).fetchone()
+        return f"SQLite {version} ({source[:30]})"
+
+    def catalog(self) -> list[tuple[str, str, str, SqlType | None]]:
+        rows = self._conn.execute(
+            "SELECT m.name, p.name, p.type, p.cid FROM sqlite_master AS m "
+            "JOIN pragma_table_info(m.name) AS p "
+            "WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+        ).fetchall()
+        return _catalog_sorted(rows, sqlite_sql_type)
+
+    def execute(self, sql: str, timeout: float, max_rows: int) -> Outcome:
+        import sqlite3
+
+        deadline = time.monotonic() + timeout
+        interrupted = []
+
+        def progress() -> int:
+            # A nonzero answer makes SQLite abandon the statement ("interrupted").
+            if time.monotonic() > deadline:
+                interrupted.append(True)
+                return 1
+            return 0
+
+        started = time.perf_counter()
+        conn = self._conn
+        conn.set_progress_handler(progress, self.PROGRESS_OPS)
+        cursor = None
+        crashed = False
+        try:
+            cursor = conn.execute(sql)
+            columns = [d[0] for d in cursor.description or ()]
+            rows, too_big = self._fetch(cursor, max_rows)
+        except (sqlite3.Error, sqlite3.Warning) as exc:
+            seconds = time.perf_counter() - started
+            if interrupted:
+                return Outcome(
+                    Status.TIMEOUT, error=f"interrupted after {timeout:g}s", seconds=seconds
+                )
+            status = sqlite_error_status(exc)
+            crashed = status == Status.CRASH
+            return Outcome(status, error=str(exc), seconds=seconds)
+        except Exception as exc:  # a value Python cannot build, say: the client's failure
+            return _client_error(exc, started)
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                if cursor is not None:
+                    cursor.close()
+                conn.set_progress_handler(None, 0)
+            if crashed:
+                self._reopen()  # corruption or an internal error: start from a clean handle
+        seconds = time.perf_counter() - started
+        if too_big:
+            return Outcome(
+                Status.TOO_BIG, columns, error=f"more than {max_rows} rows", seconds=seconds
+            )
+        return Outcome(Status.OK, columns, rows, seconds=seconds)
+
+
+class DuckDBSession(EmbeddedSession):
+    kind = "duckdb"
+
+    def _open(self) -> Any:
+        import duckdb
+
+        return duckdb.connect(self.location, read_only=True)
+
+    def version(self) -> str:
+        version, source = self._conn.execute(
+            "SELECT library_version, source_id FROM pragma_version()"
+        ).fetchone()
+        return f"DuckDB {version} ({source})"
+
+    def catalog(self) -> list[tuple[str, str, str, SqlType | None]]:
+        rows = self._conn.execute(
+            "SELECT c.table_name, c.column_name, c.data_type, c.ordinal_position "
+            "FROM information_schema.columns AS c JOIN information_schema.tables AS t "
+            "ON c.table_catalog = t.table_catalog AND c.table_schema = t.table_schema "
+            "AND c.table_name = t.table_name "
+            "WHERE t.table_type = 'BASE TABLE' AND t.table_catalog = current_database() "
+            "AND t.table_schema = current_schema()"
+        ).fetchall()
+        return _catalog_sorted(rows, duckdb_sql_type)
+
+    def execute(self, sql: str, timeout: float, max_rows: int) -> Outcome:
+        import duckdb
+
+        conn = self._conn
+        lock = threading.Lock()
+        state = {"running": True, "interrupted": False}
+
+        def interrupt() -> None:
+            with lock:  # never interrupt the next query by accident
+                if state["running"]:
+                    state["interrupted"] = True
+                    conn.interrupt()
+
+        timer = threading.Timer(timeout, interrupt)
+        timer.daemon = True
+        started = time.perf_counter()
+        timer.start()
+        try:
+            conn.execute(sql)
+            columns = [d[0] for d in conn.description or ()]
+            # Results stream: fetchmany never holds more than max_rows + a batch in Python.
+            rows, too_big = self._fetch(conn, max_rows)
+        except duckdb.Error as exc:
+            seconds = time.perf_counter() - started
+            with lock:
+                state["running"] = False
+            if state["interrupted"]:
+                return Outcome(
+                    Status.TIMEOUT, error=f"interrupted after {timeout:g}s", seconds=seconds
+                )
+            status = duckdb_error_status(exc)
+            if status == Status.CRASH:
+                self._reopen()  # DuckDB invalidates the database after an internal error
+            return Outcome(status, error=str(exc), seconds=seconds)
+        except Exception as exc:  # a DuckDB value Python cannot build (a date past year 9999)
+            return _client_error(exc, started)
+        finally:
+            with lock:
+                state["running"] = False
+            timer.cancel()
+        seconds = time.perf_counter() - started
+        if too_big:
+            return Outcome(
+                Status.TOO_BIG, columns, error=f"more than {max_rows} rows", seconds=seconds
+            )
+        return Outcome(Status.OK, columns, rows, seconds=seconds)
+
+
+def _client_error(exc: BaseException, started: float) -> Outcome:
+    return Outcome(
+        Status.ERROR,
+        error=f"client: {type(exc).__name__}: {exc}",
+        seconds=time.perf_counter() - started,
+    )
+
+
+def open_session(kind: str, location: str) -> EmbeddedSession:
+    if kind == "sqlite":
+        return SQLiteSession(location)
+    if kind == "duckdb":
+        return DuckDBSession(location)
+    raise ValueError(f"unknown embedded engine {kind!r}; expected one of {KINDS}")
+
+
+# --- values on the wire -------------------------------------------------------------------------
+
+
+def encode_value(value: Any) -> Any:
+    """A result value as JSON; what JSON cannot carry becomes ``{"$": tag, "v": ...}``.
+
+    Every JSON object on the wire is such a tag (dicts are tagged too), so none is ambiguous.
+    """
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else {"$": "float", "v": repr(value)}
+    if isinstance(value, decimal.Decimal):
+        return {"$": "decimal", "v": str(value)}
+    if isinstance(value, datetime.datetime):  # before date: a datetime is a date
+        return {"$": "datetime", "v": value.isoformat()}
+    if isinstance(value, datetime.date):
+        return {"$": "date", "v": value.isoformat()}
+    if isinstance(value, datetime.time):
+        return {"$": "time", "v": value.isoformat()}
+    if isinstance(value, datetime.timedelta):
+        return {"$": "timedelta", "v": [value.days, value.seconds, value.microseconds]}
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return {"$": "bytes", "v": base64.b64encode(bytes(value)).decode("ascii")}
+    if isinstance(value, uuid.UUID):
+        return {"$": "uuid", "v": str(value)}
+    if isinstance(value, list):
+        return [encode_value(v) for v in value]
+    if isinstance(value, tuple):
+        return {"$": "tuple", "v": [encode_value(v) for v in value]}
+    if isinstance(value, dict):
+        return {"$": "dict", "v": [[encode_value(k), encode_value(v)] for k, v in value.items()]}
+    return {"$": "repr", "v": f"<{type(value).__name__} {value!r}>"}
+
+
+def _decode_dict(pairs: list[Any]) -> dict[Any, Any]:
+    return {_hashable(decode_value(k)): decode_value(v) for k, v in pairs}
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(_hashable(v) for v in value) if isinstance(value, list) else value
+
+
+_DECODERS: dict[str, Callable[[Any], Any]] = {
+    "float": float,
+    "decimal": decimal.Decimal,
+    "datetime": datetime.datetime.fromisoformat,
+    "date": datetime.date.fromisoformat,
+    "time": datetime.time.fromisoformat,
+    "timedelta": lambda v: datetime.timedelta(days=v[0], seconds=v[1], microseconds=v[2]),
+    "bytes": lambda v: base64.b64decode(v),
+    "uuid": uuid.UUID,
+    "tuple": lambda v: tuple(decode_value(x) for x in v),
+    "dict": _decode_dict,
+    "repr": str,  # a type this module does not know: shown, not compared faithfully
+}
+
+
+def decode_value(value: Any) -> Any:
+    if isinstance(value, list):
+        return [decode_value(v) for v in value]
+    if isinstance(value, dict):
+        return _DECODERS[value["$"]](value["v"])
+    return value
+
+
+def outcome_message(request_id: Any, outcome: Outcome) -> dict[str, Any]:
+    return {
+        "id": request_id,
+        "status": outcome.status.value,
+        "columns": list(outcome.columns),
+        "rows": [[encode_value(v) for v in row] for row in outcome.rows],
+        "error": outcome.error,
+        "seconds": outcome.seconds,
+    }
+
+
+def message_outcome(message: dict[str, Any]) -> Outcome:
+    return Outcome(
+        Status(message["status"]),
+        list(message.get("columns") or []),
+        [tuple(decode_value(v) for v in row) for row in message.get("rows") or []],
+        str(message.get("error") or ""),
+        float(message.get("seconds") or 0.0),
+    )
+
+
+# --- the worker process -------------------------------------------------------------------------
+
+
+def _answer(session: EmbeddedSession, request: dict[str, Any], hooks: bool) -> Outcome:
+    op = request.get("op")
+    if op == "execute":
+        return session.execute(
+            str(request["sql"]),
+            float(request.get("timeout", 10.0)),
+            int(request.get("max_rows", 10_000)),
+        )
+    if op == "tables":
+        rows = [(t, c, d, s.value if s else None) for t, c, d, s in session.catalog()]
+        return Outcome(Status.OK, ["table", "column", "engine_type", "type"], rows)
+    if op == "version":
+        return Outcome(Status.OK, ["version"], [(session.version(),)])
+    if hooks and op == "crash":
+        _crash(str(request.get("how", "abort")), int(request.get("code", 3)))
+    if hooks and op == "hang":
+        time.sleep(float(request.get("seconds", 3600)))
+        return Outcome(Status.OK)
+    return Outcome(Status.ERROR, error=f"unknown op {op!r}")
+
+
+def _crash(how: str, code: int) -> None:
+    if how == "exit":
+        os._exit(code)
+    try:  # no core file in the working directory for a deliberate abort
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    except (ImportError, ValueError, OSError):
+        pass
+    os.abort()
+
+
+def _send(out: BinaryIO, message: dict[str, Any]) -> None:
+    # ASCII JSON: one line per message whatever the strings hold.
+    out.write(json.dumps(message, allow_nan=False).encode("ascii") + b"\n")
+    out.flush()
+
+
+def serve(kind: str, location: str, stdin: BinaryIO, out: BinaryIO) -> int:
+    hooks = os.environ.get(HOOKS_ENV) == "1"
+    try:
+        session = open_session(kind, location)
+        hello = Outcome(Status.OK, ["version"], [(session.version(),)])
+    except Exception as exc:
+        _send(out, outcome_message(0, Outcome(Status.ERROR, error=f"{type(exc).__name__}: {exc}")))
+        return 2
+    _send(out, outcome_message(0, hello))
+    try:
+        for line in stdin:
+            try:
+                request = json.loads(line)
+                request_id = request.get("id")
+            except (ValueError, AttributeError) as exc:
+                _send(
+                    out, outcome_message(None, Outcome(Status.ERROR, error=f"bad request: {exc}"))
+                )
+                continue
+            try:
+                outcome = _answer(session, request, hooks)
+            except Exception as exc:  # catalog or version failed: the answer says so
+                outcome = Outcome(Status.ERROR, error=f"{type(exc).__name__}: {exc}")
+            _send(out, outcome_message(request_id, outcome))
+    finally:
+        session.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2 or args[0] not in KINDS:
+        print(
+            f"usage: python -m querygen.engine.worker {{{'|'.join(KINDS)}}} LOCATION",
+            file=sys.stderr,
+        )
+        return 2
+    # The protocol owns the real stdout; anything the driver prints goes to stderr instead.
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return serve(args[0], args[1], sys.stdin.buffer, out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""Fixture databases for querygen: datagen's ``querygen`` spec (seed 20240601, chunks 0-1)
+loaded into SQLite and DuckDB files, and (PostgreSQL pass) into a database of its own.
+
+Session-scoped and shared: open them read-only (every querygen engine does). A test that
+needs other tables builds its own database in tmp_path. QUERYGEN_TABLES is what the engines
+report for the dataset (every table, every column, as SqlTypes).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+from datagen.generator import generate_chunk, load_bundled_spec
+from datagen.generator.loaders import Target, create_tables, load_chunk
+from querygen.engine.model import Column, SqlType, Table
+
+QUERYGEN_SEED = 20240601
+QUERYGEN_CHUNKS = (0, 1)
+PG_ONLY = [pytest.mark.db_dependent, pytest.mark.postgresql_only]
+
+
+def table(name: str, columns: str) -> Table:
+    """table("t", "id:int name:text"): a Table of SqlType values."""
+    pairs = (c.split(":") for c in columns.split())
+    return Table(name, tuple(Column(n, SqlType(t)) for n, t in pairs))
+
+
+QUERYGEN_TABLES = [
+    table("empty", "id:int name:text value:float"),
+    table("facts", "id:int number_id:int string_id:int time_id:int k:int qty:int price:float"),
+    table(
+        "numbers",
+        "id:int i32:int i64:int f32:float f64:float amount:decimal flag:bool k:int few:int",
+    ),
+    table("strings", "id:int word:text phrase:text body:text label:text k:int"),
+    table("times", "id:int d:date ts:timestamp"),
+]
+
+
+def load_querygen(target: Target) -> None:
+    """The querygen dataset into an empty target, one ledger row per chunk (the ledger table,
+    assay_loaded_chunks, is there on purpose: engines must not list it)."""
+    spec = load_bundled_spec("querygen")
+    chunks = [generate_chunk(spec, c, QUERYGEN_SEED) for c in QUERYGEN_CHUNKS]
+    create_tables(target, {name: t.schema for name, t in chunks[0].tables.items()})
+    for chunk in chunks:
+        load_chunk(
+            target, "querygen", "fixture", chunk.chunk_id, chunk.tables, checksum=chunk.checksum
+        )
+
+
+@pytest.fixture(scope="session")
+def querygen_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("querygen") / "querygen.sqlite"
+    load_querygen(Target.sqlite(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def querygen_duckdb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("querygen") / "querygen.duckdb"
+    load_querygen(Target.duckdb(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def querygen_pg(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Conninfo of a database holding the querygen dataset on the plugin's server (mark the
+    test with PG_ONLY); dropped at the end of the session."""
+    proc = request.getfixturevalue("assay_postgresql_proc")
+    server = {"host": proc.host, "port": proc.port, "user": proc.user}
+    name = f"assay_querygen_{os.getpid()}"
+    admin_info = make_conninfo(**server, dbname="postgres")
+    with psycopg.connect(admin_info, autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+        admin.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE template0 ENCODING 'UTF8'").format(
+                sql.Identifier(name)
+            )
+        )
+    conninfo = make_conninfo(**server, dbname=name)
+    load_querygen(Target.postgresql(conninfo))
+    yield conninfo
+    with psycopg.connect(admin_info, autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
