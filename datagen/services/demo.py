@@ -49,6 +49,16 @@ def load_demo(on_chunk: Callable[[str], None] | None = None) -> DatagenRun | Non
         label="demo",
     )
     work_run(run, on_chunk=on_chunk)
-    copy_between(target_for(duck), target_for(sqlite), replace=True)
+    # Keys and indexes on the ids: SQLite answers joins on them without scanning.
+    spec = load_bundled_spec("querygen")
+    keys = {t: ["id"] for t, table in spec.tables.items() if "id" in table.columns}
+    indexes = {
+        t: [[c] for c in table.columns if c.endswith("_id")]
+        for t, table in spec.tables.items()
+        if any(c.endswith("_id") for c in table.columns)
+    }
+    copy_between(
+        target_for(duck), target_for(sqlite), replace=True, primary_keys=keys, indexes=indexes
+    )
     run.refresh_from_db()
     return run
