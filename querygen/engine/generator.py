@@ -101,7 +101,8 @@ class QueryGenerator:
             exp.Table(
                 this=exp.to_identifier(first.name),
                 alias=exp.TableAlias(this=exp.to_identifier(alias)),
-            )
+            ),
+            copy=False,
         )
         while len(scope.sources) < p.max_tables and self.rng.random() < p.p_join:
             table = self.rng.choice(self.schema.tables)
@@ -118,9 +119,9 @@ class QueryGenerator:
                 alias=exp.TableAlias(this=exp.to_identifier(alias)),
             )
             if kind == "cross":
-                select = select.join(source, join_type="cross")
+                select = select.join(source, join_type="cross", copy=False)
             else:
-                select = select.join(source, on=on, join_type=kind)
+                select = select.join(source, on=on, join_type=kind, copy=False)
         return select
 
     def _join_condition(self, scope: Scope, alias: str, table: Table) -> exp.Expression | None:
@@ -173,17 +174,17 @@ class QueryGenerator:
                 item = self._window(scope, t)
             else:
                 item = self._expr(scope, t, depth + 1)
-            items.append(exp.alias_(item, f"c{i}"))
+            items.append(exp.alias_(item, f"c{i}", copy=False))
             types.append(t)
-        select = select.select(*items)
+        select = select.select(*items, copy=False)
         if rng.random() < p.p_where:
-            select = select.where(self._predicate(scope, depth + 1))
+            select = select.where(self._predicate(scope, depth + 1), copy=False)
         if group_by:
-            select = select.group_by(*[_col(a, c) for a, c in group_by])
+            select = select.group_by(*[_col(a, c) for a, c in group_by], copy=False)
             if rng.random() < p.p_having:
-                select = select.having(self._aggregate_predicate(scope, depth))
+                select = select.having(self._aggregate_predicate(scope, depth), copy=False)
         if rng.random() < p.p_distinct:
-            select = select.distinct()
+            select = select.distinct(copy=False)
         order_keys = None
         if top and rng.random() < p.p_order_by:
             positions = list(range(len(items)))
@@ -202,7 +203,8 @@ class QueryGenerator:
                         nulls_first=rng.random() < 0.5,
                     )
                     for k in keys
-                ]
+                ],
+                copy=False,
             )
             order_keys = keys
             # LIMIT only over a total order of the output: ties are then identical rows.
@@ -212,7 +214,7 @@ class QueryGenerator:
                 and all(t != SqlType.FLOAT for t in types)
                 and rng.random() < p.p_limit
             ):
-                select = select.limit(rng.randint(0, p.max_limit))
+                select = select.limit(rng.randint(0, p.max_limit), copy=False)
         return Query(select, types, order_keys)
 
     def _set_operation(self) -> Query:
@@ -236,21 +238,22 @@ class QueryGenerator:
         cols = tuple(Column(f"c{i}", t) for i, t in enumerate(inner.types))
         table = Table(name, cols)
         outer_alias = self._alias()
-        items = [exp.alias_(_col(outer_alias, c), c.name) for c in cols]
+        items = [exp.alias_(_col(outer_alias, c), c.name, copy=False) for c in cols]
         scope = Scope(sources=[(outer_alias, table)])
         select = (
             exp.Select()
-            .select(*items)
+            .select(*items, copy=False)
             .from_(
                 exp.Table(
                     this=exp.to_identifier(name),
                     alias=exp.TableAlias(this=exp.to_identifier(outer_alias)),
-                )
+                ),
+                copy=False,
             )
         )
         if self.rng.random() < 0.5:
-            select = select.where(self._predicate(scope, 1))
-        select = select.with_(name, as_=inner.tree)
+            select = select.where(self._predicate(scope, 1), copy=False)
+        select = select.with_(name, as_=inner.tree, copy=False)
         return Query(select, list(inner.types))
 
     # --- expressions ----------------------------------------------------------------------------
@@ -502,7 +505,9 @@ class QueryGenerator:
             if pairs:
                 o, i = rng.choice(pairs)
                 cond = exp.And(this=exp.EQ(this=_col(*o), expression=_col(*i)), expression=cond)
-            node = exp.Exists(this=inner.select(exp.Literal.number(1)).where(cond))
+            node = exp.Exists(
+                this=inner.select(exp.Literal.number(1), copy=False).where(cond, copy=False)
+            )
             return exp.Not(this=node) if rng.random() < 0.3 else node
         t = self._type(scope)
         inner_cols = None
@@ -514,9 +519,9 @@ class QueryGenerator:
                 break
         if not inner_cols:
             return exp.Is(this=self._leaf(scope, t), expression=exp.Null())
-        sub = inner.select(_col(*rng.choice(inner_cols)))
+        sub = inner.select(_col(*rng.choice(inner_cols)), copy=False)
         if rng.random() < 0.5:
-            sub = sub.where(self._predicate(inner_scope, self.profile.max_depth - 1))
+            sub = sub.where(self._predicate(inner_scope, self.profile.max_depth - 1), copy=False)
         node = exp.In(this=self._leaf(scope, t), query=exp.Subquery(this=sub))
         return exp.Not(this=node) if rng.random() < 0.3 else node
 
@@ -524,7 +529,7 @@ class QueryGenerator:
         inner_scope = Scope(outer=scope)
         inner = self._from(inner_scope)
         agg = self._aggregate(inner_scope, t, self.profile.max_depth - 1)
-        return exp.Subquery(this=inner.select(agg))
+        return exp.Subquery(this=inner.select(agg, copy=False))
 
 
 _CAST_NAME = {
