@@ -1,0 +1,392 @@
+"""reduce(): shrinking failing queries while they fail, on synthetic oracles and on real
+differences between DuckDB and SQLite found by the generator."""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import statistics
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import sqlglot
+from sqlglot import exp
+
+from querygen.engine.compare import Kind, Side, compare
+from querygen.engine.engines import DuckDBEngine, SQLiteEngine
+from querygen.engine.generator import QueryGenerator
+from querygen.engine.model import Schema, Status
+from querygen.engine.profile import Profile
+from querygen.engine.reduce import Reduction, reduce, tree_size
+from querygen.engine.schema import common_schema
+from querygen.engine.signature import normalize_error, query_shape, signature
+from tests.querygen.engine.conftest import QUERYGEN_TABLES
+
+SCHEMA = Schema(tuple(QUERYGEN_TABLES))
+
+
+def parse(sql: str) -> exp.Expression:
+    return sqlglot.parse_one(sql)
+
+
+def likes_e_acute(tree: exp.Expression) -> bool:
+    """The query holds ``<strings column> LIKE '%é%'``."""
+    aliases = {t.alias_or_name for t in tree.find_all(exp.Table) if t.name == "strings"}
+    return any(
+        isinstance(like.this, exp.Column)
+        and like.this.table in aliases
+        and like.expression.name == "%é%"
+        for like in tree.find_all(exp.Like)
+    )
+
+
+def shape(node: exp.Expression, out: list[str]) -> list[str]:
+    """Node types in argument order, aliases left out: what must survive SQL and back."""
+    if isinstance(node, exp.Alias):
+        return shape(node.this, out)
+    out.append(type(node).__name__)
+    for key in type(node).arg_types:
+        value = node.args.get(key)
+        for child in value if isinstance(value, list) else [value]:
+            if key != "alias" and isinstance(child, exp.Expression):
+                out.append(key)
+                shape(child, out)
+                out.append(")")
+    return out
+
+
+def reads_back(tree: exp.Expression) -> bool:
+    return shape(tree, []) == shape(parse(tree.sql()), [])
+
+
+def sane(tree: exp.Expression) -> list[str]:
+    """What no engine would accept, found without the reducer's own checks."""
+    problems = []
+    aliases = {s.alias_or_name for s in tree.find_all(exp.Table, exp.Subquery)}
+    problems += [f"unknown alias {c.sql()}" for c in tree.find_all(exp.Column) if c.table
+                 and c.table not in aliases]  # fmt: skip
+    for query in tree.find_all(exp.Select, exp.SetOperation):
+        if query.args.get("limit") is not None and query.args.get("order") is None:
+            problems.append("LIMIT without ORDER BY")
+        if isinstance(query, exp.SetOperation):
+            widths = [len(s.expressions) for s in (query.this, query.expression)
+                      if isinstance(s, exp.Select)]  # fmt: skip
+            if len(set(widths)) > 1:
+                problems.append(f"set operation of widths {widths}")
+        if isinstance(query, exp.Select) and not query.expressions:
+            problems.append("empty select list")
+    return problems
+
+
+def ordered_by(query: exp.Expression) -> set[str]:
+    """The columns the select items that ORDER BY ordinals point at read."""
+    order = query.args.get("order")
+    positions = [int(o.this.name) for o in (order.expressions if order else []) if o.this.is_int]
+    items = [query.expressions[p - 1] for p in positions]
+    return {c.name for item in items for c in item.find_all(exp.Column)}
+
+
+class Recorder:
+    """An oracle that records every candidate it is asked about."""
+
+    def __init__(self, answer: Callable[[exp.Expression], bool]) -> None:
+        self.answer = answer
+        self.candidates: list[exp.Expression] = []
+
+    def __call__(self, candidate: exp.Expression) -> bool:
+        self.candidates.append(candidate)
+        return self.answer(candidate)
+
+
+# --- synthetic oracles ---------------------------------------------------------------------------
+
+
+def test_a_synthetic_failure_reduces_to_a_tiny_query_that_runs(
+    querygen_sqlite: Path, querygen_duckdb: Path
+) -> None:
+    generator = QueryGenerator(SCHEMA, seed=6)
+    trees = [generator.query(i).tree for i in range(800)]
+    large = [t for t in trees if likes_e_acute(t) and tree_size(t) >= 100]
+    assert len(large) >= 2  # seed 6 holds two (170 and 143 nodes)
+    with SQLiteEngine(querygen_sqlite) as lite, DuckDBEngine(querygen_duckdb) as duck:
+        for tree in large:
+            result = reduce(tree, likes_e_acute)
+            assert likes_e_acute(result.tree)
+            assert result.original_size == tree_size(tree)
+            assert result.reduced_size == tree_size(result.tree)
+            assert result.reduced_size * 3 <= result.original_size
+            assert result.reduced_size <= 20, result.tree.sql()
+            # e.g. SELECT 0 AS c0 FROM strings AS t1 WHERE t1."label" LIKE '%é%'
+            for engine in (lite, duck):
+                outcome = engine.execute(result.tree.sql(dialect=engine.dialect), timeout=5)
+                assert outcome.status is Status.OK, (engine.dialect, outcome.error)
+
+
+def test_every_candidate_is_plausible_sql_and_smaller() -> None:
+    """An oracle answering yes at random (by a hash of the SQL) walks the reducer through many
+    kinds of cuts; every candidate must read back as the same tree (parentheses where precedence
+    needs them) and hold nothing an engine refuses outright."""
+    generator = QueryGenerator(SCHEMA, seed=2)
+    trees = [t for t in (generator.query(i).tree for i in range(40)) if reads_back(t)]
+    assert len(trees) >= 30
+    for tree in trees:
+        oracle = Recorder(lambda c: hashlib.sha256(c.sql().encode()).digest()[0] % 3 == 0)
+        result = reduce(tree, oracle, max_checks=80)
+        size = tree_size(tree)
+        for candidate in oracle.candidates:
+            assert tree_size(candidate) <= size
+            assert reads_back(candidate), candidate.sql()
+            assert sane(candidate) == [], candidate.sql()
+        assert result.checks == len(oracle.candidates) <= 80
+
+
+@pytest.mark.parametrize(
+    ("sql", "fails", "expected"),
+    [
+        pytest.param(
+            "SELECT t.a AS c0, t.b AS c1, t.c AS c2 FROM t AS t ORDER BY 3 DESC, 1",
+            lambda q: "c" in ordered_by(q),
+            "SELECT t.c AS c2 FROM t AS t ORDER BY 1 DESC",
+            id="ordinals-renumbered",
+        ),
+        pytest.param(
+            "SELECT a.x AS c0 FROM a AS a JOIN b AS b ON a.id = b.id "
+            "LEFT JOIN c AS c ON b.id = c.id WHERE c.y > 1",
+            lambda q: any(col.name == "y" for col in q.find_all(exp.Column)),
+            "SELECT 0 AS c0 FROM c AS c WHERE c.y > 1",
+            id="joins-dropped-once-unreferenced",
+        ),
+        pytest.param(
+            "SELECT t.g AS c0, COUNT(*) AS c1 FROM t AS t GROUP BY t.g",
+            lambda q: q.find(exp.Count) is not None,
+            "SELECT COUNT(*) AS c1 FROM t AS t",
+            id="group-by-dropped-with-its-bare-items",
+        ),
+        pytest.param(
+            "SELECT t.g AS c0, COUNT(*) AS c1 FROM t AS t GROUP BY t.g",
+            lambda q: (
+                q.find(exp.Count) is not None and any(c.name == "g" for c in q.find_all(exp.Column))
+            ),
+            "SELECT MIN(t.g) AS c0, COUNT(*) AS c1 FROM t AS t",
+            id="group-by-dropped-bare-columns-wrapped",
+        ),
+        pytest.param(
+            "SELECT a.x AS c0 FROM a AS a UNION SELECT b.y AS c0 FROM b AS b ORDER BY 1 LIMIT 3",
+            lambda q: (
+                q.find(exp.Limit) is not None and any(t.name == "b" for t in q.find_all(exp.Table))
+            ),
+            "SELECT 0 AS c0 FROM b AS b ORDER BY 1 LIMIT 3",
+            id="set-operation-side-keeps-order-and-limit",
+        ),
+        pytest.param(
+            "SELECT a.x AS c0, a.z AS c1 FROM a AS a UNION ALL "
+            "SELECT b.y AS c0, b.w AS c1 FROM b AS b",
+            lambda q: (
+                isinstance(q, exp.Union) and any(c.name == "w" for c in q.find_all(exp.Column))
+            ),
+            "SELECT 0 AS c1 FROM a AS a UNION ALL SELECT b.w AS c1 FROM b AS b",
+            id="set-operation-sides-lose-the-same-column",
+        ),
+        pytest.param(
+            "SELECT ABS(t.a + t.b) * t.c AS c0 FROM t AS t",
+            # (a + b) * c: the product must stay on top once ABS goes
+            lambda q: (
+                isinstance(m := parse(q.sql()).find(exp.Mul), exp.Mul)
+                and m.this.find(exp.Add) is not None
+            ),
+            "SELECT (0 + 0) * 0 AS c0 FROM t AS t",
+            id="parentheses-kept-where-precedence-needs-them",
+        ),
+        pytest.param(
+            "WITH w AS (SELECT t.a AS c0 FROM t AS t WHERE t.a > 1), u AS (SELECT 1 AS c0) "
+            "SELECT v.c0 AS c0 FROM w AS v WHERE v.c0 < 5",
+            lambda q: q.find(exp.GT) is not None,
+            "SELECT 0 AS c0 FROM t AS t WHERE 0 > 1",
+            id="cte-read-in-place-and-unused-dropped",
+        ),
+        pytest.param(
+            "SELECT CASE WHEN t.a > 0 THEN NOT (t.b = 1) ELSE FALSE END AS c0 FROM t AS t "
+            "WHERE t.c IN (1, 2, 3) AND (t.d = 'x' OR t.e LIKE '%é%')",
+            lambda q: any(isinstance(like.this, exp.Column) for like in q.find_all(exp.Like)),
+            "SELECT TRUE AS c0 FROM t AS t WHERE t.e LIKE ''",
+            id="conditions-cut-down",
+        ),
+    ],
+)
+def test_cuts_on_written_queries(
+    sql: str, fails: Callable[[exp.Expression], bool], expected: str
+) -> None:
+    tree = parse(sql)
+    assert fails(tree)
+    oracle = Recorder(fails)
+    result = reduce(tree, oracle)
+    assert result.tree.sql() == expected
+    for candidate in oracle.candidates:
+        assert sane(candidate) == [], candidate.sql()
+
+
+# --- the contract ------------------------------------------------------------------------------
+
+
+def test_the_input_is_never_mutated_and_the_oracle_may_keep_or_change_candidates() -> None:
+    tree = QueryGenerator(SCHEMA, seed=6).query(285).tree
+    before_sql, before_repr = tree.sql(), repr(tree)
+    kept: list[exp.Expression] = []
+
+    def vandal(candidate: exp.Expression) -> bool:
+        kept.append(candidate)
+        answer = likes_e_acute(candidate)
+        for node in list(candidate.find_all(exp.Where)):
+            node.pop()  # what the oracle does to its copy must not matter
+        return answer
+
+    result = reduce(tree, vandal)
+    assert tree.sql() == before_sql and repr(tree) == before_repr
+    assert result.tree.sql() == reduce(tree, likes_e_acute).tree.sql()
+    assert all(c is not result.tree for c in kept)
+
+
+def test_reduction_is_deterministic() -> None:
+    first = reduce(QueryGenerator(SCHEMA, seed=6).query(715).tree, likes_e_acute)
+    again = reduce(QueryGenerator(SCHEMA, seed=6).query(715).tree, likes_e_acute)
+    assert (first.tree.sql(), first.checks, first.reduced_size) == (
+        again.tree.sql(),
+        again.checks,
+        again.reduced_size,
+    )
+    noisy = [
+        reduce(
+            QueryGenerator(SCHEMA, seed=3).query(i).tree,
+            lambda c: hashlib.sha256(c.sql().encode()).digest()[0] % 2 == 0,
+            max_checks=60,
+        ).tree.sql()
+        for i in range(10)
+    ]
+    assert noisy == [
+        reduce(
+            QueryGenerator(SCHEMA, seed=3).query(i).tree,
+            lambda c: hashlib.sha256(c.sql().encode()).digest()[0] % 2 == 0,
+            max_checks=60,
+        ).tree.sql()
+        for i in range(10)
+    ]
+
+
+@pytest.mark.parametrize("max_checks", [0, 1, 7, 40])
+def test_max_checks_is_respected(max_checks: int) -> None:
+    tree = QueryGenerator(SCHEMA, seed=6).query(285).tree
+    oracle = Recorder(lambda c: hashlib.sha256(c.sql().encode()).digest()[0] % 4 == 0)
+    result = reduce(tree, oracle, max_checks=max_checks)
+    assert result.checks == len(oracle.candidates) == max_checks
+    if max_checks == 0:
+        assert result.tree is not tree and result.tree.sql() == tree.sql()
+        assert result.reduced_size == result.original_size
+
+
+def test_an_oracle_that_always_fails_leaves_the_smallest_query() -> None:
+    tree = QueryGenerator(SCHEMA, seed=6).query(285).tree
+    result = reduce(tree, lambda c: True)
+    # one literal from one table, e.g. SELECT 0 FROM empty AS t4 (a subquery's, hoisted)
+    assert result.reduced_size <= 8, result.tree.sql()
+    assert result.checks < 50
+
+
+def test_a_query_that_cannot_shrink_comes_back_whole() -> None:
+    tree = parse("SELECT 1")
+    result = reduce(tree, lambda c: False)
+    assert result == Reduction(result.tree, 2, 2, result.checks)
+    assert result.tree.sql() == "SELECT 1"
+    with pytest.raises(ValueError, match="max_checks"):
+        reduce(tree, lambda c: True, max_checks=-1)
+
+
+# --- real differences between DuckDB and SQLite -------------------------------------------------
+
+# Two tables at most, no cross joins, no subqueries: what SQLite runs well within a second, so
+# that a few hundred checks fit the test's time.
+REAL_PROFILE = Profile(
+    max_tables=2,
+    join_weights={"inner": 4, "left": 3, "right": 1, "full": 1, "cross": 0},
+    subqueries=False,
+)
+SCAN_INDEXES = 150
+WANTED_FINDINGS = 12
+MAX_CHECKS = 300
+
+Verdict = tuple[Kind, Side | None, str]
+
+
+def order_keys(tree: exp.Expression) -> list[int] | None:
+    order = tree.args.get("order")
+    if not isinstance(order, exp.Order):
+        return None
+    keys = [o.this for o in order.expressions]
+    if all(isinstance(k, exp.Literal) and k.is_int for k in keys):
+        return [int(k.name) - 1 for k in keys]
+    return None
+
+
+class Oracle:
+    """DuckDB (the system under test) against SQLite (the reference) on one query: the kind of
+    the comparison, and for refusals and crashes the side and the normalized error."""
+
+    def __init__(self, duck: DuckDBEngine, lite: SQLiteEngine) -> None:
+        self.duck, self.lite = duck, lite
+
+    def error(self, tree: exp.Expression) -> str:
+        return self.run(tree)[1]
+
+    def verdict(self, tree: exp.Expression) -> Verdict:
+        return self.run(tree)[0]
+
+    def run(self, tree: exp.Expression) -> tuple[Verdict, str]:
+        sut = self.duck.execute(tree.sql(dialect="duckdb"), timeout=1, max_rows=5000)
+        ref = self.lite.execute(tree.sql(dialect="sqlite"), timeout=1, max_rows=5000)
+        c = compare(sut, ref, order_keys=order_keys(tree))
+        if c.kind not in (Kind.ERROR, Kind.CRASH):
+            return (c.kind, None, ""), ""
+        error = c.sut_error if c.side is Side.SUT else c.ref_error
+        return (c.kind, c.side, normalize_error(error)), error
+
+
+def test_real_engine_differences_reduce_and_group(
+    querygen_sqlite: Path, querygen_duckdb: Path
+) -> None:
+    with SQLiteEngine(querygen_sqlite) as lite, DuckDBEngine(querygen_duckdb) as duck:
+        oracle = Oracle(duck, lite)
+        generator = QueryGenerator(common_schema(duck, lite), REAL_PROFILE, seed=1)
+        findings: list[tuple[int, exp.Expression, Verdict]] = []
+        for index in range(SCAN_INDEXES):
+            tree = generator.query(index).tree
+            verdict = oracle.verdict(tree)
+            if verdict[0].finding:
+                findings.append((index, tree, verdict))
+                if len(findings) == WANTED_FINDINGS:
+                    break
+        assert len(findings) >= 8, findings
+
+        ratios = []
+        groups: dict[str, list[tuple[int, Reduction, Verdict]]] = collections.defaultdict(list)
+        for index, tree, verdict in findings:
+            result = reduce(
+                tree, lambda c, v=verdict: oracle.verdict(c) == v, max_checks=MAX_CHECKS
+            )
+            assert result.checks <= MAX_CHECKS
+            again, error = oracle.run(result.tree)
+            assert again == verdict, (index, result.tree.sql())  # still reproduces
+            ratios.append(result.reduced_size / result.original_size)
+            groups[signature(verdict[0], query_shape(result.tree), error)].append(
+                (index, result, verdict)
+            )
+
+        median = statistics.median(ratios)
+        print(f"\n{len(findings)} findings, median reduced/original size {median:.2f}")
+        for sig, members in groups.items():
+            index, result, verdict = members[0]
+            print(
+                f"{sig} {verdict[0].value:9} x{len(members):<2} {result.tree.sql(dialect='duckdb')}"
+            )
+        assert median <= 1 / 3
+        assert len(groups) <= len(findings) // 2  # many findings, few bugs
+        assert {v[0] for _, _, v in findings} & {Kind.CONTENT, Kind.ROW_COUNT}
