@@ -41,6 +41,7 @@ bench: venv
 	$(PY) benchmarks/check_expected.py
 	$(PY) benchmarks/results_ui.py
 	$(PY) benchmarks/datagen.py
+	$(PY) benchmarks/querygen.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
