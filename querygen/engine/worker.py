@@ -17,6 +17,7 @@ Values JSON cannot carry are tagged (see encode_value). EOF on stdin ends the wo
 
 from __future__ import annotations
 
+import abc
 import base64
 import contextlib
 import datetime
@@ -168,7 +169,7 @@ def duckdb_error_status(exc: BaseException) -> Status:
 # --- sessions -----------------------------------------------------------------------------------
 
 
-class EmbeddedSession:
+class EmbeddedSession(abc.ABC):
     """One read-only connection to an embedded database; one thread at a time."""
 
     kind = ""
@@ -177,18 +178,18 @@ class EmbeddedSession:
         self.location = str(location)
         self._conn: Any = self._open()
 
-    def _open(self) -> Any:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _open(self) -> Any: ...
 
-    def version(self) -> str:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def version(self) -> str: ...
 
+    @abc.abstractmethod
     def catalog(self) -> list[tuple[str, str, str, SqlType | None]]:
         """(table, column, engine type, SqlType or None) for every column of every table."""
-        raise NotImplementedError
 
-    def execute(self, sql: str, timeout: float, max_rows: int) -> Outcome:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def execute(self, sql: str, timeout: float, max_rows: int) -> Outcome: ...
 
     def close(self) -> None:
         if self._conn is not None:
