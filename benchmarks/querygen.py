@@ -55,12 +55,7 @@ def build_dataset(folder: Path) -> tuple[Path, Path]:
     for chunk_id in spec.chunk_ids():
         chunk = generate_chunk(spec, chunk_id, SEED)
         load_chunk(target, spec.name, "bench", chunk_id, chunk.tables, checksum=chunk.checksum)
-    keys = {t: ["id"] for t, table in spec.tables.items() if "id" in table.columns}
-    indexes = {
-        t: [[c] for c in table.columns if c.endswith("_id")]
-        for t, table in spec.tables.items()
-        if any(c.endswith("_id") for c in table.columns)
-    }
+    keys, indexes = spec.id_keys()
     copy_between(target, Target.sqlite(lite), primary_keys=keys, indexes=indexes)
     return duck, lite
 

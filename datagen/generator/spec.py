@@ -122,6 +122,17 @@ class Spec:
     def chunk_ids(self) -> list[int]:
         return self.chunker.chunk_ids()
 
+    def id_keys(self) -> tuple[dict[str, list[str]], dict[str, list[list[str]]]]:
+        """(primary keys, indexes) for loaders.copy_between: `id` as each table's key where it
+        has one, an index on every `*_id` column, so a reference engine joins on them fast."""
+        keys = {t: ["id"] for t, table in self.tables.items() if "id" in table.columns}
+        indexes = {
+            t: [[c] for c in table.columns if c.endswith("_id")]
+            for t, table in self.tables.items()
+            if any(c.endswith("_id") for c in table.columns)
+        }
+        return keys, indexes
+
     def as_json(self) -> str:
         """The spec as JSON (dates as ISO strings, NaN and infinities as strings): what an app
         stores, and `loads_spec(text, "json")` reads back to an equal spec."""

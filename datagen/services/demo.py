@@ -41,8 +41,9 @@ def load_demo(on_chunk: Callable[[str], None] | None = None) -> DatagenRun | Non
     if DatagenRun.objects.exists():
         return None
     duck, sqlite = demo_engines()
+    spec = load_bundled_spec("querygen")
     run = submit_run(
-        load_bundled_spec("querygen"),
+        spec,
         seed=DEMO_SEED,
         load_engine=duck.name,
         replace_tables=True,
@@ -50,13 +51,7 @@ def load_demo(on_chunk: Callable[[str], None] | None = None) -> DatagenRun | Non
     )
     work_run(run, on_chunk=on_chunk)
     # Keys and indexes on the ids: SQLite answers joins on them without scanning.
-    spec = load_bundled_spec("querygen")
-    keys = {t: ["id"] for t, table in spec.tables.items() if "id" in table.columns}
-    indexes = {
-        t: [[c] for c in table.columns if c.endswith("_id")]
-        for t, table in spec.tables.items()
-        if any(c.endswith("_id") for c in table.columns)
-    }
+    keys, indexes = spec.id_keys()
     copy_between(
         target_for(duck), target_for(sqlite), replace=True, primary_keys=keys, indexes=indexes
     )

@@ -456,25 +456,8 @@ class TLP(_SingleEngine):
 
     salt = "tlp"
 
-    def __init__(
-        self,
-        engine: Engine,
-        *,
-        timeout: float = 10.0,
-        max_rows: int = 10_000,
-        float_rel_tol: float = 1e-6,
-        schema: Schema | None = None,
-        profile: Profile | None = None,
-        float_sums: bool = False,
-    ) -> None:
-        super().__init__(
-            engine,
-            timeout=timeout,
-            max_rows=max_rows,
-            float_rel_tol=float_rel_tol,
-            schema=schema,
-            profile=profile,
-        )
+    def __init__(self, engine: Engine, *, float_sums: bool = False, **options: Any) -> None:
+        super().__init__(engine, **options)  # timeout, max_rows, float_rel_tol, schema, profile
         self.float_sums = float_sums
         self._inexact: set[SqlType | None] = set() if float_sums else {SqlType.FLOAT, None}
         if not float_sums and engine.dialect == "sqlite":

@@ -322,3 +322,11 @@ def test_nullability_follows_what_a_column_can_hold() -> None:
     assert querygen.tables["strings"].columns["label"].nullable  # null among the choices
     assert querygen.tables["numbers"].columns["f32"].nullable
     assert not querygen.tables["numbers"].arrow_schema.field("id").nullable
+
+
+def test_id_keys_name_the_ids_of_the_querygen_spec() -> None:
+    from datagen.generator import load_bundled_spec
+
+    keys, indexes = load_bundled_spec("querygen").id_keys()
+    assert keys["numbers"] == ["id"] and "empty" in keys
+    assert indexes == {"facts": [["number_id"], ["string_id"], ["time_id"]]}
