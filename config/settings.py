@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "core",
     "results",
     "datagen",
+    "querygen",
 ]
 
 MIDDLEWARE = [
@@ -271,6 +272,13 @@ if ASSAY_HISTORY_RUNS > 100:
     SETTINGS_ERRORS.append(f"ASSAY_HISTORY_RUNS={ASSAY_HISTORY_RUNS} must be at most 100")
     ASSAY_HISTORY_RUNS = 100
 ASSAY_FLAKY_FLIPS = _env_int("ASSAY_FLAKY_FLIPS", 3, minimum=1)
+
+# querygen (docs/querygen.md): findings kept in full per group (all are counted), interpreters a
+# custom run may name as a private build (empty: any absolute path to an executable), and how
+# often the schedule looks for pairs that are due.
+ASSAY_QUERYGEN_SAMPLES = _env_int("ASSAY_QUERYGEN_SAMPLES", 5, minimum=1)
+ASSAY_QUERYGEN_PYTHONS = _env_list("ASSAY_QUERYGEN_PYTHONS", [])
+ASSAY_QUERYGEN_TICK_MINUTES = _env_int("ASSAY_QUERYGEN_TICK_MINUTES", 1, minimum=1)
 
 LOGGING = {
     "version": 1,

@@ -14,5 +14,6 @@ urlpatterns = [
     path("api/v1/", include("results.api_urls")),
     path("api/v1/datagen/", include("datagen.api_urls")),
     path("datagen/", include("datagen.urls")),
+    path("querygen/", include("querygen.urls")),
     path("", include("results.urls")),
 ]

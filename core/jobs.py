@@ -95,8 +95,13 @@ class LeaseLost(Exception):
     """This worker's lease expired and the job was handed to another: stop working on it."""
 
 
-def heartbeat(job: JobBase, done: int, total: int | None, message: str) -> None:
+def heartbeat(
+    job: JobBase, done: int, total: int | None, message: str, extra: dict | None = None
+) -> None:
+    """Extend the lease and record progress, fenced by worker; ``extra`` fields (a job's own
+    checkpoint) are written in the same UPDATE."""
     fields = {
+        **(extra or {}),
         "progress_done": done,
         "progress_message": message[:500],
         "lease_expires_at": Now() + _lease(),

@@ -34,8 +34,7 @@ from querygen.engine.engines import (
     postgres_sql_type,
 )
 from querygen.engine.model import Outcome, SqlType, Status
-
-from .conftest import PG_ONLY, QUERYGEN_TABLES, table
+from tests.querygen.conftest import PG_ONLY, QUERYGEN_TABLES, table
 
 HOOKS = {worker.HOOKS_ENV: "1"}
 KINDS = [

@@ -14,7 +14,7 @@ from querygen.engine.generator import QueryGenerator
 from querygen.engine.model import Schema, Status
 from querygen.engine.profile import Profile
 from querygen.engine.schema import common_schema
-from tests.querygen.engine.conftest import QUERYGEN_TABLES
+from tests.querygen.conftest import QUERYGEN_TABLES
 
 SCHEMA = Schema(tuple(QUERYGEN_TABLES))
 

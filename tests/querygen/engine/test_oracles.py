@@ -20,7 +20,7 @@ from querygen.engine.oracles import TLP, Check, Differential, NoREC
 from querygen.engine.profile import Profile
 from querygen.engine.runner import Finding, replay, run
 from querygen.engine.schema import common_schema
-from tests.querygen.engine.conftest import QUERYGEN_TABLES
+from tests.querygen.conftest import QUERYGEN_TABLES
 
 SCHEMA = Schema(tuple(QUERYGEN_TABLES))
 # Fewer joins and subqueries than the default profile: the same constructs, quicker answers.

@@ -21,7 +21,7 @@ from querygen.engine.profile import Profile
 from querygen.engine.reduce import Reduction, reduce, tree_size
 from querygen.engine.schema import common_schema
 from querygen.engine.signature import normalize_error, query_shape, signature
-from tests.querygen.engine.conftest import QUERYGEN_TABLES
+from tests.querygen.conftest import QUERYGEN_TABLES
 
 SCHEMA = Schema(tuple(QUERYGEN_TABLES))
 

@@ -17,7 +17,7 @@ from querygen.engine.profile import Profile
 from querygen.engine.runner import Finding, RunStats, replay, run
 from querygen.engine.schema import common_schema
 from querygen.engine.signature import KnownIssue
-from tests.querygen.engine.conftest import QUERYGEN_TABLES
+from tests.querygen.conftest import QUERYGEN_TABLES
 
 SCHEMA = Schema(tuple(QUERYGEN_TABLES))
 LIGHT = Profile(max_tables=2, p_subquery=0.1, p_scalar_subquery=0.02)

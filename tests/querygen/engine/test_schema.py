@@ -17,8 +17,7 @@ from querygen.engine.schema import (
     match_catalogs,
     match_schemas,
 )
-
-from .conftest import QUERYGEN_TABLES, table
+from tests.querygen.conftest import QUERYGEN_TABLES, table
 
 
 def test_sqlite_and_duckdb_copies_of_querygen_agree_on_everything(

@@ -90,3 +90,16 @@ def querygen_pg(request: pytest.FixtureRequest) -> Iterator[str]:
     yield conninfo
     with psycopg.connect(admin_info, autocommit=True) as admin:
         admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+# --- the app's engines: core Engine rows over the session's fixture files -------------------------
+
+
+@pytest.fixture
+def qg_engines(db, querygen_sqlite: Path, querygen_duckdb: Path):
+    """Engine rows `qg-duckdb` (the system under test) and `qg-sqlite` (the reference)."""
+    from core.models import Engine
+
+    duck = Engine.objects.create(name="qg-duckdb", kind="duckdb", path=str(querygen_duckdb))
+    lite = Engine.objects.create(name="qg-sqlite", kind="sqlite", path=str(querygen_sqlite))
+    return duck, lite

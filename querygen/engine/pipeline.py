@@ -1,0 +1,163 @@
+"""From a finding to the bug behind it: reduce the query while the oracle still fails the same
+way, then sign the *reduced* query (signature.py), so that findings of one bug, which differ in
+everything the reduction takes away, share one signature.
+
+"The same way" is the finding's ``reproduce_key``: its kind, which sides refused the query, and
+the normalized text of the first error. Candidates are checked by the run's own oracle, as the
+generated query number (seed, index) would be, with their output types inferred from the values
+(a reduced select list no longer matches the generated one) and compared as multisets (the
+ORDER BY keys of the original no longer apply): a finding that only an order difference shows
+does not reduce, and keeps its original query.
+
+Signatures here add, to the reduced query's shape, the types of the columns it reads (from the
+schema the queries were drawn from): the shape drops column names, so without the types a NaN
+read from a FLOAT column and a rounding of a DECIMAL one, both ``SELECT t.c FROM t``, would be
+one group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from querygen.engine.compare import Kind
+from querygen.engine.generator import Query
+from querygen.engine.model import Schema
+from querygen.engine.oracles import Check, Oracle
+from querygen.engine.reduce import reduce, tree_size
+from querygen.engine.runner import Finding
+from querygen.engine.signature import (
+    KnownIssue,
+    match_known,
+    normalize_error,
+    query_shape,
+    signature,
+)
+
+__all__ = ["Reduced", "check_tree", "column_types", "reduce_finding", "reproduce_key"]
+
+DEFAULT_MAX_CHECKS = 150
+
+
+@dataclass(frozen=True)
+class Reduced:
+    """A finding after reduction: the reduced query, the oracle's check of it (its SQL per side
+    and both results), sizes in tree nodes, and the signature and known-issue match of the
+    reduced query. ``reduced`` is False when nothing smaller failed the same way (or the check
+    of the reduced query no longer did: engines that answer differently on a second run)."""
+
+    finding: Finding
+    tree: exp.Expression
+    check: Check
+    original_size: int
+    reduced_size: int
+    checks: int
+    reduced: bool
+    shape: str
+    signature: str
+    error: str
+    known: KnownIssue | None
+
+    @property
+    def ratio(self) -> float:
+        return self.reduced_size / self.original_size if self.original_size else 1.0
+
+
+def reproduce_key(check: Check) -> tuple[Kind, tuple[str, ...], str]:
+    """What a candidate must reproduce: kind, the sides that refused, the first normalized
+    error (SUT side first)."""
+    errors = check.errors
+    first = next(iter(errors.values()), "")
+    return check.kind, tuple(sorted(errors)), normalize_error(first)
+
+
+def check_tree(oracle: Oracle, tree: exp.Expression, seed: int, index: int) -> Check:
+    """The oracle's check of any query tree, as if it were generated query (seed, index)."""
+    return oracle.check(Query(tree=tree, types=[], order_keys=None, seed=seed, index=index))
+
+
+def reduce_finding(
+    oracle: Oracle,
+    finding: Finding,
+    *,
+    known: Iterable[KnownIssue] = (),
+    schema: Schema | None = None,
+    max_checks: int = DEFAULT_MAX_CHECKS,
+) -> Reduced:
+    """Reduce ``finding`` against ``oracle`` (the one that found it), then sign the result
+    (with the types of the columns it reads, when ``schema`` is given)."""
+    original = finding.check
+    tree = original.tree
+    sign = _Signer(finding, known, schema)
+    if tree is None:  # nothing to reduce: sign what the runner signed
+        return sign(None, original, 0, 0, 0)
+    wanted = reproduce_key(original)
+
+    def still_fails(candidate: exp.Expression) -> bool:
+        return reproduce_key(check_tree(oracle, candidate, finding.seed, finding.index)) == wanted
+
+    # The generated query itself is checked the same way first: when the types or ORDER BY keys
+    # the candidates lose are what made it fail, nothing smaller can, and no check is wasted.
+    size = tree_size(tree)
+    if not still_fails(tree):
+        return sign(tree, original, size, size, 1)
+    reduction = reduce(tree, still_fails, max_checks=max_checks)
+    final = check_tree(oracle, reduction.tree, finding.seed, finding.index)
+    if reproduce_key(final) != wanted:  # flaky (a timeout near the limit, say): keep the original
+        return sign(tree, original, size, size, reduction.checks + 2)
+    return sign(reduction.tree, final, size, reduction.reduced_size, reduction.checks + 2)
+
+
+def column_types(tree: exp.Expression, schema: Schema) -> str:
+    """The sorted set of the types of the schema's columns the query reads ("?" for a column
+    of a CTE or derived table), e.g. ``DECIMAL,INT``."""
+    tables = {t.name.casefold(): t for t in schema.tables}
+    aliases: dict[str, str] = {}
+    for node in tree.find_all(exp.Table):
+        aliases[node.alias_or_name.casefold()] = node.name.casefold()
+    found = set()
+    for column in tree.find_all(exp.Column):
+        table = tables.get(aliases.get(column.table.casefold(), ""))
+        kind = next(
+            (c.type.value for c in (table.columns if table else ()) if c.name == column.name), "?"
+        )
+        found.add(kind)
+    return ",".join(sorted(found))
+
+
+class _Signer:
+    def __init__(
+        self, finding: Finding, known: Iterable[KnownIssue], schema: Schema | None
+    ) -> None:
+        self.finding, self.known, self.schema = finding, list(known), schema
+
+    def __call__(
+        self,
+        tree: exp.Expression | None,
+        check: Check,
+        original_size: int,
+        reduced_size: int,
+        checks: int,
+    ) -> Reduced:
+        finding = self.finding
+        shape = query_shape(tree) if tree is not None else finding.shape
+        if tree is not None and self.schema is not None:
+            shape = f"{shape} columns:{column_types(tree, self.schema)}"
+        error = next(iter(check.errors.values()), "") or finding.error
+        sides = check.sides
+        sut_sql = check.sql[sides[0]] if sides else ""
+        return Reduced(
+            finding=finding,
+            tree=tree if tree is not None else exp.Select(),
+            check=check,
+            original_size=original_size,
+            reduced_size=reduced_size,
+            checks=checks,
+            reduced=reduced_size < original_size,
+            shape=shape,
+            signature=signature(finding.kind, shape, error),
+            error=normalize_error(error),
+            known=match_known(self.known, kind=finding.kind, shape=shape, error=error, sql=sut_sql),
+        )

@@ -1,0 +1,235 @@
+"""Random-query testing: pairs to test continuously, runs (jobs), and what they found, grouped.
+
+A run checks generated queries (seed, index) with an oracle; every finding is reduced and
+signed (querygen.engine.pipeline), and lands in the group of its signature. Groups are the
+bugs: their status (new, known, fixed, ignored) is what people work with; findings are the
+samples behind them (a few kept per group, all counted).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from core.models import Engine, JobBase
+
+
+class OracleKind(models.TextChoices):
+    DIFFERENTIAL = "differential", "Differential (system under test vs reference)"
+    TLP = "tlp", "TLP (ternary logic partitioning, one engine)"
+    NOREC = "norec", "NoREC (non-optimizing reference, one engine)"
+
+
+class EngineSettings(models.Model):
+    """What a pair and a run share: which engines, which oracle, which queries, which limits."""
+
+    sut = models.ForeignKey(
+        Engine, on_delete=models.PROTECT, related_name="+", verbose_name="system under test"
+    )
+    reference = models.ForeignKey(
+        Engine,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Required by the differential oracle; TLP and NoREC use one engine.",
+    )
+    oracle = models.CharField(
+        max_length=20, choices=OracleKind.choices, default=OracleKind.DIFFERENTIAL
+    )
+    sut_python = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="A private build: the Python interpreter (of another virtualenv) whose "
+        "sqlite3 or duckdb module runs the system under test's file. Empty: this one.",
+    )
+    profile = models.JSONField(
+        default=dict, blank=True, help_text="Query profile settings over the defaults."
+    )
+    budget_queries = models.PositiveIntegerField(null=True, blank=True)
+    budget_seconds = models.PositiveIntegerField(null=True, blank=True)
+    timeout = models.FloatField(default=2.0, help_text="Seconds per query and engine.")
+    max_rows = models.PositiveIntegerField(default=10_000)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def scope(self) -> str:
+        """What a group's signature is relative to: the oracle and the engines."""
+        sut = self.sut.name + (f"@{self.sut_python}" if self.sut_python else "")
+        if self.oracle == OracleKind.DIFFERENTIAL and self.reference is not None:
+            return f"differential {sut} vs {self.reference.name}"
+        return f"{self.oracle} on {sut}"
+
+
+class Pair(EngineSettings):
+    """A configured pair: the schedule starts a run of it every `every_minutes`."""
+
+    name = models.SlugField(max_length=100, unique=True)
+    every_minutes = models.PositiveIntegerField(default=180)
+    enabled = models.BooleanField(default=True)
+    last_started_at = models.DateTimeField(null=True, blank=True)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class QuerygenRun(JobBase, EngineSettings):
+    """A run is a job: check queries first_index, first_index + 1, ... until a budget is spent.
+    Counts and next_index are checkpointed on the row, so a run picked up again by another
+    worker (after a crash) goes on where the last checkpoint left it; findings are unique per
+    (run, index), so a query checked twice is recorded once."""
+
+    pair = models.ForeignKey(
+        Pair, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
+    label = models.CharField(max_length=100, blank=True)
+    seed = models.PositiveBigIntegerField()
+    first_index = models.PositiveBigIntegerField(default=0)
+    next_index = models.PositiveBigIntegerField(default=0)
+    max_reductions = models.PositiveIntegerField(
+        default=30, help_text="Findings reduced per run; the rest are grouped by their query."
+    )
+    # counts, checkpointed while the run goes on
+    queries = models.PositiveIntegerField(default=0)
+    matches = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    row_counts = models.PositiveIntegerField(default=0)
+    contents = models.PositiveIntegerField(default=0)
+    crashes = models.PositiveIntegerField(default=0)
+    timeouts = models.PositiveIntegerField(default=0)
+    too_big = models.PositiveIntegerField(default=0)
+    both_errors = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    reference_ok = models.PositiveIntegerField(default=0)
+    findings = models.PositiveIntegerField(default=0)
+    silenced = models.PositiveIntegerField(default=0)
+    reductions = models.PositiveIntegerField(default=0)
+    wall_seconds = models.FloatField(default=0.0)
+    engine_seconds = models.FloatField(default=0.0)
+    sut_version = models.CharField(max_length=200, blank=True)
+    reference_version = models.CharField(max_length=200, blank=True)
+    report = models.TextField(blank=True)
+    results_run = models.CharField(max_length=200, blank=True)
+
+    class Meta(JobBase.Meta):
+        verbose_name = "querygen run"
+
+    def __str__(self) -> str:
+        return f"querygen run {self.pk} ({self.scope})"
+
+    def execute(self) -> dict:
+        from querygen.services.runs import execute_run
+
+        return execute_run(self)
+
+    @property
+    def queries_per_second(self) -> float:
+        return self.queries / self.wall_seconds if self.wall_seconds > 0 else 0.0
+
+
+class GroupStatus(models.TextChoices):
+    NEW = "new", "New"
+    KNOWN = "known", "Known"
+    FIXED = "fixed", "Fixed"
+    IGNORED = "ignored", "Ignored"
+
+
+class Group(models.Model):
+    """One bug: the findings whose reduced queries share a signature within one scope."""
+
+    scope = models.CharField(max_length=300)
+    signature = models.CharField(max_length=32)
+    kind = models.CharField(max_length=20)
+    shape = models.TextField()
+    error = models.TextField(blank=True, help_text="The normalized error text.")
+    title = models.CharField(max_length=300)
+    status = models.CharField(
+        max_length=10, choices=GroupStatus.choices, default=GroupStatus.NEW, db_index=True
+    )
+    link = models.URLField(max_length=500, blank=True, help_text="The bug report, when known.")
+    note = models.TextField(blank=True)
+    count = models.PositiveIntegerField(default=0)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField(db_index=True)
+    first_run = models.ForeignKey(
+        QuerygenRun, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_run = models.ForeignKey(
+        QuerygenRun, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reduced = models.BooleanField(
+        default=True, help_text="False: its findings were over the run's reduction budget."
+    )
+
+    class Meta:
+        ordering = ["-last_seen"]
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "signature"], name="querygen_group_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.signature} {self.title}"
+
+
+class Finding(models.Model):
+    """One failing query: a sample of its group (a few kept per group)."""
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="samples")
+    run = models.ForeignKey(QuerygenRun, on_delete=models.CASCADE, related_name="finding_rows")
+    seed = models.PositiveBigIntegerField()
+    index = models.PositiveBigIntegerField()
+    kind = models.CharField(max_length=20)
+    detail = models.TextField(blank=True)
+    engines = models.JSONField(default=dict, help_text="The engine each side ran on.")
+    sql = models.JSONField(default=dict, help_text="The generated query, per side.")
+    reduced_sql = models.JSONField(default=dict, help_text="The reduced query, per side.")
+    reduced_query = models.TextField(
+        blank=True, help_text="The reduced query in sqlglot's own dialect: what a replay parses."
+    )
+    errors = models.JSONField(default=dict, blank=True)
+    results = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Both sides' answers to the reduced query (truncated), differing rows marked.",
+    )
+    original_size = models.PositiveIntegerField(default=0)
+    reduced_size = models.PositiveIntegerField(default=0)
+    reduction_checks = models.PositiveIntegerField(default=0)
+    raw_signature = models.CharField(max_length=32, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "index"], name="querygen_finding_once_per_run")
+        ]
+
+    def __str__(self) -> str:
+        return f"finding {self.seed}:{self.index} ({self.kind})"
+
+
+class KnownIssue(models.Model):
+    """A bug already reported: a regular expression over a finding's kind, error, shape and
+    SUT SQL (querygen.engine.signature.match_text). Matching groups are marked known with the
+    link (label), or their findings are only counted (silence)."""
+
+    class Action(models.TextChoices):
+        LABEL = "label", "Label (mark known, link)"
+        SILENCE = "silence", "Silence (count only)"
+
+    pattern = models.CharField(max_length=500)
+    url = models.URLField(max_length=500)
+    action = models.CharField(max_length=10, choices=Action.choices, default=Action.LABEL)
+    enabled = models.BooleanField(default=True)
+    description = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.pattern} -> {self.url}"

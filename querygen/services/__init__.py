@@ -1,0 +1,1 @@
+"""Services of querygen: runs, groups, engines."""

@@ -1,0 +1,82 @@
+"""core's Engine rows as querygen engines (core cannot import querygen)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+from django.conf import settings
+
+from core.exceptions import AssayError
+from core.models import Engine
+from querygen.engine import engines as qe
+
+EMBEDDED = (Engine.Kind.SQLITE, Engine.Kind.DUCKDB)
+
+
+def get_engine(name: str, role: str = "engine") -> Engine:
+    try:
+        return Engine.objects.get(name=name)
+    except Engine.DoesNotExist:
+        names = list(Engine.objects.values_list("name", flat=True)[:20])
+        known = ", ".join(names) if names else "none (add one in the admin)"
+        raise AssayError(
+            f"No engine named {name!r} for the {role}; configured engines: {known}.",
+            code="engine_not_found",
+        ) from None
+
+
+def check_python(python: str, engine: Engine) -> str:
+    """A private build's interpreter: an absolute path to an executable file, allowed by
+    ASSAY_QUERYGEN_PYTHONS when that is set; only for SQLite and DuckDB files."""
+    python = python.strip()
+    if not python:
+        return ""
+    if engine.kind not in EMBEDDED:
+        raise AssayError(
+            f"A private build's interpreter runs an embedded engine (SQLite or DuckDB); "
+            f"{engine.name} is {engine.get_kind_display()}.",
+            code="bad_python",
+        )
+    path = Path(python)
+    if not path.is_absolute():
+        raise AssayError(f"The interpreter {python!r} is not an absolute path.", code="bad_python")
+    if not path.is_file() or not os.access(path, os.X_OK):
+        raise AssayError(f"The interpreter {python} is not an executable file.", code="bad_python")
+    allowed = settings.ASSAY_QUERYGEN_PYTHONS
+    if allowed and python not in allowed:
+        raise AssayError(
+            f"The interpreter {python} is not among ASSAY_QUERYGEN_PYTHONS.", code="bad_python"
+        )
+    return python
+
+
+def open_engine(engine: Engine, python: str = "") -> qe.Engine:
+    """An open querygen engine for the row (read-only); EngineError when it cannot open."""
+    if python:
+        kind = "sqlite" if engine.kind == Engine.Kind.SQLITE else "duckdb"
+        return qe.IsolatedEngine(python, kind, engine.path, name=f"{engine.name}@{python}")
+    if engine.kind == Engine.Kind.SQLITE:
+        return qe.SQLiteEngine(engine.path, name=engine.name)
+    if engine.kind == Engine.Kind.DUCKDB:
+        return qe.DuckDBEngine(engine.path, name=engine.name)
+    if engine.kind == Engine.Kind.POSTGRESQL:
+        return qe.PostgresEngine(engine.conninfo(), name=engine.name)
+    raise AssayError(f"Engine {engine.name}: kind {engine.kind!r} cannot be queried.")
+
+
+@contextmanager
+def opened(
+    sut: Engine, reference: Engine | None, python: str = ""
+) -> Iterator[tuple[qe.Engine, qe.Engine | None]]:
+    """Both engines of a run, closed on the way out."""
+    with ExitStack() as stack:
+        s = open_engine(sut, python)
+        stack.callback(s.close)
+        r = None
+        if reference is not None:
+            r = open_engine(reference)
+            stack.callback(r.close)
+        yield s, r

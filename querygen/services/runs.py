@@ -1,0 +1,510 @@
+"""A querygen run's life: submit (validate everything; nothing is created on bad input), execute
+(check queries until a budget is spent, reduce and group each finding), record in results, report.
+Pairs are started by a schedule; a finding replays from its seed."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlglot
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from core import jobs
+from core.exceptions import AssayError
+from core.models import Engine, JobState
+from querygen.engine.engines import Engine as QEngine
+from querygen.engine.engines import EngineError
+from querygen.engine.generator import QueryGenerator
+from querygen.engine.model import Schema
+from querygen.engine.oracles import TLP, Check, Differential, NoREC, Oracle
+from querygen.engine.pipeline import check_tree, reduce_finding, reproduce_key
+from querygen.engine.profile import Profile
+from querygen.engine.runner import Finding as EngineFinding
+from querygen.engine.runner import RunStats, run
+from querygen.engine.schema import common_schema
+from querygen.models import Finding, Group, GroupStatus, OracleKind, Pair, QuerygenRun
+from querygen.services import groups
+from querygen.services.engines import EMBEDDED, check_python, get_engine, opened
+from results.services import ImportDefaults, ParsedResult, delete_runs, find_runs, record_run
+
+log = logging.getLogger(__name__)
+
+START_SCHEDULE_NAME = "assay.querygen.start_due_runs"
+MAX_SEED = 2**63 - 1
+MAX_BUDGET_QUERIES = 100_000_000
+MAX_BUDGET_SECONDS = 7 * 24 * 3600
+MAX_TIMEOUT = 600.0
+MAX_ROWS = 1_000_000
+MAX_REDUCTIONS = 10_000
+CHECKPOINT_SECONDS = 2.0
+PENDING = (JobState.QUEUED, JobState.RUNNING)
+COUNT_FIELDS = (
+    "queries",
+    "matches",
+    "errors",
+    "row_counts",
+    "contents",
+    "crashes",
+    "timeouts",
+    "too_big",
+    "both_errors",
+    "skipped",
+    "reference_ok",
+)
+
+# --- submitting ---------------------------------------------------------------------------------
+
+
+def _engine(value: str | Engine | None, role: str) -> Engine | None:
+    if value is None or value == "":
+        return None
+    engine = value if isinstance(value, Engine) else get_engine(str(value), role)
+    if engine.kind in EMBEDDED and not _exists(engine.path):
+        raise AssayError(
+            f"The {role} {engine.name}: its database file {engine.path} does not exist.",
+            code="engine_missing",
+        )
+    if engine.kind == Engine.Kind.POSTGRESQL:
+        engine.password()  # a missing secret is the submitter's error, not a failed job
+    return engine
+
+
+def _exists(path: str) -> bool:
+    return bool(path) and Path(path).is_file()
+
+
+def _whole(value: Any, name: str, low: int, high: int, *, optional: bool = False) -> int | None:
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise AssayError(f"{name}: a whole number from {low} to {high}.", code=f"bad_{name}")
+    return value
+
+
+def build_run(
+    *,
+    sut: str | Engine,
+    reference: str | Engine | None = None,
+    oracle: str = OracleKind.DIFFERENTIAL,
+    sut_python: str = "",
+    profile: dict[str, Any] | None = None,
+    budget_queries: int | None = None,
+    budget_seconds: int | None = None,
+    timeout: float = 2.0,
+    max_rows: int = 10_000,
+    seed: int | None = None,
+    max_reductions: int = 30,
+    label: str = "",
+    pair: Pair | None = None,
+) -> QuerygenRun:
+    """A validated, unsaved run; AssayError names what is wrong."""
+    if oracle not in OracleKind.values:
+        raise AssayError(
+            f"Unknown oracle {oracle!r}: one of {', '.join(OracleKind.values)}.", code="bad_oracle"
+        )
+    sut_engine = _engine(sut, "system under test")
+    if sut_engine is None:
+        raise AssayError("A run needs a system under test (an engine's name).", code="sut_required")
+    ref_engine = _engine(reference, "reference")
+    if oracle == OracleKind.DIFFERENTIAL and ref_engine is None:
+        raise AssayError(
+            "The differential oracle needs a reference engine; TLP and NoREC test one engine.",
+            code="reference_required",
+        )
+    if oracle != OracleKind.DIFFERENTIAL and ref_engine is not None:
+        raise AssayError(
+            f"The {oracle} oracle tests one engine: give no reference.", code="reference_unused"
+        )
+    python = check_python(sut_python or "", sut_engine)
+    try:
+        Profile.from_mapping(profile or {})
+    except ValueError as exc:
+        raise AssayError(str(exc), code="bad_profile") from None
+    _whole(budget_queries, "budget_queries", 1, MAX_BUDGET_QUERIES, optional=True)
+    _whole(budget_seconds, "budget_seconds", 1, MAX_BUDGET_SECONDS, optional=True)
+    if budget_queries is None and budget_seconds is None:
+        raise AssayError(
+            "A run needs a budget: budget_queries, budget_seconds or both.", code="budget_required"
+        )
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+        raise AssayError("timeout: seconds, a number.", code="bad_timeout")
+    if not 0.01 <= timeout <= MAX_TIMEOUT:
+        raise AssayError(f"timeout: from 0.01 to {MAX_TIMEOUT:g} seconds.", code="bad_timeout")
+    _whole(max_rows, "max_rows", 1, MAX_ROWS)
+    _whole(max_reductions, "max_reductions", 0, MAX_REDUCTIONS)
+    if seed is None:
+        seed = secrets.randbelow(2**31)
+    _whole(seed, "seed", 0, MAX_SEED)
+    return QuerygenRun(
+        pair=pair,
+        label=(label or "")[:100],
+        sut=sut_engine,
+        reference=ref_engine,
+        oracle=oracle,
+        sut_python=python,
+        profile=profile or {},
+        budget_queries=budget_queries,
+        budget_seconds=budget_seconds,
+        timeout=float(timeout),
+        max_rows=max_rows,
+        seed=seed,
+        max_reductions=max_reductions,
+    )
+
+
+def submit_run(**options: Any) -> QuerygenRun:
+    """Create the run and queue it; raises AssayError (nothing created) on bad input."""
+    return jobs.submit(build_run(**options))
+
+
+# --- executing ----------------------------------------------------------------------------------
+
+
+def _oracle(r: QuerygenRun, sut: QEngine, ref: QEngine | None, profile: Profile) -> tuple:
+    """The run's oracle and the schema its queries are drawn from."""
+    limits = {"timeout": r.timeout, "max_rows": r.max_rows}
+    if r.oracle == OracleKind.DIFFERENTIAL:
+        assert ref is not None
+        return Differential(sut, ref, **limits), common_schema(sut, ref)
+    schema = Schema(tuple(sut.tables()))
+    cls = TLP if r.oracle == OracleKind.TLP else NoREC
+    return cls(sut, schema=schema, profile=profile, **limits), schema
+
+
+class _Beating:
+    """The oracle, extending the run's lease between checks (a reduction takes many)."""
+
+    def __init__(self, oracle: Oracle, beat: Any) -> None:
+        self.oracle, self.beat, self.name = oracle, beat, oracle.name
+
+    def check(self, query: Any) -> Check:
+        self.beat()
+        return self.oracle.check(query)
+
+
+@dataclass
+class _Totals:
+    """The row's counts when this attempt started (a run picked up again goes on from them)."""
+
+    base: dict[str, float]
+    started_index: int
+
+    def fields(self, stats: RunStats) -> dict[str, Any]:
+        now = {
+            "queries": stats.queries,
+            "matches": stats.matches,
+            "errors": stats.errors,
+            "row_counts": stats.row_counts,
+            "contents": stats.contents,
+            "crashes": stats.crashes,
+            "timeouts": stats.timeouts,
+            "too_big": stats.too_big,
+            "both_errors": stats.both_errors,
+            "skipped": stats.skipped,
+            "reference_ok": stats.reference_ok,
+            "wall_seconds": stats.wall_seconds,
+            "engine_seconds": stats.engine_seconds,
+        }
+        out: dict[str, Any] = {k: self.base[k] + v for k, v in now.items()}
+        out["next_index"] = max(stats.next_index, self.started_index)
+        return out
+
+
+class _Worker:
+    """One attempt at a run: the runner's callbacks (findings, progress) and the lease."""
+
+    def __init__(self, r: QuerygenRun, oracle: Oracle, schema: Schema, totals: _Totals) -> None:
+        self.run = r
+        self.schema = schema
+        self.totals = totals
+        self.known = groups.known_issues()
+        self.oracle = _Beating(oracle, self.beat)
+        self.scope = r.scope
+        self.reductions = r.finding_rows.filter(reduction_checks__gt=0).count()
+        self.last_beat = time.monotonic()
+
+    def beat(self) -> None:
+        """Extend the lease (counts are checkpointed by progress() only, between queries)."""
+        if time.monotonic() - self.last_beat >= CHECKPOINT_SECONDS:
+            self.last_beat = time.monotonic()
+            jobs.heartbeat(self.run, self.run.progress_done, None, self.run.progress_message)
+
+    def progress(self, stats: RunStats, force: bool = False) -> None:
+        if not force and time.monotonic() - self.last_beat < CHECKPOINT_SECONDS:
+            return
+        self.last_beat = time.monotonic()
+        fields = self.totals.fields(stats)
+        r = self.run
+        total = r.budget_queries
+        message = f"{fields['queries']} queries, {r.finding_rows.count()} findings"
+        jobs.heartbeat(r, fields["queries"], total, message, extra=fields)
+
+    def on_finding(self, finding: EngineFinding) -> None:
+        if Finding.objects.filter(run=self.run, index=finding.index).exists():
+            return  # checked again after a crash: recorded the first time
+        group = groups.group_of_query(self.scope, finding.signature)
+        reduced = None
+        if group is None and self.reductions < self.run.max_reductions:
+            reduced = reduce_finding(self.oracle, finding, known=self.known, schema=self.schema)
+            self.reductions += 1
+        groups.record_finding(self.run, finding, reduced, group, self.known)
+
+
+def execute_run(r: QuerygenRun) -> dict[str, Any]:
+    """The run's job. Returns the fields written with its success state."""
+    profile = Profile.from_mapping(r.profile)
+    totals = _Totals({k: getattr(r, k) for k in (*COUNT_FIELDS, "wall_seconds", "engine_seconds")},
+                     max(r.next_index, r.first_index))  # fmt: skip
+    if r.next_index > r.first_index:
+        r.log(f"going on from query {r.next_index} ({r.queries} checked before)")
+    try:
+        with opened(r.sut, r.reference, r.sut_python) as (sut, ref):
+            versions = {"sut_version": sut.version()[:200]}
+            if ref is not None:
+                versions["reference_version"] = ref.version()[:200]
+            type(r).objects.filter(pk=r.pk).update(**versions)
+            for key, value in versions.items():
+                setattr(r, key, value)
+            oracle, schema = _oracle(r, sut, ref, profile)
+            generator = QueryGenerator(schema, profile, seed=r.seed)
+            worker = _Worker(r, oracle, schema, totals)
+            r.log(f"{r.scope}: seed {r.seed}, {len(schema.tables)} tables; {oracle.name}")
+            done_queries = int(totals.base["queries"])
+            budget_q = None if r.budget_queries is None else max(0, r.budget_queries - done_queries)
+            budget_s = (
+                None
+                if r.budget_seconds is None
+                else max(0.0, r.budget_seconds - totals.base["wall_seconds"])
+            )
+            stats = run(
+                worker.oracle,
+                generator,
+                first_index=totals.started_index,
+                budget_queries=budget_q,
+                budget_seconds=budget_s,
+                on_finding=worker.on_finding,
+                progress=worker.progress,
+            )
+            worker.progress(stats, force=True)
+    except EngineError as exc:
+        raise AssayError(f"{r.scope}: {exc}", code="engine_error") from exc
+    except ValueError as exc:  # no common table, a bad profile written past the API
+        raise AssayError(f"{r.scope}: {exc}", code="bad_run") from exc
+    fields = totals.fields(stats)
+    fields.update(_finding_counts(r))
+    for key, value in fields.items():
+        setattr(r, key, value)
+    r.log(stats.summary())
+    fields["results_run"] = record_results(r)
+    fields["report"] = r.report = report(r)
+    return fields
+
+
+def _finding_counts(r: QuerygenRun) -> dict[str, int]:
+    rows = r.finding_rows
+    return {
+        "findings": rows.count(),
+        "silenced": rows.filter(group__status=GroupStatus.IGNORED).count(),
+        "reductions": rows.filter(reduction_checks__gt=0).count(),
+    }
+
+
+# --- results and the report -----------------------------------------------------------------------
+
+
+def results_run_name(r: QuerygenRun) -> str:
+    # The prefix is per pair, so a run compares with the previous run of its pair.
+    name = r.pair.name if r.pair is not None else "custom"
+    return f"querygen-{name.replace('_', '-')}_{r.pk}"
+
+
+def run_groups(r: QuerygenRun):
+    """The groups this run's findings went to, with how many each."""
+    return (
+        Group.objects.filter(samples__run=r)
+        .annotate(in_run=Count("samples", filter=Q(samples__run=r)))
+        .order_by("status", "-in_run", "pk")
+    )
+
+
+def _url(name: str, *args: Any) -> str:
+    return settings.ASSAY_BASE_URL + reverse(name, args=args)
+
+
+def record_results(r: QuerygenRun) -> str:
+    """One test per group the run saw (new: F; known: k; ignored: left out) and a passing
+    summary, as results run querygen-<pair>_<run id>. Recorded afresh if done before."""
+    name = results_run_name(r)
+    base = f"querygen.{(r.pair.name if r.pair else 'custom').replace('.', '-')}"
+    now = timezone.now()
+    common = {"test_run": name, "project": "querygen", "start_time": r.started_at, "end_time": now}
+    out = [
+        ParsedResult(
+            test_name=f"{base}.summary",
+            status="P",
+            log=f"{r.scope}, seed {r.seed}: {r.queries} queries, {r.findings} findings",
+            tra={k: str(getattr(r, k)) for k in (*COUNT_FIELDS, "findings", "seed")},
+            **common,
+        )
+    ]
+    for group in run_groups(r):
+        if group.status == GroupStatus.IGNORED:
+            continue
+        sample = group.samples.filter(run=r).first()
+        sql = next(iter((sample.reduced_sql or sample.sql).values()), "") if sample else ""
+        link = f"\nbug report: {group.link}" if group.link else ""
+        out.append(
+            ParsedResult(
+                test_name=f"{base}.groups.{group.signature}",
+                status="k" if group.status == GroupStatus.KNOWN else "F",
+                log=f"{group.title}\n{sql}\n{_url('querygen:group-detail', group.pk)}{link}",
+                tra={"findings": str(group.in_run), "kind": group.kind, "status": group.status},
+                **common,
+            )
+        )
+    with transaction.atomic():
+        delete_runs(find_runs(name))
+        record_run(out, ImportDefaults(run=name), source=f"querygen run {r.pk}")
+    return name
+
+
+def report(r: QuerygenRun) -> str:
+    """The run's report: what ran, what it found, new groups first."""
+    share = r.reference_ok / r.queries if r.queries else 0.0
+    lines = [
+        f"querygen run {r.pk}: {r.scope}",
+        f"seed {r.seed}, queries {r.first_index}..{r.next_index - 1}; "
+        f"SUT {r.sut_version or '?'}; reference {r.reference_version or '-'}",
+        f"{r.queries} queries in {r.wall_seconds:.0f} s ({r.queries_per_second:.1f}/s); "
+        f"reference answered {share:.0%}",
+        f"errors {r.errors}, row counts {r.row_counts}, contents {r.contents}, "
+        f"crashes {r.crashes}, timeouts {r.timeouts}, too big {r.too_big}, "
+        f"both refused {r.both_errors}",
+        f"{r.findings} findings ({r.reductions} reduced) in {run_groups(r).count()} groups",
+        "",
+    ]
+    for group in run_groups(r):
+        flag = {"new": "NEW  ", "known": "known", "ignored": "ignored", "fixed": "fixed"}
+        lines.append(
+            f"  {flag.get(group.status, group.status)} {group.in_run:5d}x  {group.title[:120]}"
+        )
+        lines.append(f"        {_url('querygen:group-detail', group.pk)}")
+        if group.link:
+            lines.append(f"        bug report: {group.link}")
+    return "\n".join(lines)
+
+
+# --- the schedule -------------------------------------------------------------------------------
+
+
+def start_due_runs() -> list[QuerygenRun]:
+    """Scheduled: a run for every enabled pair that is due and has none pending."""
+    started = []
+    now = timezone.now()
+    for pair in Pair.objects.filter(enabled=True).select_related("sut", "reference"):
+        if pair.last_started_at and pair.last_started_at > now - timedelta(
+            minutes=pair.every_minutes
+        ):
+            continue
+        if pair.runs.filter(state__in=PENDING).exists():
+            continue
+        # Two schedulers racing: the one whose conditional update wins starts the run.
+        won = Pair.objects.filter(pk=pair.pk, last_started_at=pair.last_started_at).update(
+            last_started_at=now
+        )
+        if not won:
+            continue
+        try:
+            started.append(submit_pair(pair))
+        except AssayError as exc:  # an engine gone, say: the other pairs still start
+            log.warning("querygen pair %s not started: %s", pair, exc)
+    return started
+
+
+def submit_pair(pair: Pair, **overrides: Any) -> QuerygenRun:
+    options = {
+        "sut": pair.sut,
+        "reference": pair.reference,
+        "oracle": pair.oracle,
+        "sut_python": pair.sut_python,
+        "profile": pair.profile,
+        "budget_queries": pair.budget_queries,
+        "budget_seconds": pair.budget_seconds,
+        "timeout": pair.timeout,
+        "max_rows": pair.max_rows,
+        "label": f"{pair.name} (scheduled)",
+        "pair": pair,
+        **overrides,
+    }
+    return submit_run(**options)
+
+
+def ensure_schedules(**kwargs: Any) -> None:
+    from django_q.models import Schedule
+
+    Schedule.objects.update_or_create(
+        name=START_SCHEDULE_NAME,
+        defaults={
+            "func": "querygen.tasks.start_due_runs",
+            "schedule_type": Schedule.MINUTES,
+            "minutes": settings.ASSAY_QUERYGEN_TICK_MINUTES,
+            "repeats": -1,
+        },
+    )
+
+
+# --- replay ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Replay:
+    which: str  # "reduced" or "original"
+    kind: str
+    detail: str
+    reproduced: bool  # the same kind, sides refusing and normalized error as recorded
+    sql: dict[str, str]
+    results: list[dict[str, Any]]
+    seconds: float
+
+
+def replay_finding(finding: Finding, which: str = "reduced") -> Replay:
+    """Check the finding's query again on its run's engines: the reduced one (when there is
+    one), or the original, generated again from (seed, index)."""
+    if which not in ("reduced", "original"):
+        raise AssayError(f"Replay the reduced or the original query, not {which!r}.")
+    r = finding.run
+    started = time.perf_counter()
+    try:
+        with opened(r.sut, r.reference, r.sut_python) as (sut, ref):
+            profile = Profile.from_mapping(r.profile)
+            oracle, schema = _oracle(r, sut, ref, profile)
+            if which == "reduced" and finding.reduced_query:
+                tree = sqlglot.parse_one(finding.reduced_query)
+                check = check_tree(oracle, tree, finding.seed, finding.index)
+            else:
+                which = "original"
+                query = QueryGenerator(schema, profile, seed=finding.seed).query(finding.index)
+                check = oracle.check(query)
+    except EngineError as exc:
+        raise AssayError(f"{r.scope}: {exc}", code="engine_error") from exc
+    recorded = (finding.kind, tuple(sorted(finding.errors)))
+    key = reproduce_key(check)
+    return Replay(
+        which=which,
+        kind=check.kind.value,
+        detail=check.detail,
+        reproduced=(key[0].value, key[1]) == recorded,
+        sql=dict(check.sql),
+        results=groups.results_of(check),
+        seconds=time.perf_counter() - started,
+    )
