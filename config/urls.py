@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("api/v1/", include("results.api_urls")),
     path("api/v1/datagen/", include("datagen.api_urls")),
+    path("api/v1/querygen/", include("querygen.api_urls")),
     path("datagen/", include("datagen.urls")),
     path("querygen/", include("querygen.urls")),
     path("", include("results.urls")),

@@ -121,7 +121,7 @@ def column_types(tree: exp.Expression, schema: Schema) -> str:
     for column in tree.find_all(exp.Column):
         table = tables.get(aliases.get(column.table.casefold(), ""))
         kind = next(
-            (c.type.value for c in (table.columns if table else ()) if c.name == column.name), "?"
+            (c.type.name for c in (table.columns if table else ()) if c.name == column.name), "?"
         )
         found.add(kind)
     return ",".join(sorted(found))

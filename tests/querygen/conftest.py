@@ -103,3 +103,21 @@ def qg_engines(db, querygen_sqlite: Path, querygen_duckdb: Path):
     duck = Engine.objects.create(name="qg-duckdb", kind="duckdb", path=str(querygen_duckdb))
     lite = Engine.objects.create(name="qg-sqlite", kind="sqlite", path=str(querygen_sqlite))
     return duck, lite
+
+
+@pytest.fixture(scope="session")
+def nan_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    from tests.querygen import nan_dataset
+
+    return nan_dataset.build(tmp_path_factory.mktemp("nan"))
+
+
+@pytest.fixture
+def nan_engines(db, nan_files: tuple[Path, Path]):
+    """Engine rows `nan-duckdb` and `nan-sqlite` over tests/querygen/nan_dataset.py's files:
+    the engines differ only in how they keep NaN."""
+    from core.models import Engine
+
+    duck = Engine.objects.create(name="nan-duckdb", kind="duckdb", path=str(nan_files[0]))
+    lite = Engine.objects.create(name="nan-sqlite", kind="sqlite", path=str(nan_files[1]))
+    return duck, lite

@@ -1,0 +1,127 @@
+"""pipeline.py: a finding is reduced against the oracle that found it, then signed on the
+reduced query, so repeated findings of one difference share one signature."""
+
+from __future__ import annotations
+
+import pytest
+import sqlglot
+
+from querygen.engine.compare import Kind
+from querygen.engine.engines import DuckDBEngine, SQLiteEngine
+from querygen.engine.generator import Query, QueryGenerator
+from querygen.engine.model import Schema
+from querygen.engine.oracles import Differential
+from querygen.engine.pipeline import check_tree, column_types, reduce_finding, reproduce_key
+from querygen.engine.runner import make_finding, run
+from querygen.engine.schema import common_schema
+from querygen.engine.signature import KnownIssue
+from tests.querygen.conftest import QUERYGEN_TABLES, table
+
+
+@pytest.fixture(scope="module")
+def nan_engines(nan_files):
+    with DuckDBEngine(nan_files[0]) as duck, SQLiteEngine(nan_files[1]) as lite:
+        yield duck, lite
+
+
+def test_column_types_follow_aliases_to_the_schema() -> None:
+    schema = Schema(tuple(QUERYGEN_TABLES))
+    tree = sqlglot.parse_one(
+        "SELECT t1.amount, t2.word FROM numbers AS t1 JOIN strings AS t2 ON t1.id = t2.id"
+    )
+    assert column_types(tree, schema) == "DECIMAL,INT,TEXT"
+    cte = sqlglot.parse_one("WITH w AS (SELECT f64 AS c FROM numbers) SELECT t.c FROM w AS t")
+    assert column_types(cte, schema) == "?"
+
+
+def test_a_written_finding_reduces_to_the_nan_column_and_signs_with_its_type(nan_engines) -> None:
+    duck, lite = nan_engines
+    oracle = Differential(duck, lite, timeout=5)
+    tree = sqlglot.parse_one(
+        "SELECT t1.v AS c0, t2.name AS c1, t1.k + 1 AS c2 FROM measures AS t1 "
+        "INNER JOIN labels AS t2 ON t1.id = t2.id WHERE t2.k >= 0 ORDER BY 2 NULLS FIRST"
+    )
+    check = check_tree(oracle, tree, seed=1, index=0)
+    assert check.kind is Kind.CONTENT
+    finding = make_finding(check, 1, 0, [])
+    schema = common_schema(duck, lite)
+    reduced = reduce_finding(oracle, finding, schema=schema)
+    assert reduced.reduced and reduced.reduced_size * 3 <= reduced.original_size
+    sql = reduced.check.sql["sut"]
+    assert "v" in sql and "labels" not in sql and "WHERE" not in sql, sql
+    assert reproduce_key(reduced.check) == reproduce_key(check)
+    assert reduced.shape.endswith("columns:FLOAT")
+    assert reduced.signature != finding.signature  # the unreduced query signs otherwise
+
+
+def test_repeated_findings_collapse_into_few_signatures(nan_engines) -> None:
+    duck, lite = nan_engines
+    oracle = Differential(duck, lite, timeout=5)
+    schema = common_schema(duck, lite)
+    findings = []
+    stats = run(
+        oracle,
+        QueryGenerator(schema, seed=3),
+        budget_queries=150,
+        budget_seconds=None,
+        on_finding=findings.append,
+    )
+    assert stats.findings >= 8, stats.summary()
+    raw = {f.signature for f in findings}
+    reduced = [reduce_finding(oracle, f, schema=schema, max_checks=80) for f in findings[:12]]
+    signatures = {r.signature for r in reduced}
+    assert len(raw) == len(findings)  # no two generated queries alike...
+    assert len(signatures) <= len(reduced) // 2, [r.check.sql["sut"] for r in reduced]
+    # ...and every reduced query still reads the column holding NaN.
+    for r in reduced:
+        assert "FLOAT" in r.shape.rsplit("columns:", 1)[1], r.check.sql["sut"]
+
+
+def test_known_issues_match_the_reduced_finding(nan_engines) -> None:
+    duck, lite = nan_engines
+    oracle = Differential(duck, lite, timeout=5)
+    tree = sqlglot.parse_one("SELECT t1.v AS c0, t1.k AS c1 FROM measures AS t1 WHERE t1.k > 2")
+    finding = make_finding(check_tree(oracle, tree, 1, 0), 1, 0, [])
+    issue = KnownIssue(r"(?s)^content\b.*columns:FLOAT", "https://example.org/nan", "label")
+    other = KnownIssue(r"^error\b", "https://example.org/other", "label")
+    reduced = reduce_finding(oracle, finding, known=[other, issue], schema=Schema(()))
+    # An empty schema: every column's type is unknown; the pattern no longer matches.
+    assert reduced.known is None
+    reduced = reduce_finding(
+        oracle, finding, known=[other, issue], schema=common_schema(duck, lite)
+    )
+    assert reduced.known == issue
+
+
+class _FlakyOracle:
+    """The real oracle for the first check only; every later check sees the engines agree (as
+    with a difference that came from a timeout near the limit, or another session's state)."""
+
+    def __init__(self, oracle: Differential) -> None:
+        self.oracle, self.name, self.calls = oracle, oracle.name, 0
+
+    def check(self, query: Query):
+        self.calls += 1
+        if self.calls == 1:
+            return self.oracle.check(query)
+        agreed = Query(tree=sqlglot.parse_one("SELECT 1 AS c0"), types=[], seed=1, index=0)
+        return self.oracle.check(agreed)
+
+
+def test_a_finding_that_no_longer_fails_is_kept_whole(nan_engines) -> None:
+    duck, lite = nan_engines
+    flaky = _FlakyOracle(Differential(duck, lite, timeout=5))
+    tree = sqlglot.parse_one("SELECT t1.v AS c0, t1.k AS c1 FROM measures AS t1 WHERE t1.k > 2")
+    check = flaky.check(Query(tree=tree, types=[], seed=1, index=0))
+    assert check.kind is Kind.CONTENT
+    finding = make_finding(check, 1, 0, [])
+    reduced = reduce_finding(flaky, finding, schema=common_schema(duck, lite))
+    assert flaky.calls == 2  # the query itself, checked once more as candidates are: no reduction
+    assert not reduced.reduced
+    assert reduced.reduced_size == reduced.original_size
+    assert reduced.check is check
+
+
+def test_a_column_of_no_table_is_unknown() -> None:
+    schema = Schema((table("t", "a:int"),))
+    assert column_types(sqlglot.parse_one("SELECT x.a FROM t AS y"), schema) == "?"

@@ -1,0 +1,332 @@
+"""querygen runs through the app: submitted, executed as jobs on real engines, findings reduced
+and grouped, recorded in results, reported; pairs started by the schedule; replays."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from core import jobs
+from core.exceptions import AssayError
+from core.models import Engine, JobState
+from querygen.engine.compare import Kind
+from querygen.engine.runner import Finding as EngineFinding
+from querygen.models import Finding, Group, GroupStatus, KnownIssue, Pair, QuerygenRun
+from querygen.services import groups, runs
+from results.models import TestResult, TestRun
+
+LABEL = "querygen.QuerygenRun"
+
+
+def execute(run: QuerygenRun) -> QuerygenRun:
+    assert jobs.run_job(LABEL, run.pk) == "succeeded", QuerygenRun.objects.get(pk=run.pk).error
+    run.refresh_from_db()
+    return run
+
+
+def nan_run(**options) -> QuerygenRun:
+    base = {"sut": "nan-duckdb", "reference": "nan-sqlite", "budget_queries": 60, "seed": 3}
+    return execute(runs.submit_run(**{**base, **options}))
+
+
+# --- submitting -----------------------------------------------------------------------------------
+
+
+def _not_executable(tmp_path: Path) -> str:
+    path = tmp_path / "python"
+    path.write_text("#!/bin/sh\n")
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("options", "code"),
+    [
+        ({"sut": "nope"}, "engine_not_found"),
+        ({"reference": None}, "reference_required"),
+        ({"oracle": "tlp"}, "reference_unused"),
+        ({"oracle": "fuzz"}, "bad_oracle"),
+        ({"profile": {"max_depht": 2}}, "bad_profile"),
+        ({"profile": {"p_where": 2}}, "bad_profile"),
+        ({"budget_queries": None}, "budget_required"),
+        ({"budget_queries": 0}, "bad_budget_queries"),
+        ({"budget_seconds": -5}, "bad_budget_seconds"),
+        ({"timeout": 0}, "bad_timeout"),
+        ({"timeout": "1"}, "bad_timeout"),
+        ({"seed": -1}, "bad_seed"),
+        ({"max_rows": 0}, "bad_max_rows"),
+        ({"sut_python": "python3"}, "bad_python"),
+        ({"sut_python": "NOT_EXECUTABLE"}, "bad_python"),
+    ],
+)
+def test_bad_submissions_say_what_is_wrong_and_create_nothing(
+    nan_engines, tmp_path, options, code
+) -> None:
+    if options.get("sut_python") == "NOT_EXECUTABLE":
+        options = {"sut_python": _not_executable(tmp_path)}
+    base = {"sut": "nan-duckdb", "reference": "nan-sqlite", "budget_queries": 10}
+    with pytest.raises(AssayError) as raised:
+        runs.submit_run(**{**base, **options})
+    assert raised.value.code == code, raised.value.detail
+    assert QuerygenRun.objects.count() == 0
+
+
+def test_engines_that_cannot_be_used_are_refused_at_submission(nan_engines, tmp_path) -> None:
+    Engine.objects.create(name="gone", kind="duckdb", path=str(tmp_path / "missing.duckdb"))
+    Engine.objects.create(
+        name="pg", kind="postgresql", host="localhost", database="x", password_env="QG_NO_SUCH_PW"
+    )
+    with pytest.raises(AssayError, match="does not exist"):
+        runs.submit_run(sut="gone", reference="nan-sqlite", budget_queries=5)
+    with pytest.raises(AssayError, match="QG_NO_SUCH_PW"):
+        runs.submit_run(sut="nan-duckdb", reference="pg", budget_queries=5)
+    with pytest.raises(AssayError, match="embedded engine"):
+        os.environ["QG_NO_SUCH_PW"] = "x"
+        try:
+            runs.submit_run(sut="pg", oracle="norec", sut_python=sys.executable, budget_queries=5)
+        finally:
+            del os.environ["QG_NO_SUCH_PW"]
+    assert QuerygenRun.objects.count() == 0
+
+
+def test_only_listed_interpreters_when_a_list_is_set(nan_engines, settings) -> None:
+    settings.ASSAY_QUERYGEN_PYTHONS = ["/opt/duckdb-dev/bin/python"]
+    with pytest.raises(AssayError, match="ASSAY_QUERYGEN_PYTHONS"):
+        runs.submit_run(
+            sut="nan-duckdb", reference="nan-sqlite", sut_python=sys.executable, budget_queries=5
+        )
+
+
+# --- the proof: a real difference found, reduced and grouped ---------------------------------
+
+
+def test_a_real_difference_is_found_reduced_and_grouped(nan_engines) -> None:
+    """DuckDB keeps NaN; SQLite reads a stored NaN back as NULL. Dozens of generated queries
+    show it; their reduced queries collapse into a few groups, each a two-line query."""
+    run = nan_run()
+    assert run.state == JobState.SUCCEEDED
+    assert run.queries == 60
+    kinds = ("matches", "errors", "row_counts", "contents", "crashes", "timeouts", "too_big")
+    assert sum(getattr(run, k) for k in (*kinds, "both_errors")) == 60
+    assert run.findings == Finding.objects.filter(run=run).count() >= 10
+    assert run.findings == run.errors + run.row_counts + run.contents + run.crashes
+    assert run.crashes == run.timeouts == 0
+    assert "DuckDB" in run.sut_version or run.sut_version.startswith("v")
+    found = Group.objects.filter(first_run=run)
+    assert found.count() * 2 <= run.findings, [g.title for g in found]
+    biggest = found.order_by("-count").first()
+    # Most findings are the NaN column read as it is: SELECT t.v FROM measures AS t.
+    assert biggest.count * 2 > run.findings and biggest.reduced and biggest.kind == "content"
+    assert biggest.shape == "Select(Column from:From(Table)) columns:FLOAT"
+    for group in found:  # and every group reads the column holding NaN
+        assert group.shape.endswith("FLOAT"), group.shape
+    sample = biggest.samples.exclude(results=[]).first()
+    assert sample.reduced_size * 3 <= sample.original_size
+    reduced = sample.reduced_sql["sut"]
+    assert "measures" in reduced and len(reduced) < len(sample.sql["sut"]), reduced
+    duck, lite = sample.results
+    assert (duck["side"], duck["engine"], lite["engine"]) == ("sut", "nan-duckdb", "nan-sqlite")
+    differing = {str(duck["rows"][n][0]) for n in duck["marked"]} | {
+        str(row[0]) for row in duck["only"]
+    }
+    assert "nan" in differing
+    assert all(lite["rows"][n] == [None] or lite["rows"][n][0] is None for n in lite["marked"])
+    assert run.reductions == Finding.objects.filter(run=run, reduction_checks__gt=0).count() >= 1
+
+    # Recorded in results: a failing test per group, a passing summary.
+    assert run.results_run == f"querygen-custom_{run.pk}"
+    results = TestResult.objects.filter(run__name=run.results_run)
+    statuses = dict(results.values_list("test_name", "status"))
+    assert statuses.pop("querygen.custom.summary") == "P"
+    assert set(statuses) == {f"querygen.custom.groups.{g.signature}" for g in found}
+    assert set(statuses.values()) == {"F"}
+    # And reported.
+    assert f"{run.findings} findings" in run.report
+    assert biggest.title[:60] in run.report
+
+
+def test_a_second_run_adds_to_the_groups_and_labels_known_issues(nan_engines) -> None:
+    first = nan_run()
+    groups_before = set(Group.objects.values_list("pk", flat=True))
+    nan_group = Group.objects.order_by("-count").first()
+    groups.set_status(nan_group, "known", link="https://example.org/sqlite-nan")
+    KnownIssue.objects.create(
+        pattern=r"(?s)^error\b", url="https://example.org/ignored", action="silence"
+    )
+    second = nan_run(seed=4)
+    nan_group.refresh_from_db()
+    assert nan_group.last_run == second and nan_group.first_run == first
+    assert nan_group.count == Finding.objects.filter(group=nan_group).count()
+    assert nan_group.status == GroupStatus.KNOWN
+    statuses = dict(
+        TestResult.objects.filter(run__name=second.results_run).values_list("test_name", "status")
+    )
+    if Finding.objects.filter(run=second, group=nan_group).exists():
+        assert statuses[f"querygen.custom.groups.{nan_group.signature}"] == "k"
+    new = Group.objects.exclude(pk__in=groups_before)
+    for group in new.filter(kind="error"):  # silenced: ignored, not in results
+        assert group.status == GroupStatus.IGNORED
+        assert f"querygen.custom.groups.{group.signature}" not in statuses
+
+
+def test_a_fixed_group_that_comes_back_is_new_again(nan_engines) -> None:
+    nan_run()
+    group = Group.objects.order_by("-count").first()
+    groups.set_status(group, "fixed")
+    second = nan_run()  # the same seed: the same queries, the same findings
+    group.refresh_from_db()
+    assert group.status == GroupStatus.NEW
+    assert f"seen again in run {second.pk}" in group.note
+
+
+def test_set_status_checks_its_input(nan_engines) -> None:
+    nan_run(budget_queries=20)
+    group = Group.objects.first()
+    with pytest.raises(AssayError, match="needs a link"):
+        groups.set_status(group, "known")
+    with pytest.raises(AssayError, match="not an http"):
+        groups.set_status(group, "known", link="javascript:alert(1)")
+    with pytest.raises(AssayError, match="Unknown status"):
+        groups.set_status(group, "solved")
+    group.refresh_from_db()
+    assert group.status == GroupStatus.NEW and group.link == ""
+
+
+# --- a run picked up again ------------------------------------------------------------------------
+
+
+def test_a_run_queued_again_goes_on_from_its_checkpoint(nan_engines) -> None:
+    """What the reaper does after a worker died: the row goes back to queued, and the next
+    attempt starts at the checkpoint, counts and findings kept, none twice."""
+    whole = nan_run(budget_queries=50)
+    whole_findings = sorted(whole.finding_rows.values_list("index", flat=True))
+
+    part = nan_run(budget_queries=25)
+    assert part.next_index == 25
+    QuerygenRun.objects.filter(pk=part.pk).update(state=JobState.QUEUED, budget_queries=50)
+    resumed = execute(part)
+    assert resumed.queries == 50 and resumed.next_index == 50
+    assert sorted(resumed.finding_rows.values_list("index", flat=True)) == whole_findings
+    for field in ("matches", "errors", "row_counts", "contents", "reference_ok"):
+        assert getattr(resumed, field) == getattr(whole, field), field
+
+
+def test_a_finding_recorded_twice_is_one_row(nan_engines) -> None:
+    run = nan_run(budget_queries=30)
+    finding = run.finding_rows.first()
+    group = finding.group
+    count = group.count
+    again = EngineFinding(
+        seed=finding.seed,
+        index=finding.index,
+        kind=Kind(finding.kind),
+        sql=finding.sql,
+        detail="",
+        errors={},
+        shape="",
+        signature=finding.raw_signature,
+        known=None,
+        check=None,
+    )
+    assert groups.record_finding(run, again, None, group, []) is None
+    group.refresh_from_db()
+    assert group.count == count
+
+
+# --- other oracles and engines -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("oracle", ["tlp", "norec"])
+def test_single_engine_oracles_run_on_one_engine(nan_engines, oracle) -> None:
+    run = execute(runs.submit_run(sut="nan-sqlite", oracle=oracle, budget_queries=40, seed=2))
+    assert run.queries == 40 and run.reference is None
+    assert run.scope == f"{oracle} on nan-sqlite"
+    assert run.findings == run.finding_rows.count()
+    assert TestRun.objects.filter(name=run.results_run).exists()
+
+
+def test_a_private_build_runs_in_its_own_interpreter(nan_engines) -> None:
+    """The system under test through IsolatedEngine: here this very interpreter, in another
+    process; a private build is another virtualenv's python."""
+    run = execute(
+        runs.submit_run(
+            sut="nan-duckdb",
+            reference="nan-sqlite",
+            sut_python=sys.executable,
+            budget_queries=30,
+            seed=3,
+        )
+    )
+    assert run.scope == f"differential nan-duckdb@{sys.executable} vs nan-sqlite"
+    assert run.queries == 30 and run.findings > 0
+    sample = run.finding_rows.first()
+    assert sample.engines["sut"] == f"nan-duckdb@{sys.executable}"
+
+
+def test_an_engine_that_cannot_open_fails_the_run_with_its_reason(nan_engines, tmp_path) -> None:
+    broken = tmp_path / "broken.duckdb"
+    broken.write_bytes(b"this is not a database file" * 100)
+    Engine.objects.create(name="broken", kind="duckdb", path=str(broken))
+    run = runs.submit_run(sut="broken", reference="nan-sqlite", budget_queries=5)
+    outcomes = [jobs.run_job(LABEL, run.pk) for _ in range(run.max_attempts)]
+    assert outcomes == ["retry"] * (run.max_attempts - 1) + ["failed"]
+    run.refresh_from_db()
+    assert run.state == JobState.FAILED
+    assert "cannot open duckdb database" in run.error
+
+
+# --- replay ---------------------------------------------------------------------------------------
+
+
+def test_a_finding_replays_reduced_and_original(nan_engines) -> None:
+    run = nan_run(budget_queries=30)
+    finding = run.finding_rows.exclude(reduced_query="").first()
+    reduced = runs.replay_finding(finding)
+    assert reduced.which == "reduced" and reduced.reproduced
+    assert reduced.sql == finding.reduced_sql
+    original = runs.replay_finding(finding, "original")
+    assert original.which == "original" and original.reproduced
+    assert original.sql == finding.sql
+    with pytest.raises(AssayError):
+        runs.replay_finding(finding, "both")
+
+
+# --- the schedule -------------------------------------------------------------------------------
+
+
+def test_pairs_are_started_when_due_and_not_twice(nan_engines) -> None:
+    duck, lite = nan_engines
+    pair = Pair.objects.create(
+        name="nan_pair", sut=duck, reference=lite, every_minutes=60, budget_queries=20
+    )
+    Pair.objects.create(name="off", sut=duck, reference=lite, enabled=False, budget_queries=5)
+    started = runs.start_due_runs()
+    assert [r.pair for r in started] == [pair]
+    assert runs.start_due_runs() == []  # one pending: not another
+    execute(started[0])
+    assert runs.start_due_runs() == []  # finished, but not due yet
+    Pair.objects.filter(pk=pair.pk).update(last_started_at=timezone.now() - timedelta(hours=2))
+    again = runs.start_due_runs()
+    assert len(again) == 1 and again[0].label == "nan_pair (scheduled)"
+    assert runs.results_run_name(again[0]) == f"querygen-nan-pair_{again[0].pk}"
+
+
+def test_a_pair_whose_engine_went_away_does_not_stop_the_others(nan_engines, tmp_path) -> None:
+    duck, lite = nan_engines
+    gone = Engine.objects.create(name="gone", kind="sqlite", path=str(tmp_path / "gone.sqlite3"))
+    Pair.objects.create(name="a-broken", sut=gone, reference=lite, budget_queries=5)
+    Pair.objects.create(name="b-fine", sut=duck, reference=lite, budget_queries=5)
+    assert [r.pair.name for r in runs.start_due_runs()] == ["b-fine"]
+
+
+def test_the_schedule_is_registered(db) -> None:
+    from django_q.models import Schedule
+
+    runs.ensure_schedules()
+    schedule = Schedule.objects.get(name=runs.START_SCHEDULE_NAME)
+    assert schedule.func == "querygen.tasks.start_due_runs"
+    assert schedule.repeats == -1
