@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 START_SCHEDULE_NAME = "assay.querygen.start_due_runs"
 MAX_SEED = 2**63 - 1
 MAX_BUDGET_QUERIES = 100_000_000
-MAX_BUDGET_SECONDS = 7 * 24 * 3600
+MAX_BUDGET_SECONDS = 7 * 24 * 3600  # and at most the django-q task timeout (see build_run)
 MAX_TIMEOUT = 600.0
 MAX_ROWS = 1_000_000
 MAX_REDUCTIONS = 10_000
@@ -131,7 +131,10 @@ def build_run(
     except ValueError as exc:
         raise AssayError(str(exc), code="bad_profile") from None
     _whole(budget_queries, "budget_queries", 1, MAX_BUDGET_QUERIES, optional=True)
-    _whole(budget_seconds, "budget_seconds", 1, MAX_BUDGET_SECONDS, optional=True)
+    # A run is one django-q task: past the task timeout its worker is killed (the run would
+    # go on from its checkpoint in another attempt, but the attempts would run out).
+    longest = min(MAX_BUDGET_SECONDS, max(60, settings.Q_TIMEOUT - 120))
+    _whole(budget_seconds, "budget_seconds", 1, longest, optional=True)
     if budget_queries is None and budget_seconds is None:
         raise AssayError(
             "A run needs a budget: budget_queries, budget_seconds or both.", code="budget_required"

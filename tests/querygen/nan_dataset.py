@@ -28,6 +28,7 @@ def rows(seed: int = 5) -> tuple[list[tuple], list[tuple]]:
 def build(folder: Path) -> tuple[Path, Path]:
     """DuckDB and SQLite files with tables measures(id, k, v) and labels(id, name, k)."""
     measures, labels = rows()
+    folder.mkdir(parents=True, exist_ok=True)
     duck_path, lite_path = folder / "nan.duckdb", folder / "nan.sqlite3"
     with duckdb.connect(str(duck_path)) as duck:
         duck.execute("CREATE TABLE measures (id INTEGER PRIMARY KEY, k INTEGER, v DOUBLE)")

@@ -55,6 +55,7 @@ def _not_executable(tmp_path: Path) -> str:
         ({"budget_queries": None}, "budget_required"),
         ({"budget_queries": 0}, "bad_budget_queries"),
         ({"budget_seconds": -5}, "bad_budget_seconds"),
+        ({"budget_seconds": 10**6}, "bad_budget_seconds"),  # past the django-q task timeout
         ({"timeout": 0}, "bad_timeout"),
         ({"timeout": "1"}, "bad_timeout"),
         ({"seed": -1}, "bad_seed"),

@@ -1,0 +1,137 @@
+"""A querygen run on real `manage.py qcluster` processes: the cluster is SIGKILLed (its whole
+process group) mid-run, after a checkpoint; a fresh cluster and the reaper finish the run. The
+run then checked exactly its budget of queries, and holds exactly the findings an uninterrupted
+run of the same seed finds, each once, each group counting its findings once.
+
+The site (benchmarks/site.py) is a temp SQLite file migrated in a subprocess, read back here
+with plain sqlite3; the engines are tests/querygen/nan_dataset.py's DuckDB and SQLite files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import time
+from pathlib import Path
+
+from benchmarks.site import ThrowawaySite
+from querygen.engine.engines import DuckDBEngine, SQLiteEngine
+from querygen.engine.generator import QueryGenerator
+from querygen.engine.oracles import Differential
+from querygen.engine.runner import run as run_queries
+from querygen.engine.schema import common_schema
+from tests.querygen import nan_dataset
+
+SEED = 31
+QUERIES = 1000
+TIMEOUT = 2.0
+LEASE_SECONDS = 5
+DEADLINE_SECONDS = 300
+
+SUBMIT = """
+from core.models import Engine
+from querygen.services.runs import submit_run
+Engine.objects.create(name="nan-duckdb", kind="duckdb", path={duck!r})
+Engine.objects.create(name="nan-sqlite", kind="sqlite", path={lite!r})
+run = submit_run(sut="nan-duckdb", reference="nan-sqlite", budget_queries={queries},
+                 seed={seed}, timeout={timeout}, max_reductions=5)
+print("RUN", run.pk)
+"""
+
+REAPER = """
+import time
+from core.jobs import reap_jobs
+from querygen.models import QuerygenRun
+end = time.monotonic() + {seconds}
+while time.monotonic() < end:
+    if QuerygenRun.objects.filter(pk={run}, state="succeeded").exists():
+        break
+    if reap_jobs():
+        print("reaper requeued", flush=True)
+    time.sleep(0.5)
+"""
+
+
+def row(db: sqlite3.Connection, run: int) -> tuple:
+    return db.execute(
+        "SELECT state, next_index, queries, attempts, worker, error FROM querygen_querygenrun "
+        "WHERE id = ?",
+        [run],
+    ).fetchone()
+
+
+def test_a_killed_cluster_loses_no_query_and_records_no_finding_twice(tmp_path: Path) -> None:
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    duck, lite = nan_dataset.build(tmp_path / "data")
+    site = ThrowawaySite(
+        tmp_path / "site", extra_env={"ASSAY_JOB_LEASE_SECONDS": str(LEASE_SECONDS)}
+    )
+    site.migrate()
+    with contextlib.closing(sqlite3.connect(site.db, timeout=60)) as db:
+        try:
+            site.start("cluster-a", "qcluster")
+            site.wait_running("cluster-a", deadline)
+            printed = site.manage(
+                "shell",
+                "-c",
+                SUBMIT.format(
+                    duck=str(duck), lite=str(lite), queries=QUERIES, seed=SEED, timeout=TIMEOUT
+                ),
+            )
+            run = int(next(ln for ln in printed.splitlines() if ln.startswith("RUN ")).split()[1])
+            # Kill once a checkpoint is on the row and findings are recorded past it or not:
+            # whatever was done after the checkpoint is done again by the next attempt.
+            while True:
+                assert time.monotonic() < deadline, f"{row(db, run)}\n{site.logs()}"
+                state, next_index, *_ = row(db, run)
+                assert state != "succeeded", "the run ended before it could be killed"
+                if state == "running" and next_index >= 100:
+                    break
+                time.sleep(0.05)
+            site.kill("cluster-a")
+            killed_at = row(db, run)
+            assert killed_at[0] == "running" and killed_at[1] < QUERIES
+            site.start("cluster-b", "qcluster")
+            seconds = int(deadline - time.monotonic())
+            site.start("reaper", "shell", "-c", REAPER.format(run=run, seconds=seconds))
+            while row(db, run)[0] != "succeeded":
+                assert time.monotonic() < deadline, f"{row(db, run)}\n{site.logs()}"
+                assert row(db, run)[0] != "failed", f"{row(db, run)}\n{site.logs()}"
+                time.sleep(0.2)
+        finally:
+            site.kill_all()
+
+        state, next_index, queries, attempts, _, _ = row(db, run)
+        assert (next_index, queries) == (QUERIES, QUERIES)
+        assert attempts >= 2
+        found = [
+            index
+            for (index,) in db.execute(
+                "SELECT `index` FROM querygen_finding WHERE run_id = ? ORDER BY `index`", [run]
+            )
+        ]
+        assert len(found) == len(set(found))
+        assert found == uninterrupted_findings(duck, lite)
+        counts = db.execute(
+            "SELECT g.count, (SELECT COUNT(*) FROM querygen_finding f WHERE f.group_id = g.id) "
+            "FROM querygen_group g"
+        ).fetchall()
+        assert counts and all(a == b for a, b in counts)
+        (findings,) = db.execute(
+            "SELECT findings FROM querygen_querygenrun WHERE id = ?", [run]
+        ).fetchone()
+        assert findings == len(found)
+
+
+def uninterrupted_findings(duck: Path, lite: Path) -> list[int]:
+    """The indexes of the findings of the same run, in this process, without a crash."""
+    with DuckDBEngine(duck) as d, SQLiteEngine(lite) as s:
+        found: list[int] = []
+        run_queries(
+            Differential(d, s, timeout=TIMEOUT),
+            QueryGenerator(common_schema(d, s), seed=SEED),
+            budget_queries=QUERIES,
+            budget_seconds=None,
+            on_finding=lambda f: found.append(f.index),
+        )
+    return found
