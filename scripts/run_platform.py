@@ -57,6 +57,7 @@ def main() -> int:
     manage("collectstatic", "--no-input", "-v", "0")
     manage("load_demo")
     manage("datagen", "demo")
+    manage("querygen", "demo")  # DuckDB vs SQLite, run again and again by the cluster
     user, password = admin_login()
     procs = [
         subprocess.Popen(

@@ -435,6 +435,8 @@ def start_due_runs() -> list[QuerygenRun]:
 
 
 def submit_pair(pair: Pair, **overrides: Any) -> QuerygenRun:
+    """A run of the pair now; the pair's interval counts from it."""
+    Pair.objects.filter(pk=pair.pk).update(last_started_at=timezone.now())
     options = {
         "sut": pair.sut,
         "reference": pair.reference,
