@@ -5,6 +5,7 @@ NAVIGATION = [
     ("Runs", "results:run-list"),
     ("Flaky", "results:flaky"),
     ("Data generation", "datagen:run-list"),
+    ("Query testing", "querygen:dashboard"),
     ("API", "api-docs"),
 ]
 

@@ -6,7 +6,11 @@ app_name = "querygen"
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("live.json", views.live_json, name="live"),
+    path("runs/new/", views.run_new, name="run-new"),
     path("runs/<int:pk>/", views.run_detail, name="run-detail"),
     path("groups/", views.group_list, name="group-list"),
     path("groups/<int:pk>/", views.group_detail, name="group-detail"),
+    path("groups/<int:pk>/status/", views.group_status, name="group-status"),
+    path("groups/<int:pk>/replay/", views.group_replay, name="group-replay"),
 ]

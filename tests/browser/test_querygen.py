@@ -1,0 +1,107 @@
+"""Query testing in a real browser: the dashboard of a real run (trend chart, groups), a
+group's page with its differing rows marked, and a staff user marking the group known.
+Screenshots go to test-output/screenshots/."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from core import jobs
+from core.models import JobState
+from querygen import selectors
+from querygen.models import Group, QuerygenRun
+from querygen.services import runs
+from tests.querygen.conftest import qg_engines, querygen_duckdb, querygen_sqlite  # noqa: F401 - fixtures
+from tests.querygen.factories import make_finding, make_group, make_run
+
+# The live server is another thread: the test's writes must be committed for it to see them.
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+LINK = "https://bugs.example.org/duckdb/1234"
+
+
+def _group_with_marked_rows(run) -> Group:
+    """A content group of the run whose shown sample has differing rows among those kept."""
+    for group in Group.objects.filter(samples__run=run, kind="content").distinct():
+        sample = selectors.shown_sample(group)
+        if sample is not None and any(side["marked"] for side in sample.results):
+            return group
+    raise AssertionError("the run found no content difference with marked rows")
+
+
+@pytest.mark.usefixtures("qg_engines")
+def test_a_run_s_findings_from_the_dashboard_to_a_known_group(page, live_server, django_user_model):
+    django_user_model.objects.create_user("qa-lead", password="secret-pw", is_staff=True)
+    run = runs.submit_run(
+        sut="qg-duckdb", reference="qg-sqlite", budget_queries=60, seed=7, timeout=1.0
+    )
+    assert jobs.run_job("querygen.QuerygenRun", run.pk) == "succeeded"
+    group = _group_with_marked_rows(run)
+
+    page.goto(f"{live_server.url}/querygen/")
+    chart = page.locator("svg.qg-trend")
+    expect(chart).to_be_visible()
+    expect(chart.locator("title").first).to_contain_text("Findings per 1,000 queries")
+    expect(chart.locator("polyline")).to_have_count(4)
+    expect(page.locator(".qg-legend")).to_contain_text("contents")
+    groups = page.locator("table.qg-groups tbody tr")
+    expect(groups).to_have_count(Group.objects.count())
+    expect(page.locator(f'table.qg-runs tr[data-run="{run.pk}"]')).to_contain_text("succeeded")
+    page.shot("dashboard")
+
+    page.locator(f'table.qg-groups tr[data-group="{group.pk}"] td.qg-title a').click()
+    expect(page).to_have_url(f"{live_server.url}/querygen/groups/{group.pk}/")
+    expect(page.locator("h1")).to_contain_text(group.title[:40])
+    expect(page.locator(".qg-sample .qg-side")).to_have_count(2)
+    marked = page.locator(".qg-sample table.qg-result tr.differs .marker")
+    assert marked.count() > 0
+    expect(marked.first).to_be_visible()
+    expect(marked.first).to_have_text("≠")
+    expect(page.locator(".qg-sample pre.sql .sql-k").first).to_have_text("SELECT")
+    assert page.locator("details.qg-original").get_attribute("open") is None
+    # Readers see no actions until they log in.
+    expect(page.get_by_role("button", name="Mark known")).to_have_count(0)
+    page.shot("group")
+
+    page.goto(f"{live_server.url}/admin/login/?next=/querygen/groups/{group.pk}/")
+    page.fill("#id_username", "qa-lead")
+    page.fill("#id_password", "secret-pw")
+    page.locator("input[type=submit]").click()
+    expect(page).to_have_url(f"{live_server.url}/querygen/groups/{group.pk}/")
+
+    page.fill("input[name=link]", LINK)
+    page.fill("textarea[name=note]", "Reported upstream.")
+    page.get_by_role("button", name="Mark known").click()
+    expect(page.locator(".messages")).to_contain_text("Marked known.")
+    expect(page.locator('[data-field="status"]')).to_have_text("known")
+    expect(page.locator('[data-field="link"] a')).to_have_attribute("href", LINK)
+    expect(page.get_by_role("button", name="Reopen")).to_be_visible()
+    page.shot("known")
+    group.refresh_from_db()
+    assert (group.status, group.link, group.note) == ("known", LINK, "Reported upstream.")
+
+
+def test_the_dashboard_follows_a_running_run(page, live_server):
+    run = make_run(state=JobState.RUNNING, finished_at=None, progress_done=10, progress_total=100)
+    page.goto(f"{live_server.url}/querygen/")
+    expect(page.locator("[data-live-note]")).to_contain_text("1 run queued or running")
+    expect(page.locator("table.qg-groups")).to_have_count(0)
+    page.evaluate("window.notReloaded = true")  # a reload would lose it
+
+    # The run records a finding and checkpoints: the page shows both without a reload.
+    make_finding(make_group(run, title="crash: the engine went away"))
+    QuerygenRun.objects.filter(pk=run.pk).update(progress_done=55)
+    row = page.locator(f'table.qg-runs tr[data-run="{run.pk}"]')
+    expect(page.locator("table.qg-groups")).to_contain_text(
+        "crash: the engine went away", timeout=25_000
+    )
+    expect(row.locator('[data-field="percent"]')).to_have_text("55 %")
+    expect(row.locator('[data-field="findings"]')).to_have_text("1")
+    assert page.evaluate("window.notReloaded") is True
+    page.shot("following")
+
+    # The run finishes: one last redraw, and the note about following is gone.
+    QuerygenRun.objects.filter(pk=run.pk).update(state=JobState.SUCCEEDED, queries=100)
+    expect(row.locator('[data-field="state"]')).to_have_text("succeeded", timeout=25_000)
+    expect(page.locator("[data-live-note]")).to_have_count(0)

@@ -1,0 +1,459 @@
+"""The querygen pages: dashboard, run, groups, a group with its samples and actions, the form
+that starts a run. Most tests build rows with the ORM (small factories below); one runs a real
+small run on the fixture engines and replays what it found."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+
+import pytest
+from django.contrib.messages import get_messages
+from django.utils import timezone
+
+from core import jobs
+from core.models import JobState
+from querygen.models import Group, GroupStatus, QuerygenRun
+from querygen.services import runs
+from querygen.views import highlight_sql, panels
+from tests.querygen.factories import (
+    CONTENT_RESULTS,
+    make_engines,
+    make_finding,
+    make_group,
+    make_run,
+    side,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff(django_user_model):
+    return django_user_model.objects.create_user("qa", password="pw", is_staff=True)
+
+
+@pytest.fixture
+def staff_client(client, staff):
+    client.force_login(staff)
+    return client
+
+
+def texts(response) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+# --- the highlighter and the result panels --------------------------------------------------------
+
+
+def test_the_highlighter_escapes_html_and_marks_tokens():
+    sql = "SELECT \"<b>\", '<script>alert(1)</script>', 42, lower(x) FROM t -- </pre><i>"
+    html = str(highlight_sql(sql, "duckdb"))
+    assert "<script>" not in html and "<b>" not in html and "<i>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert '<span class="sql-k">SELECT</span>' in html
+    assert '<span class="sql-k">FROM</span>' in html
+    assert '<span class="sql-n">42</span>' in html
+    assert '<span class="sql-f">lower</span>' in html
+    assert '<span class="sql-s">&#x27;&lt;script&gt;' in html
+    assert '<span class="sql-c"> -- &lt;/pre&gt;&lt;i&gt;</span>' in html
+    # Nothing lost: the text without the tags is the SQL, escaped.
+    assert re.sub(r"</?span[^>]*>", "", html) == str(highlight_sql.__globals__["escape"](sql))
+
+
+def test_sql_the_tokenizer_refuses_comes_back_escaped():
+    assert str(highlight_sql("SELECT '<x>", "sqlite")) == "SELECT &#x27;&lt;x&gt;"
+
+
+def test_panels_mark_differing_rows_and_show_null():
+    sut = panels(CONTENT_RESULTS)[0]
+    assert [(n, differs) for n, differs, _ in sut.rows] == [(1, False), (2, False), (3, True)]
+    assert sut.rows[1][2] == [("NULL", True)]
+    assert sut.only == []  # the differing row is among those shown
+
+
+def test_panels_list_differing_rows_past_the_first_shown():
+    [p] = panels([side("sut", "e", [[1], [2]], marked=[], total=80, only=[[77]])])
+    assert p.truncated and p.differing == 1 and p.only == [[("77", False)]]
+
+
+# --- dashboard ----------------------------------------------------------------------------------
+
+
+def test_the_dashboard_shows_runs_trend_and_groups(client):
+    old = make_run(finished_at=timezone.now() - timedelta(hours=2))
+    new = make_run(contents=30)
+    make_group(old, title="content: old one")
+    group = make_group(new, title="error: <Overflow> in multiplication", kind="error")
+    make_finding(group)
+    running = make_run(
+        state=JobState.RUNNING, finished_at=None, progress_done=40, progress_total=100
+    )
+    make_finding(make_group(running, title="crash: segfault", kind="crash"))
+
+    resp = client.get("/querygen/")
+    assert resp.status_code == 200
+    html = resp.content.decode()
+    # The trend: one SVG with a title, axes and a line per kind, over the finished runs only.
+    assert html.count("<svg") == 1
+    assert "Findings per 1,000 queries over the last 2 finished runs</title>" in html
+    assert 'data-series="contents"' in html and 'data-series="crashes"' in html
+    assert "per 1,000 queries" in html and f"#{new.pk}" in html
+    # The groups seen most recently, escaped, with status.
+    assert "error: &lt;Overflow&gt; in multiplication" in html
+    assert "crash: segfault" in html
+    assert html.index("crash: segfault") < html.index("content: old one")
+    # The runs with their counts; the running one's progress and live findings.
+    rows = {r.pk: r for r, _, _ in resp.context["rows"]}
+    assert set(rows) == {old.pk, new.pk, running.pk}
+    assert rows[running.pk].live_findings == 1
+    assert f'data-run="{running.pk}"' in html and "40 %" in html
+    assert 'data-pending="true"' in html and "querygen/live.js" in html
+    # Each run saw one new group.
+    assert [n for _, n, _ in resp.context["rows"]] == [1, 1, 1]
+
+
+def test_the_empty_dashboard(client):
+    resp = client.get("/querygen/")
+    assert resp.status_code == 200
+    assert b"No finished runs yet" in resp.content and b"No runs yet" in resp.content
+    assert b'data-pending="false"' in resp.content
+
+
+def test_the_live_json_changes_when_a_finding_is_recorded(client):
+    run = make_run(state=JobState.RUNNING, finished_at=None)
+    first = client.get("/querygen/live.json").json()
+    assert first["pending"] == 1 and first["runs"][0]["findings"] == 0
+    make_finding(make_group(run))
+    second = client.get("/querygen/live.json").json()
+    assert second["runs"][0]["findings"] == 1 and second["stamp"] != first["stamp"]
+
+
+def test_the_navigation_links_the_dashboard(client):
+    assert b'href="/querygen/">Query testing</a>' in client.get("/querygen/groups/").content
+
+
+# --- a run --------------------------------------------------------------------------------------
+
+
+def test_the_run_page_shows_parameters_counts_groups_and_report(client, admin_client):
+    run = make_run(
+        profile={"max_depth": 3},
+        sut_version="DuckDB v9",
+        reference_version="SQLite 3.99",
+        report="querygen run X: the <report>",
+        results_run="querygen-custom_1",
+    )
+    group = make_group(run, title="content: the group of this run")
+    make_finding(group)
+    make_finding(group)
+    resp = client.get(f"/querygen/runs/{run.pk}/")
+    assert resp.status_code == 200
+    html = resp.content.decode()
+    for text in ("f-duck", "f-lite", "DuckDB v9", "SQLite 3.99", "max_depth", "Differential"):
+        assert text in html
+    assert "the &lt;report&gt;" in html
+    assert 'href="/runs/querygen-custom_1/"' in html
+    assert "content: the group of this run" in html
+    assert resp.context["groups"][0].in_run == 2
+    assert "job.log" not in html  # logs are for staff
+    staff_html = admin_client.get(f"/querygen/runs/{run.pk}/").content.decode()
+    assert f'href="/media/logs/querygen/{run.pk}/job.log"' in staff_html
+
+
+def test_an_unknown_run_is_404(client):
+    assert client.get("/querygen/runs/999999/").status_code == 404
+
+
+# --- groups -------------------------------------------------------------------------------------
+
+
+def test_the_group_list_filters_and_sorts(client):
+    run = make_run()
+    other = make_run(sut=make_engines()[1], reference=None, oracle="tlp")
+    now = timezone.now()
+    a = make_group(run, title="A new content", count=5, last_seen=now - timedelta(days=2))
+    b = make_group(run, title="B known error", kind="error", status="known", count=1)
+    c = make_group(other, title="C tlp content", count=3, last_seen=now - timedelta(days=1))
+
+    def titles(query: str) -> list[str]:
+        resp = client.get(f"/querygen/groups/{query}")
+        assert resp.status_code == 200
+        return [g.title for g in resp.context["page"]]
+
+    assert titles("") == [b.title, c.title, a.title]
+    assert titles("?sort=count") == [a.title, c.title, b.title]
+    assert titles("?status=known") == [b.title]
+    assert titles("?kind=content") == [c.title, a.title]
+    assert titles(f"?scope={other.scope.replace(' ', '+')}") == [c.title]
+    assert titles("?status=new&kind=error") == []
+    assert titles("?status=bogus&sort=bogus") == [b.title, c.title, a.title]
+    html = client.get("/querygen/groups/?kind=content").content.decode()
+    assert "<option selected>content</option>" in html and "B known error" not in html
+
+
+def test_the_group_page_shows_sql_results_and_samples(client):
+    run = make_run()
+    group = make_group(run, title="content: 1 of 3 rows differ", link="https://bugs.example/1")
+    sample = make_finding(
+        group,
+        reduced_sql={"sut": "SELECT '<script>x</script>' FROM t", "ref": "SELECT 1"},
+        errors={"ref": "no such <function>"},
+    )
+    later = make_finding(group, results=[])
+    resp = client.get(f"/querygen/groups/{group.pk}/")
+    assert resp.status_code == 200
+    html = resp.content.decode()
+    assert resp.context["sample"] == sample  # the first with results
+    assert "<script>x</script>" not in html
+    assert '<span class="sql-s">&#x27;&lt;script&gt;x&lt;/script&gt;&#x27;</span>' in html
+    assert '<details class="qg-original">' in html and '<span class="sql-k">WHERE</span>' in html
+    # Both sides' results, the differing row marked on each, NULL shown as NULL.
+    assert html.count('<tr class="differs"') == 2
+    assert html.count('class="marker"') == 2
+    assert '<td class="null">NULL</td>' in html
+    assert "total 3 rows" in html
+    assert "no such &lt;function&gt;" in html
+    assert "https://bugs.example/1" in html
+    assert f"{later.seed}:{later.index}" in html and f"{sample.seed}:{sample.index}" in html
+    # Anonymous readers see no actions.
+    assert "Mark known" not in html and "csrfmiddlewaretoken" not in html
+    # Another sample by its id: no results kept for it.
+    other = client.get(f"/querygen/groups/{group.pk}/?sample={later.pk}")
+    assert other.context["sample"] == later and b"Not kept for this sample" in other.content
+
+
+def test_a_truncated_answer_says_how_many_rows_are_shown(client):
+    group = make_group(make_run())
+    rows = [[n] for n in range(50)]
+    make_finding(group, results=[side("sut", "f-duck", rows, marked=[3], total=4000)])
+    html = client.get(f"/querygen/groups/{group.pk}/").content.decode()
+    assert "total 4,000 rows, first 50 shown" in html
+
+
+def test_staff_see_the_actions(staff_client):
+    group = make_group(make_run())
+    make_finding(group)
+    html = staff_client.get(f"/querygen/groups/{group.pk}/").content.decode()
+    for text in ("Mark known", "Mark fixed", "Ignore", "Replay", "csrfmiddlewaretoken"):
+        assert text in html
+    assert "Reopen" not in html  # it is new already
+
+
+@pytest.mark.parametrize(
+    ("status", "link", "shown"),
+    [("known", "https://bugs.example/42", "Marked known."), ("fixed", "", "Marked fixed."),
+     ("ignored", "", "Marked ignored.")],
+)  # fmt: skip
+def test_staff_mark_a_group(staff_client, status, link, shown):
+    group = make_group(make_run())
+    resp = staff_client.post(
+        f"/querygen/groups/{group.pk}/status/", {"status": status, "link": link, "note": "seen"}
+    )
+    assert resp.status_code == 302 and resp["Location"] == f"/querygen/groups/{group.pk}/"
+    group.refresh_from_db()
+    assert group.status == status and group.note == "seen"
+    assert group.link == link
+    assert texts(resp) == [shown]
+
+
+def test_reopen_makes_a_group_new_again(staff_client):
+    group = make_group(make_run(), status="fixed")
+    staff_client.post(f"/querygen/groups/{group.pk}/status/", {"status": "new"})
+    group.refresh_from_db()
+    assert group.status == GroupStatus.NEW
+
+
+def test_known_without_a_link_is_refused_and_changes_nothing(staff_client):
+    group = make_group(make_run())
+    resp = staff_client.post(
+        f"/querygen/groups/{group.pk}/status/", {"status": "known", "link": "", "note": "x"},
+        follow=True,
+    )  # fmt: skip
+    assert resp.status_code == 200
+    assert "A known group needs a link to its bug report." in resp.content.decode()
+    group.refresh_from_db()
+    assert (group.status, group.link, group.note) == ("new", "", "")
+
+
+def test_a_bad_link_or_status_is_a_message_not_a_500(staff_client):
+    group = make_group(make_run())
+    url = f"/querygen/groups/{group.pk}/status/"
+    resp = staff_client.post(url, {"status": "known", "link": "javascript:alert(1)"})
+    assert resp.status_code == 302 and "is not an http(s) URL" in texts(resp)[0]
+    resp = staff_client.post(url, {"status": "bogus"})
+    assert resp.status_code == 302 and texts(resp)[-1].startswith("Unknown status")
+    group.refresh_from_db()
+    assert group.status == "new" and group.link == ""
+
+
+def test_actions_are_refused_to_anonymous_and_non_staff_users(client, django_user_model):
+    group = make_group(make_run())
+    sample = make_finding(group)
+    status_url = f"/querygen/groups/{group.pk}/status/"
+    replay_url = f"/querygen/groups/{group.pk}/replay/"
+    assert client.post(status_url, {"status": "ignored"}).status_code == 403
+    assert client.post(replay_url, {"sample": sample.pk, "which": "reduced"}).status_code == 403
+    client.force_login(django_user_model.objects.create_user("reader", password="pw"))
+    assert client.post(status_url, {"status": "ignored"}).status_code == 403
+    assert client.get(status_url).status_code == 405
+    group.refresh_from_db()
+    assert group.status == "new"
+
+
+def test_a_replay_whose_engines_are_gone_is_a_message(staff_client):
+    group = make_group(make_run())  # the factory's engine files do not exist
+    sample = make_finding(group)
+    resp = staff_client.post(
+        f"/querygen/groups/{group.pk}/replay/", {"sample": sample.pk, "which": "reduced"}
+    )
+    assert resp.status_code == 302
+    assert resp["Location"] == f"/querygen/groups/{group.pk}/?sample={sample.pk}"
+    assert texts(resp) and "f-duck" in texts(resp)[0]
+
+
+def test_a_replay_of_another_groups_sample_is_refused(staff_client):
+    run = make_run()
+    group, other = make_group(run), make_group(run)
+    stranger = make_finding(other)
+    resp = staff_client.post(
+        f"/querygen/groups/{group.pk}/replay/", {"sample": stranger.pk, "which": "reduced"}
+    )
+    assert resp.status_code == 302 and texts(resp) == [
+        "Choose one of this group's samples to replay."
+    ]
+
+
+def test_private_reads_need_a_login(client, settings):
+    settings.ASSAY_PUBLIC_READ = False
+    group = make_group(make_run())
+    for url in ("/querygen/", f"/querygen/groups/{group.pk}/", "/querygen/groups/"):
+        resp = client.get(url)
+        assert resp.status_code == 302 and resp["Location"].startswith("/admin/login/")
+
+
+# --- starting a run -----------------------------------------------------------------------------
+
+
+def test_the_run_form_is_for_staff(client):
+    resp = client.get("/querygen/runs/new/")
+    assert resp.status_code == 302 and resp["Location"].startswith("/admin/login/")
+    resp = client.post("/querygen/runs/new/", {"sut": "x"})
+    assert resp.status_code == 302 and QuerygenRun.objects.count() == 0
+
+
+def test_the_form_starts_a_run(staff_client, qg_engines):
+    resp = staff_client.get("/querygen/runs/new/")
+    assert resp.status_code == 200 and b'<option value="qg-duckdb"' in resp.content
+    resp = staff_client.post(
+        "/querygen/runs/new/",
+        {
+            "sut": "qg-duckdb",
+            "reference": "qg-sqlite",
+            "oracle": "differential",
+            "budget_queries": "25",
+            "budget_minutes": "1.5",
+            "timeout": "0.5",
+            "seed": "11",
+            "profile": '{"max_depth": 2}',
+            "label": "from the form",
+        },
+    )
+    run = QuerygenRun.objects.get()
+    assert resp.status_code == 302 and resp["Location"] == f"/querygen/runs/{run.pk}/"
+    assert (run.sut.name, run.reference.name, run.oracle) == (
+        "qg-duckdb",
+        "qg-sqlite",
+        "differential",
+    )
+    assert (run.budget_queries, run.budget_seconds, run.timeout) == (25, 90, 0.5)
+    assert (run.seed, run.profile, run.label, run.state) == (
+        11,
+        {"max_depth": 2},
+        "from the form",
+        "queued",
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        ({"reference": ""}, "The differential oracle needs a reference engine"),
+        ({"oracle": "tlp", "reference": "qg-sqlite"}, "The tlp oracle tests one engine"),
+        ({"budget_queries": "", "budget_minutes": ""}, "A run needs a budget"),
+        ({"profile": '{"no_such_setting": 1}'}, "no_such_setting"),
+        ({"profile": "[1, 2]"}, "The profile is a JSON object"),
+        ({"profile": "{not json"}, "Enter a valid JSON"),
+        ({"sut_python": "/nonexistent/python"}, "/nonexistent/python"),
+        ({"timeout": "0"}, "greater than or equal to 0.01"),
+    ],
+)
+def test_a_bad_form_creates_nothing_and_keeps_the_values(staff_client, qg_engines, data, error):
+    values = {"sut": "qg-duckdb", "oracle": "differential", "reference": "qg-sqlite",
+              "budget_queries": "25", "timeout": "1", "seed": "123456"}  # fmt: skip
+    values.update(data)
+    resp = staff_client.post("/querygen/runs/new/", values)
+    assert resp.status_code == 200
+    html = resp.content.decode()
+    assert error in html.replace("&#x27;", "'").replace("&quot;", '"')
+    assert 'value="123456"' in html  # the values are kept
+    assert QuerygenRun.objects.count() == 0
+
+
+# --- a real run ---------------------------------------------------------------------------------
+
+
+def test_a_real_run_shows_its_findings_and_a_replay_reproduces(staff_client, qg_engines):
+    run = runs.submit_run(
+        sut="qg-duckdb", reference="qg-sqlite", budget_queries=60, seed=7, timeout=1.0
+    )
+    assert jobs.run_job("querygen.QuerygenRun", run.pk) == "succeeded"
+    run.refresh_from_db()
+    assert run.findings > 0
+
+    dashboard = staff_client.get("/querygen/").content.decode()
+    assert "<svg" in dashboard and f'data-run="{run.pk}"' in dashboard
+    page = staff_client.get(f"/querygen/runs/{run.pk}/").content.decode()
+    assert run.report.splitlines()[0] in page and run.results_run in page
+
+    # A content group: both sides' real answers, the differing rows marked.
+    group = Group.objects.filter(samples__run=run, kind="content").distinct().first()
+    assert group is not None
+    resp = staff_client.get(f"/querygen/groups/{group.pk}/")
+    assert resp.status_code == 200
+    sample = resp.context["sample"]
+    assert [p["side"] for p in sample.results] == ["sut", "ref"]
+    html = resp.content.decode()
+    assert html.count('<figure class="qg-sql"') >= 2 and '<span class="sql-k">SELECT</span>' in html
+    marked = sum(len(p["marked"]) for p in sample.results)
+    assert html.count('<tr class="differs"') >= marked
+    assert sum(p.differing for p in resp.context["panels"]) > 0
+
+    replay = staff_client.post(
+        f"/querygen/groups/{group.pk}/replay/", {"sample": sample.pk, "which": "reduced"}
+    )
+    assert replay.status_code == 200
+    assert replay.context["replay"].reproduced is True
+    text = replay.content.decode()
+    assert "Reproduced: <b>yes</b>" in text and 'data-reproduced="true"' in text
+    assert text.count('<section class="qg-side"') == 4  # the replay's two and the sample's two
+
+
+def test_the_live_json_is_plain_json(client):
+    data = json.loads(client.get("/querygen/live.json").content)
+    assert data["pending"] == 0 and "stamp" in data
+
+
+def test_a_running_run_s_page_follows_it(client):
+    run = make_run(
+        state=JobState.RUNNING,
+        finished_at=None,
+        progress_done=30,
+        progress_total=120,
+        progress_message="30 queries, 0 findings",
+    )
+    html = client.get(f"/querygen/runs/{run.pk}/").content.decode()
+    assert "30 queries, 0 findings" in html and "25.0 %" in html
+    assert 'data-pending="true"' in html and "querygen/live.js" in html
+    assert "No findings yet." in html
