@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.exceptions import AssayError
+from querygen import selectors
 from querygen.models import Finding, Group, GroupStatus, OracleKind, Pair, QuerygenRun
 from querygen.services import groups, runs
 
@@ -112,6 +113,13 @@ class QuerygenSubmitSerializer(serializers.Serializer):
         return data
 
 
+def _live_findings(r: QuerygenRun) -> int:
+    # Counted from the rows (selectors.runs annotates them): a running run's findings show as
+    # they are recorded; the row's `findings` is written when the run finishes.
+    live = getattr(r, "live_findings", None)
+    return live if live is not None else r.finding_rows.count()
+
+
 class QuerygenCountsSerializer(serializers.Serializer):
     queries = serializers.IntegerField()
     matches = serializers.IntegerField()
@@ -124,9 +132,12 @@ class QuerygenCountsSerializer(serializers.Serializer):
     both_errors = serializers.IntegerField()
     skipped = serializers.IntegerField()
     reference_ok = serializers.IntegerField()
-    findings = serializers.IntegerField()
+    findings = serializers.SerializerMethodField()
     silenced = serializers.IntegerField()
     reductions = serializers.IntegerField()
+
+    def get_findings(self, r: QuerygenRun) -> int:
+        return _live_findings(r)
 
 
 class QuerygenProgressSerializer(serializers.Serializer):
@@ -146,6 +157,7 @@ class QuerygenRunSerializer(serializers.ModelSerializer):
     reference = _engine_name()
     pair = serializers.SlugRelatedField(slug_field="name", read_only=True)
     scope = serializers.CharField(read_only=True)
+    findings = serializers.SerializerMethodField()
     progress = QuerygenProgressSerializer(source="*", read_only=True)
     url = serializers.SerializerMethodField()
     api_url = serializers.SerializerMethodField()
@@ -160,6 +172,9 @@ class QuerygenRunSerializer(serializers.ModelSerializer):
 
     def get_url(self, r: QuerygenRun) -> str:
         return _absolute(self, reverse("querygen:run-detail", args=[r.pk]))
+
+    def get_findings(self, r: QuerygenRun) -> int:
+        return _live_findings(r)
 
     def get_api_url(self, r: QuerygenRun) -> str:
         return _absolute(self, reverse("api-querygen-run-detail", args=[r.pk]))
@@ -198,7 +213,8 @@ class QuerygenRunViewSet(
     """Querygen runs. Submitting answers 202 with the run and a Location; the run is a job
     the django-q workers execute. Progress and counts are checkpointed on the run as it goes."""
 
-    queryset = QuerygenRun.objects.select_related("sut", "reference", "pair").order_by("-pk")
+    # Findings are counted from their rows: a running run's show as they are recorded.
+    queryset = selectors.runs()
     filterset_fields = ["state", "pair", "oracle"]
 
     def get_serializer_class(self):

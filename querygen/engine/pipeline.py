@@ -36,7 +36,7 @@ from querygen.engine.signature import (
     signature,
 )
 
-__all__ = ["Reduced", "check_tree", "column_types", "reduce_finding", "reproduce_key"]
+__all__ = ["Reduced", "canonical", "check_tree", "column_types", "reduce_finding", "reproduce_key"]
 
 DEFAULT_MAX_CHECKS = 150
 
@@ -127,6 +127,24 @@ def column_types(tree: exp.Expression, schema: Schema) -> str:
     return ",".join(sorted(found))
 
 
+_CONSTANTS = (exp.Literal, exp.Null, exp.Boolean)
+
+
+def canonical(tree: exp.Expression) -> exp.Expression:
+    """The tree as it is signed: a constant select item is one constant, whatever its value or
+    type. The reducer leaves the literal of each item's kind (0, '', NULL, FALSE), and which one
+    says nothing about the bug (``SELECT NULL FROM t WHERE p`` and ``SELECT 0 FROM t WHERE p``)."""
+    tree = tree.copy()
+    for select in tree.find_all(exp.Select):
+        for item in select.expressions:
+            value = item.this if isinstance(item, exp.Alias) else item
+            if isinstance(value, _CONSTANTS) and not (
+                isinstance(value, exp.Literal) and value.is_number and value.name == "0"
+            ):
+                value.replace(exp.Literal.number(0))
+    return tree
+
+
 class _Signer:
     def __init__(
         self, finding: Finding, known: Iterable[KnownIssue], schema: Schema | None
@@ -142,7 +160,7 @@ class _Signer:
         checks: int,
     ) -> Reduced:
         finding = self.finding
-        shape = query_shape(tree) if tree is not None else finding.shape
+        shape = query_shape(canonical(tree)) if tree is not None else finding.shape
         if tree is not None and self.schema is not None:
             shape = f"{shape} columns:{column_types(tree, self.schema)}"
         error = next(iter(check.errors.values()), "") or finding.error

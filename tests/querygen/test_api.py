@@ -315,3 +315,15 @@ def test_schema_of_querygen_has_no_warnings():
     SchemaGenerator().get_schema(request=None, public=True)
     ours = [w for w in GENERATOR_STATS._warn_cache if "querygen" in w]
     assert not ours, ours
+
+
+def test_a_running_run_shows_its_findings_as_they_are_recorded(api_client, rows):
+    running = rows["queued"]
+    QuerygenRun.objects.filter(pk=running.pk).update(state=JobState.RUNNING)
+    group = make_group(running, "cccc")
+    make_finding(running, group, 5)
+    make_finding(running, group, 6)
+    listed = {r["id"]: r for r in api_client.get("/api/v1/querygen/runs/").json()["results"]}
+    assert listed[running.pk]["findings"] == 2  # the row's own field is written at the end
+    detail = api_client.get(f"/api/v1/querygen/runs/{running.pk}/").json()
+    assert detail["counts"]["findings"] == 2

@@ -11,7 +11,13 @@ from querygen.engine.engines import DuckDBEngine, SQLiteEngine
 from querygen.engine.generator import Query, QueryGenerator
 from querygen.engine.model import Schema
 from querygen.engine.oracles import Differential
-from querygen.engine.pipeline import check_tree, column_types, reduce_finding, reproduce_key
+from querygen.engine.pipeline import (
+    canonical,
+    check_tree,
+    column_types,
+    reduce_finding,
+    reproduce_key,
+)
 from querygen.engine.runner import make_finding, run
 from querygen.engine.schema import common_schema
 from querygen.engine.signature import KnownIssue
@@ -120,6 +126,18 @@ def test_a_finding_that_no_longer_fails_is_kept_whole(nan_engines) -> None:
     assert not reduced.reduced
     assert reduced.reduced_size == reduced.original_size
     assert reduced.check is check
+
+
+def test_constant_select_items_sign_alike() -> None:
+    from querygen.engine.signature import query_shape
+
+    shapes = {
+        query_shape(canonical(sqlglot.parse_one(f"SELECT {c} AS c0 FROM t WHERE t.v >= 0")))
+        for c in ("NULL", "0", "''", "FALSE", "1.5")
+    }
+    assert len(shapes) == 1
+    kept = canonical(sqlglot.parse_one("SELECT t.v + 0 AS c0 FROM t WHERE t.v >= 1"))
+    assert kept.sql() == "SELECT t.v + 0 AS c0 FROM t WHERE t.v >= 1"  # only select items
 
 
 def test_a_column_of_no_table_is_unknown() -> None:

@@ -118,13 +118,15 @@ def test_a_real_difference_is_found_reduced_and_grouped(nan_engines) -> None:
     assert run.crashes == run.timeouts == 0
     assert "DuckDB" in run.sut_version or run.sut_version.startswith("v")
     found = Group.objects.filter(first_run=run)
-    assert found.count() * 2 <= run.findings, [g.title for g in found]
+    assert found.count() < run.findings, [g.title for g in found]
     biggest = found.order_by("-count").first()
-    # Most findings are the NaN column read as it is: SELECT t.v FROM measures AS t.
-    assert biggest.count * 2 > run.findings and biggest.reduced and biggest.kind == "content"
+    # The biggest group is the NaN column read as it is: SELECT t.v FROM measures AS t. The
+    # others are the NaN in a predicate, one group per operator (v > 0, v IS NULL, v = v...).
+    assert biggest.count * 3 >= run.findings and biggest.count >= 4
+    assert biggest.reduced and biggest.kind == "content"
     assert biggest.shape == "Select(Column from:From(Table)) columns:FLOAT"
     for group in found:  # and every group reads the column holding NaN
-        assert group.shape.endswith("FLOAT"), group.shape
+        assert "FLOAT" in group.shape.rsplit("columns:", 1)[1], group.shape
     sample = biggest.samples.exclude(results=[]).first()
     assert sample.reduced_size * 3 <= sample.original_size
     reduced = sample.reduced_sql["sut"]
