@@ -3,11 +3,17 @@ dataset at its default scale, in one process (one core).
 
 Prints compared queries per second, the share of wall time spent outside the engines (our
 overhead: generating, rendering, comparing), the share of generated queries the reference ran
-without error, and the median size of reduced queries against their originals, each next to
-the issue's goal. The anchor of the overhead figure is the time inside the engines, measured in
-the same run.
+without error (a timeout or the row limit counts against it), and the median size of reduced
+queries against their originals, each next to the issue's goal. The anchor of the overhead
+figure is the time inside the engines, measured in the same run. Then where the time went:
+per stage (generating, rendering, each engine, comparing and the rest) and per outcome.
+
+The queries are the real generator's, from the ``fast`` profile by default (querygen/engine/
+profile.py: every construct, most SELECTs on a window of ids), run on the real engines with a
+timeout of 1 s and a row limit of 10,000 per query; ``--profile default`` runs the default one.
 
     .venv/bin/python benchmarks/querygen.py [--queries 300] [--findings 10] [--quick]
+        [--profile fast] [--timeout 1.0]
 """
 
 from __future__ import annotations
@@ -28,13 +34,16 @@ from datagen.generator.loaders import Target, copy_between, create_tables, load_
 from querygen.engine.compare import Kind, Side, compare  # noqa: E402
 from querygen.engine.engines import DuckDBEngine, SQLiteEngine  # noqa: E402
 from querygen.engine.generator import QueryGenerator  # noqa: E402
-from querygen.engine.oracles import Differential  # noqa: E402
+from querygen.engine.oracles import Differential, render  # noqa: E402
+from querygen.engine.profile import PROFILES, Profile  # noqa: E402
 from querygen.engine.reduce import reduce  # noqa: E402
 from querygen.engine.runner import run  # noqa: E402
 from querygen.engine.schema import common_schema  # noqa: E402
 from querygen.engine.signature import normalize_error  # noqa: E402
 
 SEED = 20261123
+TIMEOUT = 1.0  # seconds per query and engine: a timeout counts against the reference's OK share
+MAX_ROWS = 10_000  # rows per answer: past it TOO_BIG, which counts against it too
 QPS_GOAL = 300  # compared queries per second per core
 OVERHEAD_GOAL = 0.30  # share of wall time outside the engines
 OK_GOAL = 0.90  # share of queries the reference runs without error
@@ -60,11 +69,37 @@ def build_dataset(folder: Path) -> tuple[Path, Path]:
     return duck, lite
 
 
+class Timed:
+    """An engine, or the generator, with the time spent in it added up (for the breakdown)."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.seconds = 0.0
+        self.name = getattr(inner, "name", "")
+        self.dialect = getattr(inner, "dialect", "")
+
+    def execute(self, sql: str, **limits):
+        started = time.perf_counter()
+        try:
+            return self.inner.execute(sql, **limits)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+    def query(self, index: int):
+        started = time.perf_counter()
+        try:
+            return self.inner.query(index)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--findings", type=int, default=10, help="findings to reduce")
-    parser.add_argument("--timeout", type=float, default=1.0, help="seconds per query")
+    parser.add_argument("--timeout", type=float, default=TIMEOUT, help="seconds per query")
+    parser.add_argument("--max-rows", type=int, default=MAX_ROWS, help="row limit per query")
+    parser.add_argument("--profile", default="fast", choices=sorted(PROFILES))
     parser.add_argument("--quick", action="store_true", help="a smoke run: 40 queries, 2 findings")
     args = parser.parse_args(argv)
     if args.quick:
@@ -74,13 +109,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         duck_path, lite_path = build_dataset(Path(tmp))
         print(f"\n== querygen: DuckDB vs SQLite on the querygen dataset (seed {SEED}) ==")
         print(f"  dataset built in {time.perf_counter() - started:.1f} s")
+        print(f"  profile {args.profile!r}, {args.queries} queries, timeout {args.timeout:g} s, "
+              f"row limit {args.max_rows} per query")  # fmt: skip
         with DuckDBEngine(duck_path) as duck, SQLiteEngine(lite_path) as lite:
-            generator = QueryGenerator(common_schema(duck, lite), seed=SEED)
-            oracle = Differential(duck, lite, timeout=args.timeout)
+            profile = Profile.named(args.profile)
+            generator = Timed(QueryGenerator(common_schema(duck, lite), profile, seed=SEED))
+            sut, ref = Timed(duck), Timed(lite)
+            oracle = TimedOracle(
+                Differential(sut, ref, timeout=args.timeout, max_rows=args.max_rows)
+            )
             findings = []
             stats = run(
                 oracle,
-                generator,
+                generator,  # type: ignore[arg-type]
                 budget_queries=args.queries,
                 budget_seconds=None,
                 on_finding=findings.append,
@@ -102,15 +143,64 @@ def main(argv: Sequence[str] | None = None) -> int:
                       f"goal <= 0.33: {verdict(median <= REDUCED_GOAL)}")  # fmt: skip
             else:
                 print("  reduced/original size: no finding to reduce in this run")
+            print_breakdown(stats, oracle, generator, sut, ref)
     return 0
+
+
+class TimedOracle:
+    """The oracle, with each check's outcome, time and query kept (for the breakdown)."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.checks: list[tuple[Kind, float, object]] = []
+
+    def check(self, query):
+        started = time.perf_counter()
+        check = self.inner.check(query)
+        self.checks.append((check.kind, time.perf_counter() - started, query.tree))
+        return check
+
+
+def print_breakdown(stats, oracle: TimedOracle, gen: Timed, sut: Timed, ref: Timed) -> None:
+    """Per stage and per outcome. Rendering is timed again on the run's queries (no engine
+    runs); comparing is what is left of the checks' time, bookkeeping of the wall time."""
+    n = max(1, stats.queries)
+    started = time.perf_counter()
+    for _, _, tree in oracle.checks:
+        render(tree, sut.dialect)
+        render(tree, ref.dialect)
+    render_seconds = time.perf_counter() - started
+    checks_seconds = sum(seconds for _, seconds, _ in oracle.checks)
+    compare_seconds = checks_seconds - render_seconds - sut.seconds - ref.seconds
+    rest = stats.wall_seconds - gen.seconds - checks_seconds
+    print("  time per query by stage (ms, share of the wall time):")
+    for label, seconds in (
+        ("generating", gen.seconds),
+        (f"rendering ({sut.dialect} and {ref.dialect})", render_seconds),
+        (f"SUT: {sut.name}", sut.seconds),
+        (f"reference: {ref.name}", ref.seconds),
+        ("comparing", compare_seconds),
+        ("the run's bookkeeping", rest),
+    ):
+        print(f"    {label:40s} {seconds / n * 1000:7.2f}  {seconds / stats.wall_seconds:6.1%}")
+    print("  time by outcome (queries, seconds, share of the wall time):")
+    kinds: dict[Kind, list[float]] = {}
+    for kind, seconds, _ in oracle.checks:
+        kinds.setdefault(kind, []).append(seconds)
+    for kind, times in sorted(kinds.items(), key=lambda item: -sum(item[1])):
+        total = sum(times)
+        print(
+            f"    {kind.value:12s} {len(times):5d} {total:8.2f}  {total / stats.wall_seconds:6.1%}"
+        )
 
 
 def reduce_findings(duck, lite, findings, timeout: float) -> list[float]:
     """Reduce each finding while DuckDB and SQLite still disagree the same way."""
 
     def outcome(tree):
-        sut = duck.execute(tree.sql(dialect=duck.dialect), timeout=timeout, max_rows=5000)
-        ref = lite.execute(tree.sql(dialect=lite.dialect), timeout=timeout, max_rows=5000)
+        sut = duck.execute(render(tree, duck.dialect), timeout=timeout, max_rows=5000)
+        ref = lite.execute(render(tree, lite.dialect), timeout=timeout, max_rows=5000)
         c = compare(sut, ref)
         error = c.sut_error if c.side is Side.SUT else c.ref_error if c.side else ""
         return c.kind, c.side, normalize_error(error or "")

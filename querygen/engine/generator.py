@@ -92,58 +92,121 @@ class QueryGenerator:
         self._aliases += 1
         return f"t{self._aliases}"
 
-    def _from(self, scope: Scope) -> exp.Select:
+    def _from(self, scope: Scope, max_tables: int | None = None) -> exp.Select:
         p = self.profile
         first = self.rng.choice(self.schema.tables)
         alias = self._alias()
         scope.sources.append((alias, first))
-        select = exp.Select().from_(
-            exp.Table(
-                this=exp.to_identifier(first.name),
-                alias=exp.TableAlias(this=exp.to_identifier(alias)),
-            ),
-            copy=False,
-        )
-        while len(scope.sources) < p.max_tables and self.rng.random() < p.p_join:
+        select = exp.Select().from_(_table(first.name, alias), copy=False)
+        limit = p.max_tables if max_tables is None else max_tables
+        while len(scope.sources) < limit and self.rng.random() < p.p_join:
             table = self.rng.choice(self.schema.tables)
-            alias = self._alias()
             kind = self._weighted(p.join_weights)
             if not p.outer_joins and kind in ("left", "right", "full"):
                 kind = "inner"
-            on = None if kind == "cross" else self._join_condition(scope, alias, table)
-            if on is None and kind != "cross":
-                kind = "cross"  # no pair of columns of one type to join on
-            scope.sources.append((alias, table))
-            source = exp.Table(
-                this=exp.to_identifier(table.name),
-                alias=exp.TableAlias(this=exp.to_identifier(alias)),
-            )
-            if kind == "cross":
-                select = select.join(source, join_type="cross", copy=False)
-            else:
-                select = select.join(source, on=on, join_type=kind, copy=False)
+            if kind != "cross" and self.rng.random() < p.p_key_join:
+                # on a key: at most one row per key on one side, an index lookup
+                keys = [pair for pair in self._pairs(scope, table) if _key_pair(pair[1], pair[2])]
+                if keys:
+                    alias = self._alias()
+                    on = self._on(scope, self.rng.choice(keys), alias, table)
+                    scope.sources.append((alias, table))
+                    _join(select, _table(table.name, alias), kind, on)
+                    continue
+            # Not on a key, a join can multiply rows until every engine times out: it reads a
+            # few rows of the table (see _bounded_source)
+            source, alias, table = self._bounded_source(table)
+            pairs = self._pairs(scope, table) if kind != "cross" else []
+            if pairs:
+                on = self._on(scope, self.rng.choice(pairs), alias, table)
+                scope.sources.append((alias, table))
+                _join(select, source, kind, on)
+            else:  # a cross join, or no pair of columns of one type to join on
+                scope.sources.append((alias, table))
+                _join(select, source, "cross", None)
         return select
 
-    def _join_condition(self, scope: Scope, alias: str, table: Table) -> exp.Expression | None:
-        pairs = [
+    def _pairs(self, scope: Scope, table: Table) -> list[tuple[str, Column, Column]]:
+        """(alias, column in scope, column of table) of one orderable type: join candidates."""
+        return [
             (left_alias, left, right)
             for left_alias, left in scope.columns()
             for right in table.columns
             if right.type == left.type and left.type in ORDERABLE
         ]
-        if not pairs:
-            return None
-        # Mostly on key-like columns (id, *_id): joins on low-cardinality columns multiply rows
-        # until every engine times out, and teach us nothing more.
-        keys = [pair for pair in pairs if _key_like(pair[1]) and _key_like(pair[2])]
-        left_alias, left, right = self.rng.choice(
-            keys if keys and self.rng.random() < 0.8 else pairs
-        )
+
+    def _on(
+        self, scope: Scope, pair: tuple[str, Column, Column], alias: str, table: Table
+    ) -> exp.Expression:
+        left_alias, left, right = pair
         cond: exp.Expression = exp.EQ(this=_col(left_alias, left), expression=_col(alias, right))
         if self.rng.random() < 0.3:
             inner = Scope(sources=[*scope.sources, (alias, table)], outer=scope.outer)
             cond = exp.And(this=cond, expression=self._predicate(inner, 1))
         return cond
+
+    def _bounded_source(self, table: Table) -> tuple[exp.Expression, str, Table]:
+        """What a join not on a key (a cross join included) reads: the table, or
+        (``cross_join_rows`` > 0) at most that many of its rows, as a derived table ordered by
+        all its columns (so the rows LIMIT keeps are determined: ties are identical rows), its
+        `id` and one or two other columns (no floats: -0.0 and 0.0 tie, and NaN sorts apart)."""
+        n = self.profile.cross_join_rows
+        columns = [c for c in table.columns if c.type in ORDERABLE and c.type != SqlType.FLOAT]
+        if n <= 0 or not columns:
+            alias = self._alias()
+            return _table(table.name, alias), alias, table
+        rng = self.rng
+        inner_alias = self._alias()
+        keys = [c for c in columns if _unique_key(c)]
+        rest = [c for c in columns if c not in keys]
+        picked = keys + rng.sample(rest, k=min(len(rest), rng.randint(0 if keys else 1, 2)))
+        items = [exp.alias_(_col(inner_alias, c), _ident(c.name), copy=False) for c in picked]
+        order = [
+            exp.Ordered(this=exp.Literal.number(i + 1), desc=False, nulls_first=True)
+            for i in range(len(picked))
+        ]
+        inner = (
+            exp.Select()
+            .select(*items, copy=False)
+            .from_(_table(table.name, inner_alias), copy=False)
+            .order_by(*order, copy=False)
+            .limit(rng.randint(1, n), copy=False)
+        )
+        alias = self._alias()
+        derived = exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias)))
+        return derived, alias, Table(table.name, tuple(picked))
+
+    def _key_pair_index(self, pairs: list[tuple[Column, Column]]) -> int:
+        """Which pair of columns (outer, inner) to correlate on: mostly (``p_key_join``) a
+        key pair, one index lookup per outer row on the reference."""
+        rng = self.rng
+        if rng.random() < self.profile.p_key_join:
+            keys = [n for n, (a, b) in enumerate(pairs) if _key_pair(a, b)]
+            if keys:
+                return rng.choice(keys)
+        return rng.randrange(len(pairs))
+
+    def _key_window(self, select: exp.Select, scope: Scope) -> exp.Expression | None:
+        """``t.id BETWEEN lo AND lo + key_window - 1`` on the first source with an `id` (an
+        index range on the reference): a guard on the size of the result that needs no LIMIT.
+        With a RIGHT or FULL join (or on a joined table) the rows an outer join adds with that
+        side NULL stay: ``OR t.id IS NULL``."""
+        p = self.profile
+        found = next(
+            ((a, c) for a, table in scope.sources for c in table.columns if _unique_key(c)), None
+        )
+        if found is None:
+            return None
+        alias, key = found
+        lo = self.rng.randrange(max(1, p.key_span))
+        window: exp.Expression = exp.Between(
+            this=_col(alias, key), low=_number(lo), high=_number(lo + max(1, p.key_window) - 1)
+        )
+        joins = select.args.get("joins") or []
+        if alias != scope.sources[0][0] or any(j.side in ("RIGHT", "FULL") for j in joins):
+            null = exp.Is(this=_col(alias, key), expression=exp.Null())
+            window = exp.Paren(this=exp.Or(this=window, expression=null))
+        return window
 
     def _select(
         self, scope: Scope, depth: int, *, top: bool = False, want: list[SqlType] | None = None
@@ -177,8 +240,13 @@ class QueryGenerator:
             items.append(exp.alias_(item, f"c{i}", copy=False))
             types.append(t)
         select = select.select(*items, copy=False)
-        if rng.random() < p.p_where:
-            select = select.where(self._predicate(scope, depth + 1), copy=False)
+        where = self._predicate(scope, depth + 1) if rng.random() < p.p_where else None
+        if p.p_key_window > 0 and rng.random() < p.p_key_window:
+            window = self._key_window(select, scope)
+            if window is not None:
+                where = window if where is None else exp.And(this=window, expression=where)
+        if where is not None:
+            select = select.where(where, copy=False)
         if group_by:
             select = select.group_by(*[_col(a, c) for a, c in group_by], copy=False)
             if rng.random() < p.p_having:
@@ -271,7 +339,7 @@ class QueryGenerator:
         if cols and self.rng.random() < self.profile.p_column:
             return _col(*self.rng.choice(cols))
         if self.rng.random() < self.profile.p_null_literal:
-            return exp.Cast(this=exp.Null(), to=exp.DataType.build(_CAST_NAME[t]))
+            return exp.Cast(this=exp.Null(), to=_data_type(_CAST_NAME[t]))
         return self._literal(t)
 
     def _literal(self, t: SqlType) -> exp.Expression:
@@ -281,23 +349,21 @@ class QueryGenerator:
         if t == SqlType.FLOAT:
             return exp.Cast(
                 this=exp.Literal.number(rng.choice(["0.5", "-1.25", "3.0", "1e3", "0.1"])),
-                to=exp.DataType.build("double"),
+                to=_data_type("double"),
             )
         if t == SqlType.DECIMAL:
             value = Decimal(rng.randint(-10000, 10000)).scaleb(-2)
-            return exp.Cast(
-                this=exp.Literal.number(str(value)), to=exp.DataType.build("decimal(18,4)")
-            )
+            return exp.Cast(this=exp.Literal.number(str(value)), to=_data_type("decimal(18,4)"))
         if t == SqlType.TEXT:
             return exp.Literal.string(rng.choice(STRINGS))
         if t == SqlType.BOOL:
             return exp.Boolean(this=rng.random() < 0.5)
         if t == SqlType.DATE:
             day = date(2000, 1, 1) + timedelta(days=rng.randint(0, 12000))
-            return exp.Cast(this=exp.Literal.string(day.isoformat()), to=exp.DataType.build("date"))
+            return exp.Cast(this=exp.Literal.string(day.isoformat()), to=_data_type("date"))
         moment = datetime(2000, 1, 1) + timedelta(seconds=rng.randint(0, 10**9))
         return exp.Cast(
-            this=exp.Literal.string(moment.isoformat(sep=" ")), to=exp.DataType.build("timestamp")
+            this=exp.Literal.string(moment.isoformat(sep=" ")), to=_data_type("timestamp")
         )
 
     def _expr(self, scope: Scope, t: SqlType, depth: int) -> exp.Expression:
@@ -496,14 +562,17 @@ class QueryGenerator:
         inner_scope = Scope(outer=scope)
         if rng.random() < 0.5:
             # EXISTS, correlated on a column pair of one type
-            inner = self._from(inner_scope)
-            outer_cols = scope.columns()
+            inner = self._from(inner_scope, self.profile.max_subquery_tables)
             pairs = [
-                (o, i) for o in outer_cols for i in inner_scope.columns() if o[1].type == i[1].type
+                (o, i)
+                for o in scope.columns()
+                for i in inner_scope.columns()
+                if o[1].type == i[1].type
             ]
             cond = self._predicate(inner_scope, self.profile.max_depth - 1)
             if pairs:
-                o, i = rng.choice(pairs)
+                # mostly on a key: one index lookup per outer row on the reference
+                o, i = pairs[self._key_pair_index([(o[1], i[1]) for o, i in pairs])]
                 cond = exp.And(this=exp.EQ(this=_col(*o), expression=_col(*i)), expression=cond)
             node = exp.Exists(
                 this=inner.select(exp.Literal.number(1), copy=False).where(cond, copy=False)
@@ -513,7 +582,7 @@ class QueryGenerator:
         inner_cols = None
         for _ in range(3):
             inner_scope = Scope(outer=scope)
-            inner = self._from(inner_scope)
+            inner = self._from(inner_scope, self.profile.max_subquery_tables)
             inner_cols = inner_scope.columns(t)
             if inner_cols:
                 break
@@ -527,7 +596,7 @@ class QueryGenerator:
 
     def _scalar_subquery(self, scope: Scope, t: SqlType) -> exp.Expression:
         inner_scope = Scope(outer=scope)
-        inner = self._from(inner_scope)
+        inner = self._from(inner_scope, self.profile.max_subquery_tables)
         agg = self._aggregate(inner_scope, t, self.profile.max_depth - 1)
         return exp.Subquery(this=inner.select(agg, copy=False))
 
@@ -547,6 +616,54 @@ def _col(alias: str, column: Column) -> exp.Column:
     return exp.Column(
         this=exp.to_identifier(column.name, quoted=True), table=exp.to_identifier(alias)
     )
+
+
+_DATA_TYPES: dict[str, exp.DataType] = {}
+
+
+def _data_type(name: str) -> exp.DataType:
+    """exp.DataType.build(name), parsed once (parsing costs more than building the rest)."""
+    built = _DATA_TYPES.get(name)
+    if built is None:
+        built = _DATA_TYPES[name] = exp.DataType.build(name)
+    return built.copy()
+
+
+# What Select.join(join_type=...) sets, without parsing the join type every time.
+_JOIN_ARGS = {
+    "inner": {"kind": "INNER"},
+    "left": {"side": "LEFT"},
+    "right": {"side": "RIGHT"},
+    "full": {"side": "FULL"},
+    "cross": {"kind": "CROSS"},
+}
+
+
+def _join(select: exp.Select, source: exp.Expression, kind: str, on: exp.Expression | None) -> None:
+    join = exp.Join(this=source, **_JOIN_ARGS[kind])
+    if on is not None:
+        join.set("on", on)
+    select.append("joins", join)
+
+
+def _table(name: str, alias: str) -> exp.Table:
+    return exp.Table(
+        this=exp.to_identifier(name), alias=exp.TableAlias(this=exp.to_identifier(alias))
+    )
+
+
+def _ident(name: str) -> exp.Identifier:
+    return exp.to_identifier(name, quoted=True)
+
+
+def _unique_key(column: Column) -> bool:
+    """A column named `id`: taken for the table's key (datagen's tables have it as one)."""
+    return column.name.lower() == "id"
+
+
+def _key_pair(a: Column, b: Column) -> bool:
+    """`id` against a key-like column (id, *_id): at most one row per value on one side."""
+    return _key_like(a) and _key_like(b) and (_unique_key(a) or _unique_key(b))
 
 
 def _key_like(column: Column) -> bool:

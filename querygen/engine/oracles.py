@@ -47,12 +47,15 @@ from __future__ import annotations
 import hashlib
 import random
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.generator import Generator
 
 from querygen.engine.compare import Comparison, Kind, compare
 from querygen.engine.engines import Engine
@@ -60,7 +63,7 @@ from querygen.engine.generator import Query, QueryGenerator, Scope
 from querygen.engine.model import Outcome, Schema, SqlType, Status, Table
 from querygen.engine.profile import Profile
 
-__all__ = ["NoREC", "TLP", "Check", "Differential", "Oracle", "TLPMode"]
+__all__ = ["NoREC", "TLP", "Check", "Differential", "Oracle", "TLPMode", "render"]
 
 TLPMode = Literal["rows", "group", "aggregate"]
 
@@ -139,6 +142,23 @@ class Oracle(Protocol):
     def check(self, query: Query) -> Check: ...
 
 
+_generators = threading.local()
+
+
+def render(tree: exp.Expression, dialect: str) -> str:
+    """``tree.sql(dialect=dialect)``, with one sqlglot Generator per dialect and thread kept
+    rather than built per call. The tree is copied first, as ``tree.sql`` does: generators
+    rewrite what they render (a division gets a CAST for SQLite), and the tree must stay as
+    generated for the other dialect, the reduction and the report."""
+    cache: dict[str, Generator] | None = getattr(_generators, "by_dialect", None)
+    if cache is None:
+        cache = _generators.by_dialect = {}
+    generator = cache.get(dialect)
+    if generator is None:
+        generator = cache[dialect] = Dialect.get_or_raise(dialect).generator()
+    return generator.generate(tree, copy=True)
+
+
 def _run(engine: Engine, sql: str, timeout: float, max_rows: int) -> tuple[Outcome, float]:
     started = time.perf_counter()
     outcome = engine.execute(sql, timeout=timeout, max_rows=max_rows)
@@ -190,8 +210,8 @@ class Differential:
 
     def check(self, query: Query) -> Check:
         sql = {
-            "sut": query.tree.sql(dialect=self.sut.dialect),
-            "ref": query.tree.sql(dialect=self.ref.dialect),
+            "sut": render(query.tree, self.sut.dialect),
+            "ref": render(query.tree, self.ref.dialect),
         }
         sut, s_seconds = _run(self.sut, sql["sut"], self.timeout, self.max_rows)
         ref, r_seconds = _run(self.ref, sql["ref"], self.timeout, self.max_rows)
@@ -343,7 +363,7 @@ class _SingleEngine:
         mode: str = "",
     ) -> Check:
         dialect = self.engine.dialect
-        sql = {side: tree.sql(dialect=dialect) for side, tree in zip(sides, trees, strict=True)}
+        sql = {side: render(tree, dialect) for side, tree in zip(sides, trees, strict=True)}
         first, s_seconds = _run(self.engine, sql[sides[0]], self.timeout, self.max_rows)
         second, r_seconds = _run(self.engine, sql[sides[1]], self.timeout, self.max_rows)
         comparison = compare(first, second, float_rel_tol=self.float_rel_tol)

@@ -622,3 +622,15 @@ def test_postgres_tables_in_other_schemas_and_of_other_types(querygen_pg: str) -
     with PostgresEngine(conninfo) as engine:
         assert engine.tables() == [table("Odd", "id:int n:decimal c:text v:text r:float")]
         assert ok(engine.execute('SELECT count(*) FROM "Odd"')).rows == [(0,)]
+
+
+def test_duckdb_interrupts_a_short_timeout_after_a_long_one(querygen_duckdb: Path) -> None:
+    # One watchdog thread per session sleeps towards the running query's deadline: a query
+    # with an earlier deadline than the last one's must wake it.
+    with DuckDBEngine(querygen_duckdb) as duck:
+        ok(duck.execute("SELECT count(*) FROM facts", timeout=30))
+        outcome = duck.execute(FOREVER, timeout=0.3)
+        assert outcome.status == Status.TIMEOUT, outcome
+        assert outcome.seconds < 5
+        for _ in range(3):  # and never the next query
+            assert ok(duck.execute("SELECT count(*) FROM times", timeout=0.3)).rows == [(2000,)]

@@ -115,3 +115,54 @@ def test_nine_in_ten_queries_run_without_error_on_both_engines(
     finally:
         sqlite.close()
         duck.close()
+
+
+EVERY_CONSTRUCT = (exp.Join, exp.Union, exp.Intersect, exp.Except, exp.Window, exp.Exists,
+                   exp.Subquery, exp.Group, exp.Having, exp.Case, exp.With, exp.Order,
+                   exp.Limit, exp.Distinct, exp.In)  # fmt: skip
+
+
+def test_named_profiles_start_from_their_settings() -> None:
+    fast = Profile.named("fast")
+    assert fast.name == "fast" and fast.p_key_window > 0
+    tuned = Profile.from_mapping({"name": "fast", "max_depth": 2})
+    assert (tuned.p_key_window, tuned.max_depth) == (fast.p_key_window, 2)
+    assert Profile.from_mapping({"name": "mine"}).p_key_window == Profile().p_key_window
+    with pytest.raises(KeyError):
+        Profile.named("slow")
+
+
+def test_the_fast_profile_keeps_every_construct_and_windows_most_selects() -> None:
+    kinds = collections.Counter()
+    windows = 0
+    generator = QueryGenerator(SCHEMA, Profile.named("fast"), seed=3)
+    for i in range(600):
+        tree = generator.query(i).tree
+        kinds.update(t.__name__ for t in EVERY_CONSTRUCT if tree.find(t) is not None)
+        where = tree.find(exp.Where)
+        windows += where is not None and "BETWEEN" in where.sql() and '."id" BETWEEN' in tree.sql()
+    assert all(kinds[t.__name__] > 0 for t in EVERY_CONSTRUCT), kinds
+    assert windows > 300
+
+
+def test_cross_joins_and_joins_off_keys_read_a_few_determined_rows() -> None:
+    generator = QueryGenerator(SCHEMA, seed=8)
+    kinds = collections.Counter()
+    for i in range(400):
+        for join in generator.query(i).tree.find_all(exp.Join):
+            source = join.this
+            on = join.args.get("on")
+            keyed = isinstance(on, exp.EQ | exp.And) and any(
+                c.name == "id" for c in (on.this if isinstance(on, exp.And) else on).find_all(
+                    exp.Column)
+            )  # fmt: skip
+            if isinstance(source, exp.Table):
+                assert on is not None and keyed, join.sql()  # a base table: on a key
+                kinds["key"] += 1
+                continue
+            select = source.this  # a derived table: LIMIT over an ORDER BY of every column
+            assert select.args.get("limit") is not None, join.sql()
+            order = select.args["order"].expressions
+            assert len(order) == len(select.expressions), join.sql()
+            kinds["cross" if join.args.get("kind") == "CROSS" else "bounded"] += 1
+    assert kinds["key"] and kinds["cross"] and kinds["bounded"], kinds

@@ -16,7 +16,7 @@ from querygen.engine.compare import Kind, Side
 from querygen.engine.engines import CatalogColumn, DuckDBEngine, Engine, SQLiteEngine
 from querygen.engine.generator import Query, QueryGenerator
 from querygen.engine.model import Outcome, Schema, SqlType, Status, Table
-from querygen.engine.oracles import TLP, Check, Differential, NoREC
+from querygen.engine.oracles import TLP, Check, Differential, NoREC, render
 from querygen.engine.profile import Profile
 from querygen.engine.runner import Finding, replay, run
 from querygen.engine.schema import common_schema
@@ -349,3 +349,13 @@ def test_check_verdict_ignores_timings() -> None:
     a = Check(Kind.MATCH, {"x": "SELECT 1"}, {"x": Outcome(Status.OK, seconds=1)}, "same")
     b = Check(Kind.MATCH, {"x": "SELECT 1"}, {"x": Outcome(Status.OK, seconds=2)}, "same")
     assert a.verdict() == b.verdict()
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "sqlite", "postgres"])
+def test_render_is_tree_sql_and_leaves_the_tree_as_it_was(dialect: str) -> None:
+    # SQLite's and PostgreSQL's generators add a CAST to a division's operand as they render
+    tree = sqlglot.parse_one("SELECT a / NULLIF(b, 0) AS c0 FROM t WHERE a / 2 > 1")
+    before = tree.copy()
+    assert render(tree, dialect) == before.sql(dialect=dialect)
+    assert render(tree, dialect) == before.sql(dialect=dialect)  # the kept generator again
+    assert tree == before and tree.sql() == before.sql()
