@@ -88,6 +88,11 @@ class QuerygenRunAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
+    # A group's count is its finding rows: deleting a run (and its findings) here would leave
+    # the counts wrong.
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
     @admin.display(description="scope")
     def scope_text(self, obj: QuerygenRun) -> str:
         return obj.scope
@@ -109,6 +114,9 @@ class FindingAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
 

@@ -14,6 +14,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -227,6 +228,9 @@ class QuerygenRunViewSet(
         _refuse_unknown(request.data, QuerygenSubmitSerializer)
         form = QuerygenSubmitSerializer(data=request.data)
         form.is_valid(raise_exception=True)
+        if form.validated_data.get("sut_python") and not request.user.is_staff:
+            # The interpreter is a program the worker runs: a staff decision, not a CI token's.
+            raise PermissionDenied("Only staff may run a private build's interpreter (sut_python).")
         run = runs.submit_run(**form.validated_data)
         body = QuerygenRunDetailSerializer(run, context={"request": request}).data
         return Response(
@@ -339,7 +343,8 @@ class QuerygenGroupDetailSerializer(QuerygenGroupSerializer):
 
     @extend_schema_field(QuerygenFindingDetailSerializer(many=True))
     def get_samples(self, group: Group) -> list[dict]:
-        latest = group.samples.order_by("-pk")[:SAMPLES_SHOWN]
+        # The first findings are the ones kept with their results (ASSAY_QUERYGEN_SAMPLES).
+        latest = group.samples.order_by("pk")[:SAMPLES_SHOWN]
         return QuerygenFindingDetailSerializer(latest, many=True, context=self.context).data
 
 

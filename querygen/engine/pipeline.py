@@ -17,6 +17,7 @@ one group.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -85,9 +86,12 @@ def reduce_finding(
     known: Iterable[KnownIssue] = (),
     schema: Schema | None = None,
     max_checks: int = DEFAULT_MAX_CHECKS,
+    deadline: float | None = None,
 ) -> Reduced:
     """Reduce ``finding`` against ``oracle`` (the one that found it), then sign the result
-    (with the types of the columns it reads, when ``schema`` is given)."""
+    (with the types of the columns it reads, when ``schema`` is given). Past ``deadline`` (a
+    ``time.monotonic()`` value: a run's time budget) no candidate is checked any more: the
+    reduction keeps what it has."""
     original = finding.check
     tree = original.tree
     sign = _Signer(finding, known, schema)
@@ -96,6 +100,8 @@ def reduce_finding(
     wanted = reproduce_key(original)
 
     def still_fails(candidate: exp.Expression) -> bool:
+        if deadline is not None and time.monotonic() > deadline:
+            return False
         return reproduce_key(check_tree(oracle, candidate, finding.seed, finding.index)) == wanted
 
     # The generated query itself is checked the same way first: when the types or ORDER BY keys

@@ -56,6 +56,7 @@ def check_python(python: str, engine: Engine) -> str:
 def open_engine(engine: Engine, python: str = "") -> qe.Engine:
     """An open querygen engine for the row (read-only); EngineError when it cannot open."""
     if python:
+        check_python(python, engine)  # again: the allow-list may have changed since submission
         kind = "sqlite" if engine.kind == Engine.Kind.SQLITE else "duckdb"
         return qe.IsolatedEngine(python, kind, engine.path, name=f"{engine.name}@{python}")
     if engine.kind == Engine.Kind.SQLITE:

@@ -10,11 +10,14 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
+from django.db import IntegrityError, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from core.exceptions import AssayError
+from core.jobs import LeaseLost
+from core.models import JobState
 from querygen.engine.oracles import Check
 from querygen.engine.pipeline import Reduced
 from querygen.engine.runner import Finding as EngineFinding
@@ -103,17 +106,27 @@ def record_finding(
     reduced: Reduced | None,
     group_of_same_query: Group | None,
     known: list[EngineKnownIssue],
+    *,
+    fence: bool = False,
 ) -> Finding | None:
     """Store one finding in its group (created when new); None when this run already has it.
 
     ``reduced``: the finding after reduction (its signature decides the group);
     ``group_of_same_query``: the group an identical unreduced query went to before (no
     reduction needed); with neither, the finding is grouped by its unreduced signature.
+    ``fence``: write only while ``run.worker`` holds the run (LeaseLost otherwise), so a worker
+    whose lease went to another records nothing more.
     """
     scope = run.scope
     now = timezone.now()
     check = reduced.check if reduced is not None else finding.check
     with transaction.atomic():
+        if fence:
+            held = QuerygenRun.objects.select_for_update().filter(
+                pk=run.pk, worker=run.worker, state=JobState.RUNNING
+            )
+            if not held.exists():
+                raise LeaseLost(f"querygen run {run.pk}: lease lost by {run.worker}")
         if Finding.objects.filter(run=run, index=finding.index).exists():
             return None
         if group_of_same_query is not None:
@@ -153,32 +166,38 @@ def record_finding(
                 },
             )
         sample = group.samples.count() < settings.ASSAY_QUERYGEN_SAMPLES
-        row = Finding.objects.create(
-            group=group,
-            run=run,
-            seed=finding.seed,
-            index=finding.index,
-            kind=finding.kind.value,
-            detail=check.detail[:5000],
-            engines=dict(check.engines),
-            sql=dict(finding.sql),
-            reduced_sql=dict(check.sql) if reduced is not None and reduced.reduced else {},
-            reduced_query=reduced.tree.sql() if reduced is not None and reduced.reduced else "",
-            errors={side: text[:2000] for side, text in check.errors.items()},
-            results=results_of(check) if sample else [],
-            original_size=reduced.original_size if reduced is not None else 0,
-            reduced_size=reduced.reduced_size if reduced is not None else 0,
-            reduction_checks=reduced.checks if reduced is not None else 0,
-            raw_signature=finding.signature,
+        try:
+            with transaction.atomic():  # a savepoint: another worker may have written it since
+                row = Finding.objects.create(
+                    group=group,
+                    run=run,
+                    seed=finding.seed,
+                    index=finding.index,
+                    kind=finding.kind.value,
+                    detail=check.detail[:5000],
+                    engines=dict(check.engines),
+                    sql=dict(finding.sql),
+                    reduced_sql=dict(check.sql) if reduced is not None and reduced.reduced else {},
+                    reduced_query=reduced.tree.sql()
+                    if reduced is not None and reduced.reduced
+                    else "",
+                    errors={side: text[:2000] for side, text in check.errors.items()},
+                    results=results_of(check) if sample else [],
+                    original_size=reduced.original_size if reduced is not None else 0,
+                    reduced_size=reduced.reduced_size if reduced is not None else 0,
+                    reduction_checks=reduced.checks if reduced is not None else 0,
+                    raw_signature=finding.signature,
+                )
+        except IntegrityError:
+            return None
+        Group.objects.filter(pk=group.pk).update(count=F("count") + 1, last_seen=now, last_run=run)
+        # A fixed bug that comes back is a regression: new again, and said so (conditional:
+        # whoever marks the group meanwhile is not overwritten).
+        seen_again = f"Marked fixed, seen again in run {run.pk} on {now:%Y-%m-%d %H:%M} UTC."
+        Group.objects.filter(pk=group.pk, status=GroupStatus.FIXED).update(
+            status=GroupStatus.NEW,
+            note=Concat(F("note"), Value(("\n" if group.note else "") + seen_again)),
         )
-        updates: dict[str, Any] = {"count": F("count") + 1, "last_seen": now, "last_run": run}
-        if group.status == GroupStatus.FIXED:
-            # A fixed bug that comes back is a regression: new again, and said so.
-            updates["status"] = GroupStatus.NEW
-            updates["note"] = (
-                f"{group.note}\n" if group.note else ""
-            ) + f"Marked fixed, seen again in run {run.pk} on {now:%Y-%m-%d %H:%M} UTC."
-        Group.objects.filter(pk=group.pk).update(**updates)
     return row
 
 
@@ -205,9 +224,12 @@ def set_status(group: Group, status: str, *, link: str = "", note: str = "") -> 
     if link and not link.startswith(("http://", "https://")):
         raise AssayError(f"The link {link!r} is not an http(s) URL.", code="bad_link")
     group.status = status
+    fields = ["status"]
     if link:
         group.link = link[:500]
-    if note:
+        fields.append("link")
+    if note:  # only a note given is written: a "seen again" note meanwhile is kept otherwise
         group.note = note
-    group.save(update_fields=["status", "link", "note"])
+        fields.append("note")
+    group.save(update_fields=fields)
     return group

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
+from sqlglot.errors import SqlglotError
 
 from core import jobs
 from core.exceptions import AssayError
@@ -32,6 +33,7 @@ from querygen.engine.profile import Profile
 from querygen.engine.runner import Finding as EngineFinding
 from querygen.engine.runner import RunStats, run
 from querygen.engine.schema import common_schema
+from querygen.engine.signature import normalize_error
 from querygen.models import Finding, Group, GroupStatus, OracleKind, Pair, QuerygenRun
 from querygen.services import groups
 from querygen.services.engines import EMBEDDED, check_python, get_engine, opened
@@ -141,8 +143,15 @@ def build_run(
         )
     if isinstance(timeout, bool) or not isinstance(timeout, int | float):
         raise AssayError("timeout: seconds, a number.", code="bad_timeout")
-    if not 0.01 <= timeout <= MAX_TIMEOUT:
-        raise AssayError(f"timeout: from 0.01 to {MAX_TIMEOUT:g} seconds.", code="bad_timeout")
+    # A check runs the query on two engines (a private build gets a grace period on top)
+    # between two extensions of the run's lease: both must fit in one lease.
+    longest_query = min(MAX_TIMEOUT, max(1.0, (settings.ASSAY_JOB_LEASE_SECONDS - 30) / 2 - 5))
+    if not 0.01 <= timeout <= longest_query:
+        raise AssayError(
+            f"timeout: from 0.01 to {longest_query:g} seconds (half a job lease, "
+            "ASSAY_JOB_LEASE_SECONDS).",
+            code="bad_timeout",
+        )
     _whole(max_rows, "max_rows", 1, MAX_ROWS)
     _whole(max_reductions, "max_reductions", 0, MAX_REDUCTIONS)
     if seed is None:
@@ -226,9 +235,17 @@ class _Totals:
 class _Worker:
     """One attempt at a run: the runner's callbacks (findings, progress) and the lease."""
 
-    def __init__(self, r: QuerygenRun, oracle: Oracle, schema: Schema, totals: _Totals) -> None:
+    def __init__(
+        self,
+        r: QuerygenRun,
+        oracle: Oracle,
+        schema: Schema,
+        totals: _Totals,
+        deadline: float | None,
+    ) -> None:
         self.run = r
         self.schema = schema
+        self.deadline = deadline  # the time budget: reductions stop there too
         self.totals = totals
         self.known = groups.known_issues()
         self.oracle = _Beating(oracle, self.beat)
@@ -258,9 +275,11 @@ class _Worker:
         group = groups.group_of_query(self.scope, finding.signature)
         reduced = None
         if group is None and self.reductions < self.run.max_reductions:
-            reduced = reduce_finding(self.oracle, finding, known=self.known, schema=self.schema)
+            reduced = reduce_finding(
+                self.oracle, finding, known=self.known, schema=self.schema, deadline=self.deadline
+            )
             self.reductions += 1
-        groups.record_finding(self.run, finding, reduced, group, self.known)
+        groups.record_finding(self.run, finding, reduced, group, self.known, fence=True)
 
 
 def execute_run(r: QuerygenRun) -> dict[str, Any]:
@@ -280,7 +299,6 @@ def execute_run(r: QuerygenRun) -> dict[str, Any]:
                 setattr(r, key, value)
             oracle, schema = _oracle(r, sut, ref, profile)
             generator = QueryGenerator(schema, profile, seed=r.seed)
-            worker = _Worker(r, oracle, schema, totals)
             r.log(f"{r.scope}: seed {r.seed}, {len(schema.tables)} tables; {oracle.name}")
             done_queries = int(totals.base["queries"])
             budget_q = None if r.budget_queries is None else max(0, r.budget_queries - done_queries)
@@ -289,6 +307,8 @@ def execute_run(r: QuerygenRun) -> dict[str, Any]:
                 if r.budget_seconds is None
                 else max(0.0, r.budget_seconds - totals.base["wall_seconds"])
             )
+            deadline = None if budget_s is None else time.monotonic() + budget_s
+            worker = _Worker(r, oracle, schema, totals, deadline)
             stats = run(
                 worker.oracle,
                 generator,
@@ -502,13 +522,18 @@ def replay_finding(finding: Finding, which: str = "reduced") -> Replay:
                 check = oracle.check(query)
     except EngineError as exc:
         raise AssayError(f"{r.scope}: {exc}", code="engine_error") from exc
-    recorded = (finding.kind, tuple(sorted(finding.errors)))
+    except (SqlglotError, ValueError) as exc:  # a stored query or an engine's schema changed
+        raise AssayError(
+            f"Cannot replay finding {finding.pk}: {exc}", code="replay_failed"
+        ) from exc
+    first_error = next(iter(finding.errors.values()), "")
+    recorded = (finding.kind, tuple(sorted(finding.errors)), normalize_error(first_error))
     key = reproduce_key(check)
     return Replay(
         which=which,
         kind=check.kind.value,
         detail=check.detail,
-        reproduced=(key[0].value, key[1]) == recorded,
+        reproduced=(key[0].value, key[1], key[2]) == recorded,
         sql=dict(check.sql),
         results=groups.results_of(check),
         seconds=time.perf_counter() - started,

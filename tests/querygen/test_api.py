@@ -119,6 +119,10 @@ def test_budget_minutes_become_seconds(token_client, qg_engines):
 def test_bad_submissions_are_400_and_create_nothing(
     token_client, qg_engines, tmp_path, change, error, detail
 ):
+    if "sut_python" in change:  # a private build is staff's: the token is a staff user's here
+        from django.contrib.auth import get_user_model
+
+        get_user_model().objects.filter(username="ci-bot").update(is_staff=True)
     if change.get("sut_python") == "NOT_EXECUTABLE":
         plain = tmp_path / "python"
         plain.write_text("#!/bin/sh\n")
@@ -129,6 +133,14 @@ def test_bad_submissions_are_400_and_create_nothing(
     assert answer.json()["error"] == error, answer.json()
     assert detail in answer.json()["detail"]
     assert not QuerygenRun.objects.exists() and not OrmQ.objects.exists()
+
+
+def test_only_staff_run_a_private_build(token_client, qg_engines):
+    """The interpreter is a program the worker runs: a CI token may not name one."""
+    answer = submit(token_client, {**GOOD, "sut_python": "/bin/true"})
+    assert answer.status_code == 403, answer.content
+    assert "staff" in answer.json()["detail"]
+    assert not QuerygenRun.objects.exists()
 
 
 def test_a_body_that_is_not_an_object_is_a_400(token_client, qg_engines):
@@ -198,7 +210,7 @@ def test_findings_filter_and_group_samples(api_client, rows):
         f"/api/v1/querygen/findings/?run={rows['done'].pk}&kind=error"
     ).json()["results"]] == [3]  # fmt: skip
     detail = api_client.get(f"/api/v1/querygen/groups/{group.pk}/").json()
-    assert [s["index"] for s in detail["samples"]] == [2, 1]
+    assert [s["index"] for s in detail["samples"]] == [1, 2]  # the kept ones: the first
     assert detail["url"].endswith(f"/querygen/groups/{group.pk}/")
     one = api_client.get(listed[0]["api_url"]).json()
     assert {"reduced_query", "errors", "results", "raw_signature"} <= set(one)

@@ -207,6 +207,7 @@ def test_demo_makes_the_pair_make_run_starts(db, nan_files):
     querygen("demo")
     pair = Pair.objects.get()
     assert pair.every_minutes == 45 and pair.enabled and pair.budget_seconds == 900
+    assert pair.profile == {"name": "fast"}
     # Due at once: the schedule's first tick starts it.
     from querygen.services.runs import start_due_runs
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from core import jobs
 from core.exceptions import AssayError
+from core.jobs import LeaseLost
 from core.models import Engine, JobState
 from querygen.engine.compare import Kind
 from querygen.engine.runner import Finding as EngineFinding
@@ -152,38 +153,48 @@ def test_a_real_difference_is_found_reduced_and_grouped(nan_engines) -> None:
     assert biggest.title[:60] in run.report
 
 
-def test_a_second_run_adds_to_the_groups_and_labels_known_issues(nan_engines) -> None:
-    first = nan_run()
-    groups_before = set(Group.objects.values_list("pk", flat=True))
-    nan_group = Group.objects.order_by("-count").first()
-    groups.set_status(nan_group, "known", link="https://example.org/sqlite-nan")
+def test_known_issues_silence_groups_and_a_known_group_is_recorded_as_known(nan_engines) -> None:
     KnownIssue.objects.create(
-        pattern=r"(?s)^error\b", url="https://example.org/ignored", action="silence"
+        pattern=r"(?s)^row_count\b", url="https://example.org/nan-predicates", action="silence"
     )
-    second = nan_run(seed=4)
+    first = nan_run()
+    ignored = Group.objects.filter(kind="row_count")
+    assert ignored.exists() and set(ignored.values_list("status", flat=True)) == {"ignored"}
+    assert {g.link for g in ignored} == {"https://example.org/nan-predicates"}
+    assert first.silenced == Finding.objects.filter(group__in=ignored).count() > 0
+    recorded = dict(
+        TestResult.objects.filter(run__name=first.results_run).values_list("test_name", "status")
+    )
+    for group in ignored:  # silenced: not in results
+        assert f"querygen.custom.groups.{group.signature}" not in recorded
+
+    nan_group = Group.objects.filter(kind="content").order_by("-count").first()
+    groups.set_status(nan_group, "known", link="https://example.org/sqlite-nan")
+    count = nan_group.count
+    second = nan_run()  # the same queries: the same findings, in the same groups
     nan_group.refresh_from_db()
     assert nan_group.last_run == second and nan_group.first_run == first
-    assert nan_group.count == Finding.objects.filter(group=nan_group).count()
+    assert nan_group.count == 2 * count == Finding.objects.filter(group=nan_group).count()
     assert nan_group.status == GroupStatus.KNOWN
-    statuses = dict(
+    recorded = dict(
         TestResult.objects.filter(run__name=second.results_run).values_list("test_name", "status")
     )
-    if Finding.objects.filter(run=second, group=nan_group).exists():
-        assert statuses[f"querygen.custom.groups.{nan_group.signature}"] == "k"
-    new = Group.objects.exclude(pk__in=groups_before)
-    for group in new.filter(kind="error"):  # silenced: ignored, not in results
-        assert group.status == GroupStatus.IGNORED
-        assert f"querygen.custom.groups.{group.signature}" not in statuses
+    assert recorded[f"querygen.custom.groups.{nan_group.signature}"] == "k"
+    assert second.findings == first.findings and Group.objects.count() == len(
+        set(Finding.objects.filter(run=first).values_list("group", flat=True))
+    )
 
 
 def test_a_fixed_group_that_comes_back_is_new_again(nan_engines) -> None:
     nan_run()
     group = Group.objects.order_by("-count").first()
-    groups.set_status(group, "fixed")
-    second = nan_run()  # the same seed: the same queries, the same findings
+    groups.set_status(group, "fixed", note="fixed upstream")
+    second = nan_run(seed=11)  # other queries: reduced again, signed into the same group
     group.refresh_from_db()
     assert group.status == GroupStatus.NEW
+    assert group.note.startswith("fixed upstream\n")
     assert f"seen again in run {second.pk}" in group.note
+    assert Finding.objects.filter(run=second, group=group, reduction_checks__gt=0).exists()
 
 
 def test_set_status_checks_its_input(nan_engines) -> None:
@@ -296,6 +307,36 @@ def test_a_finding_replays_reduced_and_original(nan_engines) -> None:
     assert original.sql == finding.sql
     with pytest.raises(AssayError):
         runs.replay_finding(finding, "both")
+
+
+def test_a_replay_that_cannot_be_made_is_a_clear_error(nan_engines) -> None:
+    run = nan_run(budget_queries=30)
+    finding = run.finding_rows.exclude(reduced_query="").first()
+    Finding.objects.filter(pk=finding.pk).update(reduced_query="SELECT FROM WHERE (((")
+    finding.refresh_from_db()
+    with pytest.raises(AssayError) as raised:
+        runs.replay_finding(finding)
+    assert raised.value.code == "replay_failed"
+
+
+def test_a_worker_that_lost_the_run_records_nothing(nan_engines) -> None:
+    run = nan_run(budget_queries=30)
+    finding = run.finding_rows.first()
+    again = EngineFinding(
+        seed=finding.seed, index=10_000, kind=Kind(finding.kind), sql=finding.sql, detail="",
+        errors={}, shape="", signature=finding.raw_signature, known=None, check=None,
+    )  # fmt: skip
+    run.worker = "another-host:1"  # the row is finished, and was never this worker's
+    with pytest.raises(LeaseLost):
+        groups.record_finding(run, again, None, finding.group, [], fence=True)
+    assert not Finding.objects.filter(run=run, index=10_000).exists()
+
+
+def test_a_timeout_longer_than_half_a_lease_is_refused(nan_engines, settings) -> None:
+    settings.ASSAY_JOB_LEASE_SECONDS = 60
+    with pytest.raises(AssayError, match="half a job lease"):
+        runs.submit_run(sut="nan-duckdb", reference="nan-sqlite", budget_queries=5, timeout=30)
+    assert runs.build_run(sut="nan-duckdb", reference="nan-sqlite", budget_queries=5, timeout=10)
 
 
 # --- the schedule -------------------------------------------------------------------------------
