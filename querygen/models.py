@@ -8,6 +8,9 @@ samples behind them (a few kept per group, all counted).
 
 from __future__ import annotations
 
+import re
+
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from core.models import Engine, JobBase
@@ -62,10 +65,21 @@ class EngineSettings(models.Model):
         return f"{self.oracle} on {sut}"
 
 
-class Pair(EngineSettings):
-    """A configured pair: the schedule starts a run of it every `every_minutes`."""
+def _pair_name(value: str) -> None:
+    # The name is the prefix of the pair's results runs (querygen-<name>_<id>): no "_", and
+    # not the prefix of runs without a pair.
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", value) or value == "custom":
+        raise ValidationError(
+            "Lower-case letters, digits and '-' (no '_'), not 'custom': the name is the prefix "
+            "of the pair's runs in results."
+        )
 
-    name = models.SlugField(max_length=100, unique=True)
+
+class Pair(EngineSettings):
+    """A configured pair: the schedule starts a run of it every `every_minutes` (0: as soon as
+    the last one finished)."""
+
+    name = models.CharField(max_length=100, unique=True, validators=[_pair_name])
     every_minutes = models.PositiveIntegerField(default=180)
     enabled = models.BooleanField(default=True)
     last_started_at = models.DateTimeField(null=True, blank=True)

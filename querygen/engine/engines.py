@@ -378,6 +378,12 @@ def _chunked_mode() -> bool:
 # --- embedded engines in another interpreter ----------------------------------------------------
 
 
+# What a worker needs of this process's environment to start and find its libraries.
+PASSED_ENV = frozenset(
+    {"PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "LD_LIBRARY_PATH", "SYSTEMROOT"}
+)
+
+
 class IsolatedEngine(Engine):
     """SQLite or DuckDB run by ``python -m querygen.engine.worker KIND LOCATION`` under another
     interpreter (another virtualenv with another DuckDB release or a private build).
@@ -385,7 +391,8 @@ class IsolatedEngine(Engine):
     The worker interrupts a slow query itself (TIMEOUT, same process). A worker that dies is a
     CRASH, with its exit code or signal and the end of its stderr; one that does not answer
     within ``timeout + grace`` is killed (TIMEOUT). Either way the next request starts a new
-    worker. ``env`` adds variables to the worker's environment.
+    worker. The worker gets a minimal environment (``PASSED_ENV`` and the locale), never this
+    process's secrets (a private build is someone else's code); ``env`` adds variables to it.
     """
 
     START_TIMEOUT = 60.0  # importing the driver in a cold interpreter can be slow
@@ -423,7 +430,12 @@ class IsolatedEngine(Engine):
     # -- process lifecycle --
 
     def _start(self) -> None:
-        env = {**os.environ, **self._env}
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if key in PASSED_ENV or key.startswith("LC_")
+        }
+        env.update(self._env)
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(_SOURCE_ROOT), env.get("PYTHONPATH", "")) if p
         )

@@ -634,3 +634,21 @@ def test_duckdb_interrupts_a_short_timeout_after_a_long_one(querygen_duckdb: Pat
         assert outcome.seconds < 5
         for _ in range(3):  # and never the next query
             assert ok(duck.execute("SELECT count(*) FROM times", timeout=0.3)).rows == [(2000,)]
+
+
+def test_a_private_build_sees_none_of_this_process_secrets(
+    querygen_sqlite: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The interpreter a run names is someone else's code: it starts with a minimal
+    environment. Here a wrapper records what it got, then runs this interpreter."""
+    monkeypatch.setenv("ASSAY_TEST_SECRET", "hunter2")
+    monkeypatch.setenv("LC_TEST_LOCALE", "kept")
+    seen = tmp_path / "env.txt"
+    wrapper = tmp_path / "python"
+    wrapper.write_text(f'#!/bin/sh\nenv > "{seen}"\nexec "{sys.executable}" "$@"\n')
+    wrapper.chmod(0o755)
+    with IsolatedEngine(wrapper, "sqlite", querygen_sqlite, env={"EXTRA": "1"}) as engine:
+        assert engine.execute("SELECT 1", timeout=5).rows == [(1,)]
+    names = {line.split("=", 1)[0] for line in seen.read_text().splitlines() if "=" in line}
+    assert "ASSAY_TEST_SECRET" not in names
+    assert {"PATH", "PYTHONPATH", "EXTRA", "LC_TEST_LOCALE"} <= names

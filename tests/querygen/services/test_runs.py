@@ -21,6 +21,10 @@ from querygen.models import Finding, Group, GroupStatus, KnownIssue, Pair, Query
 from querygen.services import groups, runs
 from results.models import TestResult, TestRun
 
+# Findings, groups and checkpoints are written under row locks and conditional updates: the
+# PostgreSQL pass runs these too.
+pytestmark = pytest.mark.db_dependent
+
 LABEL = "querygen.QuerygenRun"
 
 
@@ -345,7 +349,7 @@ def test_a_timeout_longer_than_half_a_lease_is_refused(nan_engines, settings) ->
 def test_pairs_are_started_when_due_and_not_twice(nan_engines) -> None:
     duck, lite = nan_engines
     pair = Pair.objects.create(
-        name="nan_pair", sut=duck, reference=lite, every_minutes=60, budget_queries=20
+        name="nan-pair", sut=duck, reference=lite, every_minutes=60, budget_queries=20
     )
     Pair.objects.create(name="off", sut=duck, reference=lite, enabled=False, budget_queries=5)
     started = runs.start_due_runs()
@@ -355,7 +359,7 @@ def test_pairs_are_started_when_due_and_not_twice(nan_engines) -> None:
     assert runs.start_due_runs() == []  # finished, but not due yet
     Pair.objects.filter(pk=pair.pk).update(last_started_at=timezone.now() - timedelta(hours=2))
     again = runs.start_due_runs()
-    assert len(again) == 1 and again[0].label == "nan_pair (scheduled)"
+    assert len(again) == 1 and again[0].label == "nan-pair (scheduled)"
     assert runs.results_run_name(again[0]) == f"querygen-nan-pair_{again[0].pk}"
 
 
@@ -374,3 +378,13 @@ def test_the_schedule_is_registered(db) -> None:
     schedule = Schedule.objects.get(name=runs.START_SCHEDULE_NAME)
     assert schedule.func == "querygen.tasks.start_due_runs"
     assert schedule.repeats == -1
+
+
+@pytest.mark.parametrize("name", ["custom", "a_b", "Nightly", "-x", ""])
+def test_a_pair_name_must_make_a_results_prefix(nan_engines, name) -> None:
+    from django.core.exceptions import ValidationError
+
+    duck, lite = nan_engines
+    with pytest.raises(ValidationError):
+        Pair(name=name, sut=duck, reference=lite, budget_queries=5).full_clean()
+    Pair(name="nightly-2", sut=duck, reference=lite, budget_queries=5).full_clean()
