@@ -31,15 +31,14 @@ sys.path.insert(0, str(ROOT))
 
 from datagen.generator import generate_chunk, load_bundled_spec  # noqa: E402
 from datagen.generator.loaders import Target, copy_between, create_tables, load_chunk  # noqa: E402
-from querygen.engine.compare import Kind, Side, compare  # noqa: E402
+from querygen.engine.compare import Kind  # noqa: E402
 from querygen.engine.engines import DuckDBEngine, SQLiteEngine  # noqa: E402
 from querygen.engine.generator import QueryGenerator  # noqa: E402
 from querygen.engine.oracles import Differential, render  # noqa: E402
+from querygen.engine.pipeline import reduce_finding  # noqa: E402
 from querygen.engine.profile import PROFILES, Profile  # noqa: E402
-from querygen.engine.reduce import reduce  # noqa: E402
 from querygen.engine.runner import run  # noqa: E402
 from querygen.engine.schema import common_schema  # noqa: E402
-from querygen.engine.signature import normalize_error  # noqa: E402
 
 SEED = 20261123
 TIMEOUT = 1.0  # seconds per query and engine: a timeout counts against the reference's OK share
@@ -96,7 +95,7 @@ class Timed:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--queries", type=int, default=300)
-    parser.add_argument("--findings", type=int, default=10, help="findings to reduce")
+    parser.add_argument("--findings", type=int, default=30, help="findings to reduce")
     parser.add_argument("--timeout", type=float, default=TIMEOUT, help="seconds per query")
     parser.add_argument("--max-rows", type=int, default=MAX_ROWS, help="row limit per query")
     parser.add_argument("--profile", default="fast", choices=sorted(PROFILES))
@@ -136,11 +135,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             ok = stats.reference_ok_share
             print(f"  queries the reference answered (no error, timeout or limit): {ok:5.1%}   "
                   f"goal >= {OK_GOAL:.0%}: {verdict(ok >= OK_GOAL)}")  # fmt: skip
-            ratios = reduce_findings(duck, lite, findings[: args.findings], args.timeout)
+            # Untimed engines: the reductions stay out of the breakdown below.
+            plain = Differential(duck, lite, timeout=args.timeout, max_rows=args.max_rows)
+            reduced = reduce_findings(plain, findings[: args.findings], generator.inner.schema)
+            ratios = [r.ratio for r in reduced if r.reduced]
             if ratios:
                 median = statistics.median(ratios)
                 print(f"  reduced/original size, median of {len(ratios)} findings: {median:5.2f}   "
                       f"goal <= 0.33: {verdict(median <= REDUCED_GOAL)}")  # fmt: skip
+                groups = len({r.signature for r in reduced})
+                print(f"  {len(reduced)} findings reduced and signed: {groups} groups "
+                      f"({len(reduced) - len(ratios)} could not be reduced)")  # fmt: skip
             else:
                 print("  reduced/original size: no finding to reduce in this run")
             print_breakdown(stats, oracle, generator, sut, ref)
@@ -195,25 +200,10 @@ def print_breakdown(stats, oracle: TimedOracle, gen: Timed, sut: Timed, ref: Tim
         )
 
 
-def reduce_findings(duck, lite, findings, timeout: float) -> list[float]:
-    """Reduce each finding while DuckDB and SQLite still disagree the same way."""
-
-    def outcome(tree):
-        sut = duck.execute(render(tree, duck.dialect), timeout=timeout, max_rows=5000)
-        ref = lite.execute(render(tree, lite.dialect), timeout=timeout, max_rows=5000)
-        c = compare(sut, ref)
-        error = c.sut_error if c.side is Side.SUT else c.ref_error if c.side else ""
-        return c.kind, c.side, normalize_error(error or "")
-
-    ratios = []
-    for finding in findings:
-        tree = finding.check.tree
-        wanted = outcome(tree)
-        if not wanted[0].finding or wanted[0] == Kind.TIMEOUT:
-            continue  # not reproducible without the run's ORDER BY keys, or flaky: skip
-        result = reduce(tree, lambda candidate, w=wanted: outcome(candidate) == w, max_checks=200)
-        ratios.append(result.reduced_size / result.original_size)
-    return ratios
+def reduce_findings(oracle, findings, schema) -> list:
+    """Each finding as the app handles it (querygen.engine.pipeline): reduced while the oracle
+    still fails the same way, then signed on the reduced query."""
+    return [reduce_finding(oracle, f, schema=schema, max_checks=200) for f in findings]
 
 
 if __name__ == "__main__":
