@@ -50,11 +50,12 @@ class PairAdmin(admin.ModelAdmin):
     form = PairForm
     list_display = (
         "name", "sut", "reference", "oracle", "every_minutes", "enabled", "last_started_at",
+        "last_error",
     )  # fmt: skip
     list_filter = ("enabled", "oracle")
     search_fields = ("name", "description")
     list_select_related = ("sut", "reference")
-    readonly_fields = ("last_started_at",)
+    readonly_fields = ("last_started_at", "last_error")
     actions = ["start_now"]
 
     @admin.action(description="Start a run now")

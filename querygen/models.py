@@ -83,6 +83,9 @@ class Pair(EngineSettings):
     every_minutes = models.PositiveIntegerField(default=180)
     enabled = models.BooleanField(default=True)
     last_started_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(
+        blank=True, help_text="Why the schedule could not start the last run (empty: it could)."
+    )
     description = models.TextField(blank=True)
 
     class Meta:

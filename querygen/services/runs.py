@@ -451,13 +451,20 @@ def start_due_runs() -> list[QuerygenRun]:
             started.append(submit_pair(pair))
         except AssayError as exc:  # an engine gone, say: the other pairs still start
             log.warning("querygen pair %s not started: %s", pair, exc)
+            Pair.objects.filter(pk=pair.pk).update(last_error=exc.detail)
     return started
 
 
 def submit_pair(pair: Pair, **overrides: Any) -> QuerygenRun:
     """A run of the pair now; the pair's interval counts from it."""
     Pair.objects.filter(pk=pair.pk).update(last_started_at=timezone.now())
-    options = {
+    run = submit_run(**_pair_options(pair, overrides))
+    Pair.objects.filter(pk=pair.pk).exclude(last_error="").update(last_error="")
+    return run
+
+
+def _pair_options(pair: Pair, overrides: dict[str, Any]) -> dict[str, Any]:
+    return {
         "sut": pair.sut,
         "reference": pair.reference,
         "oracle": pair.oracle,
@@ -471,7 +478,6 @@ def submit_pair(pair: Pair, **overrides: Any) -> QuerygenRun:
         "pair": pair,
         **overrides,
     }
-    return submit_run(**options)
 
 
 def ensure_schedules(**kwargs: Any) -> None:

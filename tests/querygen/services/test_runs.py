@@ -369,6 +369,13 @@ def test_a_pair_whose_engine_went_away_does_not_stop_the_others(nan_engines, tmp
     Pair.objects.create(name="a-broken", sut=gone, reference=lite, budget_queries=5)
     Pair.objects.create(name="b-fine", sut=duck, reference=lite, budget_queries=5)
     assert [r.pair.name for r in runs.start_due_runs()] == ["b-fine"]
+    broken = Pair.objects.get(name="a-broken")
+    assert "gone.sqlite3 does not exist" in broken.last_error  # on the pair, for the admin
+    Path(gone.path).write_bytes(Path(nan_engines[1].path).read_bytes())
+    Pair.objects.filter(pk=broken.pk).update(last_started_at=None)
+    assert [r.pair.name for r in runs.start_due_runs()] == ["a-broken"]
+    broken.refresh_from_db()
+    assert broken.last_error == ""
 
 
 def test_the_schedule_is_registered(db) -> None:
@@ -388,3 +395,25 @@ def test_a_pair_name_must_make_a_results_prefix(nan_engines, name) -> None:
     with pytest.raises(ValidationError):
         Pair(name=name, sut=duck, reference=lite, budget_queries=5).full_clean()
     Pair(name="nightly-2", sut=duck, reference=lite, budget_queries=5).full_clean()
+
+
+@pytest.mark.postgresql_only
+def test_postgresql_as_the_reference(qg_engines, querygen_pg) -> None:
+    """An Engine row of kind postgresql (host, port, database, user) as the reference."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    params = conninfo_to_dict(querygen_pg)
+    Engine.objects.create(
+        name="qg-pg",
+        kind="postgresql",
+        host=params["host"],
+        port=int(params["port"]),
+        database=params["dbname"],
+        user=params["user"],
+    )
+    run = execute(
+        runs.submit_run(sut="qg-duckdb", reference="qg-pg", budget_queries=40, seed=2, timeout=2)
+    )
+    assert run.queries == 40 and run.reference_version.startswith("PostgreSQL")
+    assert run.reference_ok >= 30, run.report
+    assert run.findings == run.finding_rows.count()
