@@ -37,6 +37,7 @@ from querygen.engine.signature import normalize_error
 from querygen.models import Finding, Group, GroupStatus, OracleKind, Pair, QuerygenRun
 from querygen.services import groups
 from querygen.services.engines import EMBEDDED, check_python, get_engine, opened
+from results.models import TestRun
 from results.services import ImportDefaults, ParsedResult, delete_runs, find_runs, record_run
 
 log = logging.getLogger(__name__)
@@ -328,8 +329,9 @@ def execute_run(r: QuerygenRun) -> dict[str, Any]:
     for key, value in fields.items():
         setattr(r, key, value)
     r.log(stats.summary())
-    fields["results_run"] = record_results(r)
+    fields["results_run"] = r.results_run = record_results(r)
     fields["report"] = r.report = report(r)
+    announce(r)
     return fields
 
 
@@ -425,6 +427,27 @@ def report(r: QuerygenRun) -> str:
         if group.link:
             lines.append(f"        bug report: {group.link}")
     return "\n".join(lines)
+
+
+def announce(r: QuerygenRun) -> bool:
+    """E-mail the contacts of project `querygen` (results' contacts: prefix
+    `querygen.<pair>.`) the run's failing groups, when the run found a bug no run found before:
+    a pair runs many times a day, and its known failures alone are no news. Mail trouble is
+    logged, never raised: the run did its work; `manage.py notify_contacts` can send again."""
+    if not Group.objects.filter(first_run=r, status=GroupStatus.NEW).exists():
+        return False
+    from results.services.notify import notify_run
+
+    recorded = TestRun.objects.filter(name=r.results_run, deleted_at__isnull=True).first()
+    if recorded is None:
+        return False
+    try:
+        summary = notify_run(recorded)
+    except AssayError as exc:
+        log.warning("querygen run %s: announcement not sent: %s", r.pk, exc.detail)
+        return False
+    r.log(f"announced to {len(summary.messages)} contact(s)")
+    return bool(summary.messages)
 
 
 # --- the schedule -------------------------------------------------------------------------------

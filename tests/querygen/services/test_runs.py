@@ -417,3 +417,18 @@ def test_postgresql_as_the_reference(qg_engines, querygen_pg) -> None:
     assert run.queries == 40 and run.reference_version.startswith("PostgreSQL")
     assert run.reference_ok >= 30, run.report
     assert run.findings == run.finding_rows.count()
+
+
+def test_contacts_hear_of_a_run_that_found_a_new_bug_only(nan_engines, mailoutbox) -> None:
+    from results.models import Contact, Project
+
+    project, _ = Project.objects.get_or_create(name="querygen")
+    Contact.objects.create(project=project, test_prefix="querygen.custom.", email="qa@example.org")
+    first = nan_run()
+    (message,) = mailoutbox
+    assert message.to == ["qa@example.org"] and first.results_run in message.subject
+    body = message.body
+    for group in Group.objects.filter(first_run=first):
+        assert f"querygen.custom.groups.{group.signature}" in body
+    nan_run()  # the same queries: the same groups, nothing new, no mail
+    assert len(mailoutbox) == 1
