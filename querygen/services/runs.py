@@ -37,7 +37,6 @@ from querygen.engine.signature import normalize_error
 from querygen.models import Finding, Group, GroupStatus, OracleKind, Pair, QuerygenRun
 from querygen.services import groups
 from querygen.services.engines import EMBEDDED, check_python, get_engine, opened
-from results.models import TestRun
 from results.services import ImportDefaults, ParsedResult, delete_runs, find_runs, record_run
 
 log = logging.getLogger(__name__)
@@ -436,13 +435,10 @@ def announce(r: QuerygenRun) -> bool:
     logged, never raised: the run did its work; `manage.py notify_contacts` can send again."""
     if not Group.objects.filter(first_run=r, status=GroupStatus.NEW).exists():
         return False
-    from results.services.notify import notify_run
+    from results.services.notify import notify_contacts
 
-    recorded = TestRun.objects.filter(name=r.results_run, deleted_at__isnull=True).first()
-    if recorded is None:
-        return False
     try:
-        summary = notify_run(recorded)
+        summary = notify_contacts(r.results_run)
     except AssayError as exc:
         log.warning("querygen run %s: announcement not sent: %s", r.pk, exc.detail)
         return False
