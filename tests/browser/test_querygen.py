@@ -105,3 +105,43 @@ def test_the_dashboard_follows_a_running_run(page, live_server):
     QuerygenRun.objects.filter(pk=run.pk).update(state=JobState.SUCCEEDED, queries=100)
     expect(row.locator('[data-field="state"]')).to_have_text("succeeded", timeout=25_000)
     expect(page.locator("[data-live-note]")).to_have_count(0)
+
+
+@pytest.mark.usefixtures("qg_engines")
+def test_staff_start_a_custom_run_of_a_private_build_from_the_form(
+    page, live_server, django_user_model
+):
+    import sys
+
+    django_user_model.objects.create_user("qa-lead", password="secret-pw", is_staff=True)
+    page.goto(f"{live_server.url}/admin/login/?next=/querygen/runs/new/")
+    page.fill("#id_username", "qa-lead")
+    page.fill("#id_password", "secret-pw")
+    page.locator("input[type=submit]").click()
+    expect(page).to_have_url(f"{live_server.url}/querygen/runs/new/")
+
+    form = page.locator("form").filter(has=page.locator("[name=sut]"))
+    form.locator("[name=sut]").select_option(label="qg-duckdb (DuckDB)")
+    form.locator("[name=reference]").select_option(label="qg-sqlite (SQLite)")
+    form.locator("[name=sut_python]").fill("python3")  # not an absolute path: refused
+    form.locator("[name=budget_queries]").fill("30")
+    form.locator("[name=seed]").fill("7")
+    page.get_by_role("button", name="Start the run").click()
+    expect(page.locator("body")).to_contain_text("not an absolute path")
+    assert not QuerygenRun.objects.exists()
+    expect(form.locator("[name=budget_queries]")).to_have_value("30")  # the values are kept
+
+    form.locator("[name=sut_python]").fill(sys.executable)
+    page.get_by_role("button", name="Start the run").click()
+    run = QuerygenRun.objects.get()
+    expect(page).to_have_url(f"{live_server.url}/querygen/runs/{run.pk}/")
+    assert run.sut_python == sys.executable and run.budget_queries == 30
+    page.shot("custom-run-queued")
+
+    assert jobs.run_job("querygen.QuerygenRun", run.pk) == "succeeded"
+    page.reload()
+    expect(page.locator("body")).to_contain_text(sys.executable)
+    expect(page.locator("body")).to_contain_text("succeeded")
+    run.refresh_from_db()
+    expect(page.locator("body")).to_contain_text(f"{run.findings} findings")
+    page.shot("custom-run-done")
