@@ -7,18 +7,6 @@ from core.models import Engine
 from datagen.generator.loaders import Target
 
 
-def get_engine(name: str) -> Engine:
-    try:
-        return Engine.objects.get(name=name)
-    except Engine.DoesNotExist:
-        names = list(Engine.objects.values_list("name", flat=True)[:20])
-        known = ", ".join(names) if names else "none (add one in the admin)"
-        raise AssayError(
-            f"No engine named {name!r}; configured engines: {known}.",
-            code="engine_not_found",
-        ) from None
-
-
 def target_for(engine: Engine) -> Target:
     """The loaders' Target for an engine; its password is read from the environment now."""
     if engine.kind == Engine.Kind.SQLITE:

@@ -15,6 +15,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from core import jobs
+from core.engines import get_engine
 from core.exceptions import AssayError, Conflict
 from core.models import Engine, JobState
 from datagen.generator import (
@@ -36,7 +37,7 @@ from datagen.generator.loaders import (
 )
 from datagen.models import Chunk, DatagenRun, OutputFormat
 from datagen.services.chunks import spec_of
-from datagen.services.engines import get_engine, target_for
+from datagen.services.engines import target_for
 from results.services import (
     ImportDefaults,
     ParsedResult,

@@ -16,18 +16,6 @@ from querygen.engine import engines as qe
 EMBEDDED = (Engine.Kind.SQLITE, Engine.Kind.DUCKDB)
 
 
-def get_engine(name: str, role: str = "engine") -> Engine:
-    try:
-        return Engine.objects.get(name=name)
-    except Engine.DoesNotExist:
-        names = list(Engine.objects.values_list("name", flat=True)[:20])
-        known = ", ".join(names) if names else "none (add one in the admin)"
-        raise AssayError(
-            f"No engine named {name!r} for the {role}; configured engines: {known}.",
-            code="engine_not_found",
-        ) from None
-
-
 def check_python(python: str, engine: Engine) -> str:
     """A private build's interpreter: an absolute path to an executable file, allowed by
     ASSAY_QUERYGEN_PYTHONS when that is set; only for SQLite and DuckDB files."""

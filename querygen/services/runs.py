@@ -21,6 +21,7 @@ from django.utils import timezone
 from sqlglot.errors import SqlglotError
 
 from core import jobs
+from core.engines import get_engine
 from core.exceptions import AssayError
 from core.models import Engine, JobState
 from querygen.engine.engines import Engine as QEngine
@@ -36,7 +37,7 @@ from querygen.engine.schema import common_schema
 from querygen.engine.signature import normalize_error
 from querygen.models import Finding, Group, GroupStatus, OracleKind, Pair, QuerygenRun
 from querygen.services import groups
-from querygen.services.engines import EMBEDDED, check_python, get_engine, opened
+from querygen.services.engines import EMBEDDED, check_python, opened
 from results.services import ImportDefaults, ParsedResult, delete_runs, find_runs, record_run
 
 log = logging.getLogger(__name__)

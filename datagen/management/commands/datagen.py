@@ -12,12 +12,13 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from tqdm import tqdm
 
+from core.engines import get_engine
 from core.exceptions import AssayError
 from datagen import selectors
 from datagen.generator.loaders import LoaderError, copy_between
 from datagen.models import DatagenRun, OutputFormat
 from datagen.services import demo, logs, runs
-from datagen.services.engines import get_engine, target_for
+from datagen.services.engines import target_for
 from datagen.services.work import work_run
 
 POLL_SECONDS = 0.5
