@@ -99,7 +99,9 @@ class QuerygenSubmitSerializer(serializers.Serializer):
         required=False, allow_null=True, default=None, help_text="Default: random (stored)."
     )
     max_reductions = serializers.IntegerField(
-        required=False, default=30, help_text="Findings reduced in this run; others are grouped."
+        required=False,
+        default=runs.DEFAULT_MAX_REDUCTIONS,
+        help_text="Findings reduced in this run at most; others are grouped by how they differ.",
     )
     label = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
 

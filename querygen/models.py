@@ -109,7 +109,9 @@ class QuerygenRun(JobBase, EngineSettings):
     first_index = models.PositiveBigIntegerField(default=0)
     next_index = models.PositiveBigIntegerField(default=0)
     max_reductions = models.PositiveIntegerField(
-        default=30, help_text="Findings reduced per run; the rest are grouped by their query."
+        default=500,
+        help_text="Findings reduced per run at most (and in at most half its time); the rest "
+        "join the group of a finding that differed the same way, or are grouped by their query.",
     )
     # counts, checkpointed while the run goes on
     queries = models.PositiveIntegerField(default=0)
@@ -218,6 +220,12 @@ class Finding(models.Model):
     reduced_size = models.PositiveIntegerField(default=0)
     reduction_checks = models.PositiveIntegerField(default=0)
     raw_signature = models.CharField(max_length=32, db_index=True)
+    difference = models.CharField(
+        max_length=300,
+        blank=True,
+        db_index=True,
+        help_text="How the answers differ (pipeline.difference_key); empty when that says little.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -17,9 +17,13 @@ one group.
 
 from __future__ import annotations
 
+import math
 import time
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
 
 from sqlglot import exp
 
@@ -37,7 +41,15 @@ from querygen.engine.signature import (
     signature,
 )
 
-__all__ = ["Reduced", "canonical", "check_tree", "column_types", "reduce_finding", "reproduce_key"]
+__all__ = [
+    "Reduced",
+    "canonical",
+    "check_tree",
+    "column_types",
+    "difference_key",
+    "reduce_finding",
+    "reproduce_key",
+]
 
 DEFAULT_MAX_CHECKS = 150
 
@@ -185,3 +197,64 @@ class _Signer:
             error=normalize_error(error),
             known=match_known(self.known, kind=finding.kind, shape=shape, error=error, sql=sut_sql),
         )
+
+
+# --- what differs, without reducing -----------------------------------------------------------
+
+
+def _value_class(value: object) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        return "inf" if math.isinf(value) else "float"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, Decimal):
+        return "decimal"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "bytes"
+    if isinstance(value, datetime):
+        return "timestamp"
+    if isinstance(value, date):
+        return "date"
+    return type(value).__name__
+
+
+def difference_key(check: Check) -> str | None:
+    """What a finding's difference looks like, from its answers alone (no query run): the kind
+    with the refusing sides and the normalized error, or, for rows that differ in content, how
+    the differing values differ, column by column: ``NaN>NULL`` (the SUT has NaN where the
+    reference has NULL), ``decimal>float``, ``float~`` (floats of other values). A run reduces
+    the first finding of each key and puts the later ones in the same group: thousands of
+    findings of one difference cost one reduction. None for different row counts: the rows one
+    side lacks say little about why (a predicate, a join, a NaN compared), so those are reduced
+    or grouped by their query."""
+    if check.kind in (Kind.ERROR, Kind.CRASH):
+        kind, sides, error = reproduce_key(check)
+        return f"{kind.value}|{','.join(sides)}|{error}"
+    if check.kind is not Kind.CONTENT or not check.sut_only or not check.ref_only:
+        return None
+    width = min(len(check.sut_only[0]), len(check.ref_only[0]))
+    if any(len(r) != width for r in (*check.sut_only, *check.ref_only)):
+        return None
+    parts = set()
+    for j in range(width):
+        # Per column, the values one side has and the other lacks: in a row that differs in
+        # one column, the others cancel out.
+        sut = Counter(repr(r[j]) for r in check.sut_only)
+        ref = Counter(repr(r[j]) for r in check.ref_only)
+        if sut == ref:
+            continue
+        classes = {repr(r[j]): _value_class(r[j]) for r in (*check.sut_only, *check.ref_only)}
+        s_classes = "|".join(sorted({classes[v] for v in sut - ref}))
+        r_classes = "|".join(sorted({classes[v] for v in ref - sut}))
+        parts.add(f"{s_classes}>{r_classes}" if s_classes != r_classes else f"{s_classes}~")
+    if not parts:
+        return None  # the same values in another order
+    return "content|" + ",".join(sorted(parts))

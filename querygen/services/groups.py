@@ -19,7 +19,7 @@ from core.exceptions import AssayError
 from core.jobs import LeaseLost
 from core.models import JobState
 from querygen.engine.oracles import Check
-from querygen.engine.pipeline import Reduced
+from querygen.engine.pipeline import Reduced, difference_key
 from querygen.engine.runner import Finding as EngineFinding
 from querygen.engine.signature import KnownIssue as EngineKnownIssue
 from querygen.engine.signature import match_known, normalize_error
@@ -187,6 +187,7 @@ def record_finding(
                     reduced_size=reduced.reduced_size if reduced is not None else 0,
                     reduction_checks=reduced.checks if reduced is not None else 0,
                     raw_signature=finding.signature,
+                    difference=(difference_key(finding.check) or "")[:300],
                 )
         except IntegrityError:
             return None
@@ -199,6 +200,18 @@ def record_finding(
             note=Concat(F("note"), Value(("\n" if group.note else "") + seen_again)),
         )
     return row
+
+
+def group_of_difference(scope: str, difference: str) -> Group | None:
+    """The group of the latest reduced finding whose answers differed the same way."""
+    hit = (
+        Finding.objects.filter(group__scope=scope, difference=difference[:300])
+        .exclude(reduced_query="")
+        .select_related("group")
+        .order_by("-pk")
+        .first()
+    )
+    return hit.group if hit is not None else None
 
 
 def group_of_query(scope: str, raw_signature: str) -> Group | None:

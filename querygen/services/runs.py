@@ -24,12 +24,13 @@ from core import jobs
 from core.engines import get_engine
 from core.exceptions import AssayError
 from core.models import Engine, JobState
+from querygen.engine.compare import Kind
 from querygen.engine.engines import Engine as QEngine
 from querygen.engine.engines import EngineError
 from querygen.engine.generator import QueryGenerator
 from querygen.engine.model import Schema
 from querygen.engine.oracles import TLP, Check, Differential, NoREC, Oracle
-from querygen.engine.pipeline import check_tree, reduce_finding, reproduce_key
+from querygen.engine.pipeline import check_tree, difference_key, reduce_finding, reproduce_key
 from querygen.engine.profile import Profile
 from querygen.engine.runner import Finding as EngineFinding
 from querygen.engine.runner import RunStats, run
@@ -49,6 +50,11 @@ MAX_BUDGET_SECONDS = 7 * 24 * 3600  # and at most the django-q task timeout (see
 MAX_TIMEOUT = 600.0
 MAX_ROWS = 1_000_000
 MAX_REDUCTIONS = 10_000
+DEFAULT_MAX_REDUCTIONS = 500
+# Reductions take at most this share of a run's wall time (crashes are always reduced): the
+# rest of the findings are grouped by how they differ, and the run keeps testing.
+REDUCE_SHARE = 0.5
+REDUCE_GRACE_SECONDS = 10.0
 CHECKPOINT_SECONDS = 2.0
 PENDING = (JobState.QUEUED, JobState.RUNNING)
 COUNT_FIELDS = (
@@ -106,7 +112,7 @@ def build_run(
     timeout: float = 2.0,
     max_rows: int = 10_000,
     seed: int | None = None,
-    max_reductions: int = 30,
+    max_reductions: int = DEFAULT_MAX_REDUCTIONS,
     label: str = "",
     pair: Pair | None = None,
 ) -> QuerygenRun:
@@ -252,6 +258,9 @@ class _Worker:
         self.oracle = _Beating(oracle, self.beat)
         self.scope = r.scope
         self.reductions = r.finding_rows.filter(reduction_checks__gt=0).count()
+        self.by_difference: dict[str, Group] = {}  # this run's groups by difference
+        self.started = time.monotonic()
+        self.reduce_seconds = 0.0
         self.last_beat = time.monotonic()
 
     def beat(self) -> None:
@@ -271,16 +280,38 @@ class _Worker:
         jobs.heartbeat(r, fields["queries"], total, message, extra=fields)
 
     def on_finding(self, finding: EngineFinding) -> None:
+        """Reduce the finding, or put it with others like it without a reduction: a query seen
+        before goes to its group; the first finding of a difference (pipeline.difference_key)
+        in this run is reduced, later ones join its group; past the run's reduction budget a
+        difference seen in an earlier run joins that run's group, anything else is grouped by
+        its query as generated."""
         if Finding.objects.filter(run=self.run, index=finding.index).exists():
             return  # checked again after a crash: recorded the first time
         group = groups.group_of_query(self.scope, finding.signature)
+        difference = difference_key(finding.check)
+        if group is None and difference is not None:
+            group = self.by_difference.get(difference)
         reduced = None
-        if group is None and self.reductions < self.run.max_reductions:
+        if group is None and self._may_reduce(finding):
+            started = time.monotonic()
             reduced = reduce_finding(
                 self.oracle, finding, known=self.known, schema=self.schema, deadline=self.deadline
             )
             self.reductions += 1
-        groups.record_finding(self.run, finding, reduced, group, self.known, fence=True)
+            self.reduce_seconds += time.monotonic() - started
+        if group is None and reduced is None and difference is not None:
+            group = groups.group_of_difference(self.scope, difference)
+        row = groups.record_finding(self.run, finding, reduced, group, self.known, fence=True)
+        if row is not None and difference is not None:
+            self.by_difference.setdefault(difference, row.group)
+
+    def _may_reduce(self, finding: EngineFinding) -> bool:
+        if finding.kind is Kind.CRASH:
+            return True  # the rarest and most valuable finding: always worth the checks
+        if self.reductions >= self.run.max_reductions:
+            return False
+        elapsed = time.monotonic() - self.started
+        return self.reduce_seconds <= REDUCE_SHARE * elapsed + REDUCE_GRACE_SECONDS
 
 
 def execute_run(r: QuerygenRun) -> dict[str, Any]:

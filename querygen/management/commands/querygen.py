@@ -94,7 +94,7 @@ class Command(BaseCommand):
         run.add_argument("--seed", type=int, default=None, help="Default: random (stored)")
         run.add_argument("--timeout", type=float, default=2.0, help="Seconds per query, engine")
         run.add_argument("--max-rows", type=int, default=10_000)
-        run.add_argument("--max-reductions", type=int, default=30)
+        run.add_argument("--max-reductions", type=int, default=runs.DEFAULT_MAX_REDUCTIONS)
         run.add_argument("--python", default="", metavar="PATH", help="A private build's python")
         run.add_argument("--profile", default=None, metavar="FILE", help="Profile .json/.yaml")
         run.add_argument("--label", default="")

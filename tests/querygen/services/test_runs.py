@@ -132,8 +132,17 @@ def test_a_real_difference_is_found_reduced_and_grouped(nan_engines) -> None:
     assert biggest.shape == "Select(Column from:From(Table)) columns:FLOAT"
     for group in found:  # and every group reads the column holding NaN
         assert "FLOAT" in group.shape.rsplit("columns:", 1)[1], group.shape
-    sample = biggest.samples.exclude(results=[]).first()
+    sample = biggest.samples.exclude(reduced_query="").order_by("pk").first()
     assert sample.reduced_size * 3 <= sample.original_size
+    # Later findings whose answers differ the same way (NaN where SQLite has NULL) join the
+    # group without a reduction of their own.
+    assert "NaN>NULL" in sample.difference
+    reduced_keys = set(
+        biggest.samples.exclude(reduced_query="").values_list("difference", flat=True)
+    )
+    attached = biggest.samples.filter(reduction_checks=0)
+    assert attached.exists()
+    assert set(attached.values_list("difference", flat=True)) <= reduced_keys
     reduced = sample.reduced_sql["sut"]
     assert "measures" in reduced and len(reduced) < len(sample.sql["sut"]), reduced
     duck, lite = sample.results
@@ -432,3 +441,26 @@ def test_contacts_hear_of_a_run_that_found_a_new_bug_only(nan_engines, mailoutbo
         assert f"querygen.custom.groups.{group.signature}" in body
     nan_run()  # the same queries: the same groups, nothing new, no mail
     assert len(mailoutbox) == 1
+
+
+def test_past_its_reduction_budget_a_run_groups_findings_by_how_they_differ(nan_engines) -> None:
+    first = nan_run()
+    keyed = dict(
+        Finding.objects.filter(run=first)
+        .exclude(reduced_query="")
+        .exclude(difference="")
+        .values_list("difference", "group")
+    )
+    assert "content|NaN>NULL" in keyed
+    second = nan_run(seed=12, max_reductions=0)  # other queries, none reduced
+    assert second.reductions == 0 and second.findings > 0
+    later = Finding.objects.filter(run=second, difference__in=list(keyed))
+    assert later.exists()
+    for finding in later:  # each joined the group its difference was reduced into
+        assert finding.group_id == keyed[finding.difference] or (
+            Finding.objects.filter(
+                group=finding.group, difference=finding.difference, run=first
+            ).exists()
+        )
+    new_groups = Group.objects.filter(first_run=second)
+    assert not new_groups.filter(kind="content", samples__difference="content|NaN>NULL").exists()
