@@ -19,7 +19,7 @@ from core.exceptions import AssayError
 from core.jobs import LeaseLost
 from core.models import JobState
 from querygen.engine.oracles import Check
-from querygen.engine.pipeline import Reduced, difference_key
+from querygen.engine.pipeline import Reduced
 from querygen.engine.runner import Finding as EngineFinding
 from querygen.engine.signature import KnownIssue as EngineKnownIssue
 from querygen.engine.signature import match_known, normalize_error
@@ -107,6 +107,7 @@ def record_finding(
     group_of_same_query: Group | None,
     known: list[EngineKnownIssue],
     *,
+    difference: str | None = None,
     fence: bool = False,
 ) -> Finding | None:
     """Store one finding in its group (created when new); None when this run already has it.
@@ -114,6 +115,7 @@ def record_finding(
     ``reduced``: the finding after reduction (its signature decides the group);
     ``group_of_same_query``: the group an identical unreduced query went to before (no
     reduction needed); with neither, the finding is grouped by its unreduced signature.
+    ``difference``: the finding's pipeline.difference_key, as the caller computed it.
     ``fence``: write only while ``run.worker`` holds the run (LeaseLost otherwise), so a worker
     whose lease went to another records nothing more.
     """
@@ -187,7 +189,7 @@ def record_finding(
                     reduced_size=reduced.reduced_size if reduced is not None else 0,
                     reduction_checks=reduced.checks if reduced is not None else 0,
                     raw_signature=finding.signature,
-                    difference=(difference_key(finding.check) or "")[:300],
+                    difference=(difference or "")[:300],
                 )
         except IntegrityError:
             return None

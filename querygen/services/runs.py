@@ -301,7 +301,9 @@ class _Worker:
             self.reduce_seconds += time.monotonic() - started
         if group is None and reduced is None and difference is not None:
             group = groups.group_of_difference(self.scope, difference)
-        row = groups.record_finding(self.run, finding, reduced, group, self.known, fence=True)
+        row = groups.record_finding(
+            self.run, finding, reduced, group, self.known, difference=difference, fence=True
+        )
         if row is not None and difference is not None:
             self.by_difference.setdefault(difference, row.group)
 

@@ -72,6 +72,9 @@ def test_a_failed_run_is_a_command_error(db, tmp_path):
     assert QuerygenRun.objects.get().state == JobState.FAILED
 
 
+TLP = ["run", "--sut", "qg-duckdb", "--oracle", "tlp", "--queries", "5"]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -79,76 +82,11 @@ def test_a_failed_run_is_a_command_error(db, tmp_path):
         (["run", "--sut", "qg-duckdb", "--reference", "qg-sqlite"], "needs a budget"),
         (["run", "--sut", "qg-duckdb", "--minutes", "0"], "--minutes must be more than 0"),
         (["run", "--sut", "qg-duckdb", "--queries", "5"], "needs a reference engine"),
-        (
-            [
-                "run",
-                "--sut",
-                "qg-duckdb",
-                "--reference",
-                "qg-sqlite",
-                "--oracle",
-                "tlp",
-                "--queries",
-                "5",
-            ],
-            "give no reference",
-        ),  # fmt: skip
-        (
-            [
-                "run",
-                "--sut",
-                "qg-duckdb",
-                "--oracle",
-                "tlp",
-                "--queries",
-                "5",
-                "--python",
-                "python3",
-            ],
-            "not an absolute path",
-        ),  # fmt: skip
-        (
-            [
-                "run",
-                "--sut",
-                "qg-duckdb",
-                "--oracle",
-                "tlp",
-                "--queries",
-                "5",
-                "--profile",
-                "missing.json",
-            ],
-            "Cannot read the profile missing.json",
-        ),  # fmt: skip
-        (
-            [
-                "run",
-                "--sut",
-                "qg-duckdb",
-                "--oracle",
-                "tlp",
-                "--queries",
-                "5",
-                "--profile",
-                "BAD_KEY",
-            ],
-            "unknown setting 'max_joinz'",
-        ),  # fmt: skip
-        (
-            [
-                "run",
-                "--sut",
-                "qg-duckdb",
-                "--oracle",
-                "tlp",
-                "--queries",
-                "5",
-                "--profile",
-                "BAD_YAML",
-            ],
-            "is not valid JSON or YAML",
-        ),  # fmt: skip
+        ([*TLP, "--reference", "qg-sqlite"], "give no reference"),
+        ([*TLP, "--python", "python3"], "not an absolute path"),
+        ([*TLP, "--profile", "missing.json"], "Cannot read the profile missing.json"),
+        ([*TLP, "--profile", "BAD_KEY"], "unknown setting 'max_joinz'"),
+        ([*TLP, "--profile", "BAD_YAML"], "is not valid JSON or YAML"),
         (["replay", "999"], "There is no finding 999"),
         (["work", "999"], "There is no querygen run 999"),
         (["start", "ghost"], "There is no pair named 'ghost'"),
