@@ -7,8 +7,11 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
+        from django.utils.module_loading import autodiscover_modules
 
-        from core import checks  # noqa: F401  (registers the settings check)
-        from core.jobs import ensure_schedules
+        from core import checks  # noqa: F401  (registers the system checks)
+        from core.registry import sync_schedules
 
-        post_migrate.connect(ensure_schedules, sender=self)
+        # Each app's tasks.py registers its jobs and schedules (core.registry).
+        autodiscover_modules("tasks")
+        post_migrate.connect(sync_schedules, sender=self)

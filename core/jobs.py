@@ -12,17 +12,17 @@ import socket
 import traceback
 from datetime import timedelta
 
-from django.apps import apps
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce, Now
+from django_q.brokers import get_broker
+from django_q.tasks import async_task
 
+from core import registry
 from core.models import JobBase, JobState
 
 log = logging.getLogger(__name__)
-
-REAPER_SCHEDULE_NAME = "assay.reap_jobs"
 
 
 def worker_id() -> str:
@@ -35,8 +35,6 @@ def _lease() -> timedelta:
 
 def enqueue(job: JobBase) -> None:
     """Queue the task once the row is committed, so a worker never sees a missing row."""
-    from django_q.tasks import async_task
-
     label, pk = job._meta.label, job.pk
     type(job).objects.filter(pk=pk).update(enqueued_at=Now())
     transaction.on_commit(
@@ -46,8 +44,6 @@ def enqueue(job: JobBase) -> None:
 
 def enqueue_many(model: type[JobBase], pks: list[int]) -> None:
     """enqueue() for many rows of one model: one UPDATE, then one task per row after commit."""
-    from django_q.tasks import async_task
-
     label = model._meta.label
     for start in range(0, len(pks), 500):  # under SQLite's bound-parameter limit
         model.objects.filter(pk__in=pks[start : start + 500]).update(enqueued_at=Now())
@@ -134,15 +130,16 @@ def _finish(job: JobBase, state: str, error: str = "", fields: dict | None = Non
 
 
 def run_job(label: str, pk: int) -> str:
-    """django-q entry point (via core.tasks.run_job): run one job row by id."""
-    model = apps.get_model(label)
-    job = claim(model, pk, worker_id())
+    """django-q entry point (via core.tasks.run_job): run one job row by id, with the
+    handlers its app registered (core.registry)."""
+    job_type = registry.job_type(label)
+    job = claim(job_type.model, pk, worker_id())
     if job is None:
         return "skipped"
     if job.log_every_attempt:
         job.log(f"attempt {job.attempts} started on {job.worker}")
     try:
-        fields = job.execute()
+        fields = job_type.execute(job)
     except LeaseLost:
         job.log(f"attempt {job.attempts} stopped: the lease went to another worker")
         return "lost"
@@ -158,28 +155,27 @@ def run_job(label: str, pk: int) -> str:
             if requeued:
                 enqueue(job)
             return "retry"
-        if _finish(job, JobState.FAILED, detail):
-            job.after_finish(JobState.FAILED)
+        if _finish(job, JobState.FAILED, detail) and job_type.after_finish:
+            job_type.after_finish(job, JobState.FAILED)
         return "failed"
     if not _finish(job, JobState.SUCCEEDED, fields=fields if isinstance(fields, dict) else None):
         job.log(f"attempt {job.attempts} finished after its lease went to another worker")
         return "lost"
     if job.log_every_attempt:
         job.log("succeeded")
-    job.after_finish(JobState.SUCCEEDED)
+    if job_type.after_finish:
+        job_type.after_finish(job, JobState.SUCCEEDED)
     return "succeeded"
 
 
 def job_models() -> list[type[JobBase]]:
-    return [m for m in apps.get_models() if issubclass(m, JobBase)]
+    return [t.model for t in registry.job_types()]
 
 
 def _broker_idle() -> bool:
     """True when the broker holds no task waiting for a worker. A row queued for long while
     tasks still wait is only behind in the queue (a run of thousands of chunks); once the
     queue is empty, a row still queued lost its delivery."""
-    from django_q.brokers import get_broker
-
     try:
         return get_broker().queue_size() == 0
     except Exception:  # a broker we cannot ask: assume the worst, a duplicate is harmless
@@ -220,18 +216,3 @@ def reap_jobs() -> int:
     if requeued:
         log.info("reaper requeued %d job(s)", requeued)
     return requeued
-
-
-def ensure_schedules(**kwargs) -> None:
-    """post_migrate hook: the reaper runs every minute on any cluster sharing this database."""
-    from django_q.models import Schedule
-
-    Schedule.objects.update_or_create(
-        name=REAPER_SCHEDULE_NAME,
-        defaults={
-            "func": "core.tasks.reap_jobs",
-            "schedule_type": Schedule.MINUTES,
-            "minutes": 1,
-            "repeats": -1,
-        },
-    )

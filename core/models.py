@@ -9,6 +9,9 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
+
+from core.exceptions import AssayError
 
 
 class JobState(models.TextChoices):
@@ -23,8 +26,8 @@ class JobBase(models.Model):
 
     django-q carries only the row's id (core.jobs.enqueue). A worker claims the row with a
     lease (core.jobs.claim); a worker that dies leaves an expired lease, and the reaper
-    (core.jobs.reap_jobs) puts the row back in the queue. Subclasses implement execute(),
-    which must be idempotent: a second delivery finds the work done or redoes it exactly.
+    (core.jobs.reap_jobs) puts the row back in the queue. What works a row is registered by
+    its app's tasks.py (core.registry.register_job), never written here: models hold data.
     """
 
     state = models.CharField(
@@ -50,18 +53,8 @@ class JobBase(models.Model):
         abstract = True
         ordering = ["-created_at"]
 
-    def execute(self) -> dict | None:
-        """Do the work. Call self.report_progress() as it goes; raise to fail the attempt.
-        A dict returned is written to the row's fields together with the success state."""
-        raise NotImplementedError(f"{type(self).__name__} is a JobBase without execute()")
-
-    def after_finish(self, state: str) -> None:
-        """Called once the row is finished (succeeded, or failed for good) by this worker."""
-
     @property
     def lease_expired(self) -> bool:
-        from django.utils import timezone
-
         return self.lease_expires_at is not None and self.lease_expires_at < timezone.now()
 
     @property
@@ -77,17 +70,9 @@ class JobBase(models.Model):
         return f"{settings.MEDIA_URL}logs/{self._meta.app_label}/{self.pk}/job.log"
 
     def log(self, message: str) -> None:
-        from django.utils import timezone
-
         self.log_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_dir / "job.log", "a", encoding="utf-8") as fh:
             fh.write(f"{timezone.now().isoformat(timespec='seconds')} {message}\n")
-
-    def report_progress(self, done: int, total: int | None = None, message: str = "") -> None:
-        """Record progress on the row and extend the lease: progress is the heartbeat."""
-        from core.jobs import heartbeat
-
-        heartbeat(self, done, total, message)
 
 
 ENV_NAME_RE = re.compile(r"^[A-Z_][A-Z0-9_]*$")
@@ -147,8 +132,6 @@ class Engine(models.Model):
             return ""
         value = os.environ.get(self.password_env)
         if value is None:
-            from core.exceptions import AssayError
-
             raise AssayError(
                 f"Engine {self.name}: the environment variable {self.password_env} "
                 "(its password) is not set.",

@@ -60,18 +60,6 @@ class DatagenRun(JobBase):
     def __str__(self) -> str:
         return f"datagen run {self.pk} ({self.spec_name})"
 
-    def execute(self) -> None:
-        from datagen.services.runs import set_up_run
-
-        set_up_run(self)
-
-    def after_finish(self, state: str) -> None:
-        # The last chunk may finish before this row is marked set up: finish here too.
-        if state == JobState.SUCCEEDED:
-            from datagen.services.runs import finish_run_if_done
-
-            finish_run_if_done(self.pk)
-
     @property
     def output_path(self) -> Path | None:
         if self.output_format == OutputFormat.NONE:
@@ -100,20 +88,6 @@ class Chunk(JobBase):
 
     def __str__(self) -> str:
         return f"chunk {self.chunk_id} of run {self.run_id}"
-
-    @property
-    def lsst_state(self) -> str:
-        return LSST_STATES[self.state]
-
-    def execute(self) -> dict:
-        from datagen.services.chunks import work_chunk
-
-        return work_chunk(self)
-
-    def after_finish(self, state: str) -> None:
-        from datagen.services.runs import finish_run_if_done
-
-        finish_run_if_done(self.run_id)
 
     # A chunk's log lines go to its run's log: one file to read, not thousands.
     @property

@@ -141,11 +141,6 @@ class QuerygenRun(JobBase, EngineSettings):
     def __str__(self) -> str:
         return f"querygen run {self.pk} ({self.scope})"
 
-    def execute(self) -> dict:
-        from querygen.services.runs import execute_run
-
-        return execute_run(self)
-
     @property
     def queries_per_second(self) -> float:
         return self.queries / self.wall_seconds if self.wall_seconds > 0 else 0.0

@@ -192,16 +192,6 @@ class CleanJob(JobBase):
     rows_deleted = models.BigIntegerField(default=0)
     runs_removed = models.IntegerField(default=0)
 
-    def execute(self) -> None:
-        from results.services.purge import clean_results
-
-        summary = clean_results(progress=self.report_progress)
-        # Fenced like the finish: a worker that lost its lease does not write the totals.
-        type(self).objects.filter(pk=self.pk, worker=self.worker, state="running").update(
-            rows_deleted=summary.results_deleted, runs_removed=summary.runs_removed
-        )
-        self.log(f"removed {summary.results_deleted} results of {summary.runs_removed} runs")
-
 
 class FlakyTest(models.Model):
     """A test whose status flipped at least ASSAY_FLAKY_FLIPS times in the last
@@ -249,13 +239,3 @@ class FlakinessJob(JobBase):
 
     class Meta(JobBase.Meta):
         indexes = [models.Index(fields=["prefix", "state"], name="flakinessjob_prefix_state")]
-
-    def execute(self) -> None:
-        from results.services.flaky import refresh_flaky
-
-        summary = refresh_flaky(self.prefix, progress=self.report_progress)
-        # Fenced like the finish: a worker that lost its lease does not write the total.
-        type(self).objects.filter(pk=self.pk, worker=self.worker, state="running").update(
-            flaky=summary.flaky
-        )
-        self.log(f"{self.prefix}: {summary.flaky} flaky test(s) in {len(summary.window)} run(s)")

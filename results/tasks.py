@@ -1,12 +1,20 @@
-"""django-q entry points of the results app: thin, they call a service.
+"""The results app's jobs and schedules (core.registry), and its django-q entry points: thin,
+they call a service. Job rows run through core.tasks.run_job (a row first, DESIGN.md)."""
 
-Jobs themselves run through core.tasks.run_job (a row first, DESIGN.md); what is here is for
-django-q schedules."""
+from core import registry
+from results.models import CleanJob, FlakinessJob
+from results.services.flaky import queue_flaky_refresh_all, run_flakiness_job
+from results.services.purge import run_clean_job
 
-from results.services.flaky import queue_flaky_refresh_all
+FLAKY_SCHEDULE_NAME = "assay.refresh_flaky_all"
+
+registry.register_job(CleanJob, execute=run_clean_job)
+registry.register_job(FlakinessJob, execute=run_flakiness_job)
+# Imports queue their own refresh; nightly catches what queues none (deleted runs, a changed
+# ASSAY_HISTORY_RUNS or ASSAY_FLAKY_FLIPS).
+registry.register_schedule(FLAKY_SCHEDULE_NAME, "results.tasks.refresh_flaky_all", daily=True)
 
 
 def refresh_flaky_all() -> int:
-    """Queue a FlakinessJob per recurring prefix. Imports queue their own; a nightly schedule
-    of this catches what queues none: deleted runs, a changed ASSAY_HISTORY_RUNS."""
+    """Queue a FlakinessJob per recurring prefix."""
     return queue_flaky_refresh_all()

@@ -1,11 +1,12 @@
-"""Working one chunk: generate, write, load. Called by Chunk.execute() under the core runner's
-lease; what it returns lands on the chunk row in the same UPDATE as its completed state."""
+"""Working one chunk: generate, write, load. Run as Chunk's job (datagen.tasks) under the core
+runner's lease; what it returns lands on the chunk row in the same UPDATE as its completed state."""
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
 
+from core import jobs
 from datagen.generator import Spec, generate_chunk, parse_spec, write_chunk
 from datagen.generator.loaders import load_chunk
 from datagen.models import Chunk, DatagenRun
@@ -39,7 +40,7 @@ def work_chunk(chunk: Chunk) -> dict:
     spec = spec_of(run)
     data = generate_chunk(spec, chunk.chunk_id, run.seed)
     # A heartbeat before the effects: a worker that lost its lease stops here (LeaseLost).
-    chunk.report_progress(0, 1, f"generated {data.total_rows} rows")
+    jobs.heartbeat(chunk, 0, 1, f"generated {data.total_rows} rows")
     files = []
     if run.output_path is not None:
         files = write_chunk(data, run.output_path, run.output_format)

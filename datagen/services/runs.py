@@ -46,7 +46,6 @@ from results.services import (
     record_run,
 )
 
-SWEEP_SCHEDULE_NAME = "assay.datagen.sweep"
 MAX_ATTEMPTS = 20
 MAX_SEED = 2**63 - 1
 PENDING = (JobState.QUEUED, JobState.RUNNING)
@@ -297,24 +296,22 @@ def _results(run: DatagenRun, name: str) -> list[ParsedResult]:
     return out
 
 
+def setup_finished(run: DatagenRun, state: str) -> None:
+    """After a run's setup: the last chunk may have finished before the setup was marked done,
+    so finishing is tried here too."""
+    if state == JobState.SUCCEEDED:
+        finish_run_if_done(run.pk)
+
+
+def chunk_finished(chunk: Chunk, state: str) -> None:
+    """After a chunk (completed, or in limbo for good): the run may be done."""
+    finish_run_if_done(chunk.run_id)
+
+
 def sweep() -> int:
     """Scheduled: finish runs whose last chunk was failed by the reaper (no worker to do it)."""
     waiting = DatagenRun.objects.filter(state=JobState.SUCCEEDED, completed_at__isnull=True)
     return sum(finish_run_if_done(pk) for pk in waiting.values_list("pk", flat=True))
-
-
-def ensure_schedules(**kwargs: Any) -> None:
-    from django_q.models import Schedule
-
-    Schedule.objects.update_or_create(
-        name=SWEEP_SCHEDULE_NAME,
-        defaults={
-            "func": "datagen.tasks.sweep",
-            "schedule_type": Schedule.MINUTES,
-            "minutes": 1,
-            "repeats": -1,
-        },
-    )
 
 
 # --- resuming -----------------------------------------------------------------------------------

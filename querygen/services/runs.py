@@ -40,10 +40,10 @@ from querygen.models import Finding, Group, GroupStatus, OracleKind, Pair, Query
 from querygen.services import groups
 from querygen.services.engines import EMBEDDED, check_python, opened
 from results.services import ImportDefaults, ParsedResult, delete_runs, find_runs, record_run
+from results.services.notify import notify_contacts
 
 log = logging.getLogger(__name__)
 
-START_SCHEDULE_NAME = "assay.querygen.start_due_runs"
 MAX_SEED = 2**63 - 1
 MAX_BUDGET_QUERIES = 100_000_000
 MAX_BUDGET_SECONDS = 7 * 24 * 3600  # and at most the django-q task timeout (see build_run)
@@ -469,8 +469,6 @@ def announce(r: QuerygenRun) -> bool:
     logged, never raised: the run did its work; `manage.py notify_contacts` can send again."""
     if not Group.objects.filter(first_run=r, status=GroupStatus.NEW).exists():
         return False
-    from results.services.notify import notify_contacts
-
     try:
         summary = notify_contacts(r.results_run)
     except AssayError as exc:
@@ -531,20 +529,6 @@ def _pair_options(pair: Pair, overrides: dict[str, Any]) -> dict[str, Any]:
         "pair": pair,
         **overrides,
     }
-
-
-def ensure_schedules(**kwargs: Any) -> None:
-    from django_q.models import Schedule
-
-    Schedule.objects.update_or_create(
-        name=START_SCHEDULE_NAME,
-        defaults={
-            "func": "querygen.tasks.start_due_runs",
-            "schedule_type": Schedule.MINUTES,
-            "minutes": settings.ASSAY_QUERYGEN_TICK_MINUTES,
-            "repeats": -1,
-        },
-    )
 
 
 # --- replay ---------------------------------------------------------------------------------------

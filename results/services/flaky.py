@@ -18,13 +18,14 @@ import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from core.exceptions import AssayError
-from core.jobs import submit
+from core.jobs import heartbeat, submit
 from core.models import JobState
 from results.models import FlakinessJob, FlakyTest, TestResult, TestRun
 
@@ -138,6 +139,13 @@ def refresh_flaky(
             cursor.execute(last_status, [*ids, prefix])
     report(3, 3, f"{prefix}: {summary.flaky} flaky test(s) in {len(window)} runs")
     return summary
+
+
+def run_flakiness_job(job: FlakinessJob) -> dict:
+    """FlakinessJob's work (registered in results.tasks); the total lands with its success."""
+    summary = refresh_flaky(job.prefix, progress=partial(heartbeat, job))
+    job.log(f"{job.prefix}: {summary.flaky} flaky test(s) in {len(summary.window)} run(s)")
+    return {"flaky": summary.flaky}
 
 
 def _lock_prefix(prefix: str) -> None:

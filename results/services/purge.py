@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from core import jobs
 from core.exceptions import AssayError, NotFound
-from results.models import TestResult, TestRun
+from results.models import CleanJob, TestResult, TestRun
 from results.services.flaky import refresh_flaky_on_commit
 from results.services.runs import resolve_run_name
 
@@ -132,3 +134,10 @@ def clean_results(*, chunk: int | None = None, progress: Progress | None = None)
     if progress:
         progress(summary.results_deleted, total, "done")
     return summary
+
+
+def run_clean_job(job: CleanJob) -> dict:
+    """CleanJob's work (registered in results.tasks); the totals land with its success."""
+    summary = clean_results(progress=partial(jobs.heartbeat, job))
+    job.log(f"removed {summary.results_deleted} results of {summary.runs_removed} runs")
+    return {"rows_deleted": summary.results_deleted, "runs_removed": summary.runs_removed}

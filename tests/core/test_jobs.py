@@ -1,16 +1,29 @@
 """The job pattern: row first, task on commit, lease, fenced finish, reaper."""
 
+import dataclasses
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 from django_q.models import OrmQ
 
-from core import jobs
+from core import jobs, registry
 from core.models import JobState
+from core.tasks import REAPER_SCHEDULE_NAME
 from results.models import CleanJob
 
 pytestmark = [pytest.mark.django_db, pytest.mark.db_dependent]
+
+
+@pytest.fixture
+def handle_clean_job(monkeypatch):
+    """Replace CleanJob's registered handlers for one test."""
+
+    def replace(**handlers):
+        changed = dataclasses.replace(registry.job_type(CleanJob), **handlers)
+        monkeypatch.setitem(registry._job_types, CleanJob._meta.label, changed)
+
+    return replace
 
 
 def queued_tasks() -> list[tuple]:
@@ -47,12 +60,12 @@ def test_a_running_job_with_a_live_lease_is_not_taken_twice():
 
 
 def test_a_failed_attempt_is_retried_then_fails_with_its_error(
-    monkeypatch, django_capture_on_commit_callbacks
+    handle_clean_job, django_capture_on_commit_callbacks
 ):
-    def boom(self):
+    def boom(job):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(CleanJob, "execute", boom)
+    handle_clean_job(execute=boom)
     job = CleanJob.objects.create(max_attempts=2)
     with django_capture_on_commit_callbacks(execute=True):
         assert jobs.run_job("results.CleanJob", job.pk) == "retry"
@@ -110,7 +123,7 @@ def test_progress_extends_the_lease():
     job = CleanJob.objects.create()
     claimed = jobs.claim(CleanJob, job.pk, "w")
     CleanJob.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now())
-    claimed.report_progress(5, 10, "half")
+    jobs.heartbeat(claimed, 5, 10, "half")
     job.refresh_from_db()
     assert (job.progress_done, job.progress_total, job.progress_message) == (5, 10, "half")
     assert job.lease_expires_at > timezone.now() + timedelta(seconds=60)
@@ -119,27 +132,29 @@ def test_progress_extends_the_lease():
 def test_the_reaper_is_scheduled_after_migrate():
     from django_q.models import Schedule
 
-    schedule = Schedule.objects.get(name=jobs.REAPER_SCHEDULE_NAME)
+    schedule = Schedule.objects.get(name=REAPER_SCHEDULE_NAME)
     assert schedule.func == "core.tasks.reap_jobs"
     assert schedule.schedule_type == Schedule.MINUTES
 
 
-def test_a_worker_that_lost_its_lease_stops_and_does_not_report_success(monkeypatch):
+def test_a_worker_that_lost_its_lease_stops_and_does_not_report_success(
+    monkeypatch, handle_clean_job
+):
     """Worker A stalls past its lease; the reaper hands the job to B, which finishes it.
     A's next heartbeat stops it, and its own finish would not count."""
     outcomes = []
 
-    def execute(self):
-        if self.worker == "worker-a":
-            CleanJob.objects.filter(pk=self.pk).update(
+    def execute(job):
+        if job.worker == "worker-a":
+            CleanJob.objects.filter(pk=job.pk).update(
                 lease_expires_at=timezone.now() - timedelta(seconds=1)
             )
             jobs.reap_jobs()
-            outcomes.append(("inner", jobs.run_job("results.CleanJob", self.pk)))
-            self.report_progress(1, 2, "still going")  # raises LeaseLost
-        outcomes.append(("executed", self.worker))
+            outcomes.append(("inner", jobs.run_job("results.CleanJob", job.pk)))
+            jobs.heartbeat(job, 1, 2, "still going")  # raises LeaseLost
+        outcomes.append(("executed", job.worker))
 
-    monkeypatch.setattr(CleanJob, "execute", execute)
+    handle_clean_job(execute=execute)
     monkeypatch.setattr(jobs, "worker_id", iter(["worker-a", "worker-b"]).__next__)
     job = CleanJob.objects.create()
     assert jobs.run_job("results.CleanJob", job.pk) == "lost"
@@ -172,11 +187,13 @@ def test_enqueue_many_queues_every_row_after_commit(django_capture_on_commit_cal
     assert all(r.enqueued_at for r in CleanJob.objects.all())
 
 
-def test_what_execute_returns_lands_with_the_success(monkeypatch):
+def test_what_execute_returns_lands_with_the_success(handle_clean_job):
     job = CleanJob.objects.create()
-    monkeypatch.setattr(CleanJob, "execute", lambda self: {"rows_deleted": 42})
     finished = []
-    monkeypatch.setattr(CleanJob, "after_finish", lambda self, state: finished.append(state))
+    handle_clean_job(
+        execute=lambda job: {"rows_deleted": 42},
+        after_finish=lambda job, state: finished.append(state),
+    )
     assert jobs.run_job("results.CleanJob", job.pk) == "succeeded"
     job.refresh_from_db()
     assert job.state == JobState.SUCCEEDED and job.rows_deleted == 42

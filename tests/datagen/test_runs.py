@@ -19,6 +19,7 @@ from datagen.generator.run import summarize
 from datagen.models import Chunk, DatagenRun
 from datagen.selectors import run_progress
 from datagen.services import runs
+from datagen.services.chunks import work_chunk
 from results.models import TestResult, TestRun
 from tests.datagen.generator.factories import two_tables
 
@@ -93,7 +94,7 @@ def test_a_chunk_whose_worker_died_after_loading_is_not_loaded_twice(
     first, second = set_up(run, django_capture_on_commit_callbacks)
     # A worker claims chunk 0, loads it, and dies before it can mark the chunk completed.
     chunk = jobs.claim(Chunk, first, "dead-worker")
-    chunk.execute()
+    work_chunk(chunk)  # what the registered job does
     loaded = row_counts(Target.sqlite(engine.path))
     Chunk.objects.filter(pk=first).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
     with django_capture_on_commit_callbacks(execute=True):

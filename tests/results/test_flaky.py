@@ -350,7 +350,7 @@ def test_concurrent_refreshes_of_one_prefix_both_succeed(django_db_blocker):
 def test_a_nightly_refresh_is_scheduled_after_migrate():
     from django_q.models import Schedule
 
-    from results.apps import FLAKY_SCHEDULE_NAME
+    from results.tasks import FLAKY_SCHEDULE_NAME
 
     schedule = Schedule.objects.get(name=FLAKY_SCHEDULE_NAME)
     assert schedule.func == "results.tasks.refresh_flaky_all"

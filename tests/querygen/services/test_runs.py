@@ -390,8 +390,11 @@ def test_a_pair_whose_engine_went_away_does_not_stop_the_others(nan_engines, tmp
 def test_the_schedule_is_registered(db) -> None:
     from django_q.models import Schedule
 
-    runs.ensure_schedules()
-    schedule = Schedule.objects.get(name=runs.START_SCHEDULE_NAME)
+    from core.registry import sync_schedules
+    from querygen.tasks import START_SCHEDULE_NAME
+
+    sync_schedules()
+    schedule = Schedule.objects.get(name=START_SCHEDULE_NAME)
     assert schedule.func == "querygen.tasks.start_due_runs"
     assert schedule.repeats == -1
 
