@@ -62,6 +62,10 @@ class JobBase(models.Model):
         return self.state in (JobState.SUCCEEDED, JobState.FAILED)
 
     @property
+    def has_failed(self) -> bool:
+        return self.state == JobState.FAILED
+
+    @property
     def log_dir(self) -> Path:
         return Path(settings.MEDIA_ROOT) / "logs" / self._meta.app_label / str(self.pk)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, F, Q, Value
+from django.db.models import Count, F, Value
 from django.db.models.functions import Concat, Replace, StrIndex, Substr
 
 from results.models import TestResult, TestRun
@@ -76,7 +76,3 @@ def tree_level(run: TestRun, prefix: str = "", other: TestRun | None = None) -> 
             }
         nodes.append(node)
     return nodes
-
-
-def prefix_filter(prefix: str) -> Q:
-    return name_startswith(prefix)

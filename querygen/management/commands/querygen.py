@@ -16,7 +16,6 @@ from tqdm import tqdm
 
 from core import jobs
 from core.exceptions import AssayError
-from core.models import JobState
 from querygen.models import Finding, Group, GroupStatus, OracleKind, Pair, QuerygenRun
 from querygen.services import runs
 from querygen.services.demo import ensure_demo_pair
@@ -213,7 +212,7 @@ class Command(BaseCommand):
             run.refresh_from_db()
             update(run)
             bar.close()
-        if run.state == JobState.FAILED:
+        if run.has_failed:
             raise CommandError(f"run {run.pk} failed: {_first_line(run.error)}")
         if not run.is_finished:
             self.stdout.write(
