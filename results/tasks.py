@@ -1,5 +1,5 @@
 """The results app's jobs and schedules (core.registry), and its django-q entry points: thin,
-they call a service. Job rows run through core.tasks.run_job (a row first, DESIGN.md)."""
+they call a service. Job rows run through core.tasks.run_job (a row first, docs/architecture.md)."""
 
 from core import registry
 from results.models import CleanJob, FlakinessJob
