@@ -231,8 +231,9 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- django-q -----------------------------------------------------------------------------
-# The database is the truth and django-q is the transport (docs/architecture.md): retry is longer than
-# timeout so a slow task is not delivered twice while it still runs; the reaper catches the rest.
+# The database is the truth and django-q is the transport (docs/architecture.md): retry is
+# longer than timeout so a slow task is not delivered twice while it still runs; the reaper
+# catches the rest.
 Q_TIMEOUT = _env_int("ASSAY_Q_TIMEOUT", 1800, minimum=10)
 Q_CLUSTER = {
     "name": "assay",

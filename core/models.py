@@ -1,4 +1,5 @@
-"""What every app shares. JobBase is the job pattern of docs/architecture.md: a job is a row first."""
+"""What every app shares. JobBase is the job pattern of docs/architecture.md: a job is a row
+first."""
 
 from __future__ import annotations
 
