@@ -1,33 +1,25 @@
 """reduce(): shrinking failing queries while they fail, on synthetic oracles and on real
-differences between DuckDB and SQLite found by the generator."""
+differences between DuckDB and SQLite found by the generator; the contract of the loop."""
 
 from __future__ import annotations
 
 import collections
 import hashlib
 import statistics
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import sqlglot
 from sqlglot import exp
 
 from querygen.engine.compare import Kind, Side, compare
 from querygen.engine.engines import DuckDBEngine, SQLiteEngine
 from querygen.engine.generator import QueryGenerator
-from querygen.engine.model import Schema, Status
+from querygen.engine.model import Status
 from querygen.engine.profile import Profile
 from querygen.engine.reduce import Reduction, reduce, tree_size
 from querygen.engine.schema import common_schema
 from querygen.engine.signature import normalize_error, query_shape, signature
-from tests.querygen.conftest import QUERYGEN_TABLES
-
-SCHEMA = Schema(tuple(QUERYGEN_TABLES))
-
-
-def parse(sql: str) -> exp.Expression:
-    return sqlglot.parse_one(sql)
+from tests.querygen.engine.reduce.helpers import SCHEMA, Recorder, parse
 
 
 def likes_e_acute(tree: exp.Expression) -> bool:
@@ -39,64 +31,6 @@ def likes_e_acute(tree: exp.Expression) -> bool:
         and like.expression.name == "%é%"
         for like in tree.find_all(exp.Like)
     )
-
-
-def shape(node: exp.Expression, out: list[str]) -> list[str]:
-    """Node types in argument order, aliases left out: what must survive SQL and back."""
-    if isinstance(node, exp.Alias):
-        return shape(node.this, out)
-    out.append(type(node).__name__)
-    for key in type(node).arg_types:
-        value = node.args.get(key)
-        for child in value if isinstance(value, list) else [value]:
-            if key != "alias" and isinstance(child, exp.Expression):
-                out.append(key)
-                shape(child, out)
-                out.append(")")
-    return out
-
-
-def reads_back(tree: exp.Expression) -> bool:
-    return shape(tree, []) == shape(parse(tree.sql()), [])
-
-
-def sane(tree: exp.Expression) -> list[str]:
-    """What no engine would accept, found without the reducer's own checks."""
-    problems = []
-    aliases = {s.alias_or_name for s in tree.find_all(exp.Table, exp.Subquery)}
-    problems += [f"unknown alias {c.sql()}" for c in tree.find_all(exp.Column) if c.table
-                 and c.table not in aliases]  # fmt: skip
-    for query in tree.find_all(exp.Select, exp.SetOperation):
-        if query.args.get("limit") is not None and query.args.get("order") is None:
-            problems.append("LIMIT without ORDER BY")
-        if isinstance(query, exp.SetOperation):
-            widths = [len(s.expressions) for s in (query.this, query.expression)
-                      if isinstance(s, exp.Select)]  # fmt: skip
-            if len(set(widths)) > 1:
-                problems.append(f"set operation of widths {widths}")
-        if isinstance(query, exp.Select) and not query.expressions:
-            problems.append("empty select list")
-    return problems
-
-
-def ordered_by(query: exp.Expression) -> set[str]:
-    """The columns the select items that ORDER BY ordinals point at read."""
-    order = query.args.get("order")
-    positions = [int(o.this.name) for o in (order.expressions if order else []) if o.this.is_int]
-    items = [query.expressions[p - 1] for p in positions]
-    return {c.name for item in items for c in item.find_all(exp.Column)}
-
-
-class Recorder:
-    """An oracle that records every candidate it is asked about."""
-
-    def __init__(self, answer: Callable[[exp.Expression], bool]) -> None:
-        self.answer = answer
-        self.candidates: list[exp.Expression] = []
-
-    def __call__(self, candidate: exp.Expression) -> bool:
-        self.candidates.append(candidate)
-        return self.answer(candidate)
 
 
 # --- synthetic oracles ---------------------------------------------------------------------------
@@ -121,109 +55,6 @@ def test_a_synthetic_failure_reduces_to_a_tiny_query_that_runs(
             for engine in (lite, duck):
                 outcome = engine.execute(result.tree.sql(dialect=engine.dialect), timeout=5)
                 assert outcome.status is Status.OK, (engine.dialect, outcome.error)
-
-
-def test_every_candidate_is_plausible_sql_and_smaller() -> None:
-    """An oracle answering yes at random (by a hash of the SQL) walks the reducer through many
-    kinds of cuts; every candidate must read back as the same tree (parentheses where precedence
-    needs them) and hold nothing an engine refuses outright."""
-    generator = QueryGenerator(SCHEMA, seed=2)
-    trees = [t for t in (generator.query(i).tree for i in range(40)) if reads_back(t)]
-    assert len(trees) >= 30
-    for tree in trees:
-        oracle = Recorder(lambda c: hashlib.sha256(c.sql().encode()).digest()[0] % 3 == 0)
-        result = reduce(tree, oracle, max_checks=80)
-        size = tree_size(tree)
-        for candidate in oracle.candidates:
-            assert tree_size(candidate) <= size
-            assert reads_back(candidate), candidate.sql()
-            assert sane(candidate) == [], candidate.sql()
-        assert result.checks == len(oracle.candidates) <= 80
-
-
-@pytest.mark.parametrize(
-    ("sql", "fails", "expected"),
-    [
-        pytest.param(
-            "SELECT t.a AS c0, t.b AS c1, t.c AS c2 FROM t AS t ORDER BY 3 DESC, 1",
-            lambda q: "c" in ordered_by(q),
-            "SELECT t.c AS c2 FROM t AS t ORDER BY 1 DESC",
-            id="ordinals-renumbered",
-        ),
-        pytest.param(
-            "SELECT a.x AS c0 FROM a AS a JOIN b AS b ON a.id = b.id "
-            "LEFT JOIN c AS c ON b.id = c.id WHERE c.y > 1",
-            lambda q: any(col.name == "y" for col in q.find_all(exp.Column)),
-            "SELECT 0 AS c0 FROM c AS c WHERE c.y > 1",
-            id="joins-dropped-once-unreferenced",
-        ),
-        pytest.param(
-            "SELECT t.g AS c0, COUNT(*) AS c1 FROM t AS t GROUP BY t.g",
-            lambda q: q.find(exp.Count) is not None,
-            "SELECT COUNT(*) AS c1 FROM t AS t",
-            id="group-by-dropped-with-its-bare-items",
-        ),
-        pytest.param(
-            "SELECT t.g AS c0, COUNT(*) AS c1 FROM t AS t GROUP BY t.g",
-            lambda q: (
-                q.find(exp.Count) is not None and any(c.name == "g" for c in q.find_all(exp.Column))
-            ),
-            "SELECT MIN(t.g) AS c0, COUNT(*) AS c1 FROM t AS t",
-            id="group-by-dropped-bare-columns-wrapped",
-        ),
-        pytest.param(
-            "SELECT a.x AS c0 FROM a AS a UNION SELECT b.y AS c0 FROM b AS b ORDER BY 1 LIMIT 3",
-            lambda q: (
-                q.find(exp.Limit) is not None and any(t.name == "b" for t in q.find_all(exp.Table))
-            ),
-            "SELECT 0 AS c0 FROM b AS b ORDER BY 1 LIMIT 3",
-            id="set-operation-side-keeps-order-and-limit",
-        ),
-        pytest.param(
-            "SELECT a.x AS c0, a.z AS c1 FROM a AS a UNION ALL "
-            "SELECT b.y AS c0, b.w AS c1 FROM b AS b",
-            lambda q: (
-                isinstance(q, exp.Union) and any(c.name == "w" for c in q.find_all(exp.Column))
-            ),
-            "SELECT 0 AS c1 FROM a AS a UNION ALL SELECT b.w AS c1 FROM b AS b",
-            id="set-operation-sides-lose-the-same-column",
-        ),
-        pytest.param(
-            "SELECT ABS(t.a + t.b) * t.c AS c0 FROM t AS t",
-            # (a + b) * c: the product must stay on top once ABS goes
-            lambda q: (
-                isinstance(m := parse(q.sql()).find(exp.Mul), exp.Mul)
-                and m.this.find(exp.Add) is not None
-            ),
-            "SELECT (0 + 0) * 0 AS c0 FROM t AS t",
-            id="parentheses-kept-where-precedence-needs-them",
-        ),
-        pytest.param(
-            "WITH w AS (SELECT t.a AS c0 FROM t AS t WHERE t.a > 1), u AS (SELECT 1 AS c0) "
-            "SELECT v.c0 AS c0 FROM w AS v WHERE v.c0 < 5",
-            lambda q: q.find(exp.GT) is not None,
-            "SELECT 0 AS c0 FROM t AS t WHERE 0 > 1",
-            id="cte-read-in-place-and-unused-dropped",
-        ),
-        pytest.param(
-            "SELECT CASE WHEN t.a > 0 THEN NOT (t.b = 1) ELSE FALSE END AS c0 FROM t AS t "
-            "WHERE t.c IN (1, 2, 3) AND (t.d = 'x' OR t.e LIKE '%é%')",
-            lambda q: any(isinstance(like.this, exp.Column) for like in q.find_all(exp.Like)),
-            "SELECT TRUE AS c0 FROM t AS t WHERE t.e LIKE ''",
-            id="conditions-cut-down",
-        ),
-    ],
-)
-def test_cuts_on_written_queries(
-    sql: str, fails: Callable[[exp.Expression], bool], expected: str
-) -> None:
-    tree = parse(sql)
-    assert fails(tree)
-    oracle = Recorder(fails)
-    result = reduce(tree, oracle)
-    assert result.tree.sql() == expected
-    for candidate in oracle.candidates:
-        assert sane(candidate) == [], candidate.sql()
 
 
 # --- the contract ------------------------------------------------------------------------------
