@@ -84,9 +84,8 @@ ENV_NAME_RE = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 
 
 class Engine(models.Model):
-    """A database endpoint that datagen loads, querygen queries and the migration gate runs
-    against. The row holds where it is; a secret never is: `password_env` names the
-    environment variable that holds it."""
+    """A database endpoint that datagen loads and querygen queries. The row holds where it is;
+    a secret never is: `password_env` names the environment variable that holds it."""
 
     class Kind(models.TextChoices):
         SQLITE = "sqlite", "SQLite"
