@@ -36,9 +36,6 @@ class Table:
     name: str
     columns: tuple[Column, ...]
 
-    def of_type(self, t: SqlType) -> list[Column]:
-        return [c for c in self.columns if c.type == t]
-
 
 @dataclass(frozen=True)
 class Schema:
