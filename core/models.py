@@ -145,6 +145,8 @@ class Engine(models.Model):
 
     def conninfo(self) -> str:
         """A libpq connection string for PostgreSQL engines (values quoted as libpq wants)."""
+        from dbkinds import postgresql
+
         if self.kind != self.Kind.POSTGRESQL:
             raise ValueError(f"{self.name} is a {self.kind} engine, not PostgreSQL")
         parts = {
@@ -155,10 +157,4 @@ class Engine(models.Model):
             "password": self.password(),
             **self.options,
         }
-        return " ".join(
-            f"{key}='{_libpq_quote(str(value))}'" for key, value in parts.items() if value
-        )
-
-
-def _libpq_quote(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("'", "\\'")
+        return postgresql.conninfo(parts)
