@@ -1,14 +1,17 @@
 """What the reducer's tests share: the querygen dataset's schema, an oracle that records the
-candidates it is asked about, and a check for what no engine would accept."""
+candidates it is asked about, a check for what no engine would accept, and the check of a cut on
+a written query."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 import sqlglot
 from sqlglot import exp
 
 from querygen.engine.model import Schema
+from querygen.engine.reduce import reduce
 from tests.querygen.conftest import QUERYGEN_TABLES
 
 SCHEMA = Schema(tuple(QUERYGEN_TABLES))
@@ -47,3 +50,22 @@ class Recorder:
     def __call__(self, candidate: exp.Expression) -> bool:
         self.candidates.append(candidate)
         return self.answer(candidate)
+
+
+Fails = Callable[[exp.Expression], bool]
+
+
+def written_queries(*cases: object) -> pytest.MarkDecorator:
+    """Parametrizes a test by written queries: ``pytest.param(sql, fails, expected, id=...)``."""
+    return pytest.mark.parametrize(("sql", "fails", "expected"), cases)
+
+
+def assert_cuts(sql: str, fails: Fails, expected: str) -> None:
+    """``sql`` fails, and reduces to ``expected`` through candidates that are all sane."""
+    tree = parse(sql)
+    assert fails(tree)
+    oracle = Recorder(fails)
+    result = reduce(tree, oracle)
+    assert result.tree.sql() == expected
+    for candidate in oracle.candidates:
+        assert sane(candidate) == [], candidate.sql()
