@@ -1,7 +1,7 @@
 """Test oracles: what decides whether an engine answered one generated query correctly.
 
 - ``Differential``: the same query on the system under test and on a reference engine; the
-  answers must agree (compare.py's rules).
+  answers must agree (the rules of the compare package).
 - ``TLP`` (ternary logic partitioning, SQLancer): on one engine, a query without WHERE must give
   the same rows as the union of its three partitions by a predicate p: ``WHERE p``,
   ``WHERE NOT (p)`` and ``WHERE (p) IS NULL``.
