@@ -20,14 +20,16 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, TypeVar
 
 import psycopg
-import psycopg.conninfo
+from psycopg.conninfo import make_conninfo
 
+from dbkinds import postgresql
 from querygen.engine import worker
 from querygen.engine.model import Column, Outcome, SqlType, Status, Table
 
@@ -39,12 +41,11 @@ __all__ = [
     "IsolatedEngine",
     "PostgresEngine",
     "SQLiteEngine",
-    "postgres_sql_type",
 ]
 
-# The directory holding the querygen package: the worker's cwd and PYTHONPATH.
+# The directory holding the querygen and dbkinds packages: the worker's cwd and PYTHONPATH.
 _SOURCE_ROOT = Path(__file__).resolve().parents[2]
-_SKIPPED_TABLES = worker.SKIPPED_TABLES
+_T = TypeVar("_T")
 
 
 class EngineError(Exception):
@@ -169,28 +170,8 @@ class DuckDBEngine(_EmbeddedEngine):
 
 # --- PostgreSQL ---------------------------------------------------------------------------------
 
-_PG_TYPES = {
-    "smallint": SqlType.INT,
-    "integer": SqlType.INT,
-    "bigint": SqlType.INT,
-    "real": SqlType.FLOAT,
-    "double precision": SqlType.FLOAT,
-    "numeric": SqlType.DECIMAL,
-    "text": SqlType.TEXT,
-    "character varying": SqlType.TEXT,
-    "character": SqlType.TEXT,
-    "boolean": SqlType.BOOL,
-    "date": SqlType.DATE,
-    "timestamp without time zone": SqlType.TIMESTAMP,
-}
-
-
-def postgres_sql_type(data_type: str) -> SqlType | None:
-    """information_schema.columns.data_type as a SqlType, or None."""
-    return _PG_TYPES.get(data_type.strip().lower())
-
-
-_QUERY_CANCELED = "57014"  # statement_timeout
+_PG = "postgresql"  # the dbkinds kind of PostgresEngine
+_APPLICATION_NAME = "assay-querygen"
 
 
 class PostgresEngine(Engine):
@@ -209,14 +190,11 @@ class PostgresEngine(Engine):
     def __init__(self, conninfo: str, *, name: str | None = None) -> None:
         self._conninfo = conninfo
         try:
-            params = psycopg.conninfo.conninfo_to_dict(conninfo)
-        except psycopg.Error:
-            # The parser's message quotes the conninfo, password included: not repeated here.
-            raise EngineError(
-                "invalid PostgreSQL conninfo (not shown: it may hold a password)"
-            ) from None
+            params = postgresql.conninfo_params(conninfo)
+        except ValueError as exc:
+            raise EngineError(str(exc)) from None
         self._password = str(params.pop("password", "") or "")
-        self.described = psycopg.conninfo.make_conninfo(**params)
+        self.described = postgresql.describe(conninfo)
         self.name = name or f"postgres:{params.get('dbname') or params.get('user') or ''}"
         self._conn: psycopg.Connection[Any] | None = None
         self._connect()
@@ -228,50 +206,39 @@ class PostgresEngine(Engine):
         return text.replace(self._password, "***") if self._password else text
 
     def _connect(self) -> psycopg.Connection[Any]:
+        conninfo = make_conninfo(self._conninfo, application_name=_APPLICATION_NAME)
         try:
-            conn = psycopg.connect(self._conninfo, autocommit=True)
+            # Every transaction READ ONLY, autocommit off: each query runs alone and is rolled
+            # back (see execute).
+            conn = postgresql.connect(conninfo, read_only=True)
         except psycopg.Error as exc:
             raise EngineError(
                 f"cannot connect to PostgreSQL ({self.described}): {self._scrub(str(exc))}"
             ) from None
-        try:
-            conn.execute("SET default_transaction_read_only = on")
-            conn.execute("SET client_encoding = 'UTF8'")
-            conn.execute("SET application_name = 'assay-querygen'")
-        except psycopg.Error as exc:
-            conn.close()
-            raise EngineError(f"cannot set up the session: {self._scrub(str(exc))}") from None
-        conn.autocommit = False
-        conn.read_only = True  # psycopg now opens every transaction with BEGIN READ ONLY
         self._conn = conn
         return conn
 
     def _live(self) -> psycopg.Connection[Any]:
         return self._conn if self._conn is not None else self._connect()
 
-    def _read(self, sql: str) -> list[tuple[Any, ...]]:
+    def _read(self, read: Callable[[psycopg.Connection[Any]], _T]) -> _T:
+        """What ``read`` answers on the connection, in a transaction rolled back after it."""
         conn = self._live()
         try:
-            return conn.execute(sql).fetchall()
+            return read(conn)
         except psycopg.Error as exc:
             raise EngineError(f"{self.name}: {self._scrub(str(exc))}") from None
         finally:
             self._end_transaction()
 
     def version(self) -> str:
-        return f"PostgreSQL {self._read('SHOW server_version')[0][0]}"
+        return self._read(postgresql.version)
 
     def catalog(self) -> list[CatalogColumn]:
-        rows = self._read(
-            "SELECT c.table_name, c.column_name, c.data_type, c.ordinal_position "
-            "FROM information_schema.columns AS c JOIN information_schema.tables AS t "
-            "USING (table_catalog, table_schema, table_name) "
-            "WHERE t.table_type = 'BASE TABLE' AND t.table_schema = current_schema()"
-        )
-        ordered = sorted(
-            (r for r in rows if r[0] not in _SKIPPED_TABLES), key=lambda r: (r[0], r[3])
-        )
-        return [CatalogColumn(t, c, d, postgres_sql_type(d)) for t, c, d, _ in ordered]
+        return [
+            CatalogColumn(c.table, c.name, c.declared, worker.sql_type(_PG, c.declared))
+            for c in self._read(postgresql.catalog)
+        ]
 
     def execute(self, sql: str, *, timeout: float = 10.0, max_rows: int = 10_000) -> Outcome:
         _check_limits(timeout, max_rows)
@@ -329,13 +296,10 @@ class PostgresEngine(Engine):
         if self._conn is None or self._conn.broken:
             self._drop_connection()
             return Outcome(Status.CRASH, error=f"connection lost: {message}", seconds=seconds)
-        if sqlstate == _QUERY_CANCELED:
-            return Outcome(Status.TIMEOUT, error=f"{sqlstate}: {message}", seconds=seconds)
-        # Class XX: internal_error, data_corrupted, index_corrupted; 57P: the server shut down.
-        if sqlstate.startswith(("XX", "57P")):
-            return Outcome(Status.CRASH, error=f"{sqlstate}: {message}", seconds=seconds)
         return Outcome(
-            Status.ERROR, error=f"{sqlstate}: {message}" if sqlstate else message, seconds=seconds
+            worker.error_status(_PG, exc),
+            error=f"{sqlstate}: {message}" if sqlstate else message,
+            seconds=seconds,
         )
 
     def _end_transaction(self) -> None:

@@ -3,9 +3,10 @@
 ``python -m querygen.engine.worker KIND LOCATION`` serves one database over JSON lines on
 stdin/stdout, so that engines.IsolatedEngine can run another interpreter's DuckDB (another
 release, a private build) and survive it crashing. This module imports only the standard
-library, the driver it is asked for (imported when needed) and model.py, so that interpreter
-needs nothing else; querygen/__init__.py and querygen/engine/__init__.py must stay free of
-imports for the same reason. It avoids syntax newer than Python 3.8.
+library, the driver it is asked for (imported when needed), model.py and dbkinds (the facts of
+each engine, standard library only), so that interpreter needs nothing else;
+querygen/__init__.py and querygen/engine/__init__.py must stay free of imports for the same
+reason. It avoids syntax newer than Python 3.8.
 
 Protocol: after start the worker writes a hello line ``{"id": 0, "status": "ok", "rows":
 [[version]]}`` (or status "error" and exits). Then, per request line ``{"id", "op", "sql",
@@ -25,15 +26,15 @@ import decimal
 import json
 import math
 import os
-import re
 import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, BinaryIO
 
+import dbkinds
+from dbkinds.base import ErrorKind
 from querygen.engine.model import Outcome, SqlType, Status
 
 __all__ = [
@@ -43,127 +44,38 @@ __all__ = [
     "EmbeddedSession",
     "SQLiteSession",
     "decode_value",
-    "duckdb_error_status",
-    "duckdb_sql_type",
     "encode_value",
+    "error_status",
     "open_session",
-    "sqlite_error_status",
-    "sqlite_sql_type",
+    "sql_type",
 ]
 
 KINDS = ("sqlite", "duckdb")
 HOOKS_ENV = "ASSAY_QUERYGEN_TEST_HOOKS"
 """When "1", the worker also obeys the test-only ops "crash" and "hang"."""
-SKIPPED_TABLES = frozenset({"assay_loaded_chunks"})  # datagen's chunk ledger, not data
 FETCH_BATCH = 1000
 
 
-# --- type mapping -------------------------------------------------------------------------------
+# --- types and errors, as querygen sees them -----------------------------------------------------
 
-_PRECISION = re.compile(r"\s*\(.*\)\s*$")
-_DUCKDB_INTS = frozenset(
-    {
-        *("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT"),
-        *("UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"),
-        *("INT1", "INT2", "INT4", "INT8", "INT", "INT128"),
-    }
-)
-_DUCKDB_TYPES = {
-    "FLOAT": SqlType.FLOAT,
-    "REAL": SqlType.FLOAT,
-    "FLOAT4": SqlType.FLOAT,
-    "DOUBLE": SqlType.FLOAT,
-    "FLOAT8": SqlType.FLOAT,
-    "DECIMAL": SqlType.DECIMAL,
-    "NUMERIC": SqlType.DECIMAL,
-    "VARCHAR": SqlType.TEXT,
-    "TEXT": SqlType.TEXT,
-    "STRING": SqlType.TEXT,
-    "CHAR": SqlType.TEXT,
-    "BPCHAR": SqlType.TEXT,
-    "BOOLEAN": SqlType.BOOL,
-    "BOOL": SqlType.BOOL,
-    "DATE": SqlType.DATE,
-    # Without a time zone; TIMESTAMP_NS is left out: Python's datetime drops the nanoseconds.
-    "TIMESTAMP": SqlType.TIMESTAMP,
-    "TIMESTAMP WITHOUT TIME ZONE": SqlType.TIMESTAMP,
-    "DATETIME": SqlType.TIMESTAMP,
-    "TIMESTAMP_S": SqlType.TIMESTAMP,
-    "TIMESTAMP_MS": SqlType.TIMESTAMP,
+_STATUS = {
+    ErrorKind.INTERNAL: Status.CRASH,
+    ErrorKind.INTERRUPTED: Status.TIMEOUT,
+    ErrorKind.ERROR: Status.ERROR,
 }
 
 
-def duckdb_sql_type(engine_type: str) -> SqlType | None:
-    """DuckDB's information_schema data_type (e.g. ``DECIMAL(18,4)``) as a SqlType, or None."""
-    name = _PRECISION.sub("", engine_type.strip().upper())
-    if name in _DUCKDB_INTS:
-        return SqlType.INT
-    return _DUCKDB_TYPES.get(name)
+def sql_type(kind: str, engine_type: str) -> SqlType | None:
+    """The SqlType of a column the ``kind`` engine's catalog types ``engine_type``, or None:
+    dbkinds knows the type's family, and the families are SqlType's values."""
+    family = dbkinds.get(kind).type_family(engine_type)
+    return SqlType(family) if family is not None else None
 
 
-_SQLITE_NAMES = {
-    "BOOLEAN": SqlType.BOOL,
-    "BOOL": SqlType.BOOL,
-    "DATE": SqlType.DATE,
-    "TIMESTAMP": SqlType.TIMESTAMP,
-    "DATETIME": SqlType.TIMESTAMP,
-    "NUMERIC": SqlType.DECIMAL,
-    "DECIMAL": SqlType.DECIMAL,
-}
-
-
-def sqlite_sql_type(declared: str) -> SqlType | None:
-    """A SQLite declared type as a SqlType, or None.
-
-    The names datagen's loaders write (BOOLEAN, DATE, TIMESTAMP, NUMERIC(p,s)) keep their
-    meaning; everything else follows SQLite's affinity rules (datatype3.html, 3.1), in order.
-    """
-    upper = declared.strip().upper()
-    named = _SQLITE_NAMES.get(_PRECISION.sub("", upper))
-    if named is not None:
-        return named
-    if "INT" in upper:
-        return SqlType.INT
-    if "CHAR" in upper or "CLOB" in upper or "TEXT" in upper:
-        return SqlType.TEXT
-    if "BLOB" in upper or not upper:
-        return None
-    if "REAL" in upper or "FLOA" in upper or "DOUB" in upper:
-        return SqlType.FLOAT
-    return None  # NUMERIC affinity under another name (JSON, UUID, ...): no single type
-
-
-# --- error classification -----------------------------------------------------------------------
-
-# SQLite primary result codes that mean the engine or its file is broken, not the query.
-_SQLITE_INTERNAL, _SQLITE_CORRUPT, _SQLITE_NOTADB = 2, 11, 26
-
-
-def sqlite_error_status(exc: BaseException) -> Status:
-    code = getattr(exc, "sqlite_errorcode", None)  # Python >= 3.11
-    if isinstance(code, int):
-        crashed = code & 0xFF in (_SQLITE_INTERNAL, _SQLITE_CORRUPT, _SQLITE_NOTADB)
-    else:
-        message = str(exc).lower()
-        crashed = "malformed" in message or "internal" in message or "not a database" in message
-    return Status.CRASH if crashed else Status.ERROR
-
-
-def duckdb_error_status(exc: BaseException) -> Status:
-    """CRASH for DuckDB's internal errors (failed assertions) and fatal errors, else ERROR."""
-    import duckdb
-
-    crash_types = tuple(
-        t
-        for t in (
-            getattr(duckdb, "InternalException", None),
-            getattr(duckdb, "FatalException", None),
-        )
-        if t
-    )
-    if isinstance(exc, crash_types) or str(exc).startswith(("INTERNAL Error", "FATAL Error")):
-        return Status.CRASH
-    return Status.ERROR
+def error_status(kind: str, exc: BaseException) -> Status:
+    """CRASH for the engine's internal errors, TIMEOUT for an interrupted statement, else
+    ERROR (dbkinds classifies the driver's exception)."""
+    return _STATUS[dbkinds.get(kind).error_kind(exc)]
 
 
 # --- sessions -----------------------------------------------------------------------------------
@@ -176,17 +88,21 @@ class EmbeddedSession(abc.ABC):
 
     def __init__(self, location: str) -> None:
         self.location = str(location)
+        self._db = dbkinds.get(self.kind)
         self._conn: Any = self._open()
 
-    @abc.abstractmethod
-    def _open(self) -> Any: ...
+    def _open(self) -> Any:
+        return self._db.connect(self.location, read_only=True)
 
-    @abc.abstractmethod
-    def version(self) -> str: ...
+    def version(self) -> str:
+        return str(self._db.version(self._conn))
 
-    @abc.abstractmethod
     def catalog(self) -> list[tuple[str, str, str, SqlType | None]]:
         """(table, column, engine type, SqlType or None) for every column of every table."""
+        return [
+            (c.table, c.name, c.declared, sql_type(self.kind, c.declared))
+            for c in self._db.catalog(self._conn)
+        ]
 
     @abc.abstractmethod
     def execute(self, sql: str, timeout: float, max_rows: int) -> Outcome: ...
@@ -223,45 +139,9 @@ class EmbeddedSession(abc.ABC):
                 return rows, False
 
 
-def _catalog_sorted(
-    rows: list[tuple[str, str, str, int]], to_type: Callable[[str], SqlType | None]
-) -> list[tuple[str, str, str, SqlType | None]]:
-    ordered = sorted(
-        (r for r in rows if r[0] not in SKIPPED_TABLES), key=lambda r: (r[0], int(r[3]))
-    )
-    return [(t, c, str(d), to_type(str(d))) for t, c, d, _ in ordered]
-
-
 class SQLiteSession(EmbeddedSession):
     kind = "sqlite"
     PROGRESS_OPS = 10_000  # VM instructions between deadline checks
-
-    def _open(self) -> Any:
-        import sqlite3
-
-        uri = Path(self.location).absolute().as_uri() + "?mode=ro"
-        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
-        try:
-            conn.execute("PRAGMA query_only = ON")  # also covers ATTACHed files and temp tables
-            conn.execute("SELECT count(*) FROM sqlite_master").fetchall()  # fails on a non-db
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-
-    def version(self) -> str:
-        version, source = self._conn.execute(
-            "SELECT sqlite_version(), sqlite_source_id()"
-        ).fetchone()
-        return f"SQLite {version} ({source[:30]})"
-
-    def catalog(self) -> list[tuple[str, str, str, SqlType | None]]:
-        rows = self._conn.execute(
-            "SELECT m.name, p.name, p.type, p.cid FROM sqlite_master AS m "
-            "JOIN pragma_table_info(m.name) AS p "
-            "WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
-        ).fetchall()
-        return _catalog_sorted(rows, sqlite_sql_type)
 
     def execute(self, sql: str, timeout: float, max_rows: int) -> Outcome:
         import sqlite3
@@ -291,7 +171,7 @@ class SQLiteSession(EmbeddedSession):
                 return Outcome(
                     Status.TIMEOUT, error=f"interrupted after {timeout:g}s", seconds=seconds
                 )
-            status = sqlite_error_status(exc)
+            status = error_status(self.kind, exc)
             crashed = status == Status.CRASH
             return Outcome(status, error=str(exc), seconds=seconds)
         except Exception as exc:  # a value Python cannot build, say: the client's failure
@@ -314,28 +194,6 @@ class SQLiteSession(EmbeddedSession):
 class DuckDBSession(EmbeddedSession):
     kind = "duckdb"
     _watchdog: _Watchdog | None = None
-
-    def _open(self) -> Any:
-        import duckdb
-
-        return duckdb.connect(self.location, read_only=True)
-
-    def version(self) -> str:
-        version, source = self._conn.execute(
-            "SELECT library_version, source_id FROM pragma_version()"
-        ).fetchone()
-        return f"DuckDB {version} ({source})"
-
-    def catalog(self) -> list[tuple[str, str, str, SqlType | None]]:
-        rows = self._conn.execute(
-            "SELECT c.table_name, c.column_name, c.data_type, c.ordinal_position "
-            "FROM information_schema.columns AS c JOIN information_schema.tables AS t "
-            "ON c.table_catalog = t.table_catalog AND c.table_schema = t.table_schema "
-            "AND c.table_name = t.table_name "
-            "WHERE t.table_type = 'BASE TABLE' AND t.table_catalog = current_database() "
-            "AND t.table_schema = current_schema()"
-        ).fetchall()
-        return _catalog_sorted(rows, duckdb_sql_type)
 
     def close(self) -> None:
         if self._watchdog is not None:
@@ -367,7 +225,7 @@ class DuckDBSession(EmbeddedSession):
                 return Outcome(
                     Status.TIMEOUT, error=f"interrupted after {timeout:g}s", seconds=seconds
                 )
-            status = duckdb_error_status(exc)
+            status = error_status(self.kind, exc)
             if status == Status.CRASH:
                 self._reopen()  # DuckDB invalidates the database after an internal error
             return Outcome(status, error=str(exc), seconds=seconds)

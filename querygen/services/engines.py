@@ -9,11 +9,14 @@ from pathlib import Path
 
 from django.conf import settings
 
+import dbkinds
 from core.exceptions import AssayError
 from core.models import Engine
 from querygen.engine import engines as qe
 
-EMBEDDED = (Engine.Kind.SQLITE, Engine.Kind.DUCKDB)
+# The kinds that run in the client's process on a database file: the ones a private build's
+# interpreter can run.
+EMBEDDED = tuple(kind for kind in dbkinds.KINDS if dbkinds.get(kind).EMBEDDED)
 
 
 def check_python(python: str, engine: Engine) -> str:

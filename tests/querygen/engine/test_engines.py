@@ -22,6 +22,7 @@ import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 
+import dbkinds
 from querygen.engine import worker
 from querygen.engine.engines import (
     CatalogColumn,
@@ -31,7 +32,6 @@ from querygen.engine.engines import (
     IsolatedEngine,
     PostgresEngine,
     SQLiteEngine,
-    postgres_sql_type,
 )
 from querygen.engine.model import Outcome, SqlType, Status
 from tests.querygen.conftest import PG_ONLY, QUERYGEN_TABLES, table
@@ -213,98 +213,35 @@ def test_duckdb_internal_and_fatal_errors_are_crashes() -> None:
     # reproducer tried is fixed), so the classification is shown on the real exception types.
     internal = duckdb.InternalException("INTERNAL Error: Attempted to access index 0")
     fatal = duckdb.FatalException("FATAL Error: database has been invalidated")
-    assert worker.duckdb_error_status(internal) == Status.CRASH
-    assert worker.duckdb_error_status(fatal) == Status.CRASH
+    assert worker.error_status("duckdb", internal) == Status.CRASH
+    assert worker.error_status("duckdb", fatal) == Status.CRASH
     conn = duckdb.connect()
     for query in ("SELEC 1", "SELECT 1 / 'x'::INTEGER", "SELECT error('mine')"):
         with pytest.raises(duckdb.Error) as raised:
             conn.execute(query)
-        assert worker.duckdb_error_status(raised.value) == Status.ERROR, query
+        assert worker.error_status("duckdb", raised.value) == Status.ERROR, query
 
 
+# Which engine type is which family is a fact of the kind (tests/dbkinds); querygen's part is
+# that every family is a SqlType, and types of no family are left out.
 @pytest.mark.parametrize(
-    ("declared", "expected"),
+    ("kind", "engine_type", "expected"),
     [
-        ("INT", SqlType.INT),
-        ("BIGINT", SqlType.INT),
-        ("SMALLINT", SqlType.INT),
-        ("INTEGER", SqlType.INT),
-        ("UNSIGNED BIG INT", SqlType.INT),
-        ("FLOAT4", SqlType.FLOAT),
-        ("DOUBLE", SqlType.FLOAT),
-        ("REAL", SqlType.FLOAT),
-        ("FLOAT", SqlType.FLOAT),
-        ("DOUBLE PRECISION", SqlType.FLOAT),
-        ("NUMERIC(18,4)", SqlType.DECIMAL),
-        ("NUMERIC", SqlType.DECIMAL),
-        ("DECIMAL(10, 2)", SqlType.DECIMAL),
-        ("TEXT", SqlType.TEXT),
-        ("VARCHAR(20)", SqlType.TEXT),
-        ("CHAR(3)", SqlType.TEXT),
-        ("CLOB", SqlType.TEXT),
-        ("BOOLEAN", SqlType.BOOL),
-        ("DATE", SqlType.DATE),
-        ("TIMESTAMP", SqlType.TIMESTAMP),
-        ("DATETIME", SqlType.TIMESTAMP),
-        ("boolean", SqlType.BOOL),
-        ("BLOB", None),
-        ("", None),
-        ("JSON", None),
-        ("TIMESTAMP WITH TIME ZONE", None),
+        ("sqlite", "UNSIGNED BIG INT", SqlType.INT),
+        ("sqlite", "NUMERIC(18,4)", SqlType.DECIMAL),
+        ("sqlite", "BLOB", None),
+        ("duckdb", "DECIMAL(18,4)", SqlType.DECIMAL),
+        ("duckdb", "TIMESTAMP_NS", None),
+        ("postgresql", "timestamp without time zone", SqlType.TIMESTAMP),
+        ("postgresql", "json", None),
     ],
 )
-def test_sqlite_declared_types(declared: str, expected: SqlType | None) -> None:
-    assert worker.sqlite_sql_type(declared) == expected
+def test_engine_types_as_sql_types(kind: str, engine_type: str, expected: SqlType | None) -> None:
+    assert worker.sql_type(kind, engine_type) == expected
 
 
-@pytest.mark.parametrize(
-    ("data_type", "expected"),
-    [
-        ("TINYINT", SqlType.INT),
-        ("HUGEINT", SqlType.INT),
-        ("UBIGINT", SqlType.INT),
-        ("FLOAT", SqlType.FLOAT),
-        ("DOUBLE", SqlType.FLOAT),
-        ("DECIMAL(18,4)", SqlType.DECIMAL),
-        ("VARCHAR", SqlType.TEXT),
-        ("BOOLEAN", SqlType.BOOL),
-        ("DATE", SqlType.DATE),
-        ("TIMESTAMP", SqlType.TIMESTAMP),
-        ("TIMESTAMP WITH TIME ZONE", None),
-        ("TIMESTAMP_NS", None),
-        ("BLOB", None),
-        ("INTERVAL", None),
-        ("INTEGER[]", None),
-        ("STRUCT(a INTEGER)", None),
-    ],
-)
-def test_duckdb_types(data_type: str, expected: SqlType | None) -> None:
-    assert worker.duckdb_sql_type(data_type) == expected
-
-
-@pytest.mark.parametrize(
-    ("data_type", "expected"),
-    [
-        ("smallint", SqlType.INT),
-        ("integer", SqlType.INT),
-        ("bigint", SqlType.INT),
-        ("real", SqlType.FLOAT),
-        ("double precision", SqlType.FLOAT),
-        ("numeric", SqlType.DECIMAL),
-        ("text", SqlType.TEXT),
-        ("character varying", SqlType.TEXT),
-        ("character", SqlType.TEXT),
-        ("boolean", SqlType.BOOL),
-        ("date", SqlType.DATE),
-        ("timestamp without time zone", SqlType.TIMESTAMP),
-        ("timestamp with time zone", None),
-        ("bytea", None),
-        ("json", None),
-        ("USER-DEFINED", None),
-    ],
-)
-def test_postgres_types(data_type: str, expected: SqlType | None) -> None:
-    assert postgres_sql_type(data_type) == expected
+def test_every_type_family_is_a_sql_type() -> None:
+    assert {SqlType(family) for family in dbkinds.base.FAMILIES} == set(SqlType)
 
 
 def test_columns_of_other_types_are_left_out_of_tables(tmp_path: Path) -> None:
@@ -505,12 +442,19 @@ def _imports(path: Path) -> set[str]:
 
 def test_the_worker_needs_only_the_standard_library_its_driver_and_model() -> None:
     package = Path(worker.__file__).parent
+    kinds = Path(dbkinds.__file__).parent
     allowed = set(sys.stdlib_module_names) | {"__future__", "duckdb"}
+    dbkinds_modules = {"dbkinds", "dbkinds.base"}
     for path, own in [
-        (package / "worker.py", {"querygen.engine.model"}),
+        (package / "worker.py", {"querygen.engine.model", *dbkinds_modules}),
         (package / "model.py", set()),
         (package / "__init__.py", set()),
         (package.parent / "__init__.py", set()),
+        # What the worker imports of dbkinds (the kind modules it serves, and their base).
+        (kinds / "__init__.py", {"dbkinds.base"}),
+        (kinds / "base.py", set()),
+        (kinds / "sqlite.py", dbkinds_modules),
+        (kinds / "duckdb.py", dbkinds_modules),
     ]:
         for name in _imports(path):
             assert name in own or name.split(".")[0] in allowed, f"{path.name} imports {name}"
