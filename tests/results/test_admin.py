@@ -9,9 +9,20 @@ from django.urls import reverse
 
 from core.jobs import run_job
 from core.models import JobState
-from results.models import CleanJob, Contact, ExpectedTest, Project, TestResult, TestRun
+from results.models import (
+    CleanJob,
+    Contact,
+    ExpectedTest,
+    FlakinessJob,
+    Project,
+    TestResult,
+    TestRun,
+)
+from results.services.flaky import refresh_flaky
 from results.services.runs import refresh_counts
 from tests import factories as f
+from tests.results.factories import flaky_days
+from tests.results.mail import RUN, notify
 
 RUNS_URL = reverse("admin:results_testrun_changelist")
 RESULTS_URL = reverse("admin:results_testresult_changelist")
@@ -543,3 +554,32 @@ def test_expected_test_classes_follow_the_cli_rule(admin_client):
     )  # fmt: skip
     assert resp.status_code == 200 and b"not a valid class of runs" in resp.content
     assert not ExpectedTest.objects.exists()
+
+
+# --- flaky tests, contacts, announcements ---------------------------------------------------
+
+
+@pytest.mark.db_dependent
+def test_admin_shows_flaky_tests_and_jobs_read_only(admin_client):
+    flaky_days({"t.x": "PFPF"})
+    refresh_flaky("daily", k=3)
+    FlakinessJob.objects.create(prefix="daily")
+    assert "t.x" in admin_client.get("/admin/results/flakytest/").content.decode()
+    assert "daily" in admin_client.get("/admin/results/flakinessjob/").content.decode()
+    assert admin_client.get("/admin/results/flakytest/add/").status_code == 403
+
+
+@pytest.mark.db_dependent
+def test_contacts_are_editable_in_the_admin(admin_client):
+    contact = Contact.objects.create(project=f.project("engine"), email="a@example.com")
+    page = admin_client.get("/admin/results/contact/")
+    assert page.status_code == 200 and b"a@example.com" in page.content
+    change = admin_client.get(f"/admin/results/contact/{contact.pk}/change/")
+    assert change.status_code == 200
+
+
+@pytest.mark.db_dependent
+def test_announcements_are_listed_in_the_admin(smtp, night, admin_client):
+    notify(RUN)
+    page = admin_client.get("/admin/results/announcement/")
+    assert page.status_code == 200 and b"alice@example.com" in page.content

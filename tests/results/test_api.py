@@ -2,6 +2,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from results.models import TestResult, TestRun
+from results.services.flaky import refresh_flaky
+from tests import factories
+from tests.results.factories import flaky_days, history_days, result_in
 
 pytestmark = [pytest.mark.django_db, pytest.mark.db_dependent]
 
@@ -324,3 +327,47 @@ def test_schema_documents_compare_and_tree(api_client):
                  "/api/v1/runs/{name}/tree/"]:  # fmt: skip
         assert "200" in paths[path]["get"]["responses"], path
     assert "regressions" in schema["components"]["schemas"]["CompareAnswer"]["properties"]
+
+
+# --- history and flakiness ---------------------------------------------------------------------
+
+
+def test_history_api(api_client):
+    runs = history_days("PF-P")
+    refresh_flaky("daily", k=2)
+    result = result_in(runs[3])
+    answer = api_client.get(f"/api/v1/results/{result.pk}/history/?n=3").json()
+    assert answer["prefix"] == "daily"
+    assert [(r["run"], r["status"], r["current"]) for r in answer["runs"]] == [
+        ("daily_2026-11-02", "F", False),
+        ("daily_2026-11-03", None, False),
+        ("daily_2026-11-04", "P", True),
+    ]
+    assert answer["runs"][0]["result"] == result_in(runs[1]).pk
+    assert answer["runs"][0]["run_date"] == "2026-11-02"
+    assert answer["flaky"]["flips"] == 2 and answer["flaky"]["runs"] == 3
+    default = api_client.get(f"/api/v1/results/{result.pk}/history/").json()
+    assert len(default["runs"]) == 4
+
+
+def test_history_api_refuses_a_bad_n(api_client):
+    result = factories.result(factories.run("pr-1"), "a.test_x", "P")
+    for bad in ("0", "101", "x"):
+        resp = api_client.get(f"/api/v1/results/{result.pk}/history/?n={bad}")
+        assert resp.status_code == 400
+        assert resp.json()["error"] == "invalid" and "1 to 100" in resp.json()["detail"]
+    answer = api_client.get(f"/api/v1/results/{result.pk}/history/").json()
+    assert answer["prefix"] == "" and answer["flaky"] is None and len(answer["runs"]) == 1
+    assert api_client.get("/api/v1/results/999999/history/").status_code == 404
+
+
+def test_flaky_api_filters_by_prefix_and_project(api_client):
+    flaky_days({"t.x": "PFPF"})
+    refresh_flaky("daily", k=3)
+    answer = api_client.get("/api/v1/flaky/?prefix=daily&project=proj").json()
+    [row] = answer["results"]
+    assert (row["test_name"], row["flips"], row["runs"], row["last_status"]) == ("t.x", 3, 4, "F")
+    assert row["window_end"] == "daily_2026-11-04" and row["project"] == "proj"
+    assert row["last_result_url"].endswith(f"/results/{row['last_result']}/")
+    assert api_client.get("/api/v1/flaky/?project=nobody").json()["results"] == []
+    assert api_client.post("/api/v1/flaky/", {}).status_code in (401, 403, 405)

@@ -1,17 +1,9 @@
-"""results.demo's writers, `manage.py load_demo`, and smoke runs of the benchmark scripts."""
+"""results.demo's writers (`manage.py load_demo`: tests/results/management/commands/)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections import Counter
-from datetime import timedelta
-from io import StringIO
 from pathlib import Path
-from types import ModuleType
-
-import pytest
-from django.core.management import call_command
 
 from results.demo import (
     demo_file_defaults,
@@ -23,14 +15,9 @@ from results.demo import (
 )
 from results.importers import ParsedFile, parse_file
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 def _statuses(parsed: ParsedFile) -> dict[str, int]:
     return dict(Counter(result.status for result in parsed.results))
-
-
-# --- writers --------------------------------------------------------------------------------
 
 
 def test_junit_document_parses_into_the_announced_counts() -> None:
@@ -117,80 +104,3 @@ def test_write_demo_files(tmp_path: Path) -> None:
         assert {"P", "F"} <= set(_statuses(parsed))
         assert demo_file_defaults(path)["run"] == path.parent.name
     assert formats == {"junit": 3, "pdk": 3, "json": 3}
-
-
-# --- manage.py load_demo --------------------------------------------------------------------
-
-
-def _load_demo(*args: str) -> str:
-    out = StringIO()
-    call_command("load_demo", "--no-progress", *args, stdout=out)
-    return out.getvalue()
-
-
-@pytest.mark.db_dependent
-@pytest.mark.django_db
-def test_load_demo_creates_three_daily_runs_with_missing_tests(settings, tmp_path) -> None:
-    from results.models import TestResult, TestRun
-    from results.services.runs import today
-
-    settings.VAR_DIR = tmp_path
-    output = _load_demo()
-    assert len(list((tmp_path / "demo").glob("daily_*/*"))) == 9
-    assert output.count(" results (") == 9  # one summary line per file
-
-    day = today()
-    names = [f"daily_{day - timedelta(days=back)}" for back in (2, 1, 0)]
-    runs = {run.name: run for run in TestRun.objects.all()}
-    assert sorted(runs) == names
-    assert all(runs[name].prefix == "daily" for name in names)
-    first, middle, last = (runs[name].status_counts for name in names)
-    assert "M" not in first
-    assert middle["M"] == 1
-    assert last["M"] == 25
-    statuses = set(TestResult.objects.values_list("status", flat=True).distinct())
-    assert statuses == {"P", "F", "E", "D", "M"}
-    # The counts cached on the runs agree with the rows.
-    for name in names:
-        rows = Counter(TestResult.objects.filter(run__name=name).values_list("status", flat=True))
-        assert dict(rows) == runs[name].status_counts
-    assert sum(first.values()) == sum(last.values())  # M records stand in for the absent
-
-    # Idempotent: a second start loads nothing.
-    total = TestResult.objects.count()
-    assert "not loaded" in _load_demo()
-    assert TestResult.objects.count() == total
-    # --force loads again over the same runs, without duplicates.
-    assert "Demo loaded" in _load_demo("--force")
-    assert TestResult.objects.count() == total
-    assert TestRun.objects.count() == 3
-
-
-# --- the benchmarks must not rot --------------------------------------------------------------
-
-
-def _load_script(name: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    path = ROOT / "benchmarks" / name
-    spec = importlib.util.spec_from_file_location(f"bench_{path.stem}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, spec.name, module)  # dataclasses look their module up
-    monkeypatch.setattr(sys, "path", list(sys.path))  # check_expected.py adds its folder
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.mark.parametrize(
-    ("script", "expect"),
-    [("results_import.py", "ratio (a)/(c)"), ("check_expected.py", "check_expected")],
-)
-def test_benchmark_script_runs_with_a_tiny_n(
-    script, expect, django_db_blocker, capsys, monkeypatch
-) -> None:
-    module = _load_script(script, monkeypatch)
-    # The script points Django at its own temporary database and puts ours back after.
-    with django_db_blocker.unblock():
-        assert module.main(["--n", "200", "--sqlite-only"]) == 0
-    out = capsys.readouterr().out
-    assert expect in out
-    assert "SQLite" in out

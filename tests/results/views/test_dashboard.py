@@ -1,9 +1,7 @@
 import pytest
 from django.core.cache import cache
-from django.urls import reverse
 
 from results.models import FlakyTest, TestResult
-from results.selectors.history import status_bar
 from results.services.flaky import refresh_flaky
 from results.services.runs import refresh_counts
 from tests import factories
@@ -13,26 +11,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.db_dependent]
 
 
 day = factories.day
-
-
-@pytest.fixture
-def nights():
-    day("daily_2026-11-01", {"a.flaky": "P", "a.breaks": "P", "a.ok": "P", "a.fixed": "F"})
-    day("daily_2026-11-02", {"a.flaky": "F", "a.breaks": "P", "a.ok": "P", "a.fixed": "F"})
-    day("daily_2026-11-03", {"a.flaky": "P", "a.breaks": "P", "a.ok": "P", "a.fixed": "F"})
-    latest = day(
-        "daily_2026-11-04",
-        {"a.flaky": "F", "a.breaks": "F", "a.ok": "P", "a.fixed": "P", "a.gone": "M"},
-    )
-    refresh_flaky("daily", k=3)
-    return latest
-
-
-def test_bar_segments_are_percentages_of_the_total():
-    bar = status_bar({"P": 3, "F": 1, "x": 0})
-    assert [(s.status, s.count, s.percent) for s in bar] == [("P", 3, 75.0), ("F", 1, 25.0)]
-    assert [s.status for s in status_bar({"z": 1, "M": 1, "P": 1})] == ["P", "M", "z"]
-    assert status_bar({}) == []
 
 
 def test_dashboard_shows_the_latest_run_with_bar_regressions_and_flakiest(client, nights):
@@ -83,13 +61,6 @@ def test_dashboard_lists_recent_other_runs_and_prefixes_without_runs(client, set
     assert '<a href="/runs/pr-1234/">pr-1234</a>' in others
     assert 'class="seg st-F" style="width: 50.000%"' in others
     assert "daily_2026-11-01" not in others
-
-
-def test_the_runs_list_moved_to_runs(client, nights):
-    assert reverse("results:run-list") == "/runs/"
-    assert reverse("results:dashboard") == "/"
-    html = client.get("/runs/").content.decode()
-    assert 'href="/runs/daily_2026-11-04/?status=F">2</a>' in html
 
 
 def test_navigation_has_dashboard_runs_flaky_and_a_search_box(client):

@@ -9,7 +9,6 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from results.models import Contact, Project
-from results.services.contacts import import_contacts, parse_contacts
 from tests import factories
 
 pytestmark = [pytest.mark.django_db, pytest.mark.db_dependent]
@@ -150,20 +149,3 @@ def test_bad_option_defaults_are_refused(tmp_path):
     with pytest.raises(CommandError, match="--line-limit: line limit -3 is negative"):
         run("import_contacts", str(path), "--line-limit", "-3")
     assert not Contact.objects.exists()
-
-
-def test_service_takes_text_and_names_the_source():
-    lines = parse_contacts("engine,storage.,a@example.com\n", source="team.csv")
-    assert [(c.line, c.project, c.prefix, c.email) for c in lines] == [
-        (1, "engine", "storage.", "a@example.com")
-    ]
-    summary = import_contacts("engine,,b@example.com\n", source="team.csv")
-    assert summary.contacts == {"engine": 1} and summary.new_projects == ["engine"]
-
-
-def test_contacts_are_editable_in_the_admin(admin_client):
-    contact = Contact.objects.create(project=factories.project("engine"), email="a@example.com")
-    page = admin_client.get("/admin/results/contact/")
-    assert page.status_code == 200 and b"a@example.com" in page.content
-    change = admin_client.get(f"/admin/results/contact/{contact.pk}/change/")
-    assert change.status_code == 200

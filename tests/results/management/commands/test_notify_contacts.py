@@ -1,141 +1,21 @@
-"""notify_contacts against a real SMTP server (aiosmtpd on a loopback port): the messages are
-received, parsed with the email package and read like a person would."""
+"""notify_contacts against a real SMTP server (aiosmtpd on a loopback port, tests/results/mail.py):
+the messages are received, parsed with the email package and read like a person would."""
 
 from __future__ import annotations
 
-import email
-import email.policy
 import io
-import logging
-import socket
 from datetime import timedelta
 
 import pytest
-from aiosmtpd.controller import Controller
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from results.models import Announcement, Contact, TestRun
-from results.services import check_expected, gen_expected
-from results.services.notify import build_messages, notify_run
+from results.models import Announcement, Contact
 from tests import factories
+from tests.results.mail import BASE, RUN, contact, free_port, html_of, notify, plain_of
 
 pytestmark = [pytest.mark.django_db, pytest.mark.db_dependent]
-
-BASE = "http://assay.example.org"
-RUN = "daily_2026-11-23"
-
-
-# --- the SMTP server ---------------------------------------------------------------------
-
-
-class Inbox:
-    """aiosmtpd handler: keeps every message; refuses the recipients in `refuse`."""
-
-    def __init__(self) -> None:
-        self.envelopes = []
-        self.refuse: set[str] = set()
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.refuse:
-            return "550 5.1.1 no such mailbox"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 OK"
-
-    @property
-    def messages(self) -> list[email.message.EmailMessage]:
-        return [
-            email.message_from_bytes(e.content, policy=email.policy.default) for e in self.envelopes
-        ]
-
-    def to(self, address: str) -> email.message.EmailMessage:
-        found = [m for e, m in zip(self.envelopes, self.messages, strict=True)
-                 if e.rcpt_tos == [address]]  # fmt: skip
-        assert len(found) == 1, f"{len(found)} messages to {address}"
-        return found[0]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def smtp(settings, caplog):
-    caplog.set_level(logging.WARNING, logger="mail.log")  # aiosmtpd logs every SMTP command
-    inbox = Inbox()
-    for attempt in range(3):  # the free port can be taken before the server binds it
-        controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
-        try:
-            controller.start()
-            break
-        except Exception:
-            if attempt == 2:
-                raise
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = controller.port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_TIMEOUT = 5
-    settings.DEFAULT_FROM_EMAIL = "assay@example.org"
-    settings.ASSAY_BASE_URL = BASE
-    yield inbox
-    controller.stop()
-
-
-# --- data --------------------------------------------------------------------------------
-
-
-def contact(proj: str, prefix: str, address: str, fmt: str = "summary", limit: int = 100):
-    return Contact.objects.create(
-        project=factories.project(proj), test_prefix=prefix, email=address, format=fmt,
-        line_limit=limit,
-    )  # fmt: skip
-
-
-@pytest.fixture
-def night():
-    """A nightly run of two projects, and who looks after what."""
-    run = factories.run(RUN)
-    r = {}
-    for name, status, proj, log in [
-        ("storage.btree.test_split", "F", "engine", "AssertionError: split\nexpected 2\ngot 3\n"),
-        ("storage.btree.test_merge", "P", "engine", ""),
-        ("storage.btree.test_skip", "D", "engine", ""),
-        ("storage.wal.test_replay", "E", "engine", "Traceback (most recent call last):\nboom\n"),
-        ("storage.wal.test_fsync", "M", "engine", ""),
-        ("storage_extra.test_x", "F", "engine", ""),  # not under "storage."
-        ("net.test_conn", "F", "engine", "refused\n"),
-        ("ui.test_login", "F", "web", "timeout\n"),
-    ]:
-        r[name] = factories.result(run, name, status, proj=proj, log=log)
-    contact("engine", "storage.", "alice@example.com")
-    contact("engine", "", "bob@example.com", "full", 6)
-    contact("engine", "docs.", "dave@example.com")  # nothing failed under docs.
-    contact("web", "", "carol@example.com")
-    run.results_by_name = r
-    return run
-
-
-def notify(*args) -> str:
-    out = io.StringIO()
-    call_command("notify_contacts", *args, stdout=out, stderr=io.StringIO())
-    return out.getvalue()
-
-
-def plain_of(msg) -> str:
-    return msg.get_body(("plain",)).get_content().replace("\r\n", "\n")
-
-
-def html_of(msg) -> str:
-    return msg.get_body(("html",)).get_content().replace("\r\n", "\n")
 
 
 def url(result) -> str:
@@ -342,113 +222,9 @@ def test_a_refused_recipient_fails_alone_and_is_retried_next_time(smtp, night):
 
 
 def test_an_unreachable_mail_server_is_one_line_and_nothing_is_recorded(smtp, night, settings):
-    settings.EMAIL_PORT = _free_port()  # nobody listens there
+    settings.EMAIL_PORT = free_port()  # nobody listens there
     with pytest.raises(
         CommandError, match=f"Cannot reach the mail server 127.0.0.1:{settings.EMAIL_PORT}"
     ):
         notify(RUN)
     assert not Announcement.objects.exists()
-
-
-# --- bounded queries -----------------------------------------------------------------------
-
-
-def test_reading_takes_a_fixed_number_of_queries(smtp, night, django_assert_max_num_queries):
-    for i in range(30):
-        contact("engine", f"storage.{'btree' if i % 2 else 'wal'}.", f"p{i}@example.com", "full")
-        contact("web", "ui.", f"p{i}@example.com")
-    # contacts, results, log heads (full format): three queries for 34 addresses.
-    with django_assert_max_num_queries(3):
-        messages, quiet, count = build_messages(night)
-    assert len(messages) == 33 and quiet == ["dave@example.com"] and count == 64
-
-
-def test_sending_costs_a_few_queries_per_email(smtp, night, django_assert_max_num_queries):
-    for i in range(20):
-        contact("web", "", f"p{i}@example.com")
-    # 3 reads + 1 for the run's announcements, then per e-mail: claim (savepoint, insert,
-    # release) and mark sent.
-    with django_assert_max_num_queries(4 + 4 * 23):
-        summary = notify_run(night)
-    assert len(summary.messages) == 23 == len(smtp.envelopes)
-
-
-# --- check_expected's hook -----------------------------------------------------------------
-
-
-@pytest.fixture
-def expected_night(night):
-    for name in ["storage.wal.test_fsync", "storage.new.test_gone", "ui.test_login"]:
-        factories.expected("daily", name, proj="engine" if name.startswith("s") else "web")
-    return night
-
-
-def _check_then_hook(run_name: str, capture, run_class: str = "daily") -> None:
-    """check_expected alone: it calls the hook itself, which sends after the commit."""
-    with capture(execute=True):
-        check_expected(run_class, run_name)
-
-
-def test_check_expected_announces_a_recurring_run_when_enabled(
-    smtp, expected_night, settings, django_capture_on_commit_callbacks
-):
-    settings.ASSAY_NOTIFY_AFTER_CHECK_EXPECTED = True
-    _check_then_hook("daily_latest", django_capture_on_commit_callbacks)
-    msg = smtp.to("alice@example.com")
-    assert msg["Subject"] == f"[Assay] {RUN}: 1 failing, 1 error, 2 missing in engine.storage"
-    assert "storage.new.test_gone" in plain_of(msg)  # the new M
-    assert len(smtp.envelopes) == 3
-    _check_then_hook(RUN, django_capture_on_commit_callbacks)  # a second check: no new e-mail
-    assert len(smtp.envelopes) == 3
-
-
-def test_check_expected_sends_nothing_when_disabled(
-    smtp, expected_night, settings, django_capture_on_commit_callbacks
-):
-    settings.ASSAY_NOTIFY_AFTER_CHECK_EXPECTED = False
-    _check_then_hook(RUN, django_capture_on_commit_callbacks)
-    assert smtp.envelopes == [] and not Announcement.objects.exists()
-
-
-def test_check_expected_announces_only_recurring_runs(
-    smtp, settings, django_capture_on_commit_callbacks
-):
-    settings.ASSAY_NOTIFY_AFTER_CHECK_EXPECTED = True
-    run = factories.run("mark-25")
-    factories.result(run, "a.t", "P", proj="engine")
-    gen_expected("marks", "mark-25")
-    factories.expected("marks", "a.gone", proj="engine")
-    contact("engine", "", "bob@example.com")
-    _check_then_hook("mark-25", django_capture_on_commit_callbacks, "marks")
-    assert TestRun.objects.get(name="mark-25").status_counts == {"P": 1, "M": 1}
-    assert smtp.envelopes == []
-
-
-def test_the_hook_logs_instead_of_failing_check_expected(
-    smtp, expected_night, settings, django_capture_on_commit_callbacks, caplog
-):
-    settings.ASSAY_NOTIFY_AFTER_CHECK_EXPECTED = True
-    settings.EMAIL_PORT = _free_port()
-    _check_then_hook(RUN, django_capture_on_commit_callbacks)  # does not raise
-    assert "Cannot reach the mail server" in caplog.text
-    assert not Announcement.objects.exists()
-
-
-def test_announcements_are_listed_in_the_admin(smtp, night, admin_client):
-    notify(RUN)
-    page = admin_client.get("/admin/results/announcement/")
-    assert page.status_code == 200 and b"alice@example.com" in page.content
-
-
-def test_the_hook_can_wait_for_the_class_that_completes_a_run(
-    smtp, expected_night, settings, django_capture_on_commit_callbacks
-):
-    """With two classes checked on one run, only the named (last) one announces, so the
-    missing tests of both are in the one e-mail."""
-    settings.ASSAY_NOTIFY_AFTER_CHECK_EXPECTED = ["nightly-extra"]
-    factories.expected("nightly-extra", "storage.wal.test_extra", proj="engine")
-    _check_then_hook(RUN, django_capture_on_commit_callbacks)  # class daily: no e-mail
-    assert smtp.envelopes == []
-    _check_then_hook(RUN, django_capture_on_commit_callbacks, "nightly-extra")
-    text = plain_of(smtp.to("alice@example.com"))
-    assert "storage.new.test_gone" in text and "storage.wal.test_extra" in text

@@ -3,41 +3,16 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.test import Client
 
 from core.exceptions import Conflict
 from results.models import ExpectedTest, TestResult
 from results.services.expected import check_expected, unexpect
-from results.services.runs import refresh_counts, today
+from results.services.runs import today
 from tests import factories
+from tests.results.factories import BEFORE, COMPARE, NOW
 
 pytestmark = [pytest.mark.django_db, pytest.mark.db_dependent]
-
-BEFORE, NOW = "daily_2026-11-01", "daily_2026-11-02"
-COMPARE = f"/runs/{NOW}/compare/{BEFORE}/"
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    cache.clear()  # comparisons are cached per run version; each test starts cold
-
-
-day = factories.day
-
-
-@pytest.fixture
-def two_days():
-    """a.breaks P->F and a.missing P->M (regressions), a.fixed F->P (fix), a.new (new),
-    a.gone (vanished); a.missing is an M record entered by check_expected for class daily."""
-    before = day(BEFORE, {"a.ok": "P", "a.breaks": "P", "a.missing": "P", "a.fixed": "F",
-                          "a.gone": "P"})  # fmt: skip
-    now = day(NOW, {"a.ok": "P", "a.breaks": "F", "a.fixed": "P", "a.new": "P"})
-    factories.expected("daily", "a.missing")
-    factories.expected("daily", "a.ok")
-    assert check_expected("daily", NOW).added == 1
-    now.refresh_from_db()
-    return now, before
 
 
 @pytest.fixture
@@ -68,8 +43,8 @@ def _result(run, test_name: str) -> TestResult:
 # --- the compare page -----------------------------------------------------------------------
 
 
-def test_compare_page_counts_and_lists_regressions_with_both_results(client, two_days):
-    now, before = two_days
+def test_compare_page_counts_and_lists_regressions_with_both_results(client, compared_days):
+    now, before = compared_days
     html = client.get(COMPARE).content.decode()
     assert _tabs(html) == {"regressions": 2, "fixes": 1, "new": 1, "vanished": 1, "missing": 1}
     assert "a.breaks" in html and "a.missing" in html and "a.fixed" not in html
@@ -89,21 +64,21 @@ def test_compare_page_counts_and_lists_regressions_with_both_results(client, two
         ("missing", ["a.missing", "daily"], ["a.breaks"]),
     ],
 )
-def test_each_tab_lists_its_tests(client, two_days, kind, shown, absent):
+def test_each_tab_lists_its_tests(client, compared_days, kind, shown, absent):
     html = client.get(f"{COMPARE}?kind={kind}").content.decode()
     table = html[html.index('<table class="grid results">') :]
     assert all(name in table for name in shown), kind
     assert not any(f">{name}<" in table for name in absent), kind
 
 
-def test_the_vanished_test_links_to_the_other_run_only(client, two_days):
-    _, before = two_days
+def test_the_vanished_test_links_to_the_other_run_only(client, compared_days):
+    _, before = compared_days
     html = client.get(f"{COMPARE}?kind=vanished").content.decode()
     assert f'href="/results/{_result(before, "a.gone").pk}/"' in html
     assert '<span class="absent">—</span>' in html
 
 
-def test_compare_with_the_previous_run_and_aliases(client, two_days):
+def test_compare_with_the_previous_run_and_aliases(client, compared_days):
     resp = client.get("/runs/daily_latest/compare/")
     assert resp.status_code == 302 and resp["Location"] == f"/runs/{NOW}/compare/"
     html = client.get(f"/runs/{NOW}/compare/").content.decode()
@@ -120,14 +95,14 @@ def test_compare_with_the_previous_run_and_aliases(client, two_days):
         assert client.get(f"/runs/{NOW}/compare/?compare={bad}").status_code == 404
 
 
-def test_private_reads_need_a_login(client, staff_client, two_days, settings):
+def test_private_reads_need_a_login(client, staff_client, compared_days, settings):
     settings.ASSAY_PUBLIC_READ = False
     resp = client.get(COMPARE)
     assert resp.status_code == 302 and resp["Location"].startswith("/admin/login/")
     assert staff_client.get(COMPARE).status_code == 200
 
 
-def test_compare_refusals_say_why(client, two_days):
+def test_compare_refusals_say_why(client, compared_days):
     resp = client.get(f"/runs/{BEFORE}/compare/")
     assert resp.status_code == 404
     assert "has no earlier run of its prefix daily" in resp.content.decode()
@@ -140,25 +115,18 @@ def test_compare_refusals_say_why(client, two_days):
     assert client.get(f"/runs/{NOW}/compare/nope/").status_code == 404
 
 
-def test_run_page_offers_the_comparison(client, two_days):
-    html = client.get(f"/runs/{NOW}/").content.decode()
-    assert f'formaction="/runs/{NOW}/compare/"' in html
-    assert f'href="{COMPARE}">compare page</a>' in html
-    assert f'<option value="{BEFORE}">' in html
-
-
 # --- "not expected any more" ------------------------------------------------------------------
 
 
-def test_only_staff_see_the_button(client, plain_client, staff_client, two_days):
+def test_only_staff_see_the_button(client, plain_client, staff_client, compared_days):
     for url in [f"{COMPARE}?kind=missing", f"/runs/{NOW}/?status=M"]:
         assert "not expected any more" not in client.get(url).content.decode()
         assert "not expected any more" not in plain_client.get(url).content.decode()
         assert "not expected any more" in staff_client.get(url).content.decode()
 
 
-def test_staff_unexpect_removes_the_expected_test_and_the_m_record(staff_client, two_days):
-    now, _ = two_days
+def test_staff_unexpect_removes_the_expected_test_and_the_m_record(staff_client, compared_days):
+    now, _ = compared_days
     missing = _result(now, "a.missing")
     assert missing.tra == {"expected_in": "daily"}
     back = f"{COMPARE}?kind=missing"
@@ -176,8 +144,8 @@ def test_staff_unexpect_removes_the_expected_test_and_the_m_record(staff_client,
     assert not TestResult.objects.filter(run=now, test_name="a.missing").exists()
 
 
-def test_anonymous_and_non_staff_get_403_and_nothing_changes(client, plain_client, two_days):
-    now, _ = two_days
+def test_anonymous_and_non_staff_get_403_and_nothing_changes(client, plain_client, compared_days):
+    now, _ = compared_days
     missing = _result(now, "a.missing")
     for someone in (client, plain_client):
         assert someone.post(f"/results/{missing.pk}/unexpect/").status_code == 403
@@ -186,8 +154,8 @@ def test_anonymous_and_non_staff_get_403_and_nothing_changes(client, plain_clien
     assert client.get(f"/results/{missing.pk}/unexpect/").status_code == 405  # POST only
 
 
-def test_unexpect_needs_the_csrf_token(two_days):
-    now, _ = two_days
+def test_unexpect_needs_the_csrf_token(compared_days):
+    now, _ = compared_days
     missing = _result(now, "a.missing")
     user = get_user_model().objects.create_user("qa", password="pw-12345678", is_staff=True)
     browser = Client(enforce_csrf_checks=True)
@@ -201,8 +169,8 @@ def test_unexpect_needs_the_csrf_token(two_days):
     assert not TestResult.objects.filter(pk=missing.pk).exists()
 
 
-def test_unexpect_refuses_a_result_that_is_not_missing(staff_client, two_days):
-    now, _ = two_days
+def test_unexpect_refuses_a_result_that_is_not_missing(staff_client, compared_days):
+    now, _ = compared_days
     passed = _result(now, "a.ok")
     resp = staff_client.post(f"/results/{passed.pk}/unexpect/", {"next": "https://evil.example/"})
     assert resp.status_code == 302 and resp["Location"] == f"/runs/{NOW}/?status=M"
@@ -211,21 +179,6 @@ def test_unexpect_refuses_a_result_that_is_not_missing(staff_client, two_days):
     assert TestResult.objects.filter(pk=passed.pk).exists()
     with pytest.raises(Conflict):
         unexpect(passed)
-
-
-def test_an_old_m_record_without_its_class_is_removed_from_every_class(two_days):
-    now, _ = two_days
-    for run_class in ("daily", "weekly", "nightly"):
-        factories.expected(run_class, "a.old")
-    factories.expected("weekly", "a.old", host="other-host")  # another identity: kept
-    old = factories.result(now, "a.old", "M")  # no tra["expected_in"]: made before it existed
-    refresh_counts(now)
-    summary = unexpect(old)
-    assert summary.classes == ["daily", "nightly", "weekly"] and summary.removed == 3
-    assert list(ExpectedTest.objects.filter(test_name="a.old").values_list("host", flat=True)) == [
-        "other-host"
-    ]
-    assert summary.run.status_counts["M"] == 1  # a.missing is still there
 
 
 # --- speed ------------------------------------------------------------------------------------

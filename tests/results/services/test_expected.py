@@ -3,6 +3,8 @@ import pytest
 from core.exceptions import AssayError, NotFound
 from results.models import ExpectedTest, TestResult, TestRun
 from results.services import check_expected, gen_expected
+from results.services.expected import unexpect
+from results.services.runs import refresh_counts
 from tests import factories
 
 pytestmark = [pytest.mark.django_db, pytest.mark.db_dependent]
@@ -72,3 +74,21 @@ def test_errors_are_clear(first_day):
         gen_expected("daily", "missing-run")
     with pytest.raises(AssayError, match="not a valid class"):
         gen_expected("bad class", "daily_2026-11-01")
+
+
+# --- unexpect ------------------------------------------------------------------------------
+
+
+def test_an_old_m_record_without_its_class_is_removed_from_every_class(compared_days):
+    now, _ = compared_days
+    for run_class in ("daily", "weekly", "nightly"):
+        factories.expected(run_class, "a.old")
+    factories.expected("weekly", "a.old", host="other-host")  # another identity: kept
+    old = factories.result(now, "a.old", "M")  # no tra["expected_in"]: made before it existed
+    refresh_counts(now)
+    summary = unexpect(old)
+    assert summary.classes == ["daily", "nightly", "weekly"] and summary.removed == 3
+    assert list(ExpectedTest.objects.filter(test_name="a.old").values_list("host", flat=True)) == [
+        "other-host"
+    ]
+    assert summary.run.status_counts["M"] == 1  # a.missing is still there

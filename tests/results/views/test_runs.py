@@ -1,30 +1,14 @@
 import re
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 
 from results.models import TestResult
 from results.services.runs import refresh_counts
 from tests import factories
+from tests.results.factories import BEFORE, COMPARE, NOW
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    cache.clear()  # the tree is cached per run version; each test starts cold
-
-
-@pytest.fixture
-def day():
-    run = factories.run("daily_2026-11-01")
-    factories.result(run, "pkg.a.test_1", "P")
-    factories.result(run, "pkg.a.test_2", "F", log="Traceback: <b>boom</b>")
-    factories.result(run, "pkg.b.test_3", "E")
-    factories.result(run, "top", "M")
-    refresh_counts(run)
-    return run
 
 
 def test_run_list_shows_counts_per_status(client, day):
@@ -133,13 +117,6 @@ def test_aliases_redirect_to_the_real_run(client, day):
     assert client.get("/runs/no-such-run/").status_code == 404
 
 
-def test_result_page_shows_the_log_escaped(client, day):
-    result = TestResult.objects.get(test_name="pkg.a.test_2")
-    html = client.get(f"/results/{result.pk}/").content.decode()
-    assert "Traceback: &lt;b&gt;boom&lt;/b&gt;" in html
-    assert 'href="/runs/daily_2026-11-01/"' in html
-
-
 @pytest.mark.db_dependent
 def test_run_page_of_100000_results_runs_a_bounded_number_of_queries(
     client, django_assert_max_num_queries
@@ -173,3 +150,19 @@ def test_private_reads_need_a_login(client, admin_client, day, settings):
         resp = client.get(url)
         assert resp.status_code == 302 and resp["Location"].startswith("/admin/login/")
         assert admin_client.get(url).status_code == 200
+
+
+@pytest.mark.db_dependent
+def test_run_page_offers_the_comparison(client, compared_days):
+    html = client.get(f"/runs/{NOW}/").content.decode()
+    assert f'formaction="/runs/{NOW}/compare/"' in html
+    assert f'href="{COMPARE}">compare page</a>' in html
+    assert f'<option value="{BEFORE}">' in html
+
+
+@pytest.mark.db_dependent
+def test_the_runs_list_moved_to_runs(client, nights):
+    assert reverse("results:run-list") == "/runs/"
+    assert reverse("results:dashboard") == "/"
+    html = client.get("/runs/").content.decode()
+    assert 'href="/runs/daily_2026-11-04/?status=F">2</a>' in html

@@ -1,36 +1,13 @@
-"""The CLI mirrors the API; failures are one line (CommandError), never a traceback."""
-
 import io
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from results.models import ExpectedTest, TestResult, TestRun
+from results.models import TestResult, TestRun
+from tests.results.management.commands.factories import PDK, run
 
 pytestmark = [pytest.mark.django_db, pytest.mark.db_dependent]
-
-PDK = """test_run=daily_2026-11-01
-project=proj
-host=h1
-SETDEFAULT
-test_name=pkg.mod.test_ok
-status=P
-END
-test_name=pkg.mod.test_bad
-status=F
-log:
-.first line
-.second line
-
-END
-"""
-
-
-def run(*args) -> str:
-    out = io.StringIO()
-    call_command(*args, stdout=out, stderr=io.StringIO())
-    return out.getvalue()
 
 
 def test_import_results_with_globs_and_a_summary_line_per_file(tmp_path):
@@ -76,35 +53,6 @@ def test_run_option_is_the_default_run(tmp_path):
     )
     run("import_results", "--run", "nightly-7", "--project", "p", str(tmp_path / "r.json"))
     assert TestResult.objects.get().run.name == "nightly-7"
-
-
-def test_gen_and_check_expected_commands(tmp_path):
-    (tmp_path / "a.pdk").write_text(PDK)
-    run("import_results", str(tmp_path / "a.pdk"))
-    assert "2 expected test(s) added from daily_2026-11-01" in run(
-        "gen_expected", "daily", "daily_latest"
-    )
-    out = run("check_expected", "daily", "daily_2026-11-02")
-    assert "daily_2026-11-02: 2 missing test(s) entered" in out
-    assert ExpectedTest.objects.count() == 2
-    with pytest.raises(CommandError, match="No tests are expected in class 'weekly'"):
-        run("check_expected", "weekly", "daily_latest")
-
-
-def test_delete_runs_and_clean_results_commands(tmp_path):
-    (tmp_path / "a.pdk").write_text(PDK)
-    run("import_results", str(tmp_path / "a.pdk"))
-    out = run("delete_runs", "--wild", "--count", "daily_*")
-    assert "would delete 1 run(s) holding 2 result(s)" in out
-    with pytest.raises(CommandError, match="add --wild"):
-        run("delete_runs", "daily_*")
-    out = run("delete_runs", "daily_latest")
-    assert "deleted 1 run(s) holding 2 result(s)" in out
-    out = run("clean_results", "--no-progress")
-    assert "removed 2 result(s) of 1 run(s)" in out
-    assert not TestResult.objects.exists()
-    with pytest.raises(CommandError, match="--chunk must be at least 1"):
-        run("clean_results", "--chunk", "0")
 
 
 def test_warnings_are_printed(tmp_path):

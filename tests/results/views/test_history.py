@@ -1,0 +1,191 @@
+"""The pages of results.views.history: a test's page, the flaky tests, the search."""
+
+import re
+
+import pytest
+
+from core.pagination import CappedPaginator
+from results.models import FlakyTest, TestResult
+from results.selectors import history
+from results.services.flaky import refresh_flaky
+from tests import factories
+from tests.results.factories import flaky_days, history_days, result_in
+
+# The history, flakiness and search SQL is the database's: those tests run on PostgreSQL too.
+pytestmark = pytest.mark.django_db
+
+
+# --- a test's page ---------------------------------------------------------------------------
+
+
+def test_result_page_shows_the_log_escaped(client, day):
+    result = TestResult.objects.get(test_name="pkg.a.test_2")
+    html = client.get(f"/results/{result.pk}/").content.decode()
+    assert "Traceback: &lt;b&gt;boom&lt;/b&gt;" in html
+    assert 'href="/runs/daily_2026-11-01/"' in html
+
+
+@pytest.mark.db_dependent
+def test_test_page_shows_a_strip_linking_results_and_runs(client):
+    runs = history_days("PF-P")
+    current = result_in(runs[3])
+    html = client.get(f"/results/{current.pk}/").content.decode()
+    assert "last 4 runs of daily" in html
+    assert f'<li class="current"><a class="cell st-P" href="/results/{current.pk}/"' in html
+    assert f'<a class="cell st-F" href="/results/{result_in(runs[1]).pk}/"' in html
+    # No result in that run: the cell links to the run page.
+    not_run = '<a class="cell st-none" href="/runs/daily_2026-11-03/" title="daily_2026-11-03: not'
+    assert not_run + ' run">' in html
+    strip = html.split('<ol class="strip">')[1].split("</ol>")[0]
+    assert strip.index("11-01") < strip.index("11-02") < strip.index("11-04")  # oldest first
+    assert 'class="log"' not in html and "No log." in html  # the rest of the page is kept
+    assert "flaky" not in html.split("<main>")[1].split("History")[0]
+
+
+@pytest.mark.db_dependent
+def test_test_page_keeps_n_in_the_strip_links(client):
+    runs = history_days("PFPFP")
+    page = client.get(f"/results/{result_in(runs[4]).pk}/?n=2").content.decode()
+    assert "last 2 runs of daily" in page
+    assert f'href="/results/{result_in(runs[3]).pk}/?n=2"' in page
+    assert client.get(f"/results/{result_in(runs[4]).pk}/?n=zzz").status_code == 200
+
+
+@pytest.mark.db_dependent
+def test_test_page_marks_a_flaky_test(client):
+    runs = history_days("PFPF")
+    refresh_flaky("daily", k=3)
+    html = client.get(f"/results/{result_in(runs[3]).pk}/").content.decode()
+    assert '<span class="tag flaky">flaky</span>' in html
+    assert "flipped 3 times in the 4 runs of daily" in html
+    other = client.get(f"/results/{result_in(runs[3], 'a.other').pk}/").content.decode()
+    assert '<span class="tag flaky">' not in other
+
+
+@pytest.mark.db_dependent
+def test_test_page_of_a_run_without_prefix_says_so(client):
+    result = factories.result(factories.run("pr-1234"), "a.test_x", "F")
+    html = client.get(f"/results/{result.pk}/").content.decode()
+    assert "pr-1234 is not a recurring run" in html
+    assert f'<li class="current"><a class="cell st-F" href="/results/{result.pk}/"' in html
+
+
+@pytest.mark.db_dependent
+def test_test_page_runs_a_bounded_number_of_queries_over_big_runs(
+    client, django_assert_max_num_queries
+):
+    runs = []
+    for day in range(1, 31):
+        run = factories.bulk_results(
+            factories.run(f"daily_2026-11-{day:02d}"),
+            2000,
+            lambda i, day=day: "F" if (i + day) % 7 == 0 else "P",
+            name_of=lambda i: f"pkg.m{i // 100}.test_{i:04d}",
+            proj="proj",
+            host="h1",
+        )
+        runs.append(run)
+    refresh_flaky("daily", k=3)
+    result = TestResult.objects.get(run=runs[-1], test_name="pkg.m0.test_0006")
+    for url in [f"/results/{result.pk}/", f"/results/{result.pk}/?n=100"]:
+        with django_assert_max_num_queries(4):
+            html = client.get(url).content.decode()
+        assert html.count('class="cell st-') == (10 if url.endswith("/") else 30)
+
+
+# --- the flaky tests -----------------------------------------------------------------------
+
+
+@pytest.mark.db_dependent
+def test_flaky_page_lists_tests_by_flips_with_filters(client):
+    flaky_days({"t.most": "PFPFP", "t.three": "PFPFF", "t.steady": "PPPPP"})
+    flaky_days({"t.other_project": "PFPFP"}, host="h9")
+    TestResult.objects.filter(test_name="t.other_project").update(
+        project=factories.project("other")
+    )
+    refresh_flaky("daily", k=3)
+    html = client.get("/flaky/").content.decode()
+    assert html.index("t.most") < html.index("t.three") and "t.steady" not in html
+    latest = TestResult.objects.get(test_name="t.most", run__name="daily_2026-11-05")
+    assert f'href="/results/{latest.pk}/">t.most</a>' in html
+    only_other = client.get("/flaky/?prefix=daily&project=other").content.decode()
+    assert "t.other_project" in only_other and "t.most" not in only_other
+    assert "No flaky tests" in client.get("/flaky/?project=nobody").content.decode()
+
+
+@pytest.mark.db_dependent
+def test_flaky_page_runs_a_bounded_number_of_queries(client, django_assert_max_num_queries):
+    series = {f"t.flaky_{i:03d}": "PFPF" if i % 2 else "FPFP" for i in range(300)}
+    flaky_days(series)
+    refresh_flaky("daily", k=3)
+    assert FlakyTest.objects.count() == 300
+    with django_assert_max_num_queries(4):
+        resp = client.get("/flaky/?page=2")
+    assert resp.status_code == 200 and "page 2 of 3" in resp.content.decode()
+
+
+# --- the search --------------------------------------------------------------------------------
+
+
+@pytest.mark.db_dependent
+def test_search_page_lists_results_with_links(client, search_runs):
+    html = client.get("/search/?q=storage.wal").content.decode()
+    result = TestResult.objects.get(run=search_runs[2], test_name="storage.wal.test_fsync")
+    assert f'<a href="/results/{result.pk}/">storage.wal.test_fsync</a>' in html
+    assert "6 results, newest runs first." in html
+    assert html.index("daily_2026-11-02") < html.index("pr-7") < html.index("daily_2026-11-01")
+    assert 'value="storage.wal"' in html  # the box in the header keeps the text
+
+
+@pytest.mark.db_dependent
+def test_search_page_filters_and_notes(client, search_runs, monkeypatch):
+    monkeypatch.setattr(history, "SUBSTRING_RUNS", 1)
+    html = client.get("/search/?q=*fsync&prefix=daily").content.decode()
+    assert "Looked at the 1 newest runs of daily only" in html
+    assert "daily_2026-11-02" in html and "daily_2026-11-01</a>" not in html
+    latest = client.get("/search/?q=storage&run=daily_latest&status=E").content.decode()
+    assert "3 results, newest runs first." in latest and "pr-7" not in latest
+    assert client.get("/search/?q=x&run=no-such-run").status_code == 404
+    empty = client.get("/search/?q=nothing.here").content.decode()
+    assert "No test name matches <code>nothing.here</code>" in empty
+    assert "results, newest" not in client.get("/search/").content.decode()
+
+
+@pytest.mark.db_dependent
+def test_search_page_is_paginated(client, search_runs, monkeypatch):
+    from results.views import history as views
+
+    monkeypatch.setattr(views, "SEARCH_PER_PAGE", 4)
+    first = client.get("/search/?q=storage").content.decode()
+    assert "page 1 of 3" in first
+    third = client.get("/search/?q=storage&page=3").content.decode()
+    assert third.count("<tr>") == 1 + 1  # the header and one row (9 results)
+
+
+@pytest.mark.db_dependent
+def test_counts_stop_at_a_cap(client, search_runs, monkeypatch):
+    monkeypatch.setattr(CappedPaginator, "cap", 5)
+    html = client.get("/search/?q=storage").content.decode()
+    assert "More than 5 results" in html
+
+
+@pytest.mark.db_dependent
+def test_search_page_runs_a_bounded_number_of_queries(client, django_assert_max_num_queries):
+    for day in range(1, 6):
+        factories.bulk_results(
+            factories.run(f"daily_2026-11-{day:02d}"),
+            3000,
+            lambda i: "F" if i % 13 == 0 else "P",
+            name_of=lambda i: f"pkg.m{i // 100}.test_{i:04d}",
+        )
+    for url in [
+        "/search/?q=pkg.m1",
+        "/search/?q=pkg.m1&page=7",
+        "/search/?q=pkg&status=F&prefix=daily",
+        "/search/?q=*test_00*",
+        "/search/?q=pkg.m2&run=daily_latest",
+    ]:
+        with django_assert_max_num_queries(5):
+            resp = client.get(url)
+        assert resp.status_code == 200
+        assert len(re.findall(r'<td class="name">', resp.content.decode())) <= 100
