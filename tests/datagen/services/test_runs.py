@@ -4,7 +4,6 @@ results, a second delivery, limbo and resume. The load target is a real SQLite o
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -13,41 +12,17 @@ from django_q.models import OrmQ
 from core import jobs
 from core.exceptions import AssayError
 from core.models import Engine, JobState
-from datagen.generator import parse_spec, run_chunks
+from datagen.generator import run_chunks
 from datagen.generator.loaders import Target, loaded_chunks, row_counts
 from datagen.generator.run import summarize
 from datagen.models import Chunk, DatagenRun
 from datagen.selectors import run_progress
 from datagen.services import runs
-from datagen.services.chunks import work_chunk
 from results.models import TestResult, TestRun
 from tests.datagen.generator.factories import two_tables
+from tests.datagen.services.factories import queued, set_up, work_all
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def spec():
-    return parse_spec(two_tables())
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    return Engine.objects.create(name="target", kind="sqlite", path=str(tmp_path / "t.sqlite"))
-
-
-def queued(label: str) -> list[int]:
-    return [t.task["args"][1] for t in OrmQ.objects.all() if t.task["args"][0] == label]
-
-
-def set_up(run: DatagenRun, capture) -> list[int]:
-    with capture(execute=True):
-        assert jobs.run_job("datagen.DatagenRun", run.pk) == "succeeded"
-    return queued("datagen.Chunk")
-
-
-def work_all(pks: list[int]) -> list[str]:
-    return [jobs.run_job("datagen.Chunk", pk) for pk in pks]
 
 
 @pytest.mark.db_dependent
@@ -84,28 +59,6 @@ def test_a_run_generates_writes_loads_and_is_recorded_once(
     assert jobs.run_job("datagen.DatagenRun", run.pk) == "skipped"
     assert runs.finish_run_if_done(run.pk) is False
     assert TestRun.objects.filter(name=run.results_run).count() == 1
-
-
-@pytest.mark.db_dependent
-def test_a_chunk_whose_worker_died_after_loading_is_not_loaded_twice(
-    spec, engine, tmp_path, django_capture_on_commit_callbacks
-):
-    run = runs.submit_run(spec, seed=3, chunks="0-1", output_format="none", load_engine="target")
-    first, second = set_up(run, django_capture_on_commit_callbacks)
-    # A worker claims chunk 0, loads it, and dies before it can mark the chunk completed.
-    chunk = jobs.claim(Chunk, first, "dead-worker")
-    work_chunk(chunk)  # what the registered job does
-    loaded = row_counts(Target.sqlite(engine.path))
-    Chunk.objects.filter(pk=first).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
-    with django_capture_on_commit_callbacks(execute=True):
-        assert jobs.reap_jobs() == 1
-    assert jobs.run_job("datagen.Chunk", first) == "succeeded"
-    assert row_counts(Target.sqlite(engine.path)) == loaded  # the ledger held it
-    # the dead worker wakes up: its finish is fenced off
-    assert not jobs._finish(chunk, JobState.SUCCEEDED)
-    assert jobs.run_job("datagen.Chunk", second) == "succeeded"
-    done = Chunk.objects.get(pk=first)
-    assert done.state == JobState.SUCCEEDED and done.attempts == 2 and done.rows
 
 
 @pytest.mark.db_dependent
