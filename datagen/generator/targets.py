@@ -17,6 +17,7 @@ Kind = Literal["sqlite", "duckdb", "postgresql"]
 KINDS: tuple[Kind, ...] = ("sqlite", "duckdb", "postgresql")
 """The kinds the loaders read and write Arrow for (each needs its bulk paths in bulk.py)."""
 
+_SHOWN: dict[Kind, str] = {"sqlite": "SQLite", "duckdb": "DuckDB", "postgresql": "PostgreSQL"}
 DUCKDB_LOCK_WAIT_SECONDS = duckdb_kind.LOCK_WAIT_SECONDS
 
 
@@ -126,14 +127,12 @@ def check_names(kind: Kind, names: Sequence[str], what: str) -> None:
         limit = db.MAX_IDENTIFIER_BYTES
         if limit is not None and len(name.encode()) > limit:
             # PostgreSQL would silently cut it; a later lookup would then miss it.
-            raise InvalidIdentifier(f"{what}: name {name!r} is longer than {_limit(kind, limit)}")
+            raise InvalidIdentifier(
+                f"{what}: name {name!r} is longer than {_SHOWN[kind]}'s {limit} bytes"
+            )
         key = db.identifier_key(name)  # SQLite and DuckDB fold case even when quoted
         if key in seen:
             raise InvalidIdentifier(
                 f"{what}: names {seen[key]!r} and {name!r} are the same identifier in {kind}"
             )
         seen[key] = name
-
-
-def _limit(kind: Kind, limit: int) -> str:
-    return f"PostgreSQL's {limit} bytes" if kind == "postgresql" else f"{kind}'s {limit} bytes"
