@@ -18,7 +18,7 @@ from datagen.generator.loaders import (
     TableExists,
     Target,
 )
-from tests.datagen.generator.loading import (
+from tests.datagen.generator.factories import (
     AWKWARD_TABLE,
     PG_ONLY,
     as_sqlite_keeps,

@@ -12,7 +12,7 @@ import pytest
 
 from datagen.generator import ledger, loaders
 from datagen.generator.loaders import LoadFailed, Target
-from tests.datagen.generator.loading import ALL_ENGINES
+from tests.datagen.generator.factories import ALL_ENGINES
 
 # --- loading a chunk once -----------------------------------------------------------------------
 

@@ -27,7 +27,7 @@ from datagen.generator.loaders import (
 
 # The fixture tests/datagen/conftest.py takes from here, for the app's tests.
 from tests.datagen.generator.conftest import pg_database  # noqa: F401
-from tests.datagen.generator.loading import (
+from tests.datagen.generator.factories import (
     ALL_ENGINES,
     AWKWARD_TABLE,
     CHUNK_SCHEMA,

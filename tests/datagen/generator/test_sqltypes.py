@@ -6,7 +6,7 @@ import pyarrow as pa
 import pytest
 
 from datagen.generator import sqltypes
-from tests.datagen.generator.loading import TS
+from tests.datagen.generator.factories import TS
 
 
 @pytest.mark.parametrize(
