@@ -191,7 +191,7 @@ def _bulk(run, project, n: int, status_of) -> None:
 def test_tree_and_compare_pages_of_big_runs_run_a_bounded_number_of_queries(
     client, django_assert_max_num_queries
 ):
-    # 20,000 results a day prove the point as well as 100,000 (tests/results/test_views.py
+    # 20,000 results a day prove the point as well as 100,000 (test_runs.py beside this file
     # has the 100,000 one): the query count does not grow with the rows.
     project = factories.project("p")
     before, now = factories.run(BEFORE), factories.run(NOW)
