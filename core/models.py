@@ -13,6 +13,7 @@ from django.db import models
 from django.utils import timezone
 
 from core.exceptions import AssayError
+from dbkinds import postgresql
 
 
 class JobState(models.TextChoices):
@@ -145,8 +146,6 @@ class Engine(models.Model):
 
     def conninfo(self) -> str:
         """A libpq connection string for PostgreSQL engines (values quoted as libpq wants)."""
-        from dbkinds import postgresql
-
         if self.kind != self.Kind.POSTGRESQL:
             raise ValueError(f"{self.name} is a {self.kind} engine, not PostgreSQL")
         parts = {
