@@ -36,7 +36,7 @@ INTERFACE = (
     "error_kind",
     "can_add_primary_key",
 )
-"""The names every kind module defines (tests/dbkinds/test_kinds.py holds them to it)."""
+"""The names every kind module defines (tests/dbkinds/test_base.py holds them to it)."""
 
 
 # --- types --------------------------------------------------------------------------------------
