@@ -23,7 +23,7 @@ rows/s and the speed-up.
 before config/settings.py changes. Last, the PostgreSQL load speed of the same ForcedSource
 chunks through datagen.generator.loaders (COPY) next to psycopg's executemany of the same rows
 (the anchor), on a throwaway server or --postgres-url. --quick: smoke sizes (what
-tests/datagen/generator/test_benchmark.py runs).
+tests/benchmarks/test_datagen.py runs).
 """
 
 from __future__ import annotations

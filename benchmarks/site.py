@@ -3,7 +3,7 @@ points the app into that folder, `manage.py` calls on it and long-lived `manage.
 (qcluster, shell scripts) started on it, each with a log file and its own process group.
 
 Shared by the benchmarks (benchmarks/datagen.py) and the tests that need real processes
-(tests/datagen/test_workers.py), so both drive the app the same way. A plain module: it
+(tests/datagen/test_tasks.py), so both drive the app the same way. A plain module: it
 imports no Django, everything Django runs in the subprocesses.
 """
 

@@ -135,3 +135,15 @@ def uninterrupted_findings(duck: Path, lite: Path) -> list[int]:
             on_finding=lambda f: found.append(f.index),
         )
     return found
+
+
+def test_the_schedule_is_registered(db) -> None:
+    from django_q.models import Schedule
+
+    from core.registry import sync_schedules
+    from querygen.tasks import START_SCHEDULE_NAME
+
+    sync_schedules()
+    schedule = Schedule.objects.get(name=START_SCHEDULE_NAME)
+    assert schedule.func == "querygen.tasks.start_due_runs"
+    assert schedule.repeats == -1

@@ -387,18 +387,6 @@ def test_a_pair_whose_engine_went_away_does_not_stop_the_others(nan_engines, tmp
     assert broken.last_error == ""
 
 
-def test_the_schedule_is_registered(db) -> None:
-    from django_q.models import Schedule
-
-    from core.registry import sync_schedules
-    from querygen.tasks import START_SCHEDULE_NAME
-
-    sync_schedules()
-    schedule = Schedule.objects.get(name=START_SCHEDULE_NAME)
-    assert schedule.func == "querygen.tasks.start_due_runs"
-    assert schedule.repeats == -1
-
-
 @pytest.mark.parametrize("name", ["custom", "a_b", "Nightly", "-x", ""])
 def test_a_pair_name_must_make_a_results_prefix(nan_engines, name) -> None:
     from django.core.exceptions import ValidationError
