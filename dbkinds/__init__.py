@@ -22,7 +22,11 @@ from dbkinds.base import LEDGER_TABLE, Column, ErrorKind, NeutralType
 __all__ = ["KINDS", "LEDGER_TABLE", "Column", "ErrorKind", "NeutralType", "get"]
 
 KINDS = tuple(
-    sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name not in ("base", "__main__"))
+    sorted(
+        m.name
+        for m in pkgutil.iter_modules(__path__)
+        if m.name != "base" and not m.name.startswith("_")
+    )
 )
 """Every kind: the modules of this package but base."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -179,13 +179,11 @@ def user_tables(names: Sequence[str], include_ledger: bool) -> list[str]:
     return sorted(n for n in names if include_ledger or n != LEDGER_TABLE)
 
 
-def catalog(
-    list_tables: Callable[[Any], list[str]],
-    columns: Callable[[Any, str], list[Column]],
-    conn: Any,
-) -> list[Column]:
-    """Every column of every user table, tables sorted by name and columns in their order."""
-    return [column for table in list_tables(conn) for column in columns(conn, table)]
+def in_catalog_order(columns: Iterable[Column], include_ledger: bool = False) -> list[Column]:
+    """Columns of user tables (the ledger only if asked), tables sorted as ``user_tables``
+    sorts them and each table's columns in their order."""
+    kept = [c for c in columns if include_ledger or c.table != LEDGER_TABLE]
+    return sorted(kept, key=lambda c: (c.table, c.position))
 
 
 def information_schema_tables(conn: Any, catalog_filter: str, include_ledger: bool) -> list[str]:
@@ -196,6 +194,23 @@ def information_schema_tables(conn: Any, catalog_filter: str, include_ledger: bo
         (),
     ).fetchall()
     return user_tables([r[0] for r in rows], include_ledger)
+
+
+def information_schema_catalog(conn: Any, catalog_filter: str) -> list[Column]:
+    """Every column of every base table of the current schema, in one query (a catalog is
+    read when every run opens its engines, and a query per table adds up on a server)."""
+    rows = conn.execute(
+        "SELECT table_name, column_name, data_type, is_nullable, ordinal_position, "  # noqa: S608 (constants)
+        "numeric_precision, numeric_scale FROM information_schema.columns "
+        f"WHERE {catalog_filter}table_schema = current_schema() AND table_name IN ("
+        "SELECT table_name FROM information_schema.tables "
+        f"WHERE {catalog_filter}table_schema = current_schema() AND table_type = 'BASE TABLE')",
+        (),
+    ).fetchall()
+    return in_catalog_order(
+        Column(table, name, str(declared), nullable == "YES", int(position), precision, scale)
+        for table, name, declared, nullable, position, precision, scale in rows
+    )
 
 
 def information_schema_columns(

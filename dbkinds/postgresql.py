@@ -163,7 +163,7 @@ def columns(conn: Any, table: str) -> list[Column]:
 
 
 def catalog(conn: Any) -> list[Column]:
-    return base.catalog(list_tables, columns, conn)
+    return base.information_schema_catalog(conn, "")
 
 
 # --- errors -------------------------------------------------------------------------------------
