@@ -73,9 +73,15 @@ def sql_type(kind: str, engine_type: str) -> SqlType | None:
 
 
 def error_status(kind: str, exc: BaseException) -> Status:
-    """CRASH for the engine's internal errors, TIMEOUT for an interrupted statement, else
-    ERROR (dbkinds classifies the driver's exception)."""
-    return _STATUS[dbkinds.get(kind).error_kind(exc)]
+    """CRASH for the engine's internal errors, TIMEOUT for a statement the server cancelled,
+    else ERROR (dbkinds classifies the driver's exception)."""
+    db = dbkinds.get(kind)
+    found = db.error_kind(exc)
+    if found is ErrorKind.INTERRUPTED and db.EMBEDDED:
+        # An embedded statement timed out only if its session's own deadline stopped it (the
+        # sessions check that before asking here); any other interrupt is the query's error.
+        return Status.ERROR
+    return _STATUS[found]
 
 
 # --- sessions -----------------------------------------------------------------------------------

@@ -9,14 +9,14 @@ from pathlib import Path
 
 from django.conf import settings
 
-import dbkinds
 from core.exceptions import AssayError
 from core.models import Engine
 from querygen.engine import engines as qe
+from querygen.engine import worker
 
-# The kinds that run in the client's process on a database file: the ones a private build's
-# interpreter can run.
-EMBEDDED = tuple(kind for kind in dbkinds.KINDS if dbkinds.get(kind).EMBEDDED)
+# The kinds that run in the client's process on a database file: the ones querygen's worker
+# serves, so a private build's interpreter can run them.
+EMBEDDED = worker.KINDS
 
 
 def check_python(python: str, engine: Engine) -> str:
@@ -48,8 +48,7 @@ def open_engine(engine: Engine, python: str = "") -> qe.Engine:
     """An open querygen engine for the row (read-only); EngineError when it cannot open."""
     if python:
         check_python(python, engine)  # again: the allow-list may have changed since submission
-        kind = "sqlite" if engine.kind == Engine.Kind.SQLITE else "duckdb"
-        return qe.IsolatedEngine(python, kind, engine.path, name=f"{engine.name}@{python}")
+        return qe.IsolatedEngine(python, engine.kind, engine.path, name=f"{engine.name}@{python}")
     if engine.kind == Engine.Kind.SQLITE:
         return qe.SQLiteEngine(engine.path, name=engine.name)
     if engine.kind == Engine.Kind.DUCKDB:
