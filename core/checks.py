@@ -1,5 +1,5 @@
-"""Settings validated at start: every manage.py command and the web server refuse to run with
-a bad environment, and say which variable is wrong."""
+"""System checks at start: every manage.py command and the web server refuse to run with a bad
+environment (saying which variable is wrong) or with a job model no app registered."""
 
 from django.conf import settings
 from django.core.checks import Error, register

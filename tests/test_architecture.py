@@ -19,7 +19,7 @@ PURE_PACKAGES = [
     "datagen/generator",
 ]
 # Modules that take a request, a task or a command line: they parse, call a service or a
-# selector, and shape the answer (docs/architecture.md, "Layers inside an app").
+# selector, and shape the answer (docs/architecture.md, "Inside an app").
 ENTRY_POINTS = re.compile(r"^(views|api|admin|tasks)(\.py$|/)|^management/commands/")
 
 

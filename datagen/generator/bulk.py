@@ -44,6 +44,7 @@ from datagen.generator.targets import (
     Target,
     check_names,
 )
+from dbkinds import postgresql
 
 # Rows per batch handed to executemany / one CSV chunk of a COPY: bounds the Python objects alive.
 LOAD_BATCH_ROWS = 65_536
@@ -148,9 +149,9 @@ class Engine(abc.ABC):
 
 def _index_name(table: str, columns: Sequence[str], suffix: str) -> str:
     name = "_".join([table, *columns, suffix])
-    if len(name.encode()) <= 63:
+    if len(name.encode()) <= postgresql.MAX_IDENTIFIER_BYTES:
         return name
-    # Fits PostgreSQL's limit on every engine, stays unique per (table, columns).
+    # Fits PostgreSQL's limit (the shortest) on every engine, stays unique per (table, columns).
     digest = hashlib.sha1(name.encode(), usedforsecurity=False).hexdigest()[:10]
     return name.encode()[:40].decode(errors="ignore") + "_" + digest + "_" + suffix
 

@@ -18,6 +18,7 @@ KINDS: tuple[Kind, ...] = ("sqlite", "duckdb", "postgresql")
 """The kinds the loaders read and write Arrow for (each needs its bulk paths in bulk.py)."""
 
 _SHOWN: dict[Kind, str] = {"sqlite": "SQLite", "duckdb": "DuckDB", "postgresql": "PostgreSQL"}
+# Read-only, kept importable: the wait is dbkinds.duckdb.LOCK_WAIT_SECONDS.
 DUCKDB_LOCK_WAIT_SECONDS = duckdb_kind.LOCK_WAIT_SECONDS
 
 
