@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_serializer,
+    inline_serializer,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -24,7 +29,7 @@ class SubmitSerializer(serializers.Serializer):
         required=False, default="all", help_text="all, first:N, or ids and ranges: 0-63,70"
     )
     output_format = serializers.ChoiceField(
-        choices=OutputFormat.values, required=False, default=OutputFormat.PARQUET
+        choices=OutputFormat.choices, required=False, default=OutputFormat.PARQUET
     )
     load_engine = serializers.CharField(
         required=False, allow_blank=True, default="", help_text="An Engine's name."
@@ -51,6 +56,7 @@ class ProgressSerializer(serializers.Serializer):
         return [{"chunk_id": c, "error": e} for c, e in progress.limbo]
 
 
+@extend_schema_serializer(component_name="DatagenRun")  # results has its own "Run"
 class RunSerializer(serializers.ModelSerializer):
     load_engine = serializers.SlugRelatedField(slug_field="name", read_only=True)
     setup_state = serializers.CharField(source="state", read_only=True)
@@ -97,6 +103,7 @@ class RunSerializer(serializers.ModelSerializer):
         return self._absolute(reverse("api-run-detail", args=[run.results_run]))
 
 
+@extend_schema_serializer(component_name="DatagenRunDetail")
 class RunDetailSerializer(RunSerializer):
     progress = serializers.SerializerMethodField()
 

@@ -11,3 +11,14 @@ def test_schema_and_docs_are_served(client):
     docs = client.get("/api/docs/")
     assert docs.status_code == 200
     assert b"swagger" in docs.content.lower()
+
+
+def test_the_schema_builds_without_warnings(tmp_path):
+    """A warning means a wrong schema (two components of one name), so clients built from it
+    are wrong: datagen's and results' runs once were."""
+    from django.core.management import call_command
+
+    out = tmp_path / "schema.yaml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
+    text = out.read_text()
+    assert "DatagenRun:" in text and "\n    Run:" in text
