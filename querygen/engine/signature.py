@@ -22,6 +22,9 @@ function or join kind (or a different error) gives another.
    not a subtraction (not after a word or a closing bracket). Digits inside words too, so type
    and generated names keep their letters: ``INT32`` -> ``INT<n>``, ``c0`` -> ``c<n>``.
 8. Runs of whitespace become one space; the ends are stripped.
+9. A comma-separated run of two or more identical items becomes the first one and ``, ...``:
+   DuckDB's ``(bindings: {#[3.0], #[3.1], #[7.0]})`` names as many bindings as the query had
+   tables, and one bug must not make a group per count (``{#[<n>], ...}``).
 
 Words are kept as they are (case included). Unquoted names without digits (SQLite's
 ``no such function: foo``) are kept: nothing tells them from words. The rules are idempotent:
@@ -58,6 +61,7 @@ _PATH = re.compile(
 )
 _NUMBER = re.compile(r"(?:(?<![\w)\]])-)?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
 _SPACE = re.compile(r"\s+")
+_REPEATED = re.compile(r"(?P<item>[^,\s{}()](?:[^,{}()]*[^,\s{}()])?)(?:\s*,\s*(?P=item))+")
 
 
 def normalize_error(text: str) -> str:
@@ -70,7 +74,8 @@ def normalize_error(text: str) -> str:
     line = _HEX.sub("<hex>", line)
     line = _PATH.sub("<path>", line)
     line = _NUMBER.sub("<n>", line)
-    return _SPACE.sub(" ", line).strip()
+    line = _SPACE.sub(" ", line).strip()
+    return _REPEATED.sub(r"\g<item>, ...", line)
 
 
 # --- query shape ----------------------------------------------------------------------------

@@ -144,6 +144,9 @@ def test_different_errors_stay_different() -> None:
         ("  lots \t of   space ", "lots of space"),
         ("\n\nfirst line\nsecond line 12", "first line"),
         ("", ""),
+        ("got 1, 2 and 3, 4, 5", "got <n>, ... and <n>, ..."),
+        ("a 1, b 2, b 3", "a <n>, b <n>, ..."),
+        ("columns x, y", "columns x, y"),
     ],
 )
 def test_normalize_error_rules(text: str, expected: str) -> None:
@@ -283,3 +286,18 @@ def test_match_known() -> None:
 def test_match_text_layout() -> None:
     text = match_text(kind=Kind.ERROR, shape="Select(Column)", error="bad 'x' 12", sql="SELECT")
     assert text == "error\nbad <str> <n>\nSELECT\nSelect(Column)"
+
+
+def test_one_error_is_one_text_whatever_the_length_of_a_list_in_it() -> None:
+    """DuckDB's binder names every binding in scope: one bug, as many lengths as queries."""
+    texts = {
+        normalize_error(
+            f'INTERNAL Error: Failed to bind column reference "c{n}" [{n}.1] (bindings: {{'
+            + ", ".join(f"#[{i}.{i % 3}]" for i in range(n))
+            + "})"
+        )
+        for n in range(2, 10)
+    }
+    assert texts == {
+        "INTERNAL Error: Failed to bind column reference <id> [<n>] (bindings: {#[<n>], ...})"
+    }
