@@ -91,6 +91,12 @@ class LeaseLost(Exception):
     """This worker's lease expired and the job was handed to another: stop working on it."""
 
 
+class JobFailed(Exception):
+    """Raised by a job to fail for good at once: the failure is deterministic (a file one
+    engine cannot read, a spec that cannot be built) and another attempt would only repeat it.
+    The message is the row's error."""
+
+
 def heartbeat(
     job: JobBase, done: int, total: int | None, message: str, extra: dict | None = None
 ) -> None:
@@ -143,6 +149,11 @@ def run_job(label: str, pk: int) -> str:
     except LeaseLost:
         job.log(f"attempt {job.attempts} stopped: the lease went to another worker")
         return "lost"
+    except JobFailed as exc:
+        job.log(f"attempt {job.attempts} on {job.worker} failed for good: {exc}")
+        if _finish(job, JobState.FAILED, str(exc)) and job_type.after_finish:
+            job_type.after_finish(job, JobState.FAILED)
+        return "failed"
     except Exception as exc:
         job.log(f"attempt {job.attempts} on {job.worker} failed:\n" + traceback.format_exc())
         detail = f"{type(exc).__name__}: {exc}"

@@ -14,8 +14,10 @@ The job contract:
 - ``execute(job) -> dict | None`` does the work under the lease. It must be idempotent (a second
   delivery finds the work done or redoes it exactly), report progress with
   ``core.jobs.heartbeat`` (which extends the lease and raises ``LeaseLost`` once the row went to
-  another worker), and raise to fail the attempt. A dict returned is written to the row in the
-  same fenced UPDATE as the success, so totals never land without the state or the other way.
+  another worker), and raise to fail the attempt (``core.jobs.JobFailed`` fails the row for good
+  at once, for a failure another attempt would repeat). A dict returned is written to the row
+  in the same fenced UPDATE as the success, so totals never land without the state or the
+  other way.
 - ``after_finish(job, state)`` runs once the row is finished (succeeded, or failed for good),
   by the worker that finished it.
 """

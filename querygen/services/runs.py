@@ -323,8 +323,10 @@ def execute_run(r: QuerygenRun) -> dict[str, Any]:
                      max(r.next_index, r.first_index))  # fmt: skip
     if r.next_index > r.first_index:
         r.log(f"going on from query {r.next_index} ({r.queries} checked before)")
+    engines_opened = False
     try:
         with opened(r.sut, r.reference, r.sut_python) as (sut, ref):
+            engines_opened = True
             versions = {"sut_version": sut.version()[:200]}
             if ref is not None:
                 versions["reference_version"] = ref.version()[:200]
@@ -354,6 +356,10 @@ def execute_run(r: QuerygenRun) -> dict[str, Any]:
             )
             worker.progress(stats, force=True)
     except EngineError as exc:
+        if not engines_opened and _files_only(r):
+            # A file an engine cannot open (another release's storage format, not a database)
+            # fails the same way on every attempt: fail once, with the reason.
+            raise jobs.JobFailed(f"{r.scope}: {exc}") from exc
         raise AssayError(f"{r.scope}: {exc}", code="engine_error") from exc
     except ValueError as exc:  # no common table, a bad profile written past the API
         raise AssayError(f"{r.scope}: {exc}", code="bad_run") from exc
@@ -366,6 +372,11 @@ def execute_run(r: QuerygenRun) -> dict[str, Any]:
     fields["report"] = r.report = report(r)
     announce(r)
     return fields
+
+
+def _files_only(r: QuerygenRun) -> bool:
+    """Whether every engine of the run is a database file (a server may come back)."""
+    return all(e.kind in EMBEDDED for e in (r.sut, r.reference) if e is not None)
 
 
 def _finding_counts(r: QuerygenRun) -> dict[str, int]:

@@ -198,3 +198,26 @@ def test_what_execute_returns_lands_with_the_success(handle_clean_job):
     job.refresh_from_db()
     assert job.state == JobState.SUCCEEDED and job.rows_deleted == 42
     assert finished == [JobState.SUCCEEDED]
+
+
+def test_a_job_that_fails_for_good_is_not_tried_again(
+    handle_clean_job, django_capture_on_commit_callbacks
+):
+    finished = []
+
+    def deterministic(job):
+        raise jobs.JobFailed("the file is not a database")
+
+    handle_clean_job(execute=deterministic, after_finish=lambda job, state: finished.append(state))
+    job = CleanJob.objects.create(max_attempts=3)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert jobs.run_job("results.CleanJob", job.pk) == "failed"
+    job.refresh_from_db()
+    assert (job.state, job.attempts, job.error) == (
+        JobState.FAILED,
+        1,
+        "the file is not a database",
+    )
+    assert not OrmQ.objects.exists()  # nothing queued again
+    assert finished == [JobState.FAILED]
+    assert "failed for good: the file is not a database" in (job.log_dir / "job.log").read_text()

@@ -299,11 +299,26 @@ def test_an_engine_that_cannot_open_fails_the_run_with_its_reason(nan_engines, t
     broken.write_bytes(b"this is not a database file" * 100)
     Engine.objects.create(name="broken", kind="duckdb", path=str(broken))
     run = runs.submit_run(sut="broken", reference="nan-sqlite", budget_queries=5)
-    outcomes = [jobs.run_job(LABEL, run.pk) for _ in range(run.max_attempts)]
-    assert outcomes == ["retry"] * (run.max_attempts - 1) + ["failed"]
+    # A file that cannot be opened fails the same way every time: once, not max_attempts times.
+    assert jobs.run_job(LABEL, run.pk) == "failed"
     run.refresh_from_db()
-    assert run.state == JobState.FAILED
+    assert run.state == JobState.FAILED and run.attempts == 1 < run.max_attempts
+    assert run.error.startswith("differential broken vs nan-sqlite: ")
     assert "cannot open duckdb database" in run.error
+    assert jobs.run_job(LABEL, run.pk) == "skipped"
+
+
+def test_a_private_build_that_cannot_open_its_file_fails_at_once(nan_engines, tmp_path) -> None:
+    # As an old release meets a file written in a newer storage format: its worker says why.
+    broken = tmp_path / "newer.duckdb"
+    broken.write_bytes(b"not the storage format this build reads" * 100)
+    Engine.objects.create(name="newer", kind="duckdb", path=str(broken))
+    run = runs.submit_run(
+        sut="newer", reference="nan-sqlite", sut_python=sys.executable, budget_queries=5
+    )
+    assert jobs.run_job(LABEL, run.pk) == "failed"
+    run.refresh_from_db()
+    assert run.attempts == 1 and "worker did not start" in run.error
 
 
 # --- replay ---------------------------------------------------------------------------------------
