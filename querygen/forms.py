@@ -45,6 +45,7 @@ class RunForm(forms.Form):
     )
     profile = forms.JSONField(
         required=False,
+        initial=dict,  # shown as {}: the defaults, a valid value (None would show as null)
         widget=forms.Textarea(attrs={"rows": 5, "cols": 60, "spellcheck": "false"}),
         help_text="Query profile settings over the defaults, as a JSON object.",
     )

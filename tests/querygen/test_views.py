@@ -457,3 +457,25 @@ def test_a_running_run_s_page_follows_it(client):
     assert "30 queries, 0 findings" in html and "25.0 %" in html
     assert 'data-pending="true"' in html and "querygen/live.js" in html
     assert "No findings yet." in html
+
+
+def test_the_form_opens_with_valid_defaults(staff_client, qg_engines):
+    """What the form shows, posted as it is, starts a run: no `null` in the profile box."""
+    import re
+
+    html = staff_client.get("/querygen/runs/new/").content.decode()
+    profile = re.search(r'<textarea name="profile"[^>]*>(.*?)</textarea>', html, re.S)
+    assert profile is not None and profile.group(1).strip() == "{}"
+    timeout = re.search(r'name="timeout" value="([^"]*)"', html)
+    resp = staff_client.post(
+        "/querygen/runs/new/",
+        {
+            "sut": "qg-duckdb",
+            "reference": "qg-sqlite",
+            "oracle": "differential",
+            "budget_queries": "5",
+            "timeout": timeout.group(1),
+            "profile": profile.group(1),
+        },
+    )
+    assert resp.status_code == 302, resp.content.decode()[:500]
