@@ -49,7 +49,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -63,9 +63,37 @@ from querygen.engine.generator import Query, QueryGenerator, Scope
 from querygen.engine.model import Outcome, Schema, SqlType, Status, Table
 from querygen.engine.profile import Profile
 
-__all__ = ["NoREC", "TLP", "Check", "Differential", "Oracle", "TLPMode", "render"]
+__all__ = [
+    "NoREC",
+    "TLP",
+    "Check",
+    "Differential",
+    "Oracle",
+    "TLPMode",
+    "naming_error",
+    "render",
+]
 
 TLPMode = Literal["rows", "group", "aggregate"]
+
+# The status of the side whose failure gives a check its kind (compare ranks them so).
+_STATUS_OF_KIND = {
+    Kind.CRASH: Status.CRASH,
+    Kind.TIMEOUT: Status.TIMEOUT,
+    Kind.TOO_BIG: Status.TOO_BIG,
+}
+
+
+def naming_error(kind: Kind, failures: Iterable[tuple[Status, str]]) -> str:
+    """The error a finding is named by: that of the first side (SUT first) whose failure gave
+    the check its kind, so a reference that crashed is not titled with the SUT's refusal; else
+    the first error text."""
+    failures = [(status, error) for status, error in failures if error]
+    named = _STATUS_OF_KIND.get(kind)
+    for status, error in failures:
+        if status is named:
+            return error
+    return next((error for status, error in failures if status is not Status.OK), "")
 
 
 @dataclass
@@ -104,6 +132,11 @@ class Check:
     def errors(self) -> dict[str, str]:
         """The error text of each side that did not answer OK."""
         return {side: o.error for side, o in self.outcomes.items() if not o.ok and o.error}
+
+    @property
+    def error(self) -> str:
+        """The error the finding is signed and titled by (see ``naming_error``)."""
+        return naming_error(self.kind, ((o.status, o.error) for o in self.outcomes.values()))
 
     @property
     def reference_ok(self) -> bool:

@@ -79,11 +79,9 @@ class Reduced:
 
 
 def reproduce_key(check: Check) -> tuple[Kind, tuple[str, ...], str]:
-    """What a candidate must reproduce: kind, the sides that refused, the first normalized
-    error (SUT side first)."""
-    errors = check.errors
-    first = next(iter(errors.values()), "")
-    return check.kind, tuple(sorted(errors)), normalize_error(first)
+    """What a candidate must reproduce: kind, the sides that refused, the normalized error the
+    finding is named by (Check.error)."""
+    return check.kind, tuple(sorted(check.errors)), normalize_error(check.error)
 
 
 def check_tree(oracle: Oracle, tree: exp.Expression, seed: int, index: int) -> Check:
@@ -181,7 +179,7 @@ class _Signer:
         shape = query_shape(canonical(tree)) if tree is not None else finding.shape
         if tree is not None and self.schema is not None:
             shape = f"{shape} columns:{column_types(tree, self.schema)}"
-        error = next(iter(check.errors.values()), "") or finding.error
+        error = check.error or finding.error
         sides = check.sides
         sut_sql = check.sql[sides[0]] if sides else ""
         return Reduced(

@@ -44,8 +44,9 @@ class Finding:
 
     @property
     def error(self) -> str:
-        """The first error text, SUT side first; empty for a difference of rows."""
-        return next(iter(self.errors.values()), "")
+        """The error the finding is named by (the side that crashed, else the first error, SUT
+        side first); empty for a difference of rows."""
+        return self.check.error
 
 
 @dataclass
@@ -134,7 +135,7 @@ def make_finding(check: Check, seed: int, index: int, known: Iterable[KnownIssue
     """The finding a failed check stands for, with its signature and known-issue match."""
     shape = query_shape(check.tree) if check.tree is not None else ""
     errors = check.errors
-    error = next(iter(errors.values()), "")
+    error = check.error
     sides = check.sides
     sut_sql = check.sql[sides[0]] if sides else ""
     return Finding(

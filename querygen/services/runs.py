@@ -28,8 +28,8 @@ from querygen.engine.compare import Kind
 from querygen.engine.engines import Engine as QEngine
 from querygen.engine.engines import EngineError
 from querygen.engine.generator import QueryGenerator
-from querygen.engine.model import Schema
-from querygen.engine.oracles import TLP, Check, Differential, NoREC, Oracle
+from querygen.engine.model import Schema, Status
+from querygen.engine.oracles import TLP, Check, Differential, NoREC, Oracle, naming_error
 from querygen.engine.pipeline import check_tree, difference_key, reduce_finding, reproduce_key
 from querygen.engine.profile import Profile
 from querygen.engine.runner import Finding as EngineFinding
@@ -374,6 +374,15 @@ def execute_run(r: QuerygenRun) -> dict[str, Any]:
     return fields
 
 
+def _named_by(finding: Finding) -> str:
+    """The recorded error the finding was named by. Its results (a list, in side order) say
+    which side failed how; a finding kept without them has only its errors."""
+    if finding.results:
+        failures = ((Status(r["status"]), r.get("error", "")) for r in finding.results)
+        return naming_error(Kind(finding.kind), failures)
+    return next(iter(finding.errors.values()), "")
+
+
 def _files_only(r: QuerygenRun) -> bool:
     """Whether every engine of the run is a database file (a server may come back)."""
     return all(e.kind in EMBEDDED for e in (r.sut, r.reference) if e is not None)
@@ -580,8 +589,7 @@ def replay_finding(finding: Finding, which: str = "reduced") -> Replay:
         raise AssayError(
             f"Cannot replay finding {finding.pk}: {exc}", code="replay_failed"
         ) from exc
-    first_error = next(iter(finding.errors.values()), "")
-    recorded = (finding.kind, tuple(sorted(finding.errors)), normalize_error(first_error))
+    recorded = (finding.kind, tuple(sorted(finding.errors)), normalize_error(_named_by(finding)))
     key = reproduce_key(check)
     return Replay(
         which=which,

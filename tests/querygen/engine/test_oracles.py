@@ -374,3 +374,29 @@ def test_render_is_tree_sql_and_leaves_the_tree_as_it_was(dialect: str) -> None:
     assert render(tree, dialect) == before.sql(dialect=dialect)
     assert render(tree, dialect) == before.sql(dialect=dialect)  # the kept generator again
     assert tree == before and tree.sql() == before.sql()
+
+
+def test_a_crash_is_named_by_the_side_that_crashed() -> None:
+    """The SUT refused the query and the reference crashed on it: a crash of the reference,
+    titled and signed with the reference's error, not the SUT's refusal."""
+    from querygen.engine.oracles import naming_error
+    from querygen.engine.pipeline import reproduce_key
+    from querygen.engine.runner import make_finding
+
+    check = Check(
+        Kind.CRASH,
+        {"sut": "SELECT 1", "ref": "SELECT 1"},
+        {
+            "sut": Outcome(Status.ERROR, error='Binder Error: column "c0" not found'),
+            "ref": Outcome(Status.CRASH, error="INTERNAL Error: Attempted to access index 7"),
+        },
+        "reference crashed",
+    )
+    assert check.error == "INTERNAL Error: Attempted to access index 7"
+    assert make_finding(check, 1, 0, []).error == check.error
+    assert reproduce_key(check)[2] == "INTERNAL Error: Attempted to access index <n>"
+    # Errors and both-refused checks keep the first error, SUT side first.
+    both = [(Status.ERROR, "first"), (Status.ERROR, "second")]
+    assert naming_error(Kind.BOTH_ERROR, both) == "first"
+    assert naming_error(Kind.ERROR, [(Status.OK, ""), (Status.ERROR, "ref only")]) == "ref only"
+    assert naming_error(Kind.CONTENT, [(Status.OK, ""), (Status.OK, "")]) == ""
