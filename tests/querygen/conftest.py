@@ -121,3 +121,34 @@ def nan_engines(db, nan_files: tuple[Path, Path]):
     duck = Engine.objects.create(name="nan-duckdb", kind="duckdb", path=str(nan_files[0]))
     lite = Engine.objects.create(name="nan-sqlite", kind="sqlite", path=str(nan_files[1]))
     return duck, lite
+
+
+# --- other DuckDB releases, each in its virtualenv (querygen/engine/releases.py) ----------------
+
+BISECT_RELEASES = ("0.9.2", "0.10.3", "1.0.0", "1.1.3")
+
+
+@pytest.fixture(scope="session")
+def duckdb_releases() -> dict[str, Path]:
+    """The interpreters of BISECT_RELEASES, from the release cache that persists between runs
+    ($ASSAY_RELEASE_CACHE or ~/.cache/assay/releases): a few seconds per release the first
+    time on a machine, a fraction of a second after."""
+    from querygen.engine.releases import ensure_release
+
+    return {version: ensure_release("duckdb", version) for version in BISECT_RELEASES}
+
+
+@pytest.fixture(scope="session")
+def duckdb_release_engines(duckdb_releases: dict[str, Path]) -> Iterator[dict[str, object]]:
+    """An IsolatedEngine on an in-memory database per release of BISECT_RELEASES, open for the
+    session: tests load their own database (Engine.load) before querying."""
+    from querygen.engine import worker
+    from querygen.engine.engines import IsolatedEngine
+
+    engines = {
+        version: IsolatedEngine(python, "duckdb", worker.MEMORY, name=f"duckdb {version}")
+        for version, python in duckdb_releases.items()
+    }
+    yield engines
+    for engine in engines.values():
+        engine.close()
