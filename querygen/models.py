@@ -20,6 +20,7 @@ class OracleKind(models.TextChoices):
     DIFFERENTIAL = "differential", "Differential (system under test vs reference)"
     TLP = "tlp", "TLP (ternary logic partitioning, one engine)"
     NOREC = "norec", "NoREC (non-optimizing reference, one engine)"
+    PLAN = "plan", "Plan (optimizer rules off, one DuckDB or PostgreSQL engine)"
 
 
 class EngineSettings(models.Model):
@@ -34,7 +35,7 @@ class EngineSettings(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        help_text="Required by the differential oracle; TLP and NoREC use one engine.",
+        help_text="Required by the differential oracle; TLP, NoREC and plan use one engine.",
     )
     oracle = models.CharField(
         max_length=20, choices=OracleKind.choices, default=OracleKind.DIFFERENTIAL

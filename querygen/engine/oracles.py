@@ -10,6 +10,12 @@
   ``SELECT COALESCE(SUM(CASE WHEN p THEN 1 ELSE 0 END), 0) FROM ...``: the first form is what
   the optimizer works on (filter pushdown, index and join choices), the second evaluates p on
   every row of the FROM.
+- ``Plan`` (SQLancer's query-plan oracles, DQP): on one engine (DuckDB or PostgreSQL), the
+  query as generated must give the same answer when planned with the optimizer, or some of its
+  rules, switched off (plans.py says which, per dialect). It is compared as Differential
+  compares; the second side is named by its settings (``unoptimized
+  (disabled_optimizers=filter_pushdown)``) and its SQL switches them on before the query, so
+  it pastes as it is into the engine's shell.
 
 The metamorphic oracles (TLP, NoREC) derive their queries from the generated one with sqlglot
 trees (copies: the input query is never changed). They take its FROM and joins (and its WITH),
@@ -35,11 +41,11 @@ How TLP treats what a partition would change (its ``mode``):
   ...) is replaced by its argument (COUNT(*) and RANK() by 1) and the query is checked in
   ``rows`` mode: what the partitions would split is taken out, the rest is still tested.
 
-On one engine an error on one side only is not a finding of TLP or NoREC: SQL leaves the
-order of evaluation free, so a predicate that fails on some row (an overflow, say) may be
-evaluated in one form and not in the other. Such a check is counted as BOTH_ERROR (a query
-this oracle cannot use) with the refusal in its detail. Crashes, timeouts and the row limit
-keep their kinds.
+On one engine an error on one side only is not a finding of TLP, NoREC or Plan: SQL leaves
+the order of evaluation free, so a predicate that fails on some row (an overflow, say) may be
+evaluated in one form (or plan) and not in the other. Such a check is counted as BOTH_ERROR (a
+query this oracle cannot use) with the refusal in its detail. Crashes, timeouts and the row
+limit keep their kinds.
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ import random
 import re
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -57,8 +64,9 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.generator import Generator
 
+from querygen.engine import plans
 from querygen.engine.compare import Comparison, Kind, compare
-from querygen.engine.engines import Engine
+from querygen.engine.engines import Engine, EngineError, PostgresEngine
 from querygen.engine.generator import Query, QueryGenerator, Scope
 from querygen.engine.model import Outcome, Schema, SqlType, Status, Table
 from querygen.engine.profile import Profile
@@ -66,6 +74,7 @@ from querygen.engine.profile import Profile
 __all__ = [
     "NoREC",
     "TLP",
+    "Plan",
     "Check",
     "Differential",
     "Oracle",
@@ -101,7 +110,8 @@ class Check:
     """What one oracle concluded about one query.
 
     ``sql`` and ``outcomes`` are keyed by side, in (SUT, reference) order: ``sut``/``ref`` for
-    Differential, ``partitioned``/``whole`` for TLP, ``optimized``/``unoptimized`` for NoREC;
+    Differential, ``partitioned``/``whole`` for TLP, ``optimized``/``unoptimized`` for NoREC,
+    ``optimized``/``unoptimized (<settings>)`` for Plan;
     ``engines`` names the engine each side ran on. ``tree`` is the query the check is about
     (for its shape): the generated query, or the SUT side's derived query. ``skipped``: the
     oracle could not use this query (kind MATCH, nothing ran).
@@ -355,10 +365,8 @@ class _Predicates:
 
 
 class _SingleEngine:
-    """What TLP and NoREC share: one engine, its limits, and where p comes from. ``schema``
-    (the engine's own tables when None) and ``profile`` are what predicates are drawn from."""
-
-    salt = ""  # the oracle's own random stream per (seed, index)
+    """What the oracles on one engine share: the engine, its limits, and comparing two forms
+    of a query on it, where a refusal of one form only is not a finding (module docstring)."""
 
     def __init__(
         self,
@@ -367,19 +375,10 @@ class _SingleEngine:
         timeout: float = 10.0,
         max_rows: int = 10_000,
         float_rel_tol: float = 1e-6,
-        schema: Schema | None = None,
-        profile: Profile | None = None,
     ) -> None:
         self.engine = engine
         self.name = f"{type(self).__name__} on {engine.name}"
         self.timeout, self.max_rows, self.float_rel_tol = timeout, max_rows, float_rel_tol
-        schema = schema if schema is not None else Schema(tuple(engine.tables()))
-        self.predicates = _Predicates(schema, profile, self.salt)
-
-    def _predicate(self, core: _Core, query: Query) -> exp.Expression | None:
-        if core.predicate is not None:
-            return core.predicate
-        return self.predicates.make(core.select, query)
 
     def _skip(self, query: Query, why: str) -> Check:
         return Check(
@@ -402,7 +401,28 @@ class _SingleEngine:
         sql = {side: render(tree, dialect) for side, tree in zip(sides, trees, strict=True)}
         first, s_seconds = _run(self.engine, sql[sides[0]], self.timeout, self.max_rows)
         second, r_seconds = _run(self.engine, sql[sides[1]], self.timeout, self.max_rows)
-        comparison = compare(first, second, float_rel_tol=self.float_rel_tol)
+        return self._verdict(sql, (first, second), s_seconds + r_seconds, trees[0], mode=mode)
+
+    def _verdict(
+        self,
+        sql: dict[str, str],
+        outcomes: tuple[Outcome, Outcome],
+        seconds: float,
+        tree: exp.Expression,
+        query: Query | None = None,
+        mode: str = "",
+    ) -> Check:
+        """The check of two outcomes keyed like ``sql``; compared as ``query``'s rows are (its
+        types and ORDER BY keys), or as a multiset of rows without it."""
+        sides = list(sql)
+        first, second = outcomes
+        comparison = compare(
+            first,
+            second,
+            types=query.types if query is not None else None,
+            order_keys=query.order_keys if query is not None else None,
+            float_rel_tol=self.float_rel_tol,
+        )
         if comparison.kind is Kind.ERROR:
             refused = sides[0] if first.status is Status.ERROR else sides[1]
             message = (first if refused == sides[0] else second).error.strip().splitlines()
@@ -416,14 +436,38 @@ class _SingleEngine:
             )
         names = {side: self.engine.name for side in sides}
         return _from_comparison(
-            comparison,
-            sql,
-            {sides[0]: first, sides[1]: second},
-            names,
-            s_seconds + r_seconds,
-            trees[0],
-            mode,
+            comparison, sql, dict(zip(sides, outcomes, strict=True)), names, seconds, tree, mode
         )
+
+
+class _Metamorphic(_SingleEngine):
+    """What TLP and NoREC share: where p comes from. ``schema`` (the engine's own tables when
+    None) and ``profile`` are what predicates are drawn from."""
+
+    salt = ""  # the oracle's own random stream per (seed, index)
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        schema: Schema | None = None,
+        profile: Profile | None = None,
+        **limits: Any,
+    ) -> None:
+        super().__init__(engine, **limits)  # timeout, max_rows, float_rel_tol
+        schema = schema if schema is not None else Schema(tuple(engine.tables()))
+        self.profile = profile
+        self.predicates = _Predicates(schema, profile, self.salt)
+
+    def use_schema(self, schema: Schema) -> None:
+        """Draw predicates from ``schema`` from now on (generated mode: each new database)."""
+        if schema != self.predicates.schema:
+            self.predicates = _Predicates(schema, self.profile, self.salt)
+
+    def _predicate(self, core: _Core, query: Query) -> exp.Expression | None:
+        if core.predicate is not None:
+            return core.predicate
+        return self.predicates.make(core.select, query)
 
 
 # --- TLP ------------------------------------------------------------------------------------
@@ -507,7 +551,7 @@ def _partitions(p: exp.Expression) -> list[exp.Expression]:
     ]
 
 
-class TLP(_SingleEngine):
+class TLP(_Metamorphic):
     """Ternary logic partitioning on one engine; see the module docstring for the modes."""
 
     salt = "tlp"
@@ -609,7 +653,7 @@ def _type_at(query: Query, n: int) -> SqlType | None:
 # --- NoREC ----------------------------------------------------------------------------------
 
 
-class NoREC(_SingleEngine):
+class NoREC(_Metamorphic):
     """COUNT(*) with WHERE p against the sum of CASE WHEN p over the same FROM, on one engine."""
 
     salt = "norec"
@@ -636,3 +680,122 @@ class NoREC(_SingleEngine):
         if derived is None:
             return self._skip(query, "no SELECT with a FROM, or no predicate for its tables")
         return self._compare(("optimized", "unoptimized"), derived)
+
+
+# --- plan -----------------------------------------------------------------------------------
+
+
+class Plan(_SingleEngine):
+    """The query as generated, then again with the optimizer or some of its rules switched off
+    (plans.py: which, per dialect), compared as Differential compares (the query's types and
+    ORDER BY keys). On DuckDB the settings are SET on the engine's session before the second
+    run and restored after it, whatever it answered; on PostgreSQL, whose engine rolls back
+    every query's SETs, the second run goes to a connection opened with them (``conninfo``:
+    the engine's database, password included), one per set of settings (a dozen at most),
+    kept until ``close()``. SQLite: ValueError.
+
+    Which settings a query gets is drawn from its (seed, index), so a replay or a reduction
+    candidate of it runs under the same ones."""
+
+    def __init__(self, engine: Engine, *, conninfo: str | None = None, **limits: Any) -> None:
+        if engine.dialect not in plans.DIALECTS:
+            raise ValueError(
+                f"the plan oracle needs DuckDB or PostgreSQL; {engine.name} is {engine.dialect}"
+            )
+        if engine.dialect == "postgres" and not conninfo:
+            raise ValueError(
+                "the plan oracle on PostgreSQL needs the database's conninfo: it opens "
+                "connections planning under other settings"
+            )
+        super().__init__(engine, **limits)  # timeout, max_rows, float_rel_tol
+        self.conninfo = conninfo
+        # What the engine has, read once (a short query limit must not hide the list).
+        listed = engine.execute(
+            plans.available_sql(engine.dialect), timeout=max(10.0, self.timeout)
+        )
+        names = [str(row[0]) for row in listed.rows] if listed.ok else None
+        self.menu = plans.menu(engine.dialect, names)
+        self._connections: dict[plans.Settings, Engine] = {}
+        weakref.finalize(self, _close_all, self._connections)
+
+    def settings(self, query: Query) -> plans.Settings:
+        """What query (seed, index) runs under the second time."""
+        return self.menu.pick(query.seed, query.index)
+
+    def check(self, query: Query) -> Check:
+        settings = self.settings(query)
+        plain = render(query.tree, self.engine.dialect)
+        sql = {"optimized": plain, f"unoptimized ({settings.label})": settings.script(plain)}
+        first, seconds = _run(self.engine, plain, self.timeout, self.max_rows)
+        if settings.values:
+            second, more = self._on_connection(settings, plain)
+        else:
+            second, more = self._on_session(settings, plain)
+        if second is None:
+            return self._skip(query, f"the engine refused the settings {settings.label}")
+        return self._verdict(sql, (first, second), seconds + more, query.tree, query)
+
+    def _on_session(self, settings: plans.Settings, sql: str) -> tuple[Outcome | None, float]:
+        """The query on the engine's session under the settings (None: the engine refused
+        them), which are then restored whatever happened."""
+        refused, seconds = self._statements(settings.statements)
+        second = None
+        if refused is None:
+            second, more = _run(self.engine, sql, self.timeout, self.max_rows)
+            seconds += more
+        for _attempt in range(2):  # once more: a session that crashed starts with defaults
+            refused, more = self._statements(settings.restore)
+            seconds += more
+            if refused is None:
+                return second, seconds
+        raise EngineError(
+            f"{self.engine.name}: cannot restore the optimizer settings after "
+            f"{settings.label}: {refused.error}"
+        )
+
+    def _statements(self, statements: tuple[str, ...]) -> tuple[Outcome | None, float]:
+        """Run settings statements on the engine: the first outcome that was not OK (None:
+        all were), and the seconds they took."""
+        seconds = 0.0
+        for statement in statements:
+            outcome, took = _run(self.engine, statement, self.timeout, self.max_rows)
+            seconds += took
+            if not outcome.ok:
+                return outcome, seconds
+        return None, seconds
+
+    def _on_connection(self, settings: plans.Settings, sql: str) -> tuple[Outcome, float]:
+        """The query on the connection opened with the settings (opened the first time: a
+        server that cannot be reached then is a CRASH, as for the engine itself)."""
+        started = time.perf_counter()
+        engine = self._connections.get(settings)
+        if engine is None:
+            assert self.conninfo is not None
+            try:
+                engine = PostgresEngine(
+                    plans.connection_options(self.conninfo, settings),
+                    name=f"{self.engine.name} ({settings.label})",
+                )
+            except EngineError as exc:
+                seconds = time.perf_counter() - started
+                return Outcome(Status.CRASH, error=str(exc), seconds=seconds), seconds
+            self._connections[settings] = engine
+        outcome, _ = _run(engine, sql, self.timeout, self.max_rows)
+        return outcome, time.perf_counter() - started
+
+    def close(self) -> None:
+        """Close the connections opened for settings (the engine itself is the caller's); an
+        oracle dropped without it closes them when it is collected."""
+        _close_all(self._connections)
+
+    def __enter__(self) -> Plan:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _close_all(connections: dict[plans.Settings, Engine]) -> None:
+    for engine in connections.values():
+        engine.close()
+    connections.clear()

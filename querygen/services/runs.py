@@ -29,7 +29,7 @@ from querygen.engine.engines import Engine as QEngine
 from querygen.engine.engines import EngineError
 from querygen.engine.generator import QueryGenerator
 from querygen.engine.model import Schema, Status
-from querygen.engine.oracles import TLP, Check, Differential, NoREC, Oracle, naming_error
+from querygen.engine.oracles import TLP, Check, Differential, NoREC, Oracle, Plan, naming_error
 from querygen.engine.pipeline import check_tree, difference_key, reduce_finding, reproduce_key
 from querygen.engine.profile import Profile
 from querygen.engine.runner import Finding as EngineFinding
@@ -127,12 +127,19 @@ def build_run(
     ref_engine = _engine(reference, "reference")
     if oracle == OracleKind.DIFFERENTIAL and ref_engine is None:
         raise AssayError(
-            "The differential oracle needs a reference engine; TLP and NoREC test one engine.",
+            "The differential oracle needs a reference engine; TLP, NoREC and plan test one "
+            "engine.",
             code="reference_required",
         )
     if oracle != OracleKind.DIFFERENTIAL and ref_engine is not None:
         raise AssayError(
             f"The {oracle} oracle tests one engine: give no reference.", code="reference_unused"
+        )
+    if oracle == OracleKind.PLAN and sut_engine.kind == Engine.Kind.SQLITE:
+        raise AssayError(
+            f"The plan oracle needs DuckDB or PostgreSQL: {sut_engine.name} is SQLite, whose "
+            "optimizer cannot be switched off.",
+            code="oracle_unsupported",
         )
     python = check_python(sut_python or "", sut_engine)
     try:
@@ -196,6 +203,9 @@ def _oracle(r: QuerygenRun, sut: QEngine, ref: QEngine | None, profile: Profile)
         assert ref is not None
         return Differential(sut, ref, **limits), common_schema(sut, ref)
     schema = Schema(tuple(sut.tables()))
+    if r.oracle == OracleKind.PLAN:
+        server = r.sut.kind == Engine.Kind.POSTGRESQL
+        return Plan(sut, conninfo=r.sut.conninfo() if server else None, **limits), schema
     cls = TLP if r.oracle == OracleKind.TLP else NoREC
     return cls(sut, schema=schema, profile=profile, **limits), schema
 

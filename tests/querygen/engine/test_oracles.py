@@ -1,11 +1,14 @@
 """The oracles: Differential between DuckDB and SQLite finds their real differences of meaning,
 TLP and NoREC derive equivalent queries without touching the input, report no false positive
-on generated queries, and catch an engine that answers one partition wrongly."""
+on generated queries, and catch an engine that answers one partition wrongly; Plan runs the
+query again under optimizer settings that are in force for that run only (DuckDB, PostgreSQL)."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,10 +16,17 @@ import sqlglot
 from sqlglot import exp
 
 from querygen.engine.compare import Kind, Side
-from querygen.engine.engines import CatalogColumn, DuckDBEngine, Engine, SQLiteEngine
+from querygen.engine.engines import (
+    CatalogColumn,
+    DuckDBEngine,
+    Engine,
+    IsolatedEngine,
+    PostgresEngine,
+    SQLiteEngine,
+)
 from querygen.engine.generator import Query, QueryGenerator
 from querygen.engine.model import Outcome, Schema, SqlType, Status, Table
-from querygen.engine.oracles import TLP, Check, Differential, NoREC, render
+from querygen.engine.oracles import TLP, Check, Differential, NoREC, Plan, render
 from querygen.engine.profile import Profile
 from querygen.engine.runner import Finding, replay, run
 from querygen.engine.schema import common_schema
@@ -400,3 +410,196 @@ def test_a_crash_is_named_by_the_side_that_crashed() -> None:
     assert naming_error(Kind.BOTH_ERROR, both) == "first"
     assert naming_error(Kind.ERROR, [(Status.OK, ""), (Status.ERROR, "ref only")]) == "ref only"
     assert naming_error(Kind.CONTENT, [(Status.OK, ""), (Status.OK, "")]) == ""
+
+
+# --- Plan: the query again with the optimizer (or some of its rules) off ---------------------
+
+SETTINGS_NOW = (
+    "SELECT current_setting('disabled_optimizers') AS c0, current_setting('enable_optimizer') AS c1"
+)
+
+
+def index_where(oracle: Plan, wanted: Callable[[str], bool], seed: int = 0) -> int:
+    """The first query index (of ``seed``) whose settings' label ``wanted`` accepts."""
+    return next(
+        i
+        for i in range(1000)
+        if wanted(oracle.settings(parsed("SELECT 1", [], seed=seed, index=i)).label)
+    )
+
+
+def assert_duckdb_defaults(engine: Engine) -> None:
+    assert engine.execute(SETTINGS_NOW).rows == [("", True)]
+
+
+def test_plan_needs_an_engine_whose_optimizer_can_be_switched_off(lite) -> None:
+    with pytest.raises(ValueError, match="the plan oracle needs DuckDB or PostgreSQL"):
+        Plan(lite)
+
+
+def test_plan_runs_the_query_again_under_settings_that_show_in_its_sql(duck) -> None:
+    """The settings are really in force for the second run, and only for it: a query that
+    reads them answers differently, which the oracle reports as a difference of content."""
+    oracle = Plan(duck, timeout=2)
+    for wanted in (lambda label: label.startswith("disabled_optimizers="),
+                   lambda label: label == "disable_optimizer"):  # fmt: skip
+        index = index_where(oracle, wanted)
+        settings = oracle.settings(parsed("SELECT 1", [], index=index))
+        query = parsed(SETTINGS_NOW, [SqlType.TEXT, SqlType.BOOL], index=index)
+        check = oracle.check(query)
+        unoptimized = f"unoptimized ({settings.label})"
+        assert check.sides == ["optimized", unoptimized]
+        assert check.engines == {"optimized": duck.name, unoptimized: duck.name}
+        plain = render(query.tree, "duckdb")
+        assert check.sql == {"optimized": plain, unoptimized: f"{settings.statements[0]}; {plain}"}
+        assert check.kind is Kind.CONTENT and check.finding
+        assert check.outcomes["optimized"].rows == [("", True)]
+        [(rules, enabled)] = check.outcomes[unoptimized].rows
+        if settings.label == "disable_optimizer":
+            assert (rules, enabled) == ("", False)
+        else:  # DuckDB lists the rules in its own order
+            assert enabled and rules
+            assert set(rules.split(",")) == set(settings.label.split("=")[1].split(","))
+        assert check.seconds_in_engines > 0
+        assert_duckdb_defaults(duck)
+        assert oracle.check(query).verdict() == check.verdict()  # a replay: the same settings
+
+
+def test_plan_restores_the_settings_after_a_query_that_failed(duck) -> None:
+    oracle = Plan(duck, timeout=2)
+    overflow = "SELECT t1.i64 + 9223372036854775807 AS c0 FROM numbers AS t1"
+    for wanted in (lambda label: label != "disable_optimizer",
+                   lambda label: label == "disable_optimizer"):  # fmt: skip
+        query = parsed(overflow, [SqlType.INT], index=index_where(oracle, wanted))
+        check = oracle.check(query)
+        assert check.kind is Kind.BOTH_ERROR and not check.finding
+        assert all("Overflow" in error for error in check.errors.values())
+        assert_duckdb_defaults(duck)
+        missing = oracle.check(parsed("SELECT nope FROM numbers", [], index=query.index))
+        assert missing.kind is Kind.BOTH_ERROR
+        assert_duckdb_defaults(duck)
+
+
+def plan_finds_nothing(oracle: Plan, engine: Engine, seed: int, count: int) -> QueryGenerator:
+    """Run the oracle over ``count`` generated queries: no finding, nearly all compared."""
+    generator = QueryGenerator(Schema(tuple(engine.tables())), SLIM, seed=seed)
+    findings: list[Finding] = []
+    stats = run(
+        oracle, generator, budget_queries=count, budget_seconds=None, on_finding=findings.append
+    )
+    assert findings == [], [(f.index, f.detail, f.sql) for f in findings[:3]]
+    assert stats.queries == count and stats.skipped == 0
+    assert stats.matches >= 0.8 * count, stats.summary()
+    return generator
+
+
+def test_plan_agrees_with_duckdb_on_generated_queries(duck) -> None:
+    oracle = Plan(duck, timeout=0.5, max_rows=5000)
+    count = 150
+    generator = plan_finds_nothing(oracle, duck, 11, count)
+    # both kinds of settings were drawn, and each check left the engine as it found it
+    labels = {oracle.settings(generator.query(i)).label for i in range(count)}
+    assert "disable_optimizer" in labels and len(labels) > 50
+    assert_duckdb_defaults(duck)
+
+
+# DuckDB 0.9.2 answers NULL for NOT EXISTS of a correlated subquery when the outer value is
+# NULL (EXISTS is never NULL), with its optimizer on; off, it answers TRUE. Fixed in 0.10.
+NOT_EXISTS = (
+    "SELECT t.a AS a, NOT EXISTS (SELECT 1 FROM t AS t2 WHERE t2.b > t.b) AS top FROM t AS t"
+)
+MAKE_NOT_EXISTS = """import duckdb, sys
+c = duckdb.connect(sys.argv[1])
+c.execute("CREATE TABLE t (a INTEGER, b INTEGER)")
+c.execute("INSERT INTO t VALUES (1, 1), (2, 2), (3, NULL)")
+c.close()
+"""
+
+
+def release_engine(python: Path, directory: Path) -> IsolatedEngine:
+    """An engine of another DuckDB release on NOT_EXISTS's table, in a file that release made."""
+    path = directory / f"not_exists_{python.parent.parent.name}.duckdb"
+    subprocess.run([str(python), "-c", MAKE_NOT_EXISTS, str(path)], check=True, timeout=120)
+    return IsolatedEngine(python, "duckdb", path)
+
+
+def test_plan_finds_the_not_exists_bug_of_duckdb_0_9_with_the_optimizer_off(
+    duckdb_releases: dict[str, Path], tmp_path: Path
+) -> None:
+    """A real wrong result the oracle reports; 0.9.2 has no duckdb_optimizers(), so the
+    oracle switches the whole optimizer off there."""
+    query = parsed(NOT_EXISTS, [SqlType.INT, SqlType.BOOL])
+    with release_engine(duckdb_releases["0.9.2"], tmp_path) as old:
+        oracle = Plan(old, timeout=5)
+        assert oracle.menu.rules == ()
+        labels = {oracle.settings(parsed("SELECT 1", [], index=i)).label for i in range(30)}
+        assert labels == {"disable_optimizer"}
+        check = oracle.check(query)
+        assert check.kind is Kind.CONTENT and check.finding
+        assert check.sides == ["optimized", "unoptimized (disable_optimizer)"]
+        assert check.sql[check.sides[1]] == f"PRAGMA disable_optimizer; {check.sql['optimized']}"
+        assert check.sut_only == [(3, None)] and check.ref_only == [(3, True)]
+        # restored: the engine answers with its optimizer (and its bug) again
+        assert sorted(old.execute(NOT_EXISTS).rows, key=repr)[-1] == (3, None)
+
+    # fixed since 0.10; 1.1.3 lists its rules, which the oracle draws from
+    with release_engine(duckdb_releases["1.1.3"], tmp_path) as fixed:
+        oracle = Plan(fixed, timeout=5)
+        assert (
+            "join_filter_pushdown" in oracle.menu.rules and "type_pushdown" not in oracle.menu.rules
+        )
+        for index in range(5):
+            check = oracle.check(parsed(NOT_EXISTS, [SqlType.INT, SqlType.BOOL], index=index))
+            assert check.kind is Kind.MATCH, check.detail
+        assert fixed.execute("SELECT current_setting('disabled_optimizers')").rows == [("",)]
+
+
+def test_plan_through_an_isolated_engine_sets_and_restores_in_its_worker(
+    querygen_duckdb: Path,
+) -> None:
+    with IsolatedEngine(sys.executable, "duckdb", querygen_duckdb) as isolated:
+        oracle = Plan(isolated, timeout=2)
+        index = index_where(oracle, lambda label: label != "disable_optimizer")
+        check = oracle.check(parsed(SETTINGS_NOW, [SqlType.TEXT, SqlType.BOOL], index=index))
+        assert check.kind is Kind.CONTENT
+        assert check.outcomes[check.sides[1]].rows[0][0] != ""
+        assert_duckdb_defaults(isolated)
+
+
+@pytest.fixture
+def pg_plan(querygen_pg: str) -> Iterator[tuple[PostgresEngine, Plan]]:
+    with PostgresEngine(querygen_pg) as pg, Plan(pg, conninfo=querygen_pg, timeout=2) as oracle:
+        yield pg, oracle
+
+
+@pytest.mark.db_dependent
+@pytest.mark.postgresql_only
+def test_plan_on_postgresql_plans_on_connections_with_the_settings(pg_plan) -> None:
+    pg, oracle = pg_plan
+    index = index_where(oracle, lambda label: "enable_hashjoin=off" in label)
+    settings = oracle.settings(parsed("SELECT 1", [], index=index))
+    sql = "SELECT current_setting('enable_hashjoin') AS c0"
+    check = oracle.check(Query(sqlglot.parse_one(sql), [SqlType.TEXT], None, 0, index))
+    unoptimized = f"unoptimized ({settings.label})"
+    assert check.sides == ["optimized", unoptimized]
+    assert "SET enable_hashjoin = off; " in check.sql[unoptimized]
+    assert check.sql[unoptimized].startswith("SET ")
+    assert check.sql[unoptimized].endswith(f"; {check.sql['optimized']}")
+    assert check.kind is Kind.CONTENT and check.finding
+    assert check.outcomes["optimized"].rows == [("on",)]
+    assert check.outcomes[unoptimized].rows == [("off",)]
+    # the engine's own connection never changed; a failing query changes nothing either
+    assert pg.execute(sql).rows == [("on",)]
+    failed = oracle.check(Query(sqlglot.parse_one("SELECT 1 / 0 AS c0"), [SqlType.INT]))
+    assert failed.kind is Kind.BOTH_ERROR
+    assert pg.execute(sql).rows == [("on",)]
+
+
+@pytest.mark.db_dependent
+@pytest.mark.postgresql_only
+def test_plan_agrees_with_postgresql_on_generated_queries(pg_plan) -> None:
+    pg, oracle = pg_plan
+    plan_finds_nothing(oracle, pg, 12, 120)
+    assert len(oracle._connections) > 5  # one connection per set of settings drawn
+    oracle.close()
+    assert oracle._connections == {}

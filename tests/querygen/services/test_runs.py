@@ -276,6 +276,33 @@ def test_single_engine_oracles_run_on_one_engine(nan_engines, oracle) -> None:
     assert TestRun.objects.filter(name=run.results_run).exists()
 
 
+def test_the_plan_oracle_runs_on_one_duckdb_engine(nan_engines) -> None:
+    run = execute(runs.submit_run(sut="nan-duckdb", oracle="plan", budget_queries=40, seed=2))
+    assert run.queries == 40 and run.reference is None
+    assert run.scope == "plan on nan-duckdb"
+    assert run.matches >= 30, run.report
+    assert run.findings == run.finding_rows.count()
+    assert TestRun.objects.filter(name=run.results_run).exists()
+
+
+def test_the_plan_oracle_needs_an_optimizer_to_switch_off(nan_engines) -> None:
+    with pytest.raises(AssayError) as raised:
+        runs.submit_run(sut="nan-sqlite", oracle="plan", budget_queries=5)
+    assert raised.value.code == "oracle_unsupported"
+    assert "DuckDB or PostgreSQL" in raised.value.detail
+    assert QuerygenRun.objects.count() == 0
+
+
+@pytest.mark.postgresql_only
+def test_the_plan_oracle_runs_on_postgresql(db, querygen_pg) -> None:
+    """The second run of each query goes to connections opened from the row's conninfo."""
+    pg_engine_row(querygen_pg)
+    run = execute(runs.submit_run(sut="qg-pg", oracle="plan", budget_queries=40, seed=2, timeout=2))
+    assert run.queries == 40 and run.sut_version.startswith("PostgreSQL")
+    assert run.matches >= 30, run.report
+    assert run.findings == run.finding_rows.count()
+
+
 def test_a_private_build_runs_in_its_own_interpreter(nan_engines) -> None:
     """The system under test through IsolatedEngine: here this very interpreter, in another
     process; a private build is another virtualenv's python."""
@@ -412,13 +439,12 @@ def test_a_pair_name_must_make_a_results_prefix(nan_engines, name) -> None:
     Pair(name="nightly-2", sut=duck, reference=lite, budget_queries=5).full_clean()
 
 
-@pytest.mark.postgresql_only
-def test_postgresql_as_the_reference(qg_engines, querygen_pg) -> None:
-    """An Engine row of kind postgresql (host, port, database, user) as the reference."""
+def pg_engine_row(conninfo: str) -> Engine:
+    """The Engine row `qg-pg` (host, port, database, user) of the querygen database."""
     from psycopg.conninfo import conninfo_to_dict
 
-    params = conninfo_to_dict(querygen_pg)
-    Engine.objects.create(
+    params = conninfo_to_dict(conninfo)
+    return Engine.objects.create(
         name="qg-pg",
         kind="postgresql",
         host=params["host"],
@@ -426,6 +452,12 @@ def test_postgresql_as_the_reference(qg_engines, querygen_pg) -> None:
         database=params["dbname"],
         user=params["user"],
     )
+
+
+@pytest.mark.postgresql_only
+def test_postgresql_as_the_reference(qg_engines, querygen_pg) -> None:
+    """An Engine row of kind postgresql (host, port, database, user) as the reference."""
+    pg_engine_row(querygen_pg)
     run = execute(
         runs.submit_run(sut="qg-duckdb", reference="qg-pg", budget_queries=40, seed=2, timeout=2)
     )
