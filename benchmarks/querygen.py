@@ -6,7 +6,10 @@ overhead: generating, rendering, comparing), the share of generated queries the 
 without error (a timeout or the row limit counts against it), and the median size of reduced
 queries against their originals, each next to the issue's goal. The anchor of the overhead
 figure is the time inside the engines, measured in the same run. Then where the time went:
-per stage (generating, rendering, each engine, comparing and the rest) and per outcome.
+per stage (generating, rendering, each engine, comparing and the rest) and per outcome. Last,
+the construct census: the share of generated queries holding each construct the generator
+should write (querygen/engine/census.py), over the first 2,000 queries of the run's seed and
+profile for DuckDB and SQLite (generated, not run); MISSING marks one never written.
 
 The queries are the real generator's, from the ``fast`` profile by default (querygen/engine/
 profile.py: every construct, most SELECTs on a window of ids), run on the real engines with a
@@ -31,9 +34,10 @@ sys.path.insert(0, str(ROOT))
 
 from datagen.generator import generate_chunk, load_bundled_spec  # noqa: E402
 from datagen.generator.loaders import Target, copy_between, create_tables, load_chunk  # noqa: E402
+from querygen.engine.census import census  # noqa: E402
 from querygen.engine.compare import Kind  # noqa: E402
 from querygen.engine.engines import DuckDBEngine, SQLiteEngine  # noqa: E402
-from querygen.engine.generator import QueryGenerator  # noqa: E402
+from querygen.engine.generator import UNSUPPORTED, QueryGenerator  # noqa: E402
 from querygen.engine.oracles import Differential, render  # noqa: E402
 from querygen.engine.pipeline import reduce_finding  # noqa: E402
 from querygen.engine.profile import PROFILES, Profile  # noqa: E402
@@ -47,6 +51,7 @@ QPS_GOAL = 300  # compared queries per second per core
 OVERHEAD_GOAL = 0.30  # share of wall time outside the engines
 OK_GOAL = 0.90  # share of queries the reference runs without error
 REDUCED_GOAL = 1 / 3  # median reduced size over original size
+CENSUS_QUERIES = 2000  # generated (not run) for the construct census; 400 with --quick
 
 
 def verdict(ok: bool) -> str:
@@ -112,7 +117,10 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"row limit {args.max_rows} per query")  # fmt: skip
         with DuckDBEngine(duck_path) as duck, SQLiteEngine(lite_path) as lite:
             profile = Profile.named(args.profile)
-            generator = Timed(QueryGenerator(common_schema(duck, lite), profile, seed=SEED))
+            dialects = (duck.dialect, lite.dialect)
+            generator = Timed(
+                QueryGenerator(common_schema(duck, lite), profile, seed=SEED, dialects=dialects)
+            )
             sut, ref = Timed(duck), Timed(lite)
             oracle = TimedOracle(
                 Differential(sut, ref, timeout=args.timeout, max_rows=args.max_rows)
@@ -149,6 +157,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 print("  reduced/original size: no finding to reduce in this run")
             print_breakdown(stats, oracle, generator, sut, ref)
+            queries = 400 if args.quick else CENSUS_QUERIES
+            print_census(generator.inner.schema, profile, dialects, queries)
     return 0
 
 
@@ -198,6 +208,21 @@ def print_breakdown(stats, oracle: TimedOracle, gen: Timed, sut: Timed, ref: Tim
         print(
             f"    {kind.value:12s} {len(times):5d} {total:8.2f}  {total / stats.wall_seconds:6.1%}"
         )
+
+
+def print_census(schema, profile: Profile, dialects: tuple[str, ...], queries: int) -> None:
+    """The share of the first ``queries`` queries of the run's seed holding each construct
+    (generated for ``dialects``, not run); MISSING marks a construct none holds."""
+    generator = QueryGenerator(schema, profile, seed=SEED, dialects=dialects)
+    shares = census(generator.query(i).tree for i in range(queries))
+    lacking = {c: d for d in dialects for c in UNSUPPORTED.get(d, ())}
+    print(f"  constructs in {queries} generated queries ({' and '.join(dialects)}), "
+          "share of the queries holding each:")  # fmt: skip
+    for name, share in shares.items():
+        mark = ""
+        if share == 0:
+            mark = f"  MISSING ({lacking[name]} lacks it)" if name in lacking else "  MISSING"
+        print(f"    {name:30s} {share:6.1%}{mark}")
 
 
 def reduce_findings(oracle, findings, schema) -> list:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 JOIN_KINDS = ("inner", "left", "right", "full", "cross")
-SET_OPS = ("union", "union_all", "intersect", "except")
+SET_OPS = ("union", "union_all", "intersect", "intersect_all", "except", "except_all")
 
 
 @dataclass(frozen=True)
@@ -45,9 +45,12 @@ class Profile:
     join_weights: dict[str, float] = field(
         default_factory=lambda: {"inner": 4, "left": 3, "right": 1, "full": 1, "cross": 1}
     )
+    # fmt: off
     set_op_weights: dict[str, float] = field(
-        default_factory=lambda: {"union": 2, "union_all": 2, "intersect": 1, "except": 1}
+        default_factory=lambda: {"union": 2, "union_all": 2, "intersect": 1, "intersect_all": 1,
+                                 "except": 1, "except_all": 1}
     )
+    # fmt: on
     # probabilities
     p_join: float = 0.5  # each further table up to max_tables
     p_key_join: float = 0.9  # a join or correlation on a key (`id` = a key-like column) if any
@@ -63,11 +66,33 @@ class Profile:
     p_with: float = 0.1
     p_subquery: float = 0.15  # a predicate becomes IN (SELECT ...) or EXISTS (SELECT ...)
     p_scalar_subquery: float = 0.05
-    p_window: float = 0.1
-    p_function: float = 0.35
-    p_case: float = 0.1
+    p_window: float = 0.15  # a select item of a top-level SELECT is a window
+    p_function: float = 0.3
+    p_case: float = 0.1  # an expression is a CASE (at times without ELSE, WHEN x IS NULL,
+    # CASE x WHEN v)
+    p_coalesce: float = 0.04  # an expression is COALESCE(a, b[, c]), a typed NULL first at times
+    p_nullif: float = 0.03  # an expression is NULLIF(a, b)
+    p_cast: float = 0.04  # an expression is a cast every dialect means the same by (INT to TEXT,
+    # to FLOAT, to DECIMAL; DECIMAL to FLOAT)
     p_null_literal: float = 0.05
     p_column: float = 0.6  # a leaf is a column rather than a literal
+    # the constructs optimizers break on (issue 11): each on its own, all on by default
+    p_distinct_from: float = 0.1  # a comparison (predicate, key join, correlation) is IS [NOT]
+    # DISTINCT FROM
+    p_between: float = 0.15  # a predicate is [NOT] BETWEEN (bounds literals, or expressions)
+    p_like: float = 0.2  # a TEXT predicate is [NOT] LIKE a pattern of `_` and `%`
+    p_offset: float = 0.3  # given an ORDER BY over every output column (as LIMIT, no FLOAT)
+    p_window_function: float = 0.5  # a window is ROW_NUMBER, DENSE_RANK, NTILE, LEAD, LAG,
+    # FIRST_VALUE or LAST_VALUE (over a total order of its rows)
+    p_window_frame: float = 0.4  # a window has a frame (ROWS/RANGE BETWEEN ...)
+    p_having_without_group_by: float = 0.3  # given an aggregate select list without GROUP BY
+    p_correlated_in: float = 0.5  # an IN (SELECT ...) is correlated to the outer row
+    p_correlation_inequality: float = 0.3  # a correlation is an inequality (<, <=, >, >=, <>)
+    p_correlation_several: float = 0.3  # a correlation has two or three conditions (AND, OR)
+    p_non_equi_join: float = 0.25  # a join is on an inequality, BETWEEN, OR, IS NOT DISTINCT
+    # FROM, or one side only (it reads a bounded source, as a join off keys does)
+    p_join_subquery: float = 0.1  # a join condition holds IN (SELECT ...) or EXISTS (...)
+    p_distinct_on: float = 0.05  # a top-level SELECT is DISTINCT ON (...), ordered totally
     # flags
     windows: bool = True
     set_ops: bool = True

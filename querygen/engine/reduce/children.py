@@ -26,13 +26,13 @@ from querygen.engine.reduce.kinds import _BOOL, _Kinds
 # Children that are not values: replacing a node by one of them means nothing.
 _NOT_VALUES = (exp.Identifier, exp.DataType, exp.DataTypeParam, exp.Var, exp.Star, exp.Ordered,
                exp.Order, exp.TableAlias, exp.Table, exp.If, exp.Subquery, exp.Select,
-               exp.SetOperation, exp.Distinct)  # fmt: skip
+               exp.SetOperation, exp.Distinct, exp.WindowSpec)  # fmt: skip
 # Nodes that are not expressions of a value: never replaced by a child or a literal.
 _STRUCTURE = (exp.Identifier, exp.DataType, exp.DataTypeParam, exp.Var, exp.Star, exp.Ordered,
               exp.Order, exp.TableAlias, exp.Table, exp.If, exp.Select, exp.SetOperation,
               exp.From, exp.Join, exp.Where, exp.Having, exp.Group, exp.Limit, exp.Offset,
               exp.With, exp.CTE, exp.Alias, exp.Distinct, exp.Column, exp.Literal, exp.Null,
-              exp.Boolean)  # fmt: skip
+              exp.Boolean, exp.WindowSpec)  # fmt: skip
 
 
 def _child_edits(node: exp.Expression, kinds: _Kinds) -> Iterator[Edit]:

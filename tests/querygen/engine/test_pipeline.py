@@ -71,7 +71,7 @@ def test_repeated_findings_collapse_into_few_signatures(nan_engines) -> None:
     findings = []
     stats = run(
         oracle,
-        QueryGenerator(schema, seed=3),
+        QueryGenerator(schema, seed=3, dialects=(duck.dialect, lite.dialect)),
         budget_queries=150,
         budget_seconds=None,
         on_finding=findings.append,

@@ -22,13 +22,11 @@ from querygen.engine.signature import normalize_error, query_shape, signature
 from tests.querygen.engine.reduce.helpers import SCHEMA, Recorder, parse
 
 
-def likes_e_acute(tree: exp.Expression) -> bool:
-    """The query holds ``<strings column> LIKE '%é%'``."""
+def likes_strings(tree: exp.Expression) -> bool:
+    """The query holds ``<strings column> LIKE <a pattern>``."""
     aliases = {t.alias_or_name for t in tree.find_all(exp.Table) if t.name == "strings"}
     return any(
-        isinstance(like.this, exp.Column)
-        and like.this.table in aliases
-        and like.expression.name == "%é%"
+        isinstance(like.this, exp.Column) and like.this.table in aliases
         for like in tree.find_all(exp.Like)
     )
 
@@ -41,46 +39,51 @@ def test_a_synthetic_failure_reduces_to_a_tiny_query_that_runs(
 ) -> None:
     generator = QueryGenerator(SCHEMA, seed=4)
     trees = [generator.query(i).tree for i in range(800)]
-    large = [t for t in trees if likes_e_acute(t) and tree_size(t) >= 100]
-    assert len(large) >= 2  # seed 4 holds two (117 and 193 nodes)
+    large = [t for t in trees if likes_strings(t) and tree_size(t) >= 100]
+    assert len(large) >= 2  # seed 4 holds four (116 to 170 nodes)
     with SQLiteEngine(querygen_sqlite) as lite, DuckDBEngine(querygen_duckdb) as duck:
         for tree in large:
-            result = reduce(tree, likes_e_acute)
-            assert likes_e_acute(result.tree)
+            result = reduce(tree, likes_strings)
+            assert likes_strings(result.tree)
             assert result.original_size == tree_size(tree)
             assert result.reduced_size == tree_size(result.tree)
             assert result.reduced_size * 3 <= result.original_size
             assert result.reduced_size <= 20, result.tree.sql()
-            # e.g. SELECT 0 AS c0 FROM strings AS t1 WHERE t1."label" LIKE '%é%'
+            # e.g. SELECT 0 AS c2 FROM strings AS t1 WHERE t1."body" LIKE ''
             for engine in (lite, duck):
                 outcome = engine.execute(result.tree.sql(dialect=engine.dialect), timeout=5)
-                assert outcome.status is Status.OK, (engine.dialect, outcome.error)
+                # run, not refused: a join on one side's LIKE alone (no other condition) may
+                # reduce to a cross product past the row limit
+                assert outcome.status in (Status.OK, Status.TOO_BIG), (
+                    engine.dialect,
+                    outcome.error,
+                )
 
 
 # --- the contract ------------------------------------------------------------------------------
 
 
 def test_the_input_is_never_mutated_and_the_oracle_may_keep_or_change_candidates() -> None:
-    tree = QueryGenerator(SCHEMA, seed=6).query(285).tree
+    tree = QueryGenerator(SCHEMA, seed=6).query(49).tree
     before_sql, before_repr = tree.sql(), repr(tree)
     kept: list[exp.Expression] = []
 
     def vandal(candidate: exp.Expression) -> bool:
         kept.append(candidate)
-        answer = likes_e_acute(candidate)
+        answer = likes_strings(candidate)
         for node in list(candidate.find_all(exp.Where)):
             node.pop()  # what the oracle does to its copy must not matter
         return answer
 
     result = reduce(tree, vandal)
     assert tree.sql() == before_sql and repr(tree) == before_repr
-    assert result.tree.sql() == reduce(tree, likes_e_acute).tree.sql()
+    assert result.tree.sql() == reduce(tree, likes_strings).tree.sql()
     assert all(c is not result.tree for c in kept)
 
 
 def test_reduction_is_deterministic() -> None:
-    first = reduce(QueryGenerator(SCHEMA, seed=6).query(715).tree, likes_e_acute)
-    again = reduce(QueryGenerator(SCHEMA, seed=6).query(715).tree, likes_e_acute)
+    first = reduce(QueryGenerator(SCHEMA, seed=6).query(707).tree, likes_strings)
+    again = reduce(QueryGenerator(SCHEMA, seed=6).query(707).tree, likes_strings)
     assert (first.tree.sql(), first.checks, first.reduced_size) == (
         again.tree.sql(),
         again.checks,
@@ -106,7 +109,7 @@ def test_reduction_is_deterministic() -> None:
 
 @pytest.mark.parametrize("max_checks", [0, 1, 7, 40])
 def test_max_checks_is_respected(max_checks: int) -> None:
-    tree = QueryGenerator(SCHEMA, seed=6).query(285).tree
+    tree = QueryGenerator(SCHEMA, seed=6).query(49).tree
     oracle = Recorder(lambda c: hashlib.sha256(c.sql().encode()).digest()[0] % 4 == 0)
     result = reduce(tree, oracle, max_checks=max_checks)
     assert result.checks == len(oracle.candidates) == max_checks
@@ -186,7 +189,9 @@ def test_real_engine_differences_reduce_and_group(
 ) -> None:
     with SQLiteEngine(querygen_sqlite) as lite, DuckDBEngine(querygen_duckdb) as duck:
         oracle = Oracle(duck, lite)
-        generator = QueryGenerator(common_schema(duck, lite), REAL_PROFILE, seed=1)
+        generator = QueryGenerator(
+            common_schema(duck, lite), REAL_PROFILE, seed=1, dialects=(duck.dialect, lite.dialect)
+        )
         findings: list[tuple[int, exp.Expression, Verdict]] = []
         for index in range(SCAN_INDEXES):
             tree = generator.query(index).tree
