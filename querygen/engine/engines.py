@@ -74,6 +74,14 @@ class Engine(abc.ABC):
     @abc.abstractmethod
     def execute(self, sql: str, *, timeout: float = 10.0, max_rows: int = 10_000) -> Outcome: ...
 
+    def load(
+        self, statements: list[str], *, timeout: float = 10.0, drop: list[str] | None = None
+    ) -> Outcome:
+        """Replace the engine's database with a new one that ``statements`` (CREATE, INSERT)
+        make: querygen's generated databases. ``drop`` drops what the last load made (faster
+        than a new database). Only engines opened on ``worker.MEMORY`` can."""
+        return Outcome(Status.ERROR, error=f"{self.name} cannot load a generated database")
+
     @abc.abstractmethod
     def catalog(self) -> list[CatalogColumn]:
         """Every column of every base table in the current schema, tables sorted by name and
@@ -145,6 +153,11 @@ class _EmbeddedEngine(Engine):
     def execute(self, sql: str, *, timeout: float = 10.0, max_rows: int = 10_000) -> Outcome:
         _check_limits(timeout, max_rows)
         return self._live().execute(sql, timeout, max_rows)
+
+    def load(
+        self, statements: list[str], *, timeout: float = 10.0, drop: list[str] | None = None
+    ) -> Outcome:
+        return self._live().load(list(statements), timeout, list(drop or []))
 
     def catalog(self) -> list[CatalogColumn]:
         return _catalog(self._live().catalog())
@@ -378,7 +391,8 @@ class IsolatedEngine(Engine):
         self.kind = kind
         self.dialect = kind
         # Absolute: the worker runs in another directory.
-        self.location = str(Path(location).absolute())
+        memory = str(location) == worker.MEMORY
+        self.location = worker.MEMORY if memory else str(Path(location).absolute())
         self.name = name or f"{kind}:{Path(self.location).name} via {self.python}"
         self.grace = grace
         self.restarts = 0  # workers started after the first (after a crash or a hang)
@@ -389,6 +403,7 @@ class IsolatedEngine(Engine):
         self._threads: list[threading.Thread] = []
         self._next_id = 1
         self._started_once = False
+        self._setup: list[str] = []  # the last load: a new worker loads it again
         self._start()
 
     # -- process lifecycle --
@@ -432,6 +447,8 @@ class IsolatedEngine(Engine):
             error = hello.error if isinstance(hello, Outcome) else hello.get("error")
             self._stop(kill=True)
             raise EngineError(f"{self.name}: worker did not start: {error}")
+        if self._setup:  # after a crash: the same database again
+            self._call({"op": "load", "statements": self._setup, "timeout": self.START_TIMEOUT})
 
     def _stop(self, *, kill: bool) -> int | None:
         proc, self._proc = self._proc, None
@@ -526,6 +543,22 @@ class IsolatedEngine(Engine):
         request = {"op": "execute", "sql": sql, "timeout": timeout, "max_rows": max_rows}
         answer = self._request(request, timeout + self.grace)
         return answer if isinstance(answer, Outcome) else worker.message_outcome(answer)
+
+    def load(
+        self, statements: list[str], *, timeout: float = 10.0, drop: list[str] | None = None
+    ) -> Outcome:
+        self._setup = []
+        request = {
+            "op": "load",
+            "statements": list(statements),
+            "drop": list(drop or []),
+            "timeout": timeout,
+        }
+        answer = self._request(request, timeout * max(1, len(statements)) + self.grace)
+        outcome = answer if isinstance(answer, Outcome) else worker.message_outcome(answer)
+        if outcome.ok:
+            self._setup = list(statements)
+        return outcome
 
     def send_test_hook(
         self, op: Literal["crash", "hang"], *, timeout: float = 10.0, **fields: Any

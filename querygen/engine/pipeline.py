@@ -21,15 +21,17 @@ import math
 import time
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
 from sqlglot import exp
 
 from querygen.engine.compare import Kind
+from querygen.engine.database import Database, script
+from querygen.engine.generated import GeneratedQueries, LoadFailed
 from querygen.engine.generator import Query
-from querygen.engine.model import Schema
+from querygen.engine.model import Outcome, Schema
 from querygen.engine.oracles import Check, Oracle
 from querygen.engine.reduce import reduce, tree_size
 from querygen.engine.runner import Finding
@@ -52,6 +54,8 @@ __all__ = [
 ]
 
 DEFAULT_MAX_CHECKS = 150
+DEFAULT_MAX_DATABASE_CHECKS = 120
+SCRIPT_ROWS = 20  # rows of each answer a reproducer quotes
 
 
 @dataclass(frozen=True)
@@ -72,10 +76,35 @@ class Reduced:
     signature: str
     error: str
     known: KnownIssue | None
+    database: Database | None = None  # generated mode: what is left of the query's database
+    original_rows: int = 0
+    dialects: tuple[str, ...] = ()  # of the sides, in order (generated mode)
 
     @property
     def ratio(self) -> float:
         return self.reduced_size / self.original_size if self.original_size else 1.0
+
+    def scripts(self) -> dict[str, str]:
+        """Per side, a self-contained reproducer (generated mode; else empty): the statements
+        that make the reduced database, the side's query, and every side's answer."""
+        if self.database is None or not self.dialects:
+            return {}
+        answers = [(side, describe_outcome(o)) for side, o in self.check.outcomes.items()]
+        out: dict[str, str] = {}
+        for n, (side, sql) in enumerate(self.check.sql.items()):
+            dialect = self.dialects[min(n, len(self.dialects) - 1)]
+            out[side] = script(self.database, dialect, sql, answers)
+        return out
+
+
+def describe_outcome(outcome: Outcome) -> str:
+    """An answer as a reproducer's comment shows it: the rows, or the error."""
+    if not outcome.ok:
+        return f"{outcome.status.value}: {outcome.error.strip()}"
+    rows = [", ".join(map(repr, row)) for row in outcome.rows[:SCRIPT_ROWS]]
+    more = len(outcome.rows) - len(rows)
+    head = f"{len(outcome.rows)} row{'s' if len(outcome.rows) != 1 else ''}"
+    return "\n".join([head, *rows, *([f"... {more} more"] if more > 0 else [])])
 
 
 def reproduce_key(check: Check) -> tuple[Kind, tuple[str, ...], str]:
@@ -97,11 +126,32 @@ def reduce_finding(
     schema: Schema | None = None,
     max_checks: int = DEFAULT_MAX_CHECKS,
     deadline: float | None = None,
+    source: GeneratedQueries | None = None,
 ) -> Reduced:
     """Reduce ``finding`` against ``oracle`` (the one that found it), then sign the result
     (with the types of the columns it reads, when ``schema`` is given). Past ``deadline`` (a
     ``time.monotonic()`` value: a run's time budget) no candidate is checked any more: the
-    reduction keeps what it has."""
+    reduction keeps what it has. With ``source`` (generated mode) the query's database is
+    reduced too (tables, columns, indexes, rows), after the query."""
+    if source is not None:
+        try:
+            source.use(source.database_of(finding.index))
+        except LoadFailed:
+            source = None  # it loaded when the finding was made: an engine that changed since
+    reduced = _reduce_query(oracle, finding, known, schema, max_checks, deadline)
+    if source is None or reduced.finding.check.tree is None:
+        return reduced
+    return _reduce_database(oracle, reduced, source, deadline)
+
+
+def _reduce_query(
+    oracle: Oracle,
+    finding: Finding,
+    known: Iterable[KnownIssue],
+    schema: Schema | None,
+    max_checks: int,
+    deadline: float | None,
+) -> Reduced:
     original = finding.check
     tree = original.tree
     sign = _Signer(finding, known, schema)
@@ -124,6 +174,95 @@ def reduce_finding(
     if reproduce_key(final) != wanted:  # flaky (a timeout near the limit, say): keep the original
         return sign(tree, original, size, size, reduction.checks + 2)
     return sign(reduction.tree, final, size, reduction.reduced_size, reduction.checks + 2)
+
+
+def _reduce_database(
+    oracle: Oracle, reduced: Reduced, source: GeneratedQueries, deadline: float | None
+) -> Reduced:
+    """Take away what the reduced query does not need of its database while it still fails
+    the same way: the tables and views it does not read, the columns it does not name, the
+    indexes, then rows (halves, quarters, ... single rows, per table)."""
+    finding = reduced.finding
+    database = source.database_of(finding.index)
+    wanted = reproduce_key(reduced.check)
+    tree = reduced.tree
+    checks = 0
+
+    def still_fails(candidate: Database) -> bool:
+        nonlocal checks
+        if checks >= DEFAULT_MAX_DATABASE_CHECKS:
+            return False
+        if deadline is not None and time.monotonic() > deadline:
+            return False
+        checks += 1
+        try:
+            source.use(candidate)
+        except LoadFailed:
+            return False
+        return reproduce_key(check_tree(oracle, tree, finding.seed, finding.index)) == wanted
+
+    best = database
+    read = {t.name.casefold() for t in tree.find_all(exp.Table)}
+    named = {c.name.casefold() for c in tree.find_all(exp.Column)}
+    needed = set(read)
+    for v in database.views:
+        if v.name.casefold() in read:
+            needed.add(v.table.casefold())
+    unused = [
+        t.name for t in (*database.tables, *database.views) if t.name.casefold() not in needed
+    ]
+    if unused and still_fails(candidate := best.without_tables(unused)):
+        best = candidate
+    for t in best.tables:
+        keep = {c.name for c in t.columns if c.name.casefold() in named}
+        for v in best.views:  # a view keeps what it reads of its table
+            if v.table == t.name:
+                keep |= {c.name for c in v.columns} | ({v.where[0]} if v.where else set())
+        if (
+            keep
+            and len(keep) < len(t.columns)
+            and still_fails(c2 := best.with_columns(t.name, keep))
+        ):
+            best = c2
+    if best.indexes and still_fails(candidate := best.without_indexes()):
+        best = candidate
+    for name in [t.name for t in best.tables]:
+        best = _fewer_rows(best, name, still_fails)
+    final = reduced.check
+    if best is not database:
+        try:
+            source.use(best)
+            final = check_tree(oracle, tree, finding.seed, finding.index)
+        except LoadFailed:
+            final = None
+        if final is None or reproduce_key(final) != wanted:  # flaky: keep the whole database
+            best, final = database, reduced.check
+    return replace(
+        reduced,
+        check=final,
+        checks=reduced.checks + checks,
+        database=best,
+        original_rows=database.rows,
+        dialects=tuple(e.dialect for e in source.engines),
+    )
+
+
+def _fewer_rows(database: Database, table: str, still_fails) -> Database:
+    """ddmin over one table's rows: drop chunks (half, then quarters, ...) while it fails."""
+    rows = list(database.table(table).rows)
+    chunk = max(1, len(rows) // 2)
+    while rows:
+        start, progressed = 0, False
+        while start < len(rows):
+            candidate = rows[:start] + rows[start + chunk :]
+            if still_fails(database.with_rows(table, candidate)):
+                rows, progressed = candidate, True
+            else:
+                start += chunk
+        if chunk == 1 and not progressed:
+            break
+        chunk = max(1, chunk // 2) if not progressed or chunk > 1 else chunk
+    return database.with_rows(table, rows)
 
 
 def column_types(tree: exp.Expression, schema: Schema) -> str:

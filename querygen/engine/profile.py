@@ -20,7 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from querygen.engine.database import DatabaseSettings
+
 JOIN_KINDS = ("inner", "left", "right", "full", "cross")
+DATA_MODES = ("generated", "dataset")
 SET_OPS = ("union", "union_all", "intersect", "intersect_all", "except", "except_all")
 
 
@@ -98,11 +101,23 @@ class Profile:
     set_ops: bool = True
     subqueries: bool = True
     outer_joins: bool = True
+    # what the queries read (see generated.py): "generated", databases of querygen's own, a new
+    # one every database["queries"] queries, in memory on every engine; or "dataset", the
+    # tables the engines' database files (or PostgreSQL schema) hold
+    data: str = "generated"
+    database: dict[str, Any] = field(default_factory=dict)  # database.DatabaseSettings
 
     @classmethod
     def named(cls, name: str) -> Profile:
         """One of PROFILES; KeyError for another name."""
         return PROFILES[name]
+
+    @property
+    def generated(self) -> bool:
+        return self.data == "generated"
+
+    def database_settings(self) -> DatabaseSettings:
+        return DatabaseSettings.from_mapping(self.database)
 
     @classmethod
     def from_mapping(cls, data: Any) -> Profile:
@@ -125,6 +140,11 @@ class Profile:
                 number = isinstance(value, (int, float)) and not isinstance(value, bool)
                 if not number or not 0 <= value <= 1:
                     raise ValueError(f"profile.{key}: a probability from 0 to 1")
+            if key == "data" and value not in DATA_MODES:
+                raise ValueError(f"profile.data: one of {DATA_MODES}")
+            if key == "database":
+                DatabaseSettings.from_mapping(value)
+                continue
             if isinstance(default, dict):
                 allowed = JOIN_KINDS if key == "join_weights" else SET_OPS
                 if not isinstance(value, dict) or not value:

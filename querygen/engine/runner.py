@@ -18,13 +18,22 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from querygen.engine.compare import Kind
-from querygen.engine.generator import QueryGenerator
+from querygen.engine.generated import LoadFailed
+from querygen.engine.generator import Query
 from querygen.engine.oracles import Check, Oracle
 from querygen.engine.signature import KnownIssue, match_known, query_shape, signature
 
 __all__ = ["Finding", "RunStats", "make_finding", "replay", "run"]
+
+
+class QuerySource(Protocol):
+    """Queries by number: a QueryGenerator, or generated.GeneratedQueries (which loads each
+    query's database first)."""
+
+    def query(self, index: int) -> Query: ...
 
 
 @dataclass(frozen=True)
@@ -67,6 +76,8 @@ class RunStats:
     wall_seconds: float = 0.0
     engine_seconds: float = 0.0  # inside engine calls
     stopped_by: str = ""  # "queries" or "seconds"
+    refused_databases: int = 0  # generated databases an engine would not load: queries skipped
+    refusals: list[str] = field(default_factory=list)  # the first few reasons
 
     @property
     def matches(self) -> int:
@@ -123,10 +134,11 @@ class RunStats:
             f"({self.queries_per_second:.1f}/s, {self.overhead_share:.0%} outside the engines): "
             f"{kinds}; {self.findings} findings reported, {self.silenced} silenced, "
             f"{len(self.signatures)} signatures"
+            + (f"; {self.refused_databases} databases refused" if self.refused_databases else "")
         )
 
 
-def replay(oracle: Oracle, generator: QueryGenerator, index: int) -> Check:
+def replay(oracle: Oracle, generator: QuerySource, index: int) -> Check:
     """Check the generator's query number ``index`` again (the generator's seed decides)."""
     return oracle.check(generator.query(index))
 
@@ -154,7 +166,7 @@ def make_finding(check: Check, seed: int, index: int, known: Iterable[KnownIssue
 
 def run(
     oracle: Oracle,
-    generator: QueryGenerator,
+    generator: QuerySource,
     *,
     first_index: int = 0,
     budget_queries: int | None,
@@ -187,6 +199,7 @@ def run(
 # live: with Python's default threshold (700) the collector runs several times a query and
 # rescans what lives, about a fifth of a fast run's wall time (benchmarks/querygen.py).
 GC_THRESHOLD = (50_000, 20, 100)
+MAX_REFUSALS = 5
 
 
 @contextlib.contextmanager
@@ -201,7 +214,7 @@ def _few_collections():
 
 def _run(
     oracle: Oracle,
-    generator: QueryGenerator,
+    generator: QuerySource,
     first_index: int,
     budget_queries: int | None,
     budget_seconds: float | None,
@@ -219,7 +232,14 @@ def _run(
         if budget_seconds is not None and time.perf_counter() - started >= budget_seconds:
             stats.stopped_by = "seconds"
             break
-        query = generator.query(index)
+        try:
+            query = generator.query(index)
+        except LoadFailed as exc:
+            stats.refused_databases += 1
+            if len(stats.refusals) < MAX_REFUSALS:
+                stats.refusals.append(str(exc))
+            index = stats.next_index = max(exc.next_index, index + 1)
+            continue
         check = oracle.check(query)
         stats.queries += 1
         stats.kinds[check.kind] += 1

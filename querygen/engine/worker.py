@@ -8,11 +8,15 @@ each engine, standard library only), so that interpreter needs nothing else;
 querygen/__init__.py and querygen/engine/__init__.py must stay free of imports for the same
 reason. It avoids syntax newer than Python 3.8.
 
+LOCATION ``:memory:`` (MEMORY) is a database of the session's own, in memory and writable,
+which the "load" op fills: querygen's generated databases (database.py).
+
 Protocol: after start the worker writes a hello line ``{"id": 0, "status": "ok", "rows":
 [[version]]}`` (or status "error" and exits). Then, per request line ``{"id", "op", "sql",
-"timeout", "max_rows"}`` with op "execute", "tables" or "version", one answer line
-``{"id", "status", "columns", "rows", "error", "seconds"}``. "tables" answers rows
-``[table, column, engine type, SqlType value or null]``; "version" answers ``[[version]]``.
+"timeout", "max_rows"}`` with op "execute", "tables" or "version", or ``{"id", "op": "load",
+"statements", "drop", "timeout"}``, one answer line ``{"id", "status", "columns", "rows", "error",
+"seconds"}``. "tables" answers rows ``[table, column, engine type, SqlType value or null]``;
+"version" answers ``[[version]]``; "load" answers no rows.
 Values JSON cannot carry are tagged (see encode_value). EOF on stdin ends the worker.
 """
 
@@ -40,6 +44,7 @@ from querygen.engine.model import Outcome, SqlType, Status
 __all__ = [
     "HOOKS_ENV",
     "KINDS",
+    "MEMORY",
     "DuckDBSession",
     "EmbeddedSession",
     "SQLiteSession",
@@ -51,6 +56,8 @@ __all__ = [
 ]
 
 KINDS = ("sqlite", "duckdb")
+MEMORY = ":memory:"
+"""The location of a session's own in-memory database, filled by ``load``."""
 HOOKS_ENV = "ASSAY_QUERYGEN_TEST_HOOKS"
 """When "1", the worker also obeys the test-only ops "crash" and "hang"."""
 FETCH_BATCH = 1000
@@ -88,17 +95,45 @@ def error_status(kind: str, exc: BaseException) -> Status:
 
 
 class EmbeddedSession(abc.ABC):
-    """One read-only connection to an embedded database; one thread at a time."""
+    """One read-only connection to an embedded database, or (location MEMORY) a writable
+    in-memory database of its own that ``load`` fills; one thread at a time."""
 
     kind = ""
 
     def __init__(self, location: str) -> None:
         self.location = str(location)
         self._db = dbkinds.get(self.kind)
+        self._setup: list[str] = []  # what load ran: run again on a new connection
         self._conn: Any = self._open()
 
     def _open(self) -> Any:
-        return self._db.connect(self.location, read_only=True)
+        if self.location != MEMORY:
+            return self._db.connect(self.location, read_only=True)
+        conn = self._db.connect(MEMORY, read_only=False)
+        for sql in self._setup:
+            conn.execute(sql)
+        return conn
+
+    def load(self, statements: list[str], timeout: float, drop: list[str] = ()) -> Outcome:
+        """A new in-memory database made by ``statements`` (CREATE, INSERT, ...): ERROR or CRASH
+        naming the statement that failed, and then the database is left empty. ``drop`` (DROP
+        statements for what the last load made) empties the database faster than a new one
+        (a new DuckDB database costs ~20 ms); if one fails, a new one it is."""
+        if self.location != MEMORY:
+            return Outcome(Status.ERROR, error=f"load needs location {MEMORY}")
+        started = time.perf_counter()
+        self._setup = []
+        if not drop or any(not self.execute(sql, timeout, 0).ok for sql in drop):
+            self._reopen()
+        for number, sql in enumerate(statements, 1):
+            outcome = self.execute(sql, timeout, 0)
+            if outcome.status not in (Status.OK, Status.TOO_BIG):
+                self._reopen()  # empty, not half loaded
+                outcome.error = f"statement {number} of {len(statements)}: {outcome.error}"
+                outcome.seconds = time.perf_counter() - started
+                return outcome
+        self._setup = list(statements)
+        return Outcome(Status.OK, seconds=time.perf_counter() - started)
 
     def version(self) -> str:
         return str(self._db.version(self._conn))
@@ -422,6 +457,12 @@ def _answer(session: EmbeddedSession, request: dict[str, Any], hooks: bool) -> O
         return Outcome(Status.OK, ["table", "column", "engine_type", "type"], rows)
     if op == "version":
         return Outcome(Status.OK, ["version"], [(session.version(),)])
+    if op == "load":
+        return session.load(
+            [str(sql) for sql in request.get("statements") or []],
+            float(request.get("timeout", 10.0)),
+            [str(sql) for sql in request.get("drop") or []],
+        )
     if hooks and op == "crash":
         _crash(str(request.get("how", "abort")), int(request.get("code", 3)))
     if hooks and op == "hang":

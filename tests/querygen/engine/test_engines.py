@@ -596,3 +596,73 @@ def test_a_private_build_sees_none_of_this_process_secrets(
     names = {line.split("=", 1)[0] for line in seen.read_text().splitlines() if "=" in line}
     assert "ASSAY_TEST_SECRET" not in names
     assert {"PATH", "PYTHONPATH", "EXTRA", "LC_TEST_LOCALE"} <= names
+
+
+# --- databases of querygen's own, in memory -------------------------------------------------------
+
+MEMORY_KINDS = ["sqlite", "duckdb", "isolated-sqlite", "isolated-duckdb"]
+SETUP = [
+    'CREATE TABLE "t0" ("c0" INTEGER, "c1" VARCHAR)',
+    "INSERT INTO \"t0\" VALUES (1, 'a'), (NULL, 'b')",
+    'CREATE VIEW "v0" AS SELECT "c1" FROM "t0" WHERE "c0" IS NOT NULL',
+]
+
+
+def memory_engine(kind: str, **isolated: Any) -> Engine:
+    embedded = kind.removeprefix("isolated-")
+    if kind.startswith("isolated-"):
+        return IsolatedEngine(sys.executable, embedded, worker.MEMORY, **isolated)  # type: ignore[arg-type]
+    return (SQLiteEngine if embedded == "sqlite" else DuckDBEngine)(worker.MEMORY)
+
+
+@pytest.mark.parametrize("kind", MEMORY_KINDS)
+def test_a_memory_engine_holds_what_load_made_and_nothing_else(kind: str) -> None:
+    with memory_engine(kind) as engine:
+        assert engine.execute('SELECT * FROM "t0"').status == Status.ERROR  # empty at first
+        ok(engine.load(SETUP))
+        assert sorted(ok(engine.execute('SELECT * FROM "t0"')).rows, key=repr) == [
+            (1, "a"),
+            (None, "b"),
+        ]
+        assert ok(engine.execute('SELECT * FROM "v0"')).rows == [("a",)]
+        # Dropping what the last load made, or (no drop) a new database: either way only the
+        # new tables are there.
+        for drop in (['DROP VIEW "v0"', 'DROP TABLE "t0"'], None):
+            ok(engine.load(['CREATE TABLE "t1" ("c0" INTEGER)'], drop=drop))
+            assert engine.execute('SELECT * FROM "t0"').status == Status.ERROR
+            assert [c.table for c in engine.catalog()] == ["t1"]
+            ok(engine.load(SETUP, drop=['DROP TABLE "t1"']))
+
+
+@pytest.mark.parametrize("kind", MEMORY_KINDS)
+def test_a_refused_load_names_the_statement_and_leaves_the_database_empty(kind: str) -> None:
+    with memory_engine(kind) as engine:
+        ok(engine.load(SETUP))
+        outcome = engine.load([SETUP[0], "INSERT INTO nowhere VALUES (1)", SETUP[1]])
+        assert outcome.status == Status.ERROR
+        assert outcome.error.startswith("statement 2 of 3: ")
+        assert engine.catalog() == []
+        # A drop that fails (nothing to drop) falls back to a new database.
+        ok(engine.load(SETUP, drop=['DROP TABLE "gone"']))
+        assert len(ok(engine.execute('SELECT * FROM "t0"')).rows) == 2
+
+
+def test_a_file_engine_cannot_load(querygen_duckdb: Path) -> None:
+    with DuckDBEngine(querygen_duckdb) as engine:
+        outcome = engine.load(SETUP)
+    assert outcome.status == Status.ERROR and "load needs location :memory:" in outcome.error
+
+
+@pytest.mark.db_dependent
+@pytest.mark.postgresql_only
+def test_postgres_cannot_load_a_generated_database(pg: PostgresEngine) -> None:
+    outcome = pg.load(SETUP)
+    assert outcome.status == Status.ERROR and "cannot load a generated database" in outcome.error
+
+
+def test_a_worker_that_crashed_comes_back_with_the_loaded_database() -> None:
+    with memory_engine("isolated-duckdb", grace=1.0, env=HOOKS) as engine:
+        ok(engine.load(SETUP))
+        assert engine.send_test_hook("crash", how="abort").status == Status.CRASH
+        assert len(ok(engine.execute('SELECT * FROM "t0"')).rows) == 2
+        assert engine.restarts == 1
