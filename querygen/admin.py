@@ -148,7 +148,7 @@ class GroupAdmin(admin.ModelAdmin):
     search_fields = ("signature", "title", "scope", "error")
     readonly_fields = (
         "scope", "signature", "kind", "title", "shape", "error", "count", "first_seen",
-        "last_seen", "first_run", "last_run", "reduced",
+        "last_seen", "first_run", "last_run", "reduced", "merged_into",
     )  # fmt: skip
     fields = ("status", "link", "note", *readonly_fields)
     actions = ["mark_ignored", "reopen"]

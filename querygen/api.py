@@ -262,6 +262,7 @@ class QuerygenFindingDetailSerializer(QuerygenFindingSerializer):
         fields = [
             *QuerygenFindingSerializer.Meta.fields,
             "reduced_query", "errors", "results", "reduction_checks", "raw_signature",
+            "scripts", "original_rows", "reduced_rows",
         ]  # fmt: skip
 
 
@@ -327,8 +328,16 @@ class QuerygenGroupSerializer(serializers.ModelSerializer):
         model = Group
         fields = [
             "id", "scope", "signature", "kind", "title", "status", "link", "note", "count",
-            "first_seen", "last_seen", "first_run", "last_run", "reduced", "url", "api_url",
+            "first_seen", "last_seen", "first_run", "last_run", "reduced", "merged_into", "url",
+            "api_url",
         ]  # fmt: skip
+        extra_kwargs = {
+            "merged_into": {
+                "read_only": True,
+                "help_text": "The group this one was merged into by hand (null: a bug of its "
+                "own); its findings, and later ones of its signature, are there.",
+            }
+        }
 
     def get_url(self, group: Group) -> str:
         return _absolute(self, reverse("querygen:group-detail", args=[group.pk]))
@@ -362,10 +371,45 @@ class QuerygenGroupStatusSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="")
 
 
+class QuerygenGroupBulkSerializer(serializers.Serializer):
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        help_text="The groups; merge: the first is the one the others are merged into.",
+    )
+    action = serializers.ChoiceField(
+        choices=list(groups.BULK_ACTIONS),
+        help_text="A status to mark every group with (known needs a link, given now or each "
+        "group's own), or merge: the others into the first.",
+    )
+    link = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The bug report's http(s) URL: each group's (merge: the target's).",
+    )
+    note = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Added as a line to each group's note (merge: the target's).",
+    )
+
+
+class QuerygenGroupBulkResultSerializer(serializers.Serializer):
+    action = serializers.CharField()
+    count = serializers.IntegerField(help_text="Groups marked, or merged into the target.")
+    detail = serializers.CharField(help_text="What was done, as a sentence.")
+    groups = QuerygenGroupSerializer(
+        many=True, help_text="The groups as they are now (merge: the target first)."
+    )
+
+
 class GroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Groups: one per bug (the findings sharing a reduced signature within a scope). Set a
     group's status with PATCH or POST .../status/: new, known (with its bug report's link),
-    fixed (a finding seen again makes it new), ignored (not reported in results)."""
+    fixed (a finding seen again makes it new), ignored (not reported in results). POST
+    groups/bulk/ marks several groups, or merges groups into one; merged groups are left out of
+    the list (their own URL still answers, with merged_into)."""
 
     queryset = Group.objects.all()
     filter_backends = [DjangoFilterBackend, OrderingFilter]
@@ -373,9 +417,16 @@ class GroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     ordering_fields = ["last_seen", "count"]
     ordering = ["-last_seen", "-pk"]
 
+    def get_queryset(self):
+        if self.action == "list":
+            return selectors.live_groups()
+        return super().get_queryset()
+
     def get_serializer_class(self):
         if self.action in ("partial_update", "set_status"):
             return QuerygenGroupStatusSerializer
+        if self.action == "bulk":
+            return QuerygenGroupBulkSerializer
         return (
             QuerygenGroupDetailSerializer if self.action == "retrieve" else QuerygenGroupSerializer
         )
@@ -404,6 +455,19 @@ class GroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def set_status(self, request: Request, pk: str) -> Response:
         """The same as PATCH: set the status, the link and the note."""
         return self._set_status(request)
+
+    @extend_schema(
+        request=QuerygenGroupBulkSerializer, responses={200: QuerygenGroupBulkResultSerializer}
+    )
+    @action(detail=False, methods=["post"], url_path="bulk")
+    def bulk(self, request: Request) -> Response:
+        """Mark several groups (known, fixed, ignored, new) or merge them into the first, all
+        or nothing: 400 for bad input, 404 when an id names no group."""
+        _refuse_unknown(request.data, QuerygenGroupBulkSerializer)
+        form = QuerygenGroupBulkSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        done = groups.bulk_action(**form.validated_data)
+        return Response(QuerygenGroupBulkResultSerializer(done, context={"request": request}).data)
 
 
 # --- pairs ---------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 
 from core.models import Engine
-from querygen.models import OracleKind
+from querygen.models import Group, OracleKind
 
 
 class RunForm(forms.Form):
@@ -89,3 +89,36 @@ class StatusForm(forms.Form):
 class ReplayForm(forms.Form):
     sample = forms.IntegerField(min_value=1)
     which = forms.ChoiceField(choices=[("reduced", "reduced"), ("original", "original")])
+
+
+class GroupIdsField(forms.Field):
+    """The ids of the groups ticked in a list (several values of one name)."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[int]:
+        try:
+            return [int(v) for v in value or []]
+        except (TypeError, ValueError):
+            raise forms.ValidationError("Groups are selected by their numbers.") from None
+
+
+class BulkForm(forms.Form):
+    """The group list's actions: bulk_action is the judge of the combination (an action it
+    knows, a link for known, two groups or more to merge)."""
+
+    ids = GroupIdsField(required=False)
+    action = forms.CharField(max_length=20)
+    link = forms.CharField(required=False, max_length=500)
+    note = forms.CharField(required=False, max_length=5000)
+
+
+class MergeForm(forms.Form):
+    target = forms.ModelChoiceField(
+        queryset=Group.objects.all(),
+        label="Merge into group #",
+        error_messages={
+            "required": "Say which group to merge this one into: its number.",
+            "invalid_choice": "No group %(value)s.",
+        },
+    )

@@ -180,6 +180,15 @@ class Group(models.Model):
     reduced = models.BooleanField(
         default=True, help_text="False: its findings were over the run's reduction budget."
     )
+    merged_into = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="merged",
+        help_text="Merged by hand into this group: its findings (and later ones of its "
+        "signature) are that group's.",
+    )
 
     class Meta:
         ordering = ["-last_seen"]
@@ -214,6 +223,19 @@ class Finding(models.Model):
     )
     original_size = models.PositiveIntegerField(default=0)
     reduced_size = models.PositiveIntegerField(default=0)
+    scripts = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Per side, a reproducer that runs as it is in that side's engine: the "
+        "statements that make the reduced database, the reduced query, both answers "
+        "(generated databases only).",
+    )
+    original_rows = models.PositiveIntegerField(
+        default=0, help_text="Rows of the generated database the query ran on."
+    )
+    reduced_rows = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Rows left in the reproducer's database."
+    )
     reduction_checks = models.PositiveIntegerField(default=0)
     raw_signature = models.CharField(max_length=32, db_index=True)
     difference = models.CharField(

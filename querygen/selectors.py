@@ -38,10 +38,40 @@ def run(pk: int) -> QuerygenRun:
     return runs().get(pk=pk)
 
 
+def live_groups() -> QuerySet[Group]:
+    """The groups that are bugs of their own: not merged into another."""
+    return Group.objects.filter(merged_into__isnull=True)
+
+
+def merge_chain(group: Group) -> list[Group]:
+    """The group, then the group it was merged into, and so on (a group merged into one later
+    merged into a third: three). A loop (rows edited by hand: merge_groups makes none) ends
+    before a group repeats."""
+    chain = [group]
+    seen = {group.pk}
+    while group.merged_into_id is not None and group.merged_into_id not in seen:
+        seen.add(group.merged_into_id)
+        group = Group.objects.get(pk=group.merged_into_id)
+        chain.append(group)
+    return chain
+
+
+def live_group(group: Group) -> Group:
+    """Where a group's findings go: the group itself, or where its merges end."""
+    return merge_chain(group)[-1]
+
+
+def merged_here(group: Group) -> list[Group]:
+    """The groups merged into this one (directly), in id order."""
+    return list(group.merged.order_by("pk"))
+
+
 def new_groups_of(run_ids: list[int]) -> dict[int, int]:
-    """Run id -> how many groups that run saw first."""
+    """Run id -> how many groups that run saw first that are still new (not known, ignored
+    or fixed): what makes a run red on the dashboard."""
     rows = (
-        Group.objects.filter(first_run__in=run_ids)
+        live_groups()
+        .filter(first_run__in=run_ids, status=GroupStatus.NEW)
         .values("first_run")
         .annotate(n=Count("pk"))
         .values_list("first_run", "n")
@@ -80,7 +110,7 @@ def trend(limit: int = TREND_RUNS) -> list[TrendPoint]:
 
 
 def recent_groups(limit: int = RECENT_GROUPS) -> list[Group]:
-    return list(Group.objects.select_related("last_run").order_by("-last_seen", "-pk")[:limit])
+    return list(live_groups().select_related("last_run").order_by("-last_seen", "-pk")[:limit])
 
 
 def pending_runs() -> list[QuerygenRun]:
@@ -106,15 +136,16 @@ def live_stamp() -> dict:
         ],
         "findings": latest["n"],
         "last_finding": latest["last"],
-        "groups": Group.objects.count(),
+        "groups": live_groups().count(),
     }
 
 
 def groups(
     *, status: str = "", kind: str = "", scope: str = "", sort: str = "last_seen"
 ) -> QuerySet[Group]:
-    """Groups filtered by status, kind and scope (empty: any), sorted by last seen or count."""
-    rows = Group.objects.select_related("last_run")
+    """Groups filtered by status, kind and scope (empty: any), sorted by last seen or count;
+    merged groups are left out (their findings are their target's)."""
+    rows = live_groups().select_related("last_run")
     if status:
         rows = rows.filter(status=status)
     if kind:
@@ -126,14 +157,15 @@ def groups(
 
 def group_choices() -> dict[str, list[str]]:
     """The kinds and scopes groups have, for the filter's selects."""
+    rows = live_groups()
     return {
-        "kinds": list(Group.objects.order_by("kind").values_list("kind", flat=True).distinct()),
-        "scopes": list(Group.objects.order_by("scope").values_list("scope", flat=True).distinct()),
+        "kinds": list(rows.order_by("kind").values_list("kind", flat=True).distinct()),
+        "scopes": list(rows.order_by("scope").values_list("scope", flat=True).distinct()),
     }
 
 
 def status_counts() -> dict[str, int]:
-    counts = dict(Group.objects.values_list("status").annotate(n=Count("pk")))
+    counts = dict(live_groups().values_list("status").annotate(n=Count("pk")))
     return {status: counts.get(status, 0) for status in GroupStatus.values}
 
 

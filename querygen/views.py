@@ -14,11 +14,12 @@ from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import slugify
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from sqlglot.dialects.dialect import Dialect
@@ -28,8 +29,8 @@ from sqlglot.tokens import TokenType
 from core.decorators import readable
 from core.exceptions import AssayError
 from querygen import selectors
-from querygen.forms import ReplayForm, RunForm, StatusForm
-from querygen.models import Group, GroupStatus, QuerygenRun
+from querygen.forms import BulkForm, MergeForm, ReplayForm, RunForm, StatusForm
+from querygen.models import Finding, Group, GroupStatus, QuerygenRun
 from querygen.services import groups as group_service
 from querygen.services import runs as run_service
 
@@ -345,6 +346,10 @@ def group_list(request: HttpRequest) -> HttpResponse:
             "statuses": GroupStatus.choices,
             "status_counts": selectors.status_counts(),
             **selectors.group_choices(),
+            # staff: a checkbox per row and the bulk form, which comes back with these filters
+            "can_act": request.user.is_staff,
+            "bulk_actions": group_service.BULK_ACTIONS.items(),
+            "query": request.GET.urlencode(),
         },
     )
 
@@ -354,18 +359,27 @@ def _group_page(
 ) -> HttpResponse:
     sample = selectors.shown_sample(group, sample_id)
     samples = list(selectors.samples(group)[:SAMPLES_SHOWN])
+    merged = group.merged_into_id is not None
     context: dict[str, Any] = {
         "group": group,
         "sample": sample,
         "samples": samples,
         "samples_more": max(0, group.count - len(samples)),
-        "can_act": request.user.is_staff,
+        # A merged group is a banner pointing at its target (the end of its merges): kept as
+        # a page for its history (title, signature, note), with nothing left to act on.
+        "merged_end": selectors.live_group(group) if merged else None,
+        "merged_here": selectors.merged_here(group),
+        "can_act": request.user.is_staff and not merged,
         "statuses": GroupStatus,
         "replay": replay,
     }
     if sample is not None:
         kinds = selectors.dialects_of(sample.run)
         context.update(
+            scripts=[
+                (side, sample.engines.get(side, side), text)
+                for side, text in (sample.scripts or {}).items()
+            ],
             reduced_sql=_sql_blocks(sample.reduced_sql, sample.engines, kinds),
             original_sql=_sql_blocks(sample.sql, sample.engines, kinds),
             panels=panels(sample.results),
@@ -383,6 +397,20 @@ def _group_page(
 def group_detail(request: HttpRequest, pk: int) -> HttpResponse:
     group = get_object_or_404(Group.objects.select_related("first_run", "last_run"), pk=pk)
     return _group_page(request, group, request.GET.get("sample"))
+
+
+@require_GET
+@readable
+def finding_script(request: HttpRequest, pk: int, side: str) -> HttpResponse:
+    """A finding's reproducer for one side, as a .sql file to run in that side's engine."""
+    finding = get_object_or_404(Finding, pk=pk)
+    text = finding.scripts.get(side) if isinstance(finding.scripts, dict) else None
+    if not text:
+        raise Http404(f"Finding {pk} has no reproducer for side {side!r}.")
+    response = HttpResponse(text, content_type="text/plain; charset=utf-8")
+    name = f"querygen-finding-{finding.pk}-{slugify(side) or 'side'}.sql"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 def _staff_only(request: HttpRequest, what: str) -> None:
@@ -427,6 +455,51 @@ def group_replay(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, exc.detail)
         return redirect(reverse("querygen:group-detail", args=[pk]) + f"?sample={sample.pk}")
     return _group_page(request, group, sample.pk, replay)
+
+
+def _list_url(query: str) -> str:
+    """The group list with the filters it was shown with: only a query string is taken from
+    the form, so the redirect stays on this page."""
+    query = QueryDict(query or "").urlencode()
+    return reverse("querygen:group-list") + (f"?{query}" if query else "")
+
+
+@require_POST
+def group_bulk(request: HttpRequest) -> HttpResponse:
+    """Staff only: the group list's form: mark the ticked groups, or merge them into the first
+    ticked; back to the list with its filters, and a message saying what was done or why not."""
+    _staff_only(request, "change groups")
+    back = _list_url(request.POST.get("back", ""))
+    form = BulkForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Tick the groups and choose an action.")
+        return redirect(back)
+    try:
+        done = group_service.bulk_action(**form.cleaned_data)
+    except AssayError as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(request, done.detail)
+    return redirect(back)
+
+
+@require_POST
+def group_merge(request: HttpRequest, pk: int) -> HttpResponse:
+    """Staff only: merge this group into another one, named by its number; to that one's page."""
+    _staff_only(request, "merge groups")
+    group = get_object_or_404(Group, pk=pk)
+    form = MergeForm(request.POST)
+    error = next(iter(form.errors.get("target", [])), "")
+    if not error:
+        try:
+            target = group_service.merge_groups(form.cleaned_data["target"], [group])
+        except AssayError as exc:
+            error = exc.detail
+    if error:
+        messages.error(request, error)
+        return redirect("querygen:group-detail", pk=pk)
+    messages.success(request, f"Merged group {group.pk} into group {target.pk}.")
+    return redirect("querygen:group-detail", pk=target.pk)
 
 
 @staff_member_required

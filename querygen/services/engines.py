@@ -44,15 +44,18 @@ def check_python(python: str, engine: Engine) -> str:
     return python
 
 
-def open_engine(engine: Engine, python: str = "") -> qe.Engine:
-    """An open querygen engine for the row (read-only); EngineError when it cannot open."""
+def open_engine(engine: Engine, python: str = "", *, memory: bool = False) -> qe.Engine:
+    """An open querygen engine for the row (read-only); EngineError when it cannot open.
+    ``memory``: an embedded engine on a database of its own in memory, not on the row's file
+    (querygen's generated databases)."""
+    path = worker.MEMORY if memory and engine.kind in EMBEDDED else engine.path
     if python:
         check_python(python, engine)  # again: the allow-list may have changed since submission
-        return qe.IsolatedEngine(python, engine.kind, engine.path, name=f"{engine.name}@{python}")
+        return qe.IsolatedEngine(python, engine.kind, path, name=f"{engine.name}@{python}")
     if engine.kind == Engine.Kind.SQLITE:
-        return qe.SQLiteEngine(engine.path, name=engine.name)
+        return qe.SQLiteEngine(path, name=engine.name)
     if engine.kind == Engine.Kind.DUCKDB:
-        return qe.DuckDBEngine(engine.path, name=engine.name)
+        return qe.DuckDBEngine(path, name=engine.name)
     if engine.kind == Engine.Kind.POSTGRESQL:
         return qe.PostgresEngine(engine.conninfo(), name=engine.name)
     raise AssayError(f"Engine {engine.name}: kind {engine.kind!r} cannot be queried.")
@@ -60,14 +63,14 @@ def open_engine(engine: Engine, python: str = "") -> qe.Engine:
 
 @contextmanager
 def opened(
-    sut: Engine, reference: Engine | None, python: str = ""
+    sut: Engine, reference: Engine | None, python: str = "", *, memory: bool = False
 ) -> Iterator[tuple[qe.Engine, qe.Engine | None]]:
     """Both engines of a run, closed on the way out."""
     with ExitStack() as stack:
-        s = open_engine(sut, python)
+        s = open_engine(sut, python, memory=memory)
         stack.callback(s.close)
         r = None
         if reference is not None:
-            r = open_engine(reference)
+            r = open_engine(reference, memory=memory)
             stack.callback(r.close)
         yield s, r

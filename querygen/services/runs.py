@@ -27,13 +27,14 @@ from core.models import Engine, JobState
 from querygen.engine.compare import Kind
 from querygen.engine.engines import Engine as QEngine
 from querygen.engine.engines import EngineError
+from querygen.engine.generated import GeneratedQueries, LoadFailed
 from querygen.engine.generator import QueryGenerator
 from querygen.engine.model import Schema, Status
 from querygen.engine.oracles import TLP, Check, Differential, NoREC, Oracle, Plan, naming_error
 from querygen.engine.pipeline import check_tree, difference_key, reduce_finding, reproduce_key
 from querygen.engine.profile import Profile
 from querygen.engine.runner import Finding as EngineFinding
-from querygen.engine.runner import RunStats, run
+from querygen.engine.runner import QuerySource, RunStats, run
 from querygen.engine.schema import common_schema
 from querygen.engine.signature import normalize_error
 from querygen.models import Finding, Group, GroupStatus, OracleKind, Pair, QuerygenRun
@@ -74,11 +75,18 @@ COUNT_FIELDS = (
 # --- submitting ---------------------------------------------------------------------------------
 
 
-def _engine(value: str | Engine | None, role: str) -> Engine | None:
+def _engine(value: str | Engine | None, role: str, *, generated: bool = False) -> Engine | None:
     if value is None or value == "":
         return None
     engine = value if isinstance(value, Engine) else get_engine(str(value), role)
-    if engine.kind in EMBEDDED and not _exists(engine.path):
+    if generated and engine.kind not in EMBEDDED:
+        raise AssayError(
+            f"The {role} {engine.name} is {engine.get_kind_display()}: querygen's own databases "
+            'run on SQLite and DuckDB. Test it on its tables with the profile {"data": '
+            '"dataset"}.',
+            code="bad_profile",
+        )
+    if engine.kind in EMBEDDED and not generated and not _exists(engine.path):
         raise AssayError(
             f"The {role} {engine.name}: its database file {engine.path} does not exist.",
             code="engine_missing",
@@ -121,10 +129,14 @@ def build_run(
         raise AssayError(
             f"Unknown oracle {oracle!r}: one of {', '.join(OracleKind.values)}.", code="bad_oracle"
         )
-    sut_engine = _engine(sut, "system under test")
+    try:
+        generated = Profile.from_mapping(profile or {}).generated
+    except ValueError as exc:
+        raise AssayError(str(exc), code="bad_profile") from None
+    sut_engine = _engine(sut, "system under test", generated=generated)
     if sut_engine is None:
         raise AssayError("A run needs a system under test (an engine's name).", code="sut_required")
-    ref_engine = _engine(reference, "reference")
+    ref_engine = _engine(reference, "reference", generated=generated)
     if oracle == OracleKind.DIFFERENTIAL and ref_engine is None:
         raise AssayError(
             "The differential oracle needs a reference engine; TLP, NoREC and plan test one "
@@ -142,10 +154,6 @@ def build_run(
             code="oracle_unsupported",
         )
     python = check_python(sut_python or "", sut_engine)
-    try:
-        Profile.from_mapping(profile or {})
-    except ValueError as exc:
-        raise AssayError(str(exc), code="bad_profile") from None
     _whole(budget_queries, "budget_queries", 1, MAX_BUDGET_QUERIES, optional=True)
     # A run is one django-q task: past the task timeout its worker is killed (the run would
     # go on from its checkpoint in another attempt, but the attempts would run out).
@@ -196,13 +204,51 @@ def submit_run(**options: Any) -> QuerygenRun:
 # --- executing ----------------------------------------------------------------------------------
 
 
-def _oracle(r: QuerygenRun, sut: QEngine, ref: QEngine | None, profile: Profile) -> tuple:
-    """The run's oracle and the schema its queries are drawn from."""
+@dataclass
+class _Setup:
+    """What a run checks with: its oracle, where its queries come from, and the schema they
+    are drawn from (dataset mode; generated mode: each database's own, ``generated``)."""
+
+    oracle: Oracle
+    queries: QuerySource
+    schema: Schema | None
+    generated: GeneratedQueries | None
+
+    def schema_of(self, index: int) -> Schema | None:
+        if self.generated is not None:
+            return self.generated.database_of(index).schema
+        return self.schema
+
+
+def _setup(r: QuerygenRun, sut: QEngine, ref: QEngine | None, profile: Profile) -> _Setup:
+    if not profile.generated:
+        oracle, schema = _oracle(r, sut, ref, profile)
+        dialects = [e.dialect for e in (sut, ref) if e is not None]
+        generator = QueryGenerator(schema, profile, seed=r.seed, dialects=dialects)
+        return _Setup(oracle, generator, schema, None)
+    engines = [e for e in (sut, ref) if e is not None]
+    source = GeneratedQueries(engines, profile, seed=r.seed, timeout=r.timeout)
+    oracle, _ = _oracle(r, sut, ref, profile, source.database(0).schema)
+    use_schema = getattr(oracle, "use_schema", None)
+    if use_schema is not None:  # TLP and NoREC draw predicates from each database's tables
+        source.on_load.append(lambda database: use_schema(database.schema))
+    return _Setup(oracle, source, None, source)
+
+
+def _oracle(
+    r: QuerygenRun,
+    sut: QEngine,
+    ref: QEngine | None,
+    profile: Profile,
+    schema: Schema | None = None,
+) -> tuple:
+    """The run's oracle and the schema its queries are drawn from: ``schema``, else the
+    engines' catalogs."""
     limits = {"timeout": r.timeout, "max_rows": r.max_rows}
     if r.oracle == OracleKind.DIFFERENTIAL:
         assert ref is not None
-        return Differential(sut, ref, **limits), common_schema(sut, ref)
-    schema = Schema(tuple(sut.tables()))
+        return Differential(sut, ref, **limits), schema or common_schema(sut, ref)
+    schema = schema or Schema(tuple(sut.tables()))
     if r.oracle == OracleKind.PLAN:
         server = r.sut.kind == Engine.Kind.POSTGRESQL
         return Plan(sut, conninfo=r.sut.conninfo() if server else None, **limits), schema
@@ -255,13 +301,13 @@ class _Worker:
     def __init__(
         self,
         r: QuerygenRun,
-        oracle: Oracle,
-        schema: Schema,
+        setup: _Setup,
         totals: _Totals,
         deadline: float | None,
     ) -> None:
         self.run = r
-        self.schema = schema
+        self.setup = setup
+        oracle = setup.oracle
         self.deadline = deadline  # the time budget: reductions stop there too
         self.totals = totals
         self.known = groups.known_issues()
@@ -305,7 +351,12 @@ class _Worker:
         if group is None and self._may_reduce(finding):
             started = time.monotonic()
             reduced = reduce_finding(
-                self.oracle, finding, known=self.known, schema=self.schema, deadline=self.deadline
+                self.oracle,
+                finding,
+                known=self.known,
+                schema=self.setup.schema_of(finding.index),
+                deadline=self.deadline,
+                source=self.setup.generated,
             )
             self.reductions += 1
             self.reduce_seconds += time.monotonic() - started
@@ -335,7 +386,7 @@ def execute_run(r: QuerygenRun) -> dict[str, Any]:
         r.log(f"going on from query {r.next_index} ({r.queries} checked before)")
     engines_opened = False
     try:
-        with opened(r.sut, r.reference, r.sut_python) as (sut, ref):
+        with opened(r.sut, r.reference, r.sut_python, memory=profile.generated) as (sut, ref):
             engines_opened = True
             versions = {"sut_version": sut.version()[:200]}
             if ref is not None:
@@ -343,9 +394,12 @@ def execute_run(r: QuerygenRun) -> dict[str, Any]:
             type(r).objects.filter(pk=r.pk).update(**versions)
             for key, value in versions.items():
                 setattr(r, key, value)
-            oracle, schema = _oracle(r, sut, ref, profile)
-            generator = QueryGenerator(schema, profile, seed=r.seed)
-            r.log(f"{r.scope}: seed {r.seed}, {len(schema.tables)} tables; {oracle.name}")
+            setup = _setup(r, sut, ref, profile)
+            if setup.schema is not None:
+                tables = f"{len(setup.schema.tables)} tables"
+            else:
+                tables = f"a new database every {setup.generated.settings.queries} queries"
+            r.log(f"{r.scope}: seed {r.seed}, {tables}; {setup.oracle.name}")
             done_queries = int(totals.base["queries"])
             budget_q = None if r.budget_queries is None else max(0, r.budget_queries - done_queries)
             budget_s = (
@@ -354,10 +408,10 @@ def execute_run(r: QuerygenRun) -> dict[str, Any]:
                 else max(0.0, r.budget_seconds - totals.base["wall_seconds"])
             )
             deadline = None if budget_s is None else time.monotonic() + budget_s
-            worker = _Worker(r, oracle, schema, totals, deadline)
+            worker = _Worker(r, setup, totals, deadline)
             stats = run(
                 worker.oracle,
-                generator,
+                setup.queries,
                 first_index=totals.started_index,
                 budget_queries=budget_q,
                 budget_seconds=budget_s,
@@ -378,6 +432,8 @@ def execute_run(r: QuerygenRun) -> dict[str, Any]:
     for key, value in fields.items():
         setattr(r, key, value)
     r.log(stats.summary())
+    for refusal in stats.refusals:
+        r.log(f"  {refusal[:500]}")
     fields["results_run"] = r.results_run = record_results(r)
     fields["report"] = r.report = report(r)
     announce(r)
@@ -497,7 +553,8 @@ def announce(r: QuerygenRun) -> bool:
     `querygen.<pair>.`) the run's failing groups, when the run found a bug no run found before:
     a pair runs many times a day, and its known failures alone are no news. Mail trouble is
     logged, never raised: the run did its work; `manage.py notify_contacts` can send again."""
-    if not Group.objects.filter(first_run=r, status=GroupStatus.NEW).exists():
+    new = Group.objects.filter(first_run=r, status=GroupStatus.NEW, merged_into__isnull=True)
+    if not new.exists():
         return False
     try:
         summary = notify_contacts(r.results_run)
@@ -583,16 +640,20 @@ def replay_finding(finding: Finding, which: str = "reduced") -> Replay:
     r = finding.run
     started = time.perf_counter()
     try:
-        with opened(r.sut, r.reference, r.sut_python) as (sut, ref):
-            profile = Profile.from_mapping(r.profile)
-            oracle, schema = _oracle(r, sut, ref, profile)
+        profile = Profile.from_mapping(r.profile)
+        with opened(r.sut, r.reference, r.sut_python, memory=profile.generated) as (sut, ref):
+            setup = _setup(r, sut, ref, profile)
+            # the query's database, made again from (seed, index); the reduced query runs on
+            # it whole (what a reproducer's script shows is a part of it)
+            query = setup.queries.query(finding.index)
             if which == "reduced" and finding.reduced_query:
                 tree = sqlglot.parse_one(finding.reduced_query)
-                check = check_tree(oracle, tree, finding.seed, finding.index)
+                check = check_tree(setup.oracle, tree, finding.seed, finding.index)
             else:
                 which = "original"
-                query = QueryGenerator(schema, profile, seed=finding.seed).query(finding.index)
-                check = oracle.check(query)
+                check = setup.oracle.check(query)
+    except LoadFailed as exc:
+        raise AssayError(f"{r.scope}: {exc}", code="engine_error") from exc
     except EngineError as exc:
         raise AssayError(f"{r.scope}: {exc}", code="engine_error") from exc
     except (SqlglotError, ValueError) as exc:  # a stored query or an engine's schema changed

@@ -27,9 +27,14 @@ def submit(client, body):
 
 @pytest.fixture
 def found(qg_engines) -> QuerygenRun:
-    """A real small run that finds several groups (seed 3: a row count, an error, contents)."""
+    """A real small run that finds several groups (seed 10: an error, contents)."""
     run = runs.submit_run(
-        sut="qg-duckdb", reference="qg-sqlite", budget_queries=20, seed=3, timeout=1.0
+        sut="qg-duckdb",
+        reference="qg-sqlite",
+        budget_queries=20,
+        seed=10,
+        timeout=1.0,
+        profile={"data": "dataset"},
     )
     assert jobs.run_job("querygen.QuerygenRun", run.pk) == "succeeded"
     run.refresh_from_db()
@@ -339,3 +344,105 @@ def test_a_running_run_shows_its_findings_as_they_are_recorded(api_client, rows)
     assert listed[running.pk]["findings"] == 2  # the row's own field is written at the end
     detail = api_client.get(f"/api/v1/querygen/runs/{running.pk}/").json()
     assert detail["counts"]["findings"] == 2
+
+
+# --- several groups at once ---------------------------------------------------------------------
+
+BULK = "/api/v1/querygen/groups/bulk/"
+
+
+def test_bulk_marks_groups(token_client, rows):
+    a, b = rows["a"], rows["b"]
+    answer = token_client.post(
+        BULK, {"ids": [a.pk, b.pk], "action": "fixed", "note": "fixed in 1.3"}, format="json"
+    )
+    assert answer.status_code == 200, answer.content
+    body = answer.json()
+    assert (body["action"], body["count"], body["detail"]) == ("fixed", 2, "Marked 2 groups fixed.")
+    assert [(g["id"], g["status"]) for g in body["groups"]] == [(a.pk, "fixed"), (b.pk, "fixed")]
+    a.refresh_from_db()
+    assert a.note == "fixed in 1.3"
+
+    known = token_client.post(
+        BULK, {"ids": [a.pk], "action": "known", "link": "https://bugs.example.org/3"},
+        format="json",
+    ).json()  # fmt: skip
+    assert known["groups"][0]["status"] == "known"
+    assert known["groups"][0]["link"] == "https://bugs.example.org/3"
+
+
+def test_bulk_merges_into_the_first_id(token_client, api_client, rows):
+    a, b = rows["a"], rows["b"]
+    answer = token_client.post(BULK, {"ids": [b.pk, a.pk], "action": "merge"}, format="json")
+    assert answer.status_code == 200, answer.content
+    body = answer.json()
+    assert body["count"] == 1 and body["detail"] == f"Merged group {a.pk} into group {b.pk}."
+    target, merged = body["groups"]
+    assert (target["id"], target["count"], target["merged_into"]) == (b.pk, 9, None)
+    assert (merged["id"], merged["count"], merged["merged_into"]) == (a.pk, 0, b.pk)
+    # The list leaves the merged group out; its own URL still answers, saying where it went.
+    listed = api_client.get("/api/v1/querygen/groups/").json()["results"]
+    assert [g["id"] for g in listed] == [b.pk]
+    detail = api_client.get(f"/api/v1/querygen/groups/{a.pk}/").json()
+    assert detail["merged_into"] == b.pk and detail["samples"] == []
+    assert api_client.get(f"/api/v1/querygen/findings/?group={b.pk}").json()["count"] == 3
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ({"ids": [], "action": "fixed"}, "no_groups"),
+        ({"ids": ["A"], "action": "close"}, "invalid"),
+        ({"ids": ["A"]}, "invalid"),
+        ({"ids": "A", "action": "fixed"}, "invalid"),
+        ({"ids": ["A"], "action": "known"}, "link_required"),
+        ({"ids": ["A"], "action": "ignored", "link": "ftp://x"}, "bad_link"),
+        ({"ids": ["A"], "action": "merge"}, "merge_needs_two"),
+        ({"ids": ["A", "T"], "action": "merge"}, "merge_scopes"),
+        ({"ids": ["A"], "action": "fixed", "status": "x"}, "unknown_field"),
+    ],
+)
+def test_bad_bulk_bodies_are_400_and_change_nothing(token_client, rows, body, error):
+    tlp = make_group(rows["queued"], "tttt")
+    named = {"A": rows["a"].pk, "T": tlp.pk}
+    ids = body.get("ids")
+    if isinstance(ids, list):
+        body = {**body, "ids": [named[i] for i in ids]}
+    elif ids is not None:
+        body = {**body, "ids": named[ids]}
+    answer = token_client.post(BULK, body, format="json")
+    assert answer.status_code == 400 and answer.json()["error"] == error, answer.json()
+    assert set(answer.json()) == {"error", "detail"}
+    assert not Group.objects.exclude(merged_into=None).exists()
+    assert set(Group.objects.values_list("pk", "status")) == {
+        (rows["a"].pk, "new"), (rows["b"].pk, "known"), (tlp.pk, "new")
+    }  # fmt: skip
+
+
+def test_bulk_with_unknown_ids_is_404(token_client, rows):
+    answer = token_client.post(
+        BULK, {"ids": [rows["a"].pk, 999999], "action": "ignored"}, format="json"
+    )
+    assert answer.status_code == 404
+    assert answer.json() == {"error": "not_found", "detail": "No group 999999."}
+    rows["a"].refresh_from_db()
+    assert rows["a"].status == "new"
+
+
+def test_bulk_needs_a_token_or_staff(api_client, rows, django_user_model):
+    body = {"ids": [rows["a"].pk, rows["b"].pk], "action": "merge"}
+    anonymous = api_client.post(BULK, body, format="json")
+    assert anonymous.status_code in (401, 403) and set(anonymous.json()) == {"error", "detail"}
+    api_client.force_login(django_user_model.objects.create_user("reader", password="pw"))
+    assert api_client.post(BULK, body, format="json").status_code == 403
+    assert not Group.objects.exclude(merged_into=None).exists()
+    api_client.force_login(
+        django_user_model.objects.create_user("qa", password="pw", is_staff=True)
+    )
+    assert api_client.post(BULK, body, format="json").status_code == 200
+
+
+def test_schema_has_the_bulk_endpoint(api_client):
+    paths = api_client.get("/api/schema/?format=json").json()["paths"]
+    bulk = paths["/api/v1/querygen/groups/bulk/"]["post"]
+    assert "200" in bulk["responses"] and "requestBody" in bulk

@@ -10,6 +10,8 @@ from django.utils import timezone
 
 from core.models import JobState
 from querygen import selectors
+from querygen.models import Group, GroupStatus
+from querygen.services.groups import merge_groups
 from tests.querygen.factories import make_engines, make_finding, make_group, make_run
 
 pytestmark = pytest.mark.django_db
@@ -91,3 +93,29 @@ def test_the_live_stamp_follows_findings_and_progress():
 def test_dialects_of_a_run():
     duck, lite = make_engines()
     assert selectors.dialects_of(make_run()) == {duck.name: "duckdb", lite.name: "sqlite"}
+
+
+def test_selectors_leave_merged_groups_out():
+    run = make_run()
+    target = make_group(run, title="the target", status=GroupStatus.KNOWN,
+                        link="https://bugs.example/1")  # fmt: skip
+    gone = make_group(run, title="merged away", kind="error")
+    other = make_group(run, title="merged too", status=GroupStatus.NEW)
+    merge_groups(target, [gone, other])
+
+    assert list(selectors.groups()) == [target]
+    assert selectors.recent_groups() == [target]
+    assert selectors.status_counts() == {"new": 0, "known": 1, "fixed": 0, "ignored": 0}
+    assert selectors.group_choices() == {"kinds": ["content"], "scopes": [target.scope]}
+    assert selectors.new_groups_of([run.pk]) == {}
+    assert selectors.live_stamp()["groups"] == 1
+    assert selectors.merged_here(target) == [gone, other]
+
+
+def test_a_loop_made_by_hand_ends_before_a_group_repeats():
+    run = make_run()
+    a, b = make_group(run), make_group(run)
+    Group.objects.filter(pk=a.pk).update(merged_into=b)
+    Group.objects.filter(pk=b.pk).update(merged_into=a)
+    a.refresh_from_db()
+    assert [g.pk for g in selectors.merge_chain(a)] == [a.pk, b.pk]

@@ -34,7 +34,8 @@ from querygen.services.runs import submit_run
 Engine.objects.create(name="nan-duckdb", kind="duckdb", path={duck!r})
 Engine.objects.create(name="nan-sqlite", kind="sqlite", path={lite!r})
 run = submit_run(sut="nan-duckdb", reference="nan-sqlite", budget_queries={queries},
-                 seed={seed}, timeout={timeout}, max_reductions=5)
+                 seed={seed}, timeout={timeout}, max_reductions=5,
+                 profile={{"data": "dataset"}})
 print("RUN", run.pk)
 """
 
@@ -129,7 +130,7 @@ def uninterrupted_findings(duck: Path, lite: Path) -> list[int]:
         found: list[int] = []
         run_queries(
             Differential(d, s, timeout=TIMEOUT),
-            QueryGenerator(common_schema(d, s), seed=SEED),
+            QueryGenerator(common_schema(d, s), seed=SEED, dialects=["duckdb", "sqlite"]),
             budget_queries=QUERIES,
             budget_seconds=None,
             on_finding=lambda f: found.append(f.index),

@@ -303,7 +303,8 @@ def test_actions_are_refused_to_anonymous_and_non_staff_users(client, django_use
 
 
 def test_a_replay_whose_engines_are_gone_is_a_message(staff_client):
-    group = make_group(make_run())  # the factory's engine files do not exist
+    # On the engines' own tables: the factory's engine files do not exist.
+    group = make_group(make_run(profile={"data": "dataset"}))
     sample = make_finding(group)
     resp = staff_client.post(
         f"/querygen/groups/{group.pk}/replay/", {"sample": sample.pk, "which": "reduced"}
@@ -406,7 +407,12 @@ def test_a_bad_form_creates_nothing_and_keeps_the_values(staff_client, qg_engine
 
 def test_a_real_run_shows_its_findings_and_a_replay_reproduces(staff_client, qg_engines):
     run = runs.submit_run(
-        sut="qg-duckdb", reference="qg-sqlite", budget_queries=60, seed=7, timeout=1.0
+        sut="qg-duckdb",
+        reference="qg-sqlite",
+        budget_queries=60,
+        seed=12,
+        timeout=1.0,
+        profile={"data": "dataset"},
     )
     assert jobs.run_job("querygen.QuerygenRun", run.pk) == "succeeded"
     run.refresh_from_db()
@@ -479,3 +485,153 @@ def test_the_form_opens_with_valid_defaults(staff_client, qg_engines):
         },
     )
     assert resp.status_code == 302, resp.content.decode()[:500]
+
+
+# --- several groups at once, and merges ---------------------------------------------------------
+
+BULK = "/querygen/groups/bulk/"
+
+
+def test_staff_see_a_checkbox_per_group_and_the_bulk_form(staff_client):
+    run = make_run()
+    a, b = make_group(run), make_group(run)
+    html = staff_client.get("/querygen/groups/?status=new").content.decode()
+    assert f'action="{BULK}"' in html and 'id="qg-bulk"' in html
+    for group in (a, b):
+        assert f'name="ids" value="{group.pk}" form="qg-bulk"' in html
+    assert 'name="back" value="status=new"' in html
+    labels = ["mark known (with a link)", "mark fixed", "ignore", "reopen as new"]
+    for label in [*labels, "merge into the first ticked"]:
+        assert label in html
+    staff_client.logout()
+    anonymous = staff_client.get("/querygen/groups/").content.decode()
+    assert 'name="ids"' not in anonymous and BULK not in anonymous
+
+
+def test_the_bulk_form_marks_groups_and_comes_back_with_the_filters(staff_client):
+    run = make_run()
+    a, b, c = make_group(run), make_group(run), make_group(run)
+    data = {"ids": [a.pk, b.pk], "action": "fixed", "note": "in 1.3"}
+    resp = staff_client.post(BULK, {**data, "back": "kind=content&status=new"})
+    assert resp.status_code == 302
+    assert resp["Location"] == "/querygen/groups/?kind=content&status=new"
+    assert texts(resp) == ["Marked 2 groups fixed."]
+    marked = {g.pk: (g.status, g.note) for g in Group.objects.all()}
+    assert marked == {a.pk: ("fixed", "in 1.3"), b.pk: ("fixed", "in 1.3"), c.pk: ("new", "")}
+
+    resp = staff_client.post(
+        BULK, {"ids": [c.pk], "action": "known", "link": "https://bugs.example/5"}
+    )
+    assert resp["Location"] == "/querygen/groups/" and texts(resp)[-1] == "Marked 1 group known."
+    c.refresh_from_db()
+    assert (c.status, c.link) == ("known", "https://bugs.example/5")
+
+
+def test_the_bulk_form_merges_into_the_first_ticked(staff_client):
+    run = make_run()
+    a, b, c = make_group(run, title="A first"), make_group(run, title="B"), make_group(run)
+    make_finding(b)
+    resp = staff_client.post(BULK, {"ids": [a.pk, b.pk, c.pk], "action": "merge"}, follow=True)
+    assert f"Merged groups {b.pk}, {c.pk} into group {a.pk}." in resp.content.decode()
+    assert [g.pk for g in resp.context["page"]] == [a.pk]  # merged groups leave the list
+    a.refresh_from_db()
+    assert a.count == 3 and a.samples.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"action": "fixed"}, "Select at least one group."),
+        ({"ids": ["A"]}, "Tick the groups and choose an action."),
+        ({"ids": ["A"], "action": "close"}, "Unknown action 'close'"),
+        ({"ids": ["A", "B"], "action": "known"}, "A known group needs a link"),
+        ({"ids": ["A"], "action": "known", "link": "javascript:x"}, "is not an http(s) URL"),
+        ({"ids": ["A"], "action": "merge"}, "Select at least two groups to merge"),
+        ({"ids": ["A", "T"], "action": "merge"}, "only groups of one scope merge"),
+        ({"ids": ["A", "999999"], "action": "ignored"}, "No group 999999."),
+        ({"ids": ["x"], "action": "ignored"}, "Tick the groups and choose an action."),
+    ],
+)
+def test_bad_bulk_input_is_a_message_and_changes_nothing(staff_client, data, message):
+    run = make_run()
+    tlp = make_run(sut=make_engines()[1], reference=None, oracle="tlp")
+    named = {"A": make_group(run), "B": make_group(run), "T": make_group(tlp)}
+    ids = [str(named[i].pk) if i in named else i for i in data.get("ids", [])]
+    resp = staff_client.post(BULK, {**data, "ids": ids, "back": "sort=count"})
+    assert resp.status_code == 302 and resp["Location"] == "/querygen/groups/?sort=count"
+    [shown] = texts(resp)
+    assert message in shown
+    assert {(g.status, g.merged_into_id, g.link) for g in Group.objects.all()} == {
+        ("new", None, "")
+    }
+
+
+def test_the_bulk_form_comes_back_to_the_list_only(staff_client):
+    group = make_group(make_run())
+    resp = staff_client.post(
+        BULK, {"ids": [group.pk], "action": "ignored", "back": "//evil.example/x?y=1"}
+    )
+    assert resp["Location"].startswith("/querygen/groups/?")
+
+
+def test_bulk_actions_and_merges_are_refused_to_non_staff(client, django_user_model):
+    run = make_run()
+    a, b = make_group(run), make_group(run)
+    merge_url = f"/querygen/groups/{a.pk}/merge/"
+    assert client.post(BULK, {"ids": [a.pk], "action": "ignored"}).status_code == 403
+    assert client.post(merge_url, {"target": b.pk}).status_code == 403
+    client.force_login(django_user_model.objects.create_user("reader", password="pw"))
+    assert client.post(BULK, {"ids": [a.pk, b.pk], "action": "merge"}).status_code == 403
+    assert client.post(merge_url, {"target": b.pk}).status_code == 403
+    assert client.get(BULK).status_code == 405
+    assert {(g.status, g.merged_into_id) for g in Group.objects.all()} == {("new", None)}
+    assert "Merge into group" not in client.get(f"/querygen/groups/{a.pk}/").content.decode()
+
+
+def test_staff_merge_a_group_from_its_page(staff_client):
+    run = make_run()
+    group, target = make_group(run, title="content: the duplicate"), make_group(run)
+    make_finding(group)
+    html = staff_client.get(f"/querygen/groups/{group.pk}/").content.decode()
+    assert f'action="/querygen/groups/{group.pk}/merge/"' in html and "Merge into group #" in html
+
+    resp = staff_client.post(f"/querygen/groups/{group.pk}/merge/", {"target": target.pk})
+    assert resp.status_code == 302 and resp["Location"] == f"/querygen/groups/{target.pk}/"
+    assert texts(resp) == [f"Merged group {group.pk} into group {target.pk}."]
+    target_html = staff_client.get(f"/querygen/groups/{target.pk}/").content.decode()
+    assert "Merged here" in target_html and f'href="/querygen/groups/{group.pk}/"' in target_html
+    assert f"Merged group {group.pk} (content: the duplicate) into this one" in target_html
+
+
+def test_a_merged_groups_page_is_a_banner_to_where_its_merges_end(staff_client):
+    run = make_run()
+    first, second, third = make_group(run), make_group(run), make_group(run)
+    staff_client.post(f"/querygen/groups/{first.pk}/merge/", {"target": second.pk})
+    staff_client.post(f"/querygen/groups/{second.pk}/merge/", {"target": third.pk})
+    resp = staff_client.get(f"/querygen/groups/{first.pk}/")
+    assert resp.status_code == 200  # a banner, not a redirect: the group's history stays
+    html = resp.content.decode()
+    assert f'Merged into <a href="/querygen/groups/{second.pk}/">group {second.pk}</a>' in html
+    assert f'since merged into <a href="/querygen/groups/{third.pk}/">group {third.pk}</a>' in html
+    assert "Mark known" not in html and "Merge into group #" not in html
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("999999", "No group 999999."),
+        ("self", "cannot be merged into itself"),
+        ("tlp", "only groups of one scope merge"),
+        ("", "Say which group to merge this one into: its number."),
+        ("x", "No group x."),
+    ],
+)
+def test_a_bad_merge_from_a_groups_page_is_a_message(staff_client, target, message):
+    run = make_run()
+    group = make_group(run)
+    stranger = make_group(make_run(sut=make_engines()[1], reference=None, oracle="tlp"))
+    value = {"self": group.pk, "tlp": stranger.pk}.get(target, target)
+    resp = staff_client.post(f"/querygen/groups/{group.pk}/merge/", {"target": value})
+    assert resp.status_code == 302 and resp["Location"] == f"/querygen/groups/{group.pk}/"
+    assert message in texts(resp)[0]
+    assert not Group.objects.exclude(merged_into=None).exists()

@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from core import jobs
 from core.exceptions import AssayError
+from querygen.engine.profile import DATA_MODES
 from querygen.models import Finding, Group, GroupStatus, OracleKind, Pair, QuerygenRun
 from querygen.services import runs
 from querygen.services.demo import ensure_demo_pair
@@ -73,6 +74,13 @@ class _Follower(threading.Thread):
         self.join()
 
 
+def _profile(opts: dict[str, Any]) -> dict[str, Any]:
+    profile = read_profile(opts["profile"]) if opts["profile"] else {}
+    if opts["data"]:
+        profile["data"] = opts["data"]
+    return profile
+
+
 class Command(BaseCommand):
     help = "Random query testing: run, work, groups, replay, pairs, start."
 
@@ -96,6 +104,11 @@ class Command(BaseCommand):
         run.add_argument("--max-reductions", type=int, default=runs.DEFAULT_MAX_REDUCTIONS)
         run.add_argument("--python", default="", metavar="PATH", help="A private build's python")
         run.add_argument("--profile", default=None, metavar="FILE", help="Profile .json/.yaml")
+        run.add_argument(
+            "--data", choices=DATA_MODES, default=None,
+            help="generated (default): databases of querygen's own, in memory; dataset: the "
+            "engines' own tables (sets the profile's 'data')",
+        )  # fmt: skip
         run.add_argument("--label", default="")
         run.add_argument("--detach", action="store_true", help="Submit, print the id, return")
         run.add_argument("--no-progress", action="store_true")
@@ -139,7 +152,7 @@ class Command(BaseCommand):
             reference=opts["reference"],
             oracle=opts["oracle"],
             sut_python=opts["python"],
-            profile=read_profile(opts["profile"]) if opts["profile"] else {},
+            profile=_profile(opts),
             budget_queries=opts["queries"],
             budget_seconds=None if minutes is None else max(1, round(minutes * 60)),
             timeout=opts["timeout"],

@@ -26,6 +26,8 @@ from results.models import TestResult, TestRun
 pytestmark = pytest.mark.db_dependent
 
 LABEL = "querygen.QuerygenRun"
+# The tables of the engines' files (the NaN dataset): where these tests' differences are.
+DATASET = {"data": "dataset"}
 
 
 def execute(run: QuerygenRun) -> QuerygenRun:
@@ -35,7 +37,13 @@ def execute(run: QuerygenRun) -> QuerygenRun:
 
 
 def nan_run(**options) -> QuerygenRun:
-    base = {"sut": "nan-duckdb", "reference": "nan-sqlite", "budget_queries": 60, "seed": 3}
+    base = {
+        "sut": "nan-duckdb",
+        "reference": "nan-sqlite",
+        "budget_queries": 60,
+        "seed": 1,
+        "profile": DATASET,
+    }
     return execute(runs.submit_run(**{**base, **options}))
 
 
@@ -87,13 +95,19 @@ def test_engines_that_cannot_be_used_are_refused_at_submission(nan_engines, tmp_
         name="pg", kind="postgresql", host="localhost", database="x", password_env="QG_NO_SUCH_PW"
     )
     with pytest.raises(AssayError, match="does not exist"):
-        runs.submit_run(sut="gone", reference="nan-sqlite", budget_queries=5)
+        runs.submit_run(sut="gone", reference="nan-sqlite", budget_queries=5, profile=DATASET)
     with pytest.raises(AssayError, match="QG_NO_SUCH_PW"):
-        runs.submit_run(sut="nan-duckdb", reference="pg", budget_queries=5)
+        runs.submit_run(sut="nan-duckdb", reference="pg", budget_queries=5, profile=DATASET)
     with pytest.raises(AssayError, match="embedded engine"):
         os.environ["QG_NO_SUCH_PW"] = "x"
         try:
-            runs.submit_run(sut="pg", oracle="norec", sut_python=sys.executable, budget_queries=5)
+            runs.submit_run(
+                sut="pg",
+                oracle="norec",
+                sut_python=sys.executable,
+                budget_queries=5,
+                profile=DATASET,
+            )
         finally:
             del os.environ["QG_NO_SUCH_PW"]
     assert QuerygenRun.objects.count() == 0
@@ -269,7 +283,9 @@ def test_a_finding_recorded_twice_is_one_row(nan_engines) -> None:
 
 @pytest.mark.parametrize("oracle", ["tlp", "norec"])
 def test_single_engine_oracles_run_on_one_engine(nan_engines, oracle) -> None:
-    run = execute(runs.submit_run(sut="nan-sqlite", oracle=oracle, budget_queries=40, seed=2))
+    run = execute(
+        runs.submit_run(sut="nan-sqlite", oracle=oracle, budget_queries=40, seed=2, profile=DATASET)
+    )
     assert run.queries == 40 and run.reference is None
     assert run.scope == f"{oracle} on nan-sqlite"
     assert run.findings == run.finding_rows.count()
@@ -277,7 +293,9 @@ def test_single_engine_oracles_run_on_one_engine(nan_engines, oracle) -> None:
 
 
 def test_the_plan_oracle_runs_on_one_duckdb_engine(nan_engines) -> None:
-    run = execute(runs.submit_run(sut="nan-duckdb", oracle="plan", budget_queries=40, seed=2))
+    run = execute(
+        runs.submit_run(sut="nan-duckdb", oracle="plan", budget_queries=40, seed=2, profile=DATASET)
+    )
     assert run.queries == 40 and run.reference is None
     assert run.scope == "plan on nan-duckdb"
     assert run.matches >= 30, run.report
@@ -287,7 +305,7 @@ def test_the_plan_oracle_runs_on_one_duckdb_engine(nan_engines) -> None:
 
 def test_the_plan_oracle_needs_an_optimizer_to_switch_off(nan_engines) -> None:
     with pytest.raises(AssayError) as raised:
-        runs.submit_run(sut="nan-sqlite", oracle="plan", budget_queries=5)
+        runs.submit_run(sut="nan-sqlite", oracle="plan", budget_queries=5, profile=DATASET)
     assert raised.value.code == "oracle_unsupported"
     assert "DuckDB or PostgreSQL" in raised.value.detail
     assert QuerygenRun.objects.count() == 0
@@ -297,7 +315,11 @@ def test_the_plan_oracle_needs_an_optimizer_to_switch_off(nan_engines) -> None:
 def test_the_plan_oracle_runs_on_postgresql(db, querygen_pg) -> None:
     """The second run of each query goes to connections opened from the row's conninfo."""
     pg_engine_row(querygen_pg)
-    run = execute(runs.submit_run(sut="qg-pg", oracle="plan", budget_queries=40, seed=2, timeout=2))
+    run = execute(
+        runs.submit_run(
+            sut="qg-pg", oracle="plan", budget_queries=40, seed=2, timeout=2, profile=DATASET
+        )
+    )
     assert run.queries == 40 and run.sut_version.startswith("PostgreSQL")
     assert run.matches >= 30, run.report
     assert run.findings == run.finding_rows.count()
@@ -313,6 +335,7 @@ def test_a_private_build_runs_in_its_own_interpreter(nan_engines) -> None:
             sut_python=sys.executable,
             budget_queries=30,
             seed=3,
+            profile=DATASET,
         )
     )
     assert run.scope == f"differential nan-duckdb@{sys.executable} vs nan-sqlite"
@@ -325,7 +348,7 @@ def test_an_engine_that_cannot_open_fails_the_run_with_its_reason(nan_engines, t
     broken = tmp_path / "broken.duckdb"
     broken.write_bytes(b"this is not a database file" * 100)
     Engine.objects.create(name="broken", kind="duckdb", path=str(broken))
-    run = runs.submit_run(sut="broken", reference="nan-sqlite", budget_queries=5)
+    run = runs.submit_run(sut="broken", reference="nan-sqlite", budget_queries=5, profile=DATASET)
     # A file that cannot be opened fails the same way every time: once, not max_attempts times.
     assert jobs.run_job(LABEL, run.pk) == "failed"
     run.refresh_from_db()
@@ -341,7 +364,11 @@ def test_a_private_build_that_cannot_open_its_file_fails_at_once(nan_engines, tm
     broken.write_bytes(b"not the storage format this build reads" * 100)
     Engine.objects.create(name="newer", kind="duckdb", path=str(broken))
     run = runs.submit_run(
-        sut="newer", reference="nan-sqlite", sut_python=sys.executable, budget_queries=5
+        sut="newer",
+        reference="nan-sqlite",
+        sut_python=sys.executable,
+        budget_queries=5,
+        profile=DATASET,
     )
     assert jobs.run_job(LABEL, run.pk) == "failed"
     run.refresh_from_db()
@@ -390,8 +417,12 @@ def test_a_worker_that_lost_the_run_records_nothing(nan_engines) -> None:
 def test_a_timeout_longer_than_half_a_lease_is_refused(nan_engines, settings) -> None:
     settings.ASSAY_JOB_LEASE_SECONDS = 60
     with pytest.raises(AssayError, match="half a job lease"):
-        runs.submit_run(sut="nan-duckdb", reference="nan-sqlite", budget_queries=5, timeout=30)
-    assert runs.build_run(sut="nan-duckdb", reference="nan-sqlite", budget_queries=5, timeout=10)
+        runs.submit_run(
+            sut="nan-duckdb", reference="nan-sqlite", budget_queries=5, timeout=30, profile=DATASET
+        )
+    assert runs.build_run(
+        sut="nan-duckdb", reference="nan-sqlite", budget_queries=5, timeout=10, profile=DATASET
+    )
 
 
 # --- the schedule -------------------------------------------------------------------------------
@@ -417,8 +448,10 @@ def test_pairs_are_started_when_due_and_not_twice(nan_engines) -> None:
 def test_a_pair_whose_engine_went_away_does_not_stop_the_others(nan_engines, tmp_path) -> None:
     duck, lite = nan_engines
     gone = Engine.objects.create(name="gone", kind="sqlite", path=str(tmp_path / "gone.sqlite3"))
-    Pair.objects.create(name="a-broken", sut=gone, reference=lite, budget_queries=5)
-    Pair.objects.create(name="b-fine", sut=duck, reference=lite, budget_queries=5)
+    Pair.objects.create(
+        name="a-broken", sut=gone, reference=lite, budget_queries=5, profile=DATASET
+    )
+    Pair.objects.create(name="b-fine", sut=duck, reference=lite, budget_queries=5, profile=DATASET)
     assert [r.pair.name for r in runs.start_due_runs()] == ["b-fine"]
     broken = Pair.objects.get(name="a-broken")
     assert "gone.sqlite3 does not exist" in broken.last_error  # on the pair, for the admin
@@ -459,7 +492,14 @@ def test_postgresql_as_the_reference(qg_engines, querygen_pg) -> None:
     """An Engine row of kind postgresql (host, port, database, user) as the reference."""
     pg_engine_row(querygen_pg)
     run = execute(
-        runs.submit_run(sut="qg-duckdb", reference="qg-pg", budget_queries=40, seed=2, timeout=2)
+        runs.submit_run(
+            sut="qg-duckdb",
+            reference="qg-pg",
+            budget_queries=40,
+            seed=2,
+            timeout=2,
+            profile=DATASET,
+        )
     )
     assert run.queries == 40 and run.reference_version.startswith("PostgreSQL")
     assert run.reference_ok >= 30, run.report
@@ -502,3 +542,85 @@ def test_past_its_reduction_budget_a_run_groups_findings_by_how_they_differ(nan_
         )
     new_groups = Group.objects.filter(first_run=second)
     assert not new_groups.filter(kind="content", samples__difference="content|NaN>NULL").exists()
+
+
+# --- databases of querygen's own (the default) ----------------------------------------------------
+
+# Every integer an edge value (2147483647, -2147483648, ...), never NULL: DuckDB's INTEGER
+# overflows where SQLite's 64-bit one does not, so findings come in a few queries.
+OVERFLOWING = {"database": {"type_weights": {"int": 1}, "p_edge": 1.0, "p_null": 0.0}}
+
+
+@pytest.fixture
+def memory_engines(db, tmp_path) -> tuple[Engine, Engine]:
+    """Engine rows whose files do not exist: a run on generated databases never opens them."""
+    return (
+        Engine.objects.create(name="g-duck", kind="duckdb", path=str(tmp_path / "none.duckdb")),
+        Engine.objects.create(name="g-lite", kind="sqlite", path=str(tmp_path / "none.sqlite")),
+    )
+
+
+def test_by_default_a_run_tests_on_databases_of_its_own(memory_engines, tmp_path) -> None:
+    run = execute(
+        runs.submit_run(
+            sut="g-duck", reference="g-lite", budget_queries=150, seed=4, profile=OVERFLOWING
+        )
+    )
+    assert run.queries == 150 and run.findings > 0
+    assert "a new database every 100 queries" in (run.log_dir / "job.log").read_text()
+    assert not any(tmp_path.glob("none.*"))  # no file was made
+    reduced = run.finding_rows.exclude(scripts={}).first()
+    assert reduced is not None and reduced.original_rows > 0
+    assert reduced.reduced_rows is not None and reduced.reduced_rows <= 5
+    script = reduced.scripts["sut"]
+    assert script.startswith('CREATE TABLE "t')
+    assert "-- sut: error: " in script and "Overflow" in script
+    # As it is, in the SUT's engine: the same refusal.
+    import duckdb
+
+    with pytest.raises(duckdb.Error, match="Overflow"):
+        duckdb.connect().execute(script)
+
+
+def test_a_finding_on_a_generated_database_replays(memory_engines) -> None:
+    run = execute(
+        runs.submit_run(
+            sut="g-duck", reference="g-lite", budget_queries=100, seed=4, profile=OVERFLOWING
+        )
+    )
+    finding = run.finding_rows.exclude(reduced_query="").first()
+    assert finding is not None
+    assert runs.replay_finding(finding, "reduced").reproduced
+    assert runs.replay_finding(finding, "original").reproduced
+
+
+def test_a_private_build_runs_generated_databases_in_its_worker(memory_engines) -> None:
+    run = execute(
+        runs.submit_run(
+            sut="g-duck",
+            reference="g-lite",
+            sut_python=sys.executable,
+            budget_queries=60,
+            seed=4,
+            profile=OVERFLOWING,
+        )
+    )
+    assert run.queries == 60 and run.findings > 0
+    assert run.finding_rows.first().engines["sut"] == f"g-duck@{sys.executable}"
+
+
+def test_generated_databases_need_embedded_engines(memory_engines) -> None:
+    Engine.objects.create(
+        name="pg", kind="postgresql", host="localhost", database="x", password_env="QG_PW"
+    )
+    with pytest.raises(AssayError) as raised:
+        runs.submit_run(sut="g-duck", reference="pg", budget_queries=5)
+    assert raised.value.code == "bad_profile"
+    assert '{"data": "dataset"}' in raised.value.detail
+    with pytest.raises(AssayError, match="profile.data: one of"):
+        runs.submit_run(sut="g-duck", reference="g-lite", budget_queries=5, profile={"data": 1})
+    with pytest.raises(AssayError, match="database: unknown setting 'rows'"):
+        runs.submit_run(
+            sut="g-duck", reference="g-lite", budget_queries=5, profile={"database": {"rows": 2}}
+        )
+    assert QuerygenRun.objects.count() == 0

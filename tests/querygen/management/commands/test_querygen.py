@@ -9,11 +9,15 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from core.models import Engine, JobState
-from querygen.models import Finding, Group, GroupStatus, Pair, QuerygenRun
+from querygen.models import Finding, Group, GroupStatus, KnownIssue, Pair, QuerygenRun
+from querygen.services.demo import DEMO_KNOWN_ISSUES
 
 pytestmark = pytest.mark.django_db
 
-REAL = ["--sut", "qg-duckdb", "--reference", "qg-sqlite", "--seed", "3", "--timeout", "1"]
+REAL = [
+    "--sut", "qg-duckdb", "--reference", "qg-sqlite", "--seed", "3", "--timeout", "1",
+    "--data", "dataset",
+]  # fmt: skip
 
 
 def querygen(*args: str) -> tuple[str, str]:
@@ -67,7 +71,10 @@ def test_a_failed_run_is_a_command_error(db, tmp_path):
         sqlite3.connect(path).close()  # an empty database: no table in common
         Engine.objects.create(name=name, kind="sqlite", path=str(path))
     with pytest.raises(CommandError, match=r"run \d+ failed: .*a vs b") as info:
-        querygen("run", "--sut", "a", "--reference", "b", "--queries", "5", "--no-progress")
+        querygen(
+            "run", "--sut", "a", "--reference", "b", "--queries", "5", "--no-progress",
+            "--data", "dataset",
+        )  # fmt: skip
     assert "\n" not in str(info.value)
     assert QuerygenRun.objects.get().state == JobState.FAILED
 
@@ -145,7 +152,8 @@ def test_demo_makes_the_pair_make_run_starts(db, nan_files):
     querygen("demo")
     pair = Pair.objects.get()
     assert pair.every_minutes == 45 and pair.enabled and pair.budget_seconds == 900
-    assert pair.profile == {"name": "fast"}
+    assert pair.profile == {}  # the defaults: databases of querygen's own
+    assert KnownIssue.objects.count() == len(DEMO_KNOWN_ISSUES)  # created once
     # Due at once: the schedule's first tick starts it.
     from querygen.services.runs import start_due_runs
 
