@@ -42,6 +42,7 @@ bench: venv
 	$(PY) benchmarks/results_ui.py
 	$(PY) benchmarks/datagen.py
 	$(PY) benchmarks/querygen.py
+	$(PY) benchmarks/querygen_versions.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
