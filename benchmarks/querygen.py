@@ -22,6 +22,7 @@ timeout of 1 s and a row limit of 10,000 per query; ``--profile default`` runs t
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -34,9 +35,11 @@ sys.path.insert(0, str(ROOT))
 
 from datagen.generator import generate_chunk, load_bundled_spec  # noqa: E402
 from datagen.generator.loaders import Target, copy_between, create_tables, load_chunk  # noqa: E402
+from querygen.engine import worker  # noqa: E402
 from querygen.engine.census import census  # noqa: E402
 from querygen.engine.compare import Kind  # noqa: E402
 from querygen.engine.engines import DuckDBEngine, SQLiteEngine  # noqa: E402
+from querygen.engine.generated import GeneratedQueries  # noqa: E402
 from querygen.engine.generator import UNSUPPORTED, QueryGenerator  # noqa: E402
 from querygen.engine.oracles import Differential, render  # noqa: E402
 from querygen.engine.pipeline import reduce_finding  # noqa: E402
@@ -82,6 +85,15 @@ class Timed:
         self.name = getattr(inner, "name", "")
         self.dialect = getattr(inner, "dialect", "")
 
+    load_seconds = 0.0
+
+    def load(self, statements, **options):
+        started = time.perf_counter()
+        try:
+            return self.inner.load(statements, **options)
+        finally:
+            self.load_seconds += time.perf_counter() - started
+
     def execute(self, sql: str, **limits):
         started = time.perf_counter()
         try:
@@ -104,24 +116,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=TIMEOUT, help="seconds per query")
     parser.add_argument("--max-rows", type=int, default=MAX_ROWS, help="row limit per query")
     parser.add_argument("--profile", default="fast", choices=sorted(PROFILES))
+    parser.add_argument(
+        "--data", default="generated", choices=("generated", "dataset"),
+        help="generated (the default mode): databases of querygen's own, in memory; dataset: "
+        "datagen's querygen dataset",
+    )  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="a smoke run: 40 queries, 2 findings")
     args = parser.parse_args(argv)
     if args.quick:
         args.queries, args.findings = 40, 2
+    generated = args.data == "generated"
     with tempfile.TemporaryDirectory(prefix="assay-bench-querygen-") as tmp:
         started = time.perf_counter()
-        duck_path, lite_path = build_dataset(Path(tmp))
-        print(f"\n== querygen: DuckDB vs SQLite on the querygen dataset (seed {SEED}) ==")
-        print(f"  dataset built in {time.perf_counter() - started:.1f} s")
+        if generated:
+            duck_path = lite_path = Path(worker.MEMORY)
+            print(f"\n== querygen: DuckDB vs SQLite on databases of its own (seed {SEED}) ==")
+        else:
+            duck_path, lite_path = build_dataset(Path(tmp))
+            print(f"\n== querygen: DuckDB vs SQLite on the querygen dataset (seed {SEED}) ==")
+            print(f"  dataset built in {time.perf_counter() - started:.1f} s")
         print(f"  profile {args.profile!r}, {args.queries} queries, timeout {args.timeout:g} s, "
-              f"row limit {args.max_rows} per query")  # fmt: skip
-        with DuckDBEngine(duck_path) as duck, SQLiteEngine(lite_path) as lite:
+              f"row limit {args.max_rows} per query; load {_load()}")  # fmt: skip
+        with DuckDBEngine(str(duck_path)) as duck, SQLiteEngine(str(lite_path)) as lite:
             profile = Profile.named(args.profile)
             dialects = (duck.dialect, lite.dialect)
-            generator = Timed(
-                QueryGenerator(common_schema(duck, lite), profile, seed=SEED, dialects=dialects)
-            )
             sut, ref = Timed(duck), Timed(lite)
+            source = None
+            if generated:
+                source = GeneratedQueries([sut, ref], profile, seed=SEED, timeout=args.timeout)  # type: ignore[list-item]
+                generator = Timed(source)
+                schema = source.database(0).schema
+            else:
+                schema = common_schema(duck, lite)
+                generator = Timed(QueryGenerator(schema, profile, seed=SEED, dialects=dialects))
             oracle = TimedOracle(
                 Differential(sut, ref, timeout=args.timeout, max_rows=args.max_rows)
             )
@@ -143,9 +170,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             ok = stats.reference_ok_share
             print(f"  queries the reference answered (no error, timeout or limit): {ok:5.1%}   "
                   f"goal >= {OK_GOAL:.0%}: {verdict(ok >= OK_GOAL)}")  # fmt: skip
-            # Untimed engines: the reductions stay out of the breakdown below.
+            print_breakdown(stats, oracle, generator, sut, ref)
+            # Untimed engines: the reductions stay out of the breakdown above.
             plain = Differential(duck, lite, timeout=args.timeout, max_rows=args.max_rows)
-            reduced = reduce_findings(plain, findings[: args.findings], generator.inner.schema)
+            raw = stats.queries / max(1e-9, sut.seconds + ref.seconds)
+            print(f"  the same queries in the engines alone:  {raw:8.1f} per second "
+                  f"(SUT {sut.seconds / max(1, stats.queries) * 1000:.2f} ms, reference "
+                  f"{ref.seconds / max(1, stats.queries) * 1000:.2f} ms a query)")  # fmt: skip
+            reduced = reduce_findings(plain, findings[: args.findings], schema, source)
             ratios = [r.ratio for r in reduced if r.reduced]
             if ratios:
                 median = statistics.median(ratios)
@@ -156,9 +188,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                       f"({len(reduced) - len(ratios)} could not be reduced)")  # fmt: skip
             else:
                 print("  reduced/original size: no finding to reduce in this run")
-            print_breakdown(stats, oracle, generator, sut, ref)
             queries = 400 if args.quick else CENSUS_QUERIES
-            print_census(generator.inner.schema, profile, dialects, queries)
+            print_census(schema, profile, dialects, queries)
     return 0
 
 
@@ -188,10 +219,12 @@ def print_breakdown(stats, oracle: TimedOracle, gen: Timed, sut: Timed, ref: Tim
     render_seconds = time.perf_counter() - started
     checks_seconds = sum(seconds for _, seconds, _ in oracle.checks)
     compare_seconds = checks_seconds - render_seconds - sut.seconds - ref.seconds
+    loading = sut.load_seconds + ref.load_seconds
     rest = stats.wall_seconds - gen.seconds - checks_seconds
     print("  time per query by stage (ms, share of the wall time):")
     for label, seconds in (
-        ("generating", gen.seconds),
+        ("generating", gen.seconds - loading),
+        ("loading generated databases (engines)", loading),
         (f"rendering ({sut.dialect} and {ref.dialect})", render_seconds),
         (f"SUT: {sut.name}", sut.seconds),
         (f"reference: {ref.name}", ref.seconds),
@@ -225,10 +258,16 @@ def print_census(schema, profile: Profile, dialects: tuple[str, ...], queries: i
         print(f"    {name:30s} {share:6.1%}{mark}")
 
 
-def reduce_findings(oracle, findings, schema) -> list:
+def reduce_findings(oracle, findings, schema, source=None) -> list:
     """Each finding as the app handles it (querygen.engine.pipeline): reduced while the oracle
-    still fails the same way, then signed on the reduced query."""
-    return [reduce_finding(oracle, f, schema=schema, max_checks=200) for f in findings]
+    still fails the same way (its database too, on generated databases), then signed."""
+    return [
+        reduce_finding(oracle, f, schema=schema, max_checks=200, source=source) for f in findings
+    ]
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 if __name__ == "__main__":

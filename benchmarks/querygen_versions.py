@@ -60,7 +60,7 @@ MAX_ROWS = 10_000
 MAX_BISECTED = 400  # findings bisected per tool (the rest are counted, not bisected)
 REDUCE_SHARE, REDUCE_GRACE = 0.5, 10.0
 SHOWN = 6  # bugs shown per release
-JUDGE_CHECKS = 100  # the judge's reduction of each reproducer, for its construct core
+JUDGE_CHECKS = 400  # the judge's reduction of each reproducer, for its construct core
 
 
 @dataclass

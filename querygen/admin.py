@@ -20,7 +20,8 @@ class PairForm(forms.ModelForm):
     class Meta:
         model = Pair
         fields = [
-            "name", "description", "sut", "reference", "oracle", "sut_python", "profile",
+            "name", "description", "sut", "reference", "oracle", "sut_python", "ladder",
+            "profile",
             "budget_queries", "budget_seconds", "timeout", "max_rows", "every_minutes", "enabled",
         ]  # fmt: skip
 
@@ -34,6 +35,7 @@ class PairForm(forms.ModelForm):
                 reference=data.get("reference"),
                 oracle=data.get("oracle") or "",
                 sut_python=data.get("sut_python") or "",
+                ladder=data.get("ladder") or [],
                 profile=data.get("profile") or {},
                 budget_queries=data.get("budget_queries"),
                 budget_seconds=data.get("budget_seconds"),

@@ -72,6 +72,14 @@ class QuerygenSubmitSerializer(serializers.Serializer):
         "or duckdb module runs the SUT's file (must be executable, and listed in "
         "ASSAY_QUERYGEN_PYTHONS when that is set).",
     )
+    ladder = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        default=list,
+        help_text="Releases between the SUT and the reference, oldest first: interpreters as "
+        "sut_python (staff only). A reduced finding's group records the first release from "
+        "which its reproducer stops failing.",
+    )
     profile = serializers.JSONField(
         required=False, default=dict, help_text="Query profile settings over the defaults."
     )
@@ -192,7 +200,8 @@ class QuerygenRunDetailSerializer(QuerygenRunSerializer):
     class Meta(QuerygenRunSerializer.Meta):
         fields = [
             *QuerygenRunSerializer.Meta.fields,
-            "sut_python", "profile", "timeout", "max_rows", "max_reductions", "first_index",
+            "sut_python", "ladder", "profile", "timeout", "max_rows", "max_reductions",
+            "first_index",
             "next_index", "attempts", "error", "counts", "wall_seconds", "engine_seconds",
             "queries_per_second", "sut_version", "reference_version", "report", "results_run",
             "results_url", "log_url",
@@ -230,9 +239,12 @@ class QuerygenRunViewSet(
         _refuse_unknown(request.data, QuerygenSubmitSerializer)
         form = QuerygenSubmitSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        if form.validated_data.get("sut_python") and not request.user.is_staff:
+        programs = form.validated_data.get("sut_python") or form.validated_data.get("ladder")
+        if programs and not request.user.is_staff:
             # The interpreter is a program the worker runs: a staff decision, not a CI token's.
-            raise PermissionDenied("Only staff may run a private build's interpreter (sut_python).")
+            raise PermissionDenied(
+                "Only staff may run a private build's interpreter (sut_python, ladder)."
+            )
         run = runs.submit_run(**form.validated_data)
         body = QuerygenRunDetailSerializer(run, context={"request": request}).data
         return Response(
@@ -262,7 +274,7 @@ class QuerygenFindingDetailSerializer(QuerygenFindingSerializer):
         fields = [
             *QuerygenFindingSerializer.Meta.fields,
             "reduced_query", "errors", "results", "reduction_checks", "raw_signature",
-            "scripts", "original_rows", "reduced_rows",
+            "scripts", "original_rows", "reduced_rows", "fixed_in",
         ]  # fmt: skip
 
 
@@ -328,8 +340,8 @@ class QuerygenGroupSerializer(serializers.ModelSerializer):
         model = Group
         fields = [
             "id", "scope", "signature", "kind", "title", "status", "link", "note", "count",
-            "first_seen", "last_seen", "first_run", "last_run", "reduced", "merged_into", "url",
-            "api_url",
+            "first_seen", "last_seen", "first_run", "last_run", "reduced", "fixed_in",
+            "merged_into", "url", "api_url",
         ]  # fmt: skip
         extra_kwargs = {
             "merged_into": {

@@ -46,6 +46,14 @@ class EngineSettings(models.Model):
         help_text="A private build: the Python interpreter (of another virtualenv) whose "
         "sqlite3 or duckdb module runs the system under test's file. Empty: this one.",
     )
+    ladder = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Releases between the system under test and the reference, oldest first: "
+        "the Python interpreters of their virtualenvs (manage.py querygen_release). Each "
+        "reduced finding's reproducer runs on every one; its group records the first release "
+        "from which it stops failing (generated databases, differential oracle).",
+    )
     profile = models.JSONField(
         default=dict, blank=True, help_text="Query profile settings over the defaults."
     )
@@ -180,6 +188,12 @@ class Group(models.Model):
     reduced = models.BooleanField(
         default=True, help_text="False: its findings were over the run's reduction budget."
     )
+    fixed_in = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="The first release of the run's ladder from which the reproducer stops "
+        "failing: where the bug was fixed.",
+    )
     merged_into = models.ForeignKey(
         "self",
         null=True,
@@ -229,6 +243,9 @@ class Finding(models.Model):
         help_text="Per side, a reproducer that runs as it is in that side's engine: the "
         "statements that make the reduced database, the reduced query, both answers "
         "(generated databases only).",
+    )
+    fixed_in = models.CharField(
+        max_length=200, blank=True, help_text="Where its reproducer stops failing (the ladder)."
     )
     original_rows = models.PositiveIntegerField(
         default=0, help_text="Rows of the generated database the query ran on."

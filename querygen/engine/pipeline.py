@@ -20,15 +20,18 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
 from sqlglot import exp
 
+from querygen.engine import census
+from querygen.engine.bisect import fixed_in, scan
 from querygen.engine.compare import Kind
 from querygen.engine.database import Database, script
+from querygen.engine.engines import Engine
 from querygen.engine.generated import GeneratedQueries, LoadFailed
 from querygen.engine.generator import Query
 from querygen.engine.model import Outcome, Schema
@@ -45,6 +48,7 @@ from querygen.engine.signature import (
 
 __all__ = [
     "Reduced",
+    "bisect_reduced",
     "canonical",
     "check_tree",
     "column_types",
@@ -79,6 +83,7 @@ class Reduced:
     database: Database | None = None  # generated mode: what is left of the query's database
     original_rows: int = 0
     dialects: tuple[str, ...] = ()  # of the sides, in order (generated mode)
+    fixed_in: str = ""  # the release from which the reproducer stops failing (bisected)
 
     @property
     def ratio(self) -> float:
@@ -95,6 +100,34 @@ class Reduced:
             dialect = self.dialects[min(n, len(self.dialects) - 1)]
             out[side] = script(self.database, dialect, sql, answers)
         return out
+
+
+def bisect_reduced(reduced: Reduced, ladder: Sequence[tuple[str, Engine]]) -> Reduced:
+    """The reduced finding's reproducer (its database and the SUT side's query) on each
+    release of ``ladder`` (oldest first), against the reference side's answer. Fixed in a
+    release of the ladder: the finding is signed by that release, its kind and error, and
+    the constructs of its reduced query (census.py), not by the query's whole shape: the
+    variants of one bug that a later release fixed are one group. Still failing on the last
+    release (or not reduced to a database): as it was."""
+    sides = list(reduced.check.sql)
+    if reduced.database is None or len(sides) < 2 or not ladder:
+        return reduced
+    expected = reduced.check.outcomes.get(sides[1])
+    if expected is None:
+        return reduced
+    steps = scan(ladder, reduced.database.statements(reduced.dialects[0]),
+                 reduced.check.sql[sides[0]], expected)  # fmt: skip
+    release = fixed_in(steps)
+    if release is None:
+        return reduced
+    constructs = ",".join(sorted(census.constructs(reduced.tree))) or "-"
+    shape = f"fixed in {release}; constructs: {constructs}"
+    return replace(
+        reduced,
+        fixed_in=release,
+        shape=shape,
+        signature=signature(reduced.finding.kind, shape, reduced.error),
+    )
 
 
 def describe_outcome(outcome: Outcome) -> str:

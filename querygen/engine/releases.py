@@ -322,3 +322,9 @@ def ladder_between(old: str, new: str, ladder: Sequence[str] = DUCKDB_LADDER) ->
     if not between or version_key(between[-1]) != new_key:
         between.append(new)
     return between
+
+
+def release_name(version: str) -> str:
+    """A release as a ladder names it: an engine's version without its build id
+    ("DuckDB v0.10.3 (f1a2b3)" -> "DuckDB v0.10.3")."""
+    return version.split(" (", 1)[0].strip()

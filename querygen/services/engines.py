@@ -13,6 +13,7 @@ from core.exceptions import AssayError
 from core.models import Engine
 from querygen.engine import engines as qe
 from querygen.engine import worker
+from querygen.engine.releases import release_name
 
 # The kinds that run in the client's process on a database file: the ones querygen's worker
 # serves, so a private build's interpreter can run them.
@@ -74,3 +75,19 @@ def opened(
             r = open_engine(reference, memory=memory)
             stack.callback(r.close)
         yield s, r
+
+
+@contextmanager
+def opened_ladder(engine: Engine, pythons: list[str]) -> Iterator[list[tuple[str, qe.Engine]]]:
+    """A run's ladder of releases, oldest first: (release name, engine on a database of its
+    own in memory) per interpreter, closed on the way out."""
+    with ExitStack() as stack:
+        ladder = []
+        for python in pythons:
+            check_python(python, engine)  # again: the allow-list may have changed
+            e = qe.IsolatedEngine(
+                python, engine.kind, worker.MEMORY, name=f"{engine.name}@{python}"
+            )
+            stack.callback(e.close)
+            ladder.append((release_name(e.version()), e))
+        yield ladder

@@ -171,6 +171,7 @@ def record_finding(
                     "first_run": run,
                     "last_run": run,
                     "reduced": reduced is not None and reduced.reduced,
+                    "fixed_in": reduced.fixed_in if reduced is not None else "",
                 },
             )
         # A group merged by hand into another: the finding is where the merges end.
@@ -197,6 +198,7 @@ def record_finding(
                     reduced_size=reduced.reduced_size if reduced is not None else 0,
                     reduction_checks=reduced.checks if reduced is not None else 0,
                     scripts=reduced.scripts() if reduced is not None else {},
+                    fixed_in=reduced.fixed_in if reduced is not None else "",
                     original_rows=reduced.original_rows if reduced is not None else 0,
                     reduced_rows=_rows_left(reduced),
                     raw_signature=finding.signature,

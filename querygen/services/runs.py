@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,13 @@ from querygen.engine.generated import GeneratedQueries, LoadFailed
 from querygen.engine.generator import QueryGenerator
 from querygen.engine.model import Schema, Status
 from querygen.engine.oracles import TLP, Check, Differential, NoREC, Oracle, Plan, naming_error
-from querygen.engine.pipeline import check_tree, difference_key, reduce_finding, reproduce_key
+from querygen.engine.pipeline import (
+    bisect_reduced,
+    check_tree,
+    difference_key,
+    reduce_finding,
+    reproduce_key,
+)
 from querygen.engine.profile import Profile
 from querygen.engine.runner import Finding as EngineFinding
 from querygen.engine.runner import QuerySource, RunStats, run
@@ -39,7 +45,7 @@ from querygen.engine.schema import common_schema
 from querygen.engine.signature import normalize_error
 from querygen.models import Finding, Group, GroupStatus, OracleKind, Pair, QuerygenRun
 from querygen.services import groups
-from querygen.services.engines import EMBEDDED, check_python, opened
+from querygen.services.engines import EMBEDDED, check_python, opened, opened_ladder
 from results.services import ImportDefaults, ParsedResult, delete_runs, find_runs, record_run
 from results.services.notify import notify_contacts
 
@@ -108,12 +114,32 @@ def _whole(value: Any, name: str, low: int, high: int, *, optional: bool = False
     return value
 
 
+MAX_LADDER = 30
+
+
+def _ladder(value: Any, sut: Engine, oracle: str, generated: bool) -> list[str]:
+    """A ladder of releases: interpreters, as a private build's (check_python)."""
+    if not value:
+        return []
+    if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
+        raise AssayError("ladder: a list of interpreter paths, oldest first.", code="bad_ladder")
+    if len(value) > MAX_LADDER:
+        raise AssayError(f"ladder: at most {MAX_LADDER} releases.", code="bad_ladder")
+    if not generated or oracle != OracleKind.DIFFERENTIAL:
+        raise AssayError(
+            "ladder: releases are bisected on generated databases with the differential oracle.",
+            code="bad_ladder",
+        )
+    return [check_python(p, sut) for p in value]
+
+
 def build_run(
     *,
     sut: str | Engine,
     reference: str | Engine | None = None,
     oracle: str = OracleKind.DIFFERENTIAL,
     sut_python: str = "",
+    ladder: list[str] | None = None,
     profile: dict[str, Any] | None = None,
     budget_queries: int | None = None,
     budget_seconds: int | None = None,
@@ -154,6 +180,7 @@ def build_run(
             code="oracle_unsupported",
         )
     python = check_python(sut_python or "", sut_engine)
+    pythons = _ladder(ladder, sut_engine, oracle, generated)
     _whole(budget_queries, "budget_queries", 1, MAX_BUDGET_QUERIES, optional=True)
     # A run is one django-q task: past the task timeout its worker is killed (the run would
     # go on from its checkpoint in another attempt, but the attempts would run out).
@@ -186,6 +213,7 @@ def build_run(
         reference=ref_engine,
         oracle=oracle,
         sut_python=python,
+        ladder=pythons,
         profile=profile or {},
         budget_queries=budget_queries,
         budget_seconds=budget_seconds,
@@ -213,6 +241,7 @@ class _Setup:
     queries: QuerySource
     schema: Schema | None
     generated: GeneratedQueries | None
+    ladder: list[tuple[str, QEngine]] = field(default_factory=list)  # releases to bisect on
 
     def schema_of(self, index: int) -> Schema | None:
         if self.generated is not None:
@@ -358,6 +387,7 @@ class _Worker:
                 deadline=self.deadline,
                 source=self.setup.generated,
             )
+            reduced = bisect_reduced(reduced, self.setup.ladder)
             self.reductions += 1
             self.reduce_seconds += time.monotonic() - started
         if group is None and reduced is None and difference is not None:
@@ -386,7 +416,10 @@ def execute_run(r: QuerygenRun) -> dict[str, Any]:
         r.log(f"going on from query {r.next_index} ({r.queries} checked before)")
     engines_opened = False
     try:
-        with opened(r.sut, r.reference, r.sut_python, memory=profile.generated) as (sut, ref):
+        with (
+            opened(r.sut, r.reference, r.sut_python, memory=profile.generated) as (sut, ref),
+            opened_ladder(r.sut, list(r.ladder or [])) as ladder,
+        ):
             engines_opened = True
             versions = {"sut_version": sut.version()[:200]}
             if ref is not None:
@@ -395,6 +428,9 @@ def execute_run(r: QuerygenRun) -> dict[str, Any]:
             for key, value in versions.items():
                 setattr(r, key, value)
             setup = _setup(r, sut, ref, profile)
+            setup.ladder = ladder
+            if ladder:
+                r.log("ladder: " + ", ".join(name for name, _ in ladder))
             if setup.schema is not None:
                 tables = f"{len(setup.schema.tables)} tables"
             else:
@@ -607,6 +643,7 @@ def _pair_options(pair: Pair, overrides: dict[str, Any]) -> dict[str, Any]:
         "reference": pair.reference,
         "oracle": pair.oracle,
         "sut_python": pair.sut_python,
+        "ladder": pair.ladder,
         "profile": pair.profile,
         "budget_queries": pair.budget_queries,
         "budget_seconds": pair.budget_seconds,

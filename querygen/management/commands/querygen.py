@@ -103,6 +103,11 @@ class Command(BaseCommand):
         run.add_argument("--max-rows", type=int, default=10_000)
         run.add_argument("--max-reductions", type=int, default=runs.DEFAULT_MAX_REDUCTIONS)
         run.add_argument("--python", default="", metavar="PATH", help="A private build's python")
+        run.add_argument(
+            "--ladder", default="", metavar="PATH[,PATH...]",
+            help="Interpreters of the releases between the SUT and the reference, oldest "
+            "first: each finding is bisected over them (see manage.py querygen_release)",
+        )  # fmt: skip
         run.add_argument("--profile", default=None, metavar="FILE", help="Profile .json/.yaml")
         run.add_argument(
             "--data", choices=DATA_MODES, default=None,
@@ -152,6 +157,7 @@ class Command(BaseCommand):
             reference=opts["reference"],
             oracle=opts["oracle"],
             sut_python=opts["python"],
+            ladder=[p.strip() for p in opts["ladder"].split(",") if p.strip()],
             profile=_profile(opts),
             budget_queries=opts["queries"],
             budget_seconds=None if minutes is None else max(1, round(minutes * 60)),

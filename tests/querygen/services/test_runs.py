@@ -4,11 +4,13 @@ and grouped, recorded in results, reported; pairs started by the schedule; repla
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from core import jobs
@@ -623,4 +625,66 @@ def test_generated_databases_need_embedded_engines(memory_engines) -> None:
         runs.submit_run(
             sut="g-duck", reference="g-lite", budget_queries=5, profile={"database": {"rows": 2}}
         )
+    assert QuerygenRun.objects.count() == 0
+
+
+# --- the proof: an old release's known, fixed bug ---------------------------------------------
+
+RUN_SCRIPT = """
+import sys, duckdb
+conn = duckdb.connect()
+*setup, query = [s for s in sys.stdin.read().split(";\\n") if s.strip() and not s.startswith("--")]
+for statement in setup:
+    conn.execute(statement)
+print(sorted(map(repr, conn.execute(query).fetchall())))
+"""
+
+
+def run_script(python: str, script: str) -> str:
+    done = subprocess.run(  # noqa: S603 (our own interpreters, no shell)
+        [python, "-c", RUN_SCRIPT], input=script, capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
+
+
+def test_an_old_releases_fixed_bug_is_found_reduced_bisected_and_grouped_once(
+    memory_engines, duckdb_releases
+) -> None:
+    """DuckDB 0.9.2 from PyPI (in its cached virtualenv) against this DuckDB, on generated
+    databases: 0.9.2's EXCEPT ALL answers a row too many; 0.10.3 fixed it. Both findings of it
+    are reduced to a few rows, bisected over the releases between, and land in one group,
+    whose script shows the bug when run as it is by 0.9.2, and not by this DuckDB."""
+    old = str(duckdb_releases["0.9.2"])
+    ladder = [str(duckdb_releases[v]) for v in ("0.10.3", "1.0.0", "1.1.3")]
+    run = execute(
+        runs.submit_run(
+            sut="g-duck", reference="g-duck", sut_python=old, ladder=ladder,
+            budget_queries=600, seed=2,
+        )
+    )  # fmt: skip
+    assert "DuckDB v0.9.2" in run.sut_version and run.findings > 0
+    group = Group.objects.get(fixed_in="DuckDB v0.10.3", shape__contains="except_all")
+    assert group.kind == "row_count" and group.count == 2 and group.reduced
+    assert group.shape == "fixed in DuckDB v0.10.3; constructs: except_all"
+    for sample in group.samples.all():
+        assert sample.fixed_in == "DuckDB v0.10.3"
+        assert sample.reduced_rows is not None and sample.reduced_rows <= 5
+        script = sample.scripts["sut"]
+        assert "EXCEPT ALL" in script
+        assert run_script(old, script) != run_script(sys.executable, script)
+    # Grouped once: no other group of this run was fixed in 0.10.3 by EXCEPT ALL.
+    assert Group.objects.filter(first_run=run, shape__contains="except_all").count() == 1
+    # The page says where it was fixed.
+    assert "Fixed in" in Client().get(f"/querygen/groups/{group.pk}/").content.decode()
+
+
+def test_a_ladder_is_checked_like_a_private_build(memory_engines, tmp_path) -> None:
+    with pytest.raises(AssayError) as raised:
+        runs.submit_run(sut="g-duck", reference="g-duck", ladder="python", budget_queries=5)
+    assert raised.value.code == "bad_ladder"
+    with pytest.raises(AssayError) as raised:
+        runs.submit_run(sut="g-duck", reference="g-duck", ladder=["python3"], budget_queries=5)
+    assert raised.value.code == "bad_python"
+    with pytest.raises(AssayError, match="generated databases with the differential"):
+        runs.submit_run(sut="g-duck", oracle="tlp", ladder=[sys.executable], budget_queries=5)
     assert QuerygenRun.objects.count() == 0
