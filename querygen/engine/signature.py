@@ -25,6 +25,9 @@ function or join kind (or a different error) gives another.
 9. A comma-separated run of two or more identical items becomes the first one and ``, ...``:
    DuckDB's ``(bindings: {#[3.0], #[3.1], #[7.0]})`` names as many bindings as the query had
    tables, and one bug must not make a group per count (``{#[<n>], ...}``).
+10. The expression an error quotes in parentheses after ``expression`` becomes ``(...)``:
+   DuckDB's ``Division by zero in expression (c0 % c1)`` quotes the query's own operands, and
+   one behaviour must not make a group per spelling of them.
 
 Words are kept as they are (case included). Unquoted names without digits (SQLite's
 ``no such function: foo``) are kept: nothing tells them from words. The rules are idempotent:
@@ -61,6 +64,8 @@ _PATH = re.compile(
 )
 _NUMBER = re.compile(r"(?:(?<![\w)\]])-)?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
 _SPACE = re.compile(r"\s+")
+# "expression (" up to the matching parenthesis of one nesting level or two
+_QUOTED_EXPRESSION = re.compile(r"(?P<word>\bexpression) \((?:[^()]|\([^()]*\))*\)")
 _REPEATED = re.compile(r"(?P<item>[^,\s{}()](?:[^,{}()]*[^,\s{}()])?)(?:\s*,\s*(?P=item))+")
 
 
@@ -75,7 +80,8 @@ def normalize_error(text: str) -> str:
     line = _PATH.sub("<path>", line)
     line = _NUMBER.sub("<n>", line)
     line = _SPACE.sub(" ", line).strip()
-    return _REPEATED.sub(r"\g<item>, ...", line)
+    line = _REPEATED.sub(r"\g<item>, ...", line)
+    return _QUOTED_EXPRESSION.sub(r"\g<word> (...)", line)
 
 
 # --- query shape ----------------------------------------------------------------------------
