@@ -36,7 +36,7 @@ from querygen.services import runs as run_service
 
 RUNS_PER_PAGE = 25
 GROUPS_PER_PAGE = 50
-SAMPLES_SHOWN = 100
+SAMPLES_PER_PAGE = 50
 DIALECTS = {"duckdb": "duckdb", "sqlite": "sqlite", "postgresql": "postgres"}
 
 # --- SQL highlighting ---------------------------------------------------------------------------
@@ -358,13 +358,13 @@ def _group_page(
     request: HttpRequest, group: Group, sample_id: Any = None, replay: Any = None
 ) -> HttpResponse:
     sample = selectors.shown_sample(group, sample_id)
-    samples = list(selectors.samples(group)[:SAMPLES_SHOWN])
+    page = Paginator(selectors.samples(group), SAMPLES_PER_PAGE).get_page(request.GET.get("page"))
     merged = group.merged_into_id is not None
     context: dict[str, Any] = {
         "group": group,
         "sample": sample,
-        "samples": samples,
-        "samples_more": max(0, group.count - len(samples)),
+        "samples": page.object_list,
+        "page": page,
         # A merged group is a banner pointing at its target (the end of its merges): kept as
         # a page for its history (title, signature, note), with nothing left to act on.
         "merged_end": selectors.live_group(group) if merged else None,

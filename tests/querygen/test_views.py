@@ -635,3 +635,36 @@ def test_a_bad_merge_from_a_groups_page_is_a_message(staff_client, target, messa
     assert resp.status_code == 302 and resp["Location"] == f"/querygen/groups/{group.pk}/"
     assert message in texts(resp)[0]
     assert not Group.objects.exclude(merged_into=None).exists()
+
+
+def test_the_samples_table_is_paged_and_a_sample_link_keeps_its_page(client):
+    group = make_group(make_run())
+    made = [make_finding(group, results=[]) for _ in range(55)]
+    first = client.get(f"/querygen/groups/{group.pk}/")
+    assert len(first.context["samples"]) == 50 and "page 1 of 2" in first.content.decode()
+    second = client.get(f"/querygen/groups/{group.pk}/?page=2")
+    html = second.content.decode()
+    assert len(second.context["samples"]) == 5 and "&larr; previous" in html
+    newest = made[-1]  # samples are listed oldest first
+    assert f"?sample={newest.pk}&amp;page=2" in html
+    shown = client.get(f"/querygen/groups/{group.pk}/?sample={newest.pk}&page=2")
+    assert shown.context["sample"] == newest and shown.context["page"].number == 2
+
+
+def test_a_reproducer_is_shown_with_a_copy_button_and_downloads(client):
+    group = make_group(make_run())
+    script = 'CREATE TABLE "t0" ("c0" INTEGER);\nSELECT 1;\n-- sut: 1 row\n'
+    sample = make_finding(group, scripts={"sut": script, "ref": script}, original_rows=9,
+                          reduced_rows=1)  # fmt: skip
+    html = client.get(f"/querygen/groups/{group.pk}/").content.decode()
+    assert "Reproducer" in html and "9 → 1 rows" in html
+    assert html.count('class="qg-copy"') == 2 and "querygen/copy.js" in html
+    assert "CREATE TABLE &quot;t0&quot;" in html
+    got = client.get(f"/querygen/findings/{sample.pk}/reproducer/sut.sql")
+    assert got.status_code == 200 and got.content.decode() == script
+    assert got["Content-Disposition"] == (
+        f'attachment; filename="querygen-finding-{sample.pk}-sut.sql"'
+    )
+    assert client.get(f"/querygen/findings/{sample.pk}/reproducer/nope.sql").status_code == 404
+    plain = make_finding(group)  # a dataset finding: no reproducer
+    assert client.get(f"/querygen/findings/{plain.pk}/reproducer/sut.sql").status_code == 404
