@@ -90,14 +90,32 @@ class TrendPoint:
         return 1000.0 * self.counts[field] / self.queries if self.queries else 0.0
 
 
-def trend(limit: int = TREND_RUNS) -> list[TrendPoint]:
-    """The last `limit` succeeded runs, oldest first."""
-    fields = [name for name, _ in TREND_SERIES]
+CUSTOM = "custom"  # the trend of the runs that belong to no pair
+
+
+def trend_pairs() -> list[str]:
+    """The pairs whose runs a trend can show (names, then ``custom`` for runs of no pair),
+    the one with the latest finished run first."""
     rows = (
         QuerygenRun.objects.filter(state=JobState.SUCCEEDED)
         .order_by("-finished_at", "-pk")
-        .values("pk", "finished_at", "created_at", "queries", *fields)[:limit]
+        .values_list("pair__name", flat=True)
     )
+    return list(dict.fromkeys(name or CUSTOM for name in rows[:500]))
+
+
+def trend(limit: int = TREND_RUNS, pair: str | None = None) -> list[TrendPoint]:
+    """The last `limit` succeeded runs, oldest first: of one pair (``custom``: runs of no
+    pair), since runs of other engines or profiles are not comparable; None: every run."""
+    fields = [name for name, _ in TREND_SERIES]
+    runs_of = QuerygenRun.objects.filter(state=JobState.SUCCEEDED)
+    if pair == CUSTOM:
+        runs_of = runs_of.filter(pair__isnull=True)
+    elif pair is not None:
+        runs_of = runs_of.filter(pair__name=pair)
+    rows = runs_of.order_by("-finished_at", "-pk").values(
+        "pk", "finished_at", "created_at", "queries", *fields
+    )[:limit]
     return [
         TrendPoint(
             run_id=row["pk"],

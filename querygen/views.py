@@ -278,13 +278,18 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.runs(), RUNS_PER_PAGE).get_page(request.GET.get("page"))
     new_groups = selectors.new_groups_of([r.pk for r in page])
     live = _live_stamp()
+    pairs = selectors.trend_pairs()
+    pair = request.GET.get("pair")
+    pair = pair if pair in pairs else (pairs[0] if pairs else None)
     return render(
         request,
         "querygen/dashboard.html",
         {
             "page": page,
             "rows": [(r, new_groups.get(r.pk, 0), _percent(r)) for r in page],
-            "chart": trend_chart(selectors.trend()),
+            "chart": trend_chart(selectors.trend(pair=pair)),
+            "trend_pair": pair,
+            "trend_pairs": pairs,
             "groups": selectors.recent_groups(),
             "status_counts": selectors.status_counts(),
             "live": live,

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from core import jobs
 from core.models import JobState
-from querygen.models import Group, GroupStatus, QuerygenRun
+from querygen.models import Group, GroupStatus, Pair, QuerygenRun
 from querygen.services import runs
 from querygen.views import highlight_sql, panels
 from tests.querygen.factories import (
@@ -668,3 +668,25 @@ def test_a_reproducer_is_shown_with_a_copy_button_and_downloads(client):
     assert client.get(f"/querygen/findings/{sample.pk}/reproducer/nope.sql").status_code == 404
     plain = make_finding(group)  # a dataset finding: no reproducer
     assert client.get(f"/querygen/findings/{plain.pk}/reproducer/sut.sql").status_code == 404
+
+
+def test_the_trend_is_per_pair(client):
+    duck, lite = make_engines()
+    nightly = Pair.objects.create(name="nightly", sut=duck, reference=lite, budget_queries=5)
+    old = make_run(pair=nightly, finished_at=timezone.now() - timedelta(hours=3))
+    make_run(pair=nightly, finished_at=timezone.now() - timedelta(hours=2))
+    custom = make_run(finished_at=timezone.now() - timedelta(hours=1))
+    resp = client.get("/querygen/")
+    html = resp.content.decode()
+    # The latest finished run is of no pair: its trend first, one point.
+    assert resp.context["trend_pair"] == "custom" and resp.context["trend_pairs"] == [
+        "custom",
+        "nightly",
+    ]
+    assert "over the last 1 finished run</title>" in html and f"#{custom.pk}" in html
+    assert '<a href="?pair=nightly">nightly</a>' in html
+    resp = client.get("/querygen/?pair=nightly")
+    html = resp.content.decode()
+    assert "over the last 2 finished runs</title>" in html and f"#{old.pk}" in html
+    assert f"#{custom.pk}<" not in html
+    assert client.get("/querygen/?pair=nope").context["trend_pair"] == "custom"
