@@ -78,7 +78,9 @@ DIALECTS = tuple(TYPE_NAMES)
 INTS = (0, 1, 2, 3, -1, -2, 5, 10)
 INT_EDGES = (2147483647, -2147483648, 127, -128, 255, 256, 65535, 1000000)
 FLOATS = (0.0, 1.0, -1.0, 0.5, 2.5, -0.5, 3.0, 10.0)
-FLOAT_EDGES = (-0.0, 1e-9, 1e300, -1e300, 0.1, 123456.789)
+# No ±1e300: beside small values, a float SUM's answer depends on the order of summation
+# (1e300 + 1 - 1e300 is 0 or 1), which engines do not fix: noise, not a bug.
+FLOAT_EDGES = (-0.0, 1e-9, 0.1, 123456.789)
 FLOAT_SPECIAL_VALUES = (math.nan, math.inf, -math.inf)
 DECIMALS = tuple(Decimal(v) for v in ("0.00", "1.00", "-1.00", "0.50", "2.25", "10.00", "-3.75"))
 DECIMAL_EDGES = tuple(Decimal(v) for v in ("99999999.99", "-99999999.99", "0.01", "-0.01"))

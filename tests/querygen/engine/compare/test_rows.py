@@ -138,3 +138,17 @@ def test_order_keys_out_of_range() -> None:
 def test_a_row_count_difference_wins_over_order() -> None:
     c = cmp([(1,), (2,)], [(2,)], ordered=True)
     assert c.kind is Kind.ROW_COUNT and c.sut_only == [(1,)]
+
+
+def test_floats_kept_apart_on_one_side_only_are_noise() -> None:
+    """0.1 + 0.2 summed in another order is 0.30000000000000004: DISTINCT (or UNION, GROUP BY)
+    keeps it apart from 0.3 on one side and as one row on the other."""
+    c = cmp([(0.1 + 0.2, "a"), (0.3, "a")], [(0.3, "a")])
+    assert c.kind is Kind.MATCH and "float noise" in c.detail
+    assert cmp([(0.3,)], [(0.1 + 0.2,), (0.3,)]).kind is Kind.MATCH  # either side
+    # Real differences of rows stay findings: an exact duplicate, a row with other values,
+    # a row without floats, floats far apart.
+    assert cmp([(0.3,), (0.3,)], [(0.3,)]).kind is Kind.ROW_COUNT
+    assert cmp([(0.1 + 0.2, "b"), (0.3, "a")], [(0.3, "a")]).kind is Kind.ROW_COUNT
+    assert cmp([(1,), (1,)], [(1,)]).kind is Kind.ROW_COUNT
+    assert cmp([(0.31,), (0.3,)], [(0.3,)]).kind is Kind.ROW_COUNT
