@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -24,7 +25,7 @@ from core.jobs import LeaseLost
 from core.models import JobState
 from querygen import selectors
 from querygen.engine.oracles import Check
-from querygen.engine.pipeline import Reduced
+from querygen.engine.pipeline import Reduced, difference_key
 from querygen.engine.runner import Finding as EngineFinding
 from querygen.engine.signature import KnownIssue as EngineKnownIssue
 from querygen.engine.signature import match_known, normalize_error
@@ -103,6 +104,45 @@ def results_of(check: Check) -> list[dict[str, Any]]:
 def _title(kind: str, error: str, detail: str) -> str:
     text = f"{kind}: {error}" if error else f"{kind}: {detail.splitlines()[0] if detail else ''}"
     return text[:TITLE_CHARS]
+
+
+def place_finding(
+    run: QuerygenRun,
+    finding: EngineFinding,
+    reduce: Callable[[EngineFinding], Reduced | None],
+    known: list[EngineKnownIssue],
+    by_difference: dict[str, Group],
+    *,
+    fence: bool = False,
+) -> Finding | None:
+    """The whole grouping rule: where a finding goes, reducing it only when nothing cheaper
+    places it. In order:
+
+    1. checked again after a crash (this run has its index): recorded the first time;
+    2. a query seen before (the same unreduced signature) goes to that query's group;
+    3. a difference this run saw before (pipeline.difference_key: the kind, refusing sides
+       and normalized error, or how the differing values differ) joins that group;
+    4. otherwise ``reduce`` (None when the run's reduction budget is spent): the reduced
+       query's signature decides, or, bisected over a ladder of releases, the release that
+       fixed it with the kind, the error and the reduced query's constructs;
+    5. unreduced: a difference reduced in an earlier run joins that group; anything else is
+       grouped by its query as generated.
+
+    Whatever group that is, a group merged by hand sends it on to where its merges end
+    (record_finding). ``by_difference`` is the run's own map from difference to group."""
+    if Finding.objects.filter(run=run, index=finding.index).exists():
+        return None
+    group = group_of_query(run.scope, finding.signature)
+    difference = difference_key(finding.check)
+    if group is None and difference is not None:
+        group = by_difference.get(difference)
+    reduced = reduce(finding) if group is None else None
+    if group is None and reduced is None and difference is not None:
+        group = group_of_difference(run.scope, difference)
+    row = record_finding(run, finding, reduced, group, known, difference=difference, fence=fence)
+    if row is not None and difference is not None:
+        by_difference.setdefault(difference, row.group)
+    return row
 
 
 def record_finding(

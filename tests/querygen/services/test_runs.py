@@ -659,7 +659,7 @@ def test_an_old_releases_fixed_bug_is_found_reduced_bisected_and_grouped_once(
     run = execute(
         runs.submit_run(
             sut="g-duck", reference="g-duck", sut_python=old, ladder=ladder,
-            budget_queries=600, seed=2,
+            budget_queries=600, seed=6,
         )
     )  # fmt: skip
     assert "DuckDB v0.9.2" in run.sut_version and run.findings > 0
