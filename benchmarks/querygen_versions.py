@@ -52,7 +52,7 @@ from querygen.engine.model import Outcome  # noqa: E402
 from querygen.engine.oracles import Differential  # noqa: E402
 from querygen.engine.pipeline import check_tree, difference_key, reduce_finding  # noqa: E402
 from querygen.engine.profile import Profile  # noqa: E402
-from querygen.engine.releases import ensure_release, ladder_between  # noqa: E402
+from querygen.engine.releases import ensure_release, ladder_between, version_key  # noqa: E402
 from querygen.engine.runner import Finding, make_finding, run  # noqa: E402
 
 TIMEOUT = 2.0
@@ -258,15 +258,11 @@ def report(tallies: Sequence[Tally], old: str, new: str, load: str) -> None:
         by_release = defaultdict(list)
         for (release, cls, cores), found in t.bugs.items():
             by_release[release].append((cls, cores, found))
-        for release in sorted(by_release, key=_version):
+        for release in sorted(by_release, key=version_key):
             print(f"  fixed in {release}: {len(by_release[release])}")
             for cls, cores, found in sorted(by_release[release], key=lambda x: x[0])[:SHOWN]:
                 print(f"    {cls} [{', '.join(sorted(cores)) or '-'}] x{len(found)}")
                 print(f"      {found[0].sql[:160]}")
-
-
-def _version(text: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in text.split(".") if p.isdigit())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,16 +8,13 @@ import pytest
 from core import jobs
 from core.models import Engine
 from querygen import selectors
-from querygen.models import Group, GroupStatus, QuerygenRun
+from querygen.models import Group, GroupStatus, KnownIssue, QuerygenRun
 from querygen.services import runs
 from querygen.services.demo import ensure_demo_known_issues, ensure_demo_pair
 from results.models import TestResult
+from tests.querygen.conftest import OVERFLOWING
 
 pytestmark = pytest.mark.db_dependent
-
-# Every integer an edge value, never NULL: DuckDB's 32-bit INTEGER overflows where SQLite's
-# 64-bit one does not, in a few queries.
-OVERFLOWING = {"database": {"type_weights": {"int": 1}, "p_edge": 1.0, "p_null": 0.0}}
 
 
 @pytest.fixture
@@ -48,8 +45,6 @@ def test_documented_differences_are_known_and_do_not_make_the_run_red(demo_engin
 
 def test_without_the_known_issues_the_same_run_is_red(demo_engines) -> None:
     pair = ensure_demo_pair()
-    from querygen.models import KnownIssue
-
     KnownIssue.objects.all().delete()
     run = runs.submit_pair(pair, budget_seconds=None, budget_queries=150, profile=OVERFLOWING)
     assert jobs.run_job("querygen.QuerygenRun", run.pk) == "succeeded"

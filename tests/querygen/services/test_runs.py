@@ -22,6 +22,7 @@ from querygen.engine.runner import Finding as EngineFinding
 from querygen.models import Finding, Group, GroupStatus, KnownIssue, Pair, QuerygenRun
 from querygen.services import groups, runs
 from results.models import TestResult, TestRun
+from tests.querygen.conftest import OVERFLOWING
 
 # Findings, groups and checkpoints are written under row locks and conditional updates: the
 # PostgreSQL pass runs these too.
@@ -547,10 +548,6 @@ def test_past_its_reduction_budget_a_run_groups_findings_by_how_they_differ(nan_
 
 
 # --- databases of querygen's own (the default) ----------------------------------------------------
-
-# Every integer an edge value (2147483647, -2147483648, ...), never NULL: DuckDB's INTEGER
-# overflows where SQLite's 64-bit one does not, so findings come in a few queries.
-OVERFLOWING = {"database": {"type_weights": {"int": 1}, "p_edge": 1.0, "p_null": 0.0}}
 
 
 @pytest.fixture
