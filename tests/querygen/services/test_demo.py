@@ -24,15 +24,21 @@ def demo_engines(db, tmp_path) -> None:
 
 
 def test_documented_differences_are_known_and_do_not_make_the_run_red(demo_engines) -> None:
+    # A fixed seed: a random one finds, now and then, a real bug besides the overflows (seed
+    # 17: a row count difference), which is rightly new.
     pair = ensure_demo_pair()
     assert pair is not None and pair.profile == {}
-    run = runs.submit_pair(pair, budget_seconds=None, budget_queries=150, profile=OVERFLOWING)
+    run = runs.submit_pair(
+        pair, budget_seconds=None, budget_queries=150, profile=OVERFLOWING, seed=4
+    )
     assert jobs.run_job("querygen.QuerygenRun", run.pk) == "succeeded"
     run.refresh_from_db()
     assert run.errors > 0
     found = Group.objects.filter(samples__run=run).distinct()
     assert found.exists()
-    assert set(found.values_list("status", flat=True)) == {GroupStatus.KNOWN}
+    assert set(found.values_list("status", flat=True)) == {GroupStatus.KNOWN}, [
+        (g.status, g.title) for g in found
+    ]
     assert {g.link for g in found} == {"https://duckdb.org/docs/stable/sql/data_types/numeric"}
     assert selectors.new_groups_of([run.pk]) == {}
     statuses = set(
@@ -46,7 +52,9 @@ def test_documented_differences_are_known_and_do_not_make_the_run_red(demo_engin
 def test_without_the_known_issues_the_same_run_is_red(demo_engines) -> None:
     pair = ensure_demo_pair()
     KnownIssue.objects.all().delete()
-    run = runs.submit_pair(pair, budget_seconds=None, budget_queries=150, profile=OVERFLOWING)
+    run = runs.submit_pair(
+        pair, budget_seconds=None, budget_queries=150, profile=OVERFLOWING, seed=4
+    )
     assert jobs.run_job("querygen.QuerygenRun", run.pk) == "succeeded"
     assert selectors.new_groups_of([run.pk])[run.pk] > 0
     assert QuerygenRun.objects.get(pk=run.pk).findings > 0
