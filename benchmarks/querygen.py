@@ -189,7 +189,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 print("  reduced/original size: no finding to reduce in this run")
             queries = 400 if args.quick else CENSUS_QUERIES
-            print_census(schema, profile, dialects, queries)
+            if generated:  # over the databases that many queries span, none loaded
+                make = GeneratedQueries([duck, lite], profile, seed=SEED).generate  # type: ignore[list-item]
+            else:
+                make = QueryGenerator(schema, profile, seed=SEED, dialects=dialects).query
+            print_census(make, dialects, queries)
     return 0
 
 
@@ -243,11 +247,11 @@ def print_breakdown(stats, oracle: TimedOracle, gen: Timed, sut: Timed, ref: Tim
         )
 
 
-def print_census(schema, profile: Profile, dialects: tuple[str, ...], queries: int) -> None:
+def print_census(make, dialects: tuple[str, ...], queries: int) -> None:
     """The share of the first ``queries`` queries of the run's seed holding each construct
-    (generated for ``dialects``, not run); MISSING marks a construct none holds."""
-    generator = QueryGenerator(schema, profile, seed=SEED, dialects=dialects)
-    shares = census(generator.query(i).tree for i in range(queries))
+    (``make(i)``: query i generated for ``dialects`` as the run makes it, not run); MISSING
+    marks a construct none holds."""
+    shares = census(make(i).tree for i in range(queries))
     lacking = {c: d for d in dialects for c in UNSUPPORTED.get(d, ())}
     print(f"  constructs in {queries} generated queries ({' and '.join(dialects)}), "
           "share of the queries holding each:")  # fmt: skip

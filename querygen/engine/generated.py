@@ -74,8 +74,12 @@ class GeneratedQueries:
 
     def query(self, index: int) -> Query:
         """Query ``index``, with its database loaded; LoadFailed when an engine refuses it."""
+        self.use(self.database_of(index))
+        return self.generate(index)
+
+    def generate(self, index: int) -> Query:
+        """Query ``index`` without loading its database anywhere (a census, a preview)."""
         database = self.database_of(index)
-        self.use(database)
         if self._generator is None:
             self._generator = QueryGenerator(
                 database.schema, self.profile, self.seed, self.dialects

@@ -1019,7 +1019,20 @@ def _data_type(name: str) -> exp.DataType:
     built = _DATA_TYPES.get(name)
     if built is None:
         built = _DATA_TYPES[name] = exp.DataType.build(name)
-    return built.copy()
+    return _clone(built)
+
+
+def _clone(node: exp.Expression) -> exp.Expression:
+    """A copy of a small tree of plain args (a data type and its parameters): what
+    ``node.copy()`` makes, without deepcopy's memo, which cost a sixth of generating."""
+    args: dict[str, object] = {}
+    for key, value in node.args.items():
+        if isinstance(value, exp.Expression):
+            value = _clone(value)
+        elif isinstance(value, list):
+            value = [_clone(v) if isinstance(v, exp.Expression) else v for v in value]
+        args[key] = value
+    return type(node)(**args)
 
 
 # What Select.join(join_type=...) sets, without parsing the join type every time.

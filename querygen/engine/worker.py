@@ -99,6 +99,7 @@ class EmbeddedSession(abc.ABC):
     in-memory database of its own that ``load`` fills; one thread at a time."""
 
     kind = ""
+    MEMORY_SETTINGS: tuple[str, ...] = ()  # run first on every new in-memory database
 
     def __init__(self, location: str) -> None:
         self.location = str(location)
@@ -110,7 +111,7 @@ class EmbeddedSession(abc.ABC):
         if self.location != MEMORY:
             return self._db.connect(self.location, read_only=True)
         conn = self._db.connect(MEMORY, read_only=False)
-        for sql in self._setup:
+        for sql in (*self.MEMORY_SETTINGS, *self._setup):
             conn.execute(sql)
         return conn
 
@@ -234,6 +235,9 @@ class SQLiteSession(EmbeddedSession):
 
 class DuckDBSession(EmbeddedSession):
     kind = "duckdb"
+    # Tables of a dozen rows never fill a second thread, and handing work to one costs ~15%
+    # of a generated query's time (measured with benchmarks/querygen.py).
+    MEMORY_SETTINGS = ("SET threads = 1",)
     _watchdog: _Watchdog | None = None
 
     def close(self) -> None:

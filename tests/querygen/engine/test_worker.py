@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from querygen.engine.model import Status
-from querygen.engine.worker import error_status
+from querygen.engine.worker import MEMORY, error_status, open_session
 
 FOREVER = "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) SELECT count(*) FROM r"
 
@@ -48,3 +48,16 @@ def test_duckdb_errors() -> None:
     assert error_status("duckdb", interrupted.value) is Status.ERROR
     internal = duckdb.InternalException("INTERNAL Error: Attempted to access index 7")
     assert error_status("duckdb", internal) is Status.CRASH
+
+
+def test_an_in_memory_duckdb_runs_on_one_thread_and_keeps_it_after_a_reload() -> None:
+    session = open_session("duckdb", MEMORY)
+    try:
+        threads = "SELECT current_setting('threads')"
+        assert session.execute(threads, 5.0, 10).rows == [(1,)]
+        assert session.load(["CREATE TABLE t (a INTEGER)", "INSERT INTO t VALUES (1)"], 5.0).ok
+        session._reopen()  # as after an internal error: a new database, loaded again
+        assert session.execute(threads, 5.0, 10).rows == [(1,)]
+        assert session.execute("SELECT a FROM t", 5.0, 10).rows == [(1,)]
+    finally:
+        session.close()
