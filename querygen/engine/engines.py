@@ -2,9 +2,11 @@
 DuckDB in another interpreter (IsolatedEngine), to test another build and survive its crashes.
 
 Every engine opens its database read-only where the engine allows it, so no query can change
-the reference data. ``execute`` never raises for a problem of the query: it answers an Outcome
-(OK, ERROR with the engine's message, CRASH for an internal error or a dead process, TIMEOUT
-after interrupting the query, TOO_BIG past ``max_rows``) and the engine stays usable.
+the reference data; only ``load`` writes, into a database of the engine's own (an embedded
+engine's in memory, a PostgreSQL engine's schema). ``execute`` never raises for a problem of
+the query: it answers an Outcome (OK, ERROR with the engine's message, CRASH for an internal
+error or a dead process, TIMEOUT after interrupting the query, TOO_BIG past ``max_rows``) and
+the engine stays usable.
 Constructors raise EngineError when the database cannot be opened. One thread at a time.
 """
 
@@ -13,14 +15,17 @@ from __future__ import annotations
 import abc
 import collections
 import contextlib
+import datetime
 import json
 import os
 import queue
+import re
+import secrets
 import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -79,7 +84,9 @@ class Engine(abc.ABC):
     ) -> Outcome:
         """Replace the engine's database with a new one that ``statements`` (CREATE, INSERT)
         make: querygen's generated databases. ``drop`` drops what the last load made (faster
-        than a new database). Only engines opened on ``worker.MEMORY`` can."""
+        than a new database). Embedded engines opened on ``worker.MEMORY`` and PostgreSQL
+        engines (in a schema of their own) can; all statements or none (an ERROR naming the
+        statement number)."""
         return Outcome(Status.ERROR, error=f"{self.name} cannot load a generated database")
 
     @abc.abstractmethod
@@ -185,6 +192,13 @@ class DuckDBEngine(_EmbeddedEngine):
 
 _PG = "postgresql"  # the dbkinds kind of PostgresEngine
 _APPLICATION_NAME = "assay-querygen"
+# The schemas generated databases are loaded into: recognisable by name, and by a comment that
+# says when the last load happened, so that what a crashed run left behind can be told apart.
+SCHEMA_PREFIX = "assay_qg_"
+_SCHEMA_COMMENT = "assay querygen: generated databases, last loaded "
+STALE_SCHEMA_SECONDS = 24 * 3600  # a run loads every few seconds: a day without one is dead
+_INSUFFICIENT_PRIVILEGE = "42501"
+_CLOSE_TIMEOUT_MS = 10_000
 
 
 class PostgresEngine(Engine):
@@ -196,6 +210,13 @@ class PostgresEngine(Engine):
     ``conninfo`` (key=value or URL) may carry a password: it is kept for reconnecting and never
     shown in ``repr()``, ``name`` or messages. A lost connection (the server or the backend
     crashed) is a CRASH; the next query reconnects.
+
+    ``load`` (querygen's generated databases) writes into a schema of the engine's own,
+    ``schema`` (``assay_qg_<random hex>``; the user needs CREATE on the database): made on the
+    first load, dropped and made again by each load in one committed READ WRITE transaction,
+    and dropped by ``close``. Once a load committed, queries (and ``catalog``) see that schema
+    alone (``search_path``, set on every connection, a reconnection's too). The first load also
+    drops this user's ``assay_qg_`` schemas that no load touched for a day (a crashed run's).
     """
 
     dialect = "postgres"
@@ -209,6 +230,10 @@ class PostgresEngine(Engine):
         self._password = str(params.pop("password", "") or "")
         self.described = postgresql.describe(conninfo)
         self.name = name or f"postgres:{params.get('dbname') or params.get('user') or ''}"
+        # Random: two runs (or a run and a replay) on one database must never share it.
+        self.schema = f"{SCHEMA_PREFIX}{secrets.token_hex(8)}"
+        self._made_schema = False  # a load tried to make it: close drops it
+        self._loaded = False  # a load committed: every connection searches the schema
         self._conn: psycopg.Connection[Any] | None = None
         self._connect()
 
@@ -218,8 +243,15 @@ class PostgresEngine(Engine):
     def _scrub(self, text: str) -> str:
         return text.replace(self._password, "***") if self._password else text
 
+    def loaded_conninfo(self) -> str:
+        """A conninfo whose connections see the generated databases this engine loads (its
+        ``schema`` on the search path), for the plan oracle's connections planning under
+        other settings. It holds the password: never show it."""
+        return _with_search_path(self._conninfo, self.schema)
+
     def _connect(self) -> psycopg.Connection[Any]:
-        conninfo = make_conninfo(self._conninfo, application_name=_APPLICATION_NAME)
+        base = self.loaded_conninfo() if self._loaded else self._conninfo
+        conninfo = make_conninfo(base, application_name=_APPLICATION_NAME)
         try:
             # Every transaction READ ONLY, autocommit off: each query runs alone and is rolled
             # back (see execute).
@@ -302,6 +334,136 @@ class PostgresEngine(Engine):
             )
         return Outcome(Status.OK, columns, rows, seconds=seconds)
 
+    def load(
+        self, statements: list[str], *, timeout: float = 10.0, drop: list[str] | None = None
+    ) -> Outcome:
+        """The engine's schema made again with ``statements`` in it, in one transaction: all
+        or none (a refused statement leaves the last database as it was). ``drop`` is not
+        needed: DROP SCHEMA ... CASCADE takes whatever the last load made."""
+        _check_limits(timeout, 0)
+        started = time.perf_counter()
+        try:
+            if not self._made_schema:
+                self._made_schema = True
+                self._drop_stale_schemas(self._live())
+            conn = self._live()  # a new one if the old one was lost meanwhile
+        except EngineError as exc:
+            return Outcome(Status.CRASH, error=str(exc), seconds=time.perf_counter() - started)
+        ms = max(1, round(timeout * 1000))
+        schema = postgresql.quote(self.schema)
+        loaded_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+        setup = [
+            f"SET LOCAL statement_timeout = {ms:d}",
+            f"SET LOCAL lock_timeout = {ms:d}",
+            f"DROP SCHEMA IF EXISTS {schema} CASCADE",
+            f"CREATE SCHEMA {schema}",
+            f"COMMENT ON SCHEMA {schema} IS '{_SCHEMA_COMMENT}{loaded_at}'",
+            # Not LOCAL: committed, the session keeps it (a rollback restores the last one).
+            f"SET search_path TO {schema}",
+        ]
+        done, error = self._write(conn, [*setup, *statements])
+        if error is None:
+            self._loaded = True
+            return Outcome(Status.OK, seconds=time.perf_counter() - started)
+        outcome = self._failed(error, started)
+        number = done + 1 - len(setup)
+        if number >= 1:
+            outcome.error = f"statement {number} of {len(statements)}: {outcome.error}"
+        elif error.sqlstate == _INSUFFICIENT_PRIVILEGE:
+            user, dbname = self._who()
+            outcome.error = (
+                f"{self.name}: permission denied to create the schema of querygen's generated "
+                f"databases: grant the user CREATE on the database (GRANT CREATE ON DATABASE "
+                f"{dbname} TO {user}), or test the engine's own tables with the profile "
+                '{"data": "dataset"}'
+            )
+        else:
+            outcome.error = f"cannot make the schema {self.schema}: {outcome.error}"
+        return outcome
+
+    def _write(
+        self, conn: psycopg.Connection[Any], statements: Sequence[str]
+    ) -> tuple[int, psycopg.Error | None]:
+        """``statements`` in one READ WRITE transaction (the connection's others are READ
+        ONLY), committed when every one succeeded, else rolled back: how many succeeded, and
+        the error that stopped them."""
+        done = 0
+        try:
+            conn.read_only = False
+            for sql in statements:
+                conn.execute(sql)  # no parameters: a "%" in a value is no placeholder
+                done += 1
+            conn.commit()
+        except psycopg.Error as exc:
+            self._end_transaction()
+            return done, exc
+        finally:
+            self._read_only_again(conn)
+        return done, None
+
+    def _read_only_again(self, conn: psycopg.Connection[Any]) -> None:
+        if self._conn is not conn or conn.closed:
+            return
+        try:
+            conn.read_only = True
+        except psycopg.Error:
+            self._drop_connection()  # a connection that may write must not run queries
+
+    def _who(self) -> tuple[str, str]:
+        """The connection's user and database, as SQL names (for advice to paste)."""
+        if self._conn is None:
+            return "<user>", "<database>"
+        info = self._conn.info
+        return _sql_name(info.user), _sql_name(info.dbname)
+
+    def _drop_stale_schemas(self, conn: psycopg.Connection[Any]) -> None:
+        """Drop this user's assay_qg_ schemas that no load touched for STALE_SCHEMA_SECONDS:
+        a crashed run's. Best effort: one still in use, or refused, is left alone."""
+        try:
+            rows = conn.execute(
+                "SELECT nspname, obj_description(oid, 'pg_namespace') FROM pg_namespace "
+                r"WHERE nspname LIKE 'assay\_qg\_%' AND pg_get_userbyid(nspowner) = current_user"
+            ).fetchall()
+        except psycopg.Error:
+            return
+        finally:
+            self._end_transaction()
+        now = datetime.datetime.now(datetime.UTC)
+        for name, comment in rows:
+            if self._conn is not conn:
+                return  # the connection was lost: the load will say so
+            loaded = _loaded_at(comment)
+            if name == self.schema or loaded is None:
+                continue  # no comment an engine writes: not ours to drop
+            if (now - loaded).total_seconds() < STALE_SCHEMA_SECONDS:
+                continue
+            self._write(
+                conn,
+                [
+                    "SET LOCAL lock_timeout = 1000",  # in use after all: leave it
+                    f"DROP SCHEMA IF EXISTS {postgresql.quote(name)} CASCADE",
+                ],
+            )
+
+    def _drop_schema(self) -> None:
+        """Drop the schema loads made, on the engine's connection or (lost) a new one. Best
+        effort: one left behind (the server gone) goes with a later engine's stale ones."""
+        for _attempt in range(2):
+            try:
+                conn = self._live()
+            except EngineError:
+                return
+            _, error = self._write(
+                conn,
+                [
+                    f"SET LOCAL statement_timeout = {_CLOSE_TIMEOUT_MS:d}",
+                    f"SET LOCAL lock_timeout = {_CLOSE_TIMEOUT_MS:d}",
+                    f"DROP SCHEMA IF EXISTS {postgresql.quote(self.schema)} CASCADE",
+                ],
+            )
+            if error is None or self._conn is conn:
+                return  # dropped, or refused on a live connection: no second try
+
     def _failed(self, exc: psycopg.Error, started: float) -> Outcome:
         sqlstate = exc.sqlstate or ""
         message = self._scrub(str(exc).strip())
@@ -330,7 +492,35 @@ class PostgresEngine(Engine):
                 conn.close()
 
     def close(self) -> None:
+        if self._made_schema:
+            self._made_schema = False
+            self._drop_schema()
+        self._loaded = False
         self._drop_connection()
+
+
+def _with_search_path(conninfo: str, schema: str) -> str:
+    """``conninfo`` whose connections search ``schema`` alone (after any options it has)."""
+    params = postgresql.conninfo_params(conninfo)
+    # A generated name (letters, digits, _): nothing to escape in libpq's options.
+    options = " ".join(p for p in (params.get("options", ""), f"-c search_path={schema}") if p)
+    return make_conninfo(conninfo, options=options)
+
+
+def _sql_name(name: str) -> str:
+    """A name as it is written in SQL: quoted unless it needs no quotes."""
+    return name if re.fullmatch(r"[a-z_][a-z0-9_]*", name) else postgresql.quote(name)
+
+
+def _loaded_at(comment: str | None) -> datetime.datetime | None:
+    """When the load that wrote a schema's comment happened; None: not an engine's comment."""
+    if not comment or not comment.startswith(_SCHEMA_COMMENT):
+        return None
+    try:
+        moment = datetime.datetime.fromisoformat(comment.removeprefix(_SCHEMA_COMMENT))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 # What psycopg's stream() raises for a statement that returns no result set (psycopg 3.1+).

@@ -111,8 +111,9 @@ class Command(BaseCommand):
         run.add_argument("--profile", default=None, metavar="FILE", help="Profile .json/.yaml")
         run.add_argument(
             "--data", choices=DATA_MODES, default=None,
-            help="generated (default): databases of querygen's own, in memory; dataset: the "
-            "engines' own tables (sets the profile's 'data')",
+            help="generated (default): databases of querygen's own, in memory (PostgreSQL: in "
+            "a schema of the run's own); dataset: the engines' own tables (sets the profile's "
+            "'data')",
         )  # fmt: skip
         run.add_argument("--label", default="")
         run.add_argument("--detach", action="store_true", help="Submit, print the id, return")

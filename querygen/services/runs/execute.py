@@ -12,7 +12,7 @@ from core.exceptions import AssayError
 from core.models import Engine
 from querygen.engine.compare import Kind
 from querygen.engine.engines import Engine as QEngine
-from querygen.engine.engines import EngineError
+from querygen.engine.engines import EngineError, PostgresEngine
 from querygen.engine.generated import GeneratedQueries
 from querygen.engine.generator import QueryGenerator
 from querygen.engine.model import Schema, Status
@@ -87,10 +87,31 @@ def _oracle(
         return Differential(sut, ref, **limits), schema or common_schema(sut, ref)
     schema = schema or Schema(tuple(sut.tables()))
     if r.oracle == OracleKind.PLAN:
-        server = r.sut.kind == Engine.Kind.POSTGRESQL
-        return Plan(sut, conninfo=r.sut.conninfo() if server else None, **limits), schema
+        return Plan(sut, conninfo=_plan_conninfo(r, sut, profile), **limits), schema
     cls = TLP if r.oracle == OracleKind.TLP else NoREC
     return cls(sut, schema=schema, profile=profile, **limits), schema
+
+
+def _plan_conninfo(r: QuerygenRun, sut: QEngine, profile: Profile) -> str | None:
+    """Where the plan oracle opens its PostgreSQL connections: the row's database, searching
+    the engine's own schema on generated databases (where the engine loads them)."""
+    if r.sut.kind != Engine.Kind.POSTGRESQL:
+        return None
+    if profile.generated and isinstance(sut, PostgresEngine):
+        return sut.loaded_conninfo()
+    return r.sut.conninfo()
+
+
+def _can_load(r: QuerygenRun, engines: list[QEngine]) -> None:
+    """Every engine takes a database of its own (an empty one) before the run starts: one that
+    cannot (a PostgreSQL user without CREATE on the database) would refuse every database, so
+    the run fails at once, for good, with the engine's reason."""
+    for engine in engines:
+        outcome = engine.load([], timeout=max(10.0, r.timeout))
+        if outcome.status == Status.ERROR:
+            raise jobs.JobFailed(f"{r.scope}: {outcome.error}")
+        if not outcome.ok:  # a crash or a timeout: another attempt may go better
+            raise AssayError(f"{r.scope}: {outcome.error}", code="engine_error")
 
 
 class _Beating:
@@ -231,6 +252,8 @@ def execute_run(r: QuerygenRun) -> dict[str, Any]:
             for key, value in versions.items():
                 setattr(r, key, value)
             setup = setup_checks(r, sut, ref, profile)
+            if setup.generated is not None:
+                _can_load(r, setup.generated.engines)
             setup.ladder = ladder
             if ladder:
                 r.log("ladder: " + ", ".join(name for name, _ in ladder))

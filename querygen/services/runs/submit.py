@@ -31,13 +31,8 @@ def _engine(value: str | Engine | None, role: str, *, generated: bool = False) -
     if value is None or value == "":
         return None
     engine = value if isinstance(value, Engine) else get_engine(str(value), role)
-    if generated and engine.kind not in EMBEDDED:
-        raise AssayError(
-            f"The {role} {engine.name} is {engine.get_kind_display()}: querygen's own databases "
-            'run on SQLite and DuckDB. Test it on its tables with the profile {"data": '
-            '"dataset"}.',
-            code="bad_profile",
-        )
+    # Every kind takes querygen's own databases: SQLite and DuckDB in memory, PostgreSQL in a
+    # schema of the run's own (its user needs CREATE on the database: the run says so).
     if engine.kind in EMBEDDED and not generated and not _exists(engine.path):
         raise AssayError(
             f"The {role} {engine.name}: its database file {engine.path} does not exist.",

@@ -25,6 +25,7 @@ from psycopg.conninfo import make_conninfo
 import dbkinds
 from querygen.engine import worker
 from querygen.engine.engines import (
+    SCHEMA_PREFIX,
     CatalogColumn,
     DuckDBEngine,
     Engine,
@@ -601,6 +602,8 @@ def test_a_private_build_sees_none_of_this_process_secrets(
 # --- databases of querygen's own, in memory -------------------------------------------------------
 
 MEMORY_KINDS = ["sqlite", "duckdb", "isolated-sqlite", "isolated-duckdb"]
+# And PostgreSQL, in a schema of its own on the querygen database.
+LOADING_KINDS = [*MEMORY_KINDS, pytest.param("postgres", marks=PG_ONLY)]
 SETUP = [
     'CREATE TABLE "t0" ("c0" INTEGER, "c1" VARCHAR)',
     "INSERT INTO \"t0\" VALUES (1, 'a'), (NULL, 'b')",
@@ -608,16 +611,23 @@ SETUP = [
 ]
 
 
-def memory_engine(kind: str, **isolated: Any) -> Engine:
+def memory_engine(
+    kind: str, request: pytest.FixtureRequest | None = None, **isolated: Any
+) -> Engine:
+    if kind == "postgres":
+        assert request is not None
+        return PostgresEngine(request.getfixturevalue("querygen_pg"))
     embedded = kind.removeprefix("isolated-")
     if kind.startswith("isolated-"):
         return IsolatedEngine(sys.executable, embedded, worker.MEMORY, **isolated)  # type: ignore[arg-type]
     return (SQLiteEngine if embedded == "sqlite" else DuckDBEngine)(worker.MEMORY)
 
 
-@pytest.mark.parametrize("kind", MEMORY_KINDS)
-def test_a_memory_engine_holds_what_load_made_and_nothing_else(kind: str) -> None:
-    with memory_engine(kind) as engine:
+@pytest.mark.parametrize("kind", LOADING_KINDS)
+def test_a_memory_engine_holds_what_load_made_and_nothing_else(
+    kind: str, request: pytest.FixtureRequest
+) -> None:
+    with memory_engine(kind, request) as engine:
         assert engine.execute('SELECT * FROM "t0"').status == Status.ERROR  # empty at first
         ok(engine.load(SETUP))
         assert sorted(ok(engine.execute('SELECT * FROM "t0"')).rows, key=repr) == [
@@ -653,11 +663,123 @@ def test_a_file_engine_cannot_load(querygen_duckdb: Path) -> None:
     assert outcome.status == Status.ERROR and "load needs location :memory:" in outcome.error
 
 
+# --- PostgreSQL: generated databases in a schema of the engine's own -----------------------
+
+
+def _schemas(conninfo: str) -> dict[str, str | None]:
+    """The querygen engines' schemas on the server, with their comments."""
+    with psycopg.connect(conninfo) as conn:
+        rows = conn.execute(
+            "SELECT nspname, obj_description(oid, 'pg_namespace') FROM pg_namespace "
+            r"WHERE nspname LIKE 'assay\_qg\_%'"
+        ).fetchall()
+    return dict(rows)
+
+
 @pytest.mark.db_dependent
 @pytest.mark.postgresql_only
-def test_postgres_cannot_load_a_generated_database(pg: PostgresEngine) -> None:
-    outcome = pg.load(SETUP)
-    assert outcome.status == Status.ERROR and "cannot load a generated database" in outcome.error
+def test_postgres_loads_into_a_schema_of_its_own_and_drops_it_on_close(querygen_pg: str) -> None:
+    with PostgresEngine(querygen_pg) as engine, PostgresEngine(querygen_pg) as other:
+        assert engine.schema.startswith(SCHEMA_PREFIX) and engine.schema != other.schema
+        assert engine.schema not in _schemas(querygen_pg)  # made by the first load
+        ok(engine.load(SETUP))
+        ok(other.load(['CREATE TABLE "t0" ("c0" TEXT)', "INSERT INTO \"t0\" VALUES ('other')"]))
+        comment = _schemas(querygen_pg)[engine.schema]
+        assert comment is not None and comment.startswith("assay querygen")
+        # Each engine sees its own database alone: not the other's, not the dataset's tables.
+        assert ok(engine.execute('SELECT "c1" FROM "v0"')).rows == [("a",)]
+        assert ok(other.execute('SELECT * FROM "t0"')).rows == [("other",)]
+        assert engine.execute("SELECT count(*) FROM times").status == Status.ERROR
+        assert engine.tables() == [table("t0", "c0:int c1:text")]
+        # Queries stay READ ONLY transactions.
+        refused = engine.execute('DELETE FROM "t0"')
+        assert refused.status == Status.ERROR and "read-only" in refused.error
+        assert engine.execute(f"CREATE TABLE {engine.schema}.x (a int)").status == Status.ERROR
+        assert len(ok(engine.execute('SELECT * FROM "t0"')).rows) == 2
+    assert not {engine.schema, other.schema} & set(_schemas(querygen_pg))
+
+
+@pytest.mark.db_dependent
+@pytest.mark.postgresql_only
+def test_postgres_a_refused_load_names_the_statement_and_changes_nothing(
+    querygen_pg: str,
+) -> None:
+    conninfo = make_conninfo(querygen_pg, password="s3cr3t-pw")  # trust auth ignores it
+    with PostgresEngine(conninfo) as engine:
+        ok(engine.load(SETUP))
+        outcome = engine.load([SETUP[0], "INSERT INTO nowhere VALUES (1)", SETUP[1]])
+        assert outcome.status == Status.ERROR
+        assert outcome.error.startswith("statement 2 of 3: 42P01: ")
+        # All or none: the last database is still there, whole.
+        assert len(ok(engine.execute('SELECT * FROM "t0"')).rows) == 2
+        secret = engine.load(["SELECT 's3cr3t-pw'::int"])
+        assert secret.status == Status.ERROR and "s3cr3t-pw" not in secret.error
+        slow = engine.load([SETUP[0], "SELECT pg_sleep(5)"], timeout=0.2)
+        assert slow.status == Status.TIMEOUT and slow.error.startswith("statement 2 of 2: ")
+        assert ok(engine.execute('SELECT "c1" FROM "v0"')).rows == [("a",)]
+
+
+@pytest.mark.db_dependent
+@pytest.mark.postgresql_only
+def test_postgres_a_reconnection_searches_the_loaded_schema(querygen_pg: str) -> None:
+    with PostgresEngine(querygen_pg) as engine:
+        ok(engine.load(SETUP))
+        lost = engine.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+        assert lost.status == Status.CRASH
+        assert len(ok(engine.execute('SELECT * FROM "t0"')).rows) == 2
+        assert [(c.table, c.column) for c in engine.catalog()] == [("t0", "c0"), ("t0", "c1")]
+        # A connection from loaded_conninfo (the plan oracle's) sees the same database.
+        with PostgresEngine(engine.loaded_conninfo()) as planned:
+            assert len(ok(planned.execute('SELECT * FROM "t0"')).rows) == 2
+
+
+@pytest.mark.db_dependent
+@pytest.mark.postgresql_only
+def test_postgres_without_create_on_the_database_a_load_says_what_to_grant(
+    querygen_pg: str,
+) -> None:
+    role = f"qg_nocreate_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(querygen_pg, autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {role} LOGIN")  # PUBLIC has no CREATE on databases
+    try:
+        with PostgresEngine(make_conninfo(querygen_pg, user=role)) as engine:
+            outcome = engine.load(SETUP)
+            assert outcome.status == Status.ERROR
+            assert "permission denied" in outcome.error
+            dbname = psycopg.conninfo.conninfo_to_dict(querygen_pg)["dbname"]
+            assert f"GRANT CREATE ON DATABASE {dbname} TO {role}" in outcome.error
+            assert '{"data": "dataset"}' in outcome.error and "\n" not in outcome.error
+            assert ok(engine.execute("SELECT 1")).rows == [(1,)]  # still usable
+    finally:
+        with psycopg.connect(querygen_pg, autocommit=True) as admin:
+            admin.execute(f"DROP ROLE {role}")
+
+
+@pytest.mark.db_dependent
+@pytest.mark.postgresql_only
+def test_postgres_a_crashed_runs_schema_goes_once_a_day_old(querygen_pg: str) -> None:
+    """A schema whose last load was more than a day ago is a dead run's: the next engine to
+    load drops it. A fresh one, or one without the engines' comment, stays."""
+    stale, fresh, foreign = (f"{SCHEMA_PREFIX}{name}" for name in ("stale", "fresh", "foreign"))
+    now = datetime.datetime.now(datetime.UTC)
+    with psycopg.connect(querygen_pg, autocommit=True) as admin:
+        for name, loaded in ((stale, now - datetime.timedelta(days=2)), (fresh, now)):
+            admin.execute(f"CREATE SCHEMA {name}")
+            admin.execute(f'CREATE TABLE {name}."t0" (c0 int)')
+            admin.execute(
+                f"COMMENT ON SCHEMA {name} IS "
+                f"'assay querygen: generated databases, last loaded {loaded.isoformat()}'"
+            )
+        admin.execute(f"CREATE SCHEMA {foreign}")
+    try:
+        with PostgresEngine(querygen_pg) as engine:
+            ok(engine.load(SETUP))
+            left = set(_schemas(querygen_pg))
+            assert stale not in left and {fresh, foreign, engine.schema} <= left
+    finally:
+        with psycopg.connect(querygen_pg, autocommit=True) as admin:
+            for name in (stale, fresh, foreign):
+                admin.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
 
 
 def test_a_worker_that_crashed_comes_back_with_the_loaded_database() -> None:

@@ -1,6 +1,7 @@
 """generated.py with runner.py and pipeline.py: queries over querygen's own databases, on real
-DuckDB and SQLite engines in memory; a finding is reduced to a small query *and* a small
-database, and written as a reproducer that runs as it is."""
+DuckDB and SQLite engines in memory (and, PostgreSQL pass, a real PostgreSQL); a finding is
+reduced to a small query *and* a small database, and written as a reproducer that runs as it
+is."""
 
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ import sqlglot
 from querygen.engine import worker
 from querygen.engine.compare import Kind
 from querygen.engine.database import Database, DatabaseSettings, TableData
-from querygen.engine.engines import DuckDBEngine, SQLiteEngine
+from querygen.engine.engines import DuckDBEngine, PostgresEngine, SQLiteEngine
 from querygen.engine.generated import GeneratedQueries, LoadFailed
 from querygen.engine.model import Column, SqlType
-from querygen.engine.oracles import Differential
+from querygen.engine.oracles import Differential, Plan
 from querygen.engine.pipeline import check_tree, reduce_finding
 from querygen.engine.runner import make_finding, run
 
@@ -123,3 +124,42 @@ def test_a_finding_is_reduced_to_a_few_rows_and_a_script_that_reproduces_it(pair
     *setup, query = [s for s in text.split(";\n") if s.strip() and not s.startswith("--")]
     conn.executescript(";\n".join(setup) + ";")
     assert len(conn.execute(query).fetchall()) == 1
+
+
+# --- PostgreSQL: generated databases in a schema of the engine's own ---------------------------
+
+
+@pytest.fixture
+def pg(querygen_pg: str) -> Iterator[PostgresEngine]:
+    with PostgresEngine(querygen_pg) as engine:
+        yield engine
+
+
+@pytest.mark.db_dependent
+@pytest.mark.postgresql_only
+def test_duckdb_and_postgresql_agree_on_most_generated_queries(pg: PostgresEngine) -> None:
+    """A differential run, DuckDB in memory against a real PostgreSQL, on generated
+    databases: every database loads into both, and most answers match (the rest are the
+    engines' differences of meaning: integer overflow, division, NaN ordering...)."""
+    with DuckDBEngine(worker.MEMORY) as duck:
+        source = GeneratedQueries([duck, pg], seed=7, settings=DatabaseSettings(queries=25))
+        stats = run(
+            Differential(duck, pg, timeout=5), source, budget_queries=300, budget_seconds=None
+        )
+    assert stats.queries == 300 and source.loads == 12
+    assert stats.refused_databases == 0, stats.refusals
+    assert stats.matches >= 0.7 * stats.queries, stats.summary()
+    assert stats.reference_ok >= 0.7 * stats.queries, stats.summary()
+
+
+@pytest.mark.db_dependent
+@pytest.mark.postgresql_only
+def test_the_plan_oracle_on_postgresql_plans_generated_databases(pg: PostgresEngine) -> None:
+    """The plan oracle's connections (planning under enable_* switches) search the engine's
+    schema: they see each database the engine loads."""
+    source = GeneratedQueries([pg], seed=8, settings=DatabaseSettings(queries=20))
+    with Plan(pg, conninfo=pg.loaded_conninfo(), timeout=5) as oracle:
+        stats = run(oracle, source, budget_queries=100, budget_seconds=None)
+    assert stats.queries == 100 and stats.refused_databases == 0, stats.refusals
+    assert stats.matches >= 0.9 * stats.queries, stats.summary()
+    assert stats.kinds[Kind.ERROR] == 0, stats.summary()  # no side missing the tables

@@ -9,6 +9,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 from django.test import Client
 from django.utils import timezone
@@ -18,6 +19,7 @@ from core.exceptions import AssayError
 from core.jobs import LeaseLost
 from core.models import Engine, JobState
 from querygen.engine.compare import Kind
+from querygen.engine.profile import Profile
 from querygen.engine.runner import Finding as EngineFinding
 from querygen.models import Finding, Group, GroupStatus, KnownIssue, Pair, QuerygenRun
 from querygen.services import groups, runs
@@ -608,14 +610,15 @@ def test_a_private_build_runs_generated_databases_in_its_worker(memory_engines) 
     assert run.finding_rows.first().engines["sut"] == f"g-duck@{sys.executable}"
 
 
-def test_generated_databases_need_embedded_engines(memory_engines) -> None:
+def test_every_kind_takes_generated_databases_and_their_settings_are_checked(
+    memory_engines, monkeypatch
+) -> None:
     Engine.objects.create(
         name="pg", kind="postgresql", host="localhost", database="x", password_env="QG_PW"
     )
-    with pytest.raises(AssayError) as raised:
-        runs.submit_run(sut="g-duck", reference="pg", budget_queries=5)
-    assert raised.value.code == "bad_profile"
-    assert '{"data": "dataset"}' in raised.value.detail
+    monkeypatch.setenv("QG_PW", "x")
+    run = runs.build_run(sut="g-duck", reference="pg", budget_queries=5)  # in a schema of its own
+    assert run.reference.kind == "postgresql" and Profile.from_mapping(run.profile).generated
     with pytest.raises(AssayError, match="profile.data: one of"):
         runs.submit_run(sut="g-duck", reference="g-lite", budget_queries=5, profile={"data": 1})
     with pytest.raises(AssayError, match="database: unknown setting 'rows'"):
@@ -623,6 +626,66 @@ def test_generated_databases_need_embedded_engines(memory_engines) -> None:
             sut="g-duck", reference="g-lite", budget_queries=5, profile={"database": {"rows": 2}}
         )
     assert QuerygenRun.objects.count() == 0
+
+
+def _engine_schemas(conninfo: str) -> set[str]:
+    """The schemas querygen's PostgreSQL engines load generated databases into."""
+    with psycopg.connect(conninfo) as conn:
+        rows = conn.execute(r"SELECT nspname FROM pg_namespace WHERE nspname LIKE 'assay\_qg\_%'")
+        return {name for (name,) in rows}
+
+
+@pytest.mark.postgresql_only
+def test_postgresql_runs_on_databases_of_its_own(memory_engines, querygen_pg) -> None:
+    """DuckDB in memory against PostgreSQL, on generated databases (the default): PostgreSQL
+    loads each into a schema of the run's own, dropped when the run ends."""
+    pg_engine_row(querygen_pg)
+    before = _engine_schemas(querygen_pg)
+    run = execute(
+        runs.submit_run(sut="g-duck", reference="qg-pg", budget_queries=150, seed=5, timeout=2)
+    )
+    assert run.queries == 150 and run.reference_version.startswith("PostgreSQL")
+    log = (run.log_dir / "job.log").read_text()
+    assert "a new database every 100 queries" in log and "refused" not in log, log
+    assert run.matches >= 100 and run.reference_ok >= 100, run.report
+    assert run.findings == run.finding_rows.count()
+    assert _engine_schemas(querygen_pg) == before
+    finding = run.finding_rows.first()
+    if finding is not None:  # replays load the database again, into a schema of their own
+        assert runs.replay_finding(finding, "original").kind == finding.kind
+        assert _engine_schemas(querygen_pg) == before
+
+
+@pytest.mark.postgresql_only
+def test_the_plan_oracle_runs_on_postgresql_on_databases_of_its_own(db, querygen_pg) -> None:
+    """The plan oracle's connections (planning under other settings) see the databases the
+    engine loads: no query fails on one side only for want of its tables."""
+    pg_engine_row(querygen_pg)
+    run = execute(runs.submit_run(sut="qg-pg", oracle="plan", budget_queries=60, seed=2, timeout=2))
+    assert run.queries == 60 and run.errors == 0, run.report
+    assert run.matches >= 50, run.report
+
+
+@pytest.mark.postgresql_only
+def test_a_postgresql_user_without_create_fails_the_run_once_saying_what_to_grant(
+    memory_engines, querygen_pg
+) -> None:
+    role = f"qg_nocreate_{os.getpid()}"
+    with psycopg.connect(querygen_pg, autocommit=True) as admin:
+        admin.execute(f"DROP ROLE IF EXISTS {role}")
+        admin.execute(f"CREATE ROLE {role} LOGIN")  # PUBLIC has no CREATE on databases
+    try:
+        row = pg_engine_row(querygen_pg)
+        Engine.objects.filter(pk=row.pk).update(user=role)
+        run = runs.submit_run(sut="g-duck", reference="qg-pg", budget_queries=50, seed=5)
+        assert jobs.run_job(LABEL, run.pk) == "failed"
+        run.refresh_from_db()
+        assert run.state == JobState.FAILED and run.attempts == 1  # not tried again
+        assert "permission denied" in run.error and "GRANT CREATE ON DATABASE" in run.error
+        assert run.queries == 0
+    finally:
+        with psycopg.connect(querygen_pg, autocommit=True) as admin:
+            admin.execute(f"DROP ROLE {role}")
 
 
 # --- the proof: an old release's known, fixed bug ---------------------------------------------
