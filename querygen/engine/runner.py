@@ -199,7 +199,10 @@ def run(
 # live: with Python's default threshold (700) the collector runs several times a query and
 # rescans what lives, about a fifth of a fast run's wall time (benchmarks/querygen.py).
 GC_THRESHOLD = (50_000, 20, 100)
-MAX_REFUSALS = 5
+MAX_REFUSALS = 5  # refusals kept for the log
+# Databases refused one after another before a run gives up: by then no database will load
+# (a lost permission, a full disk), and a budget in queries would never be spent.
+MAX_REFUSED_IN_A_ROW = 20
 
 
 @contextlib.contextmanager
@@ -225,6 +228,7 @@ def _run(
     stats = RunStats(first_index=first_index, next_index=first_index)
     started = time.perf_counter()
     index = first_index
+    refused_in_a_row = 0
     while True:
         if budget_queries is not None and stats.queries >= budget_queries:
             stats.stopped_by = "queries"
@@ -239,7 +243,12 @@ def _run(
             if len(stats.refusals) < MAX_REFUSALS:
                 stats.refusals.append(str(exc))
             index = stats.next_index = max(exc.next_index, index + 1)
+            refused_in_a_row += 1
+            if refused_in_a_row >= MAX_REFUSED_IN_A_ROW:
+                stats.stopped_by = "refusals"
+                break
             continue
+        refused_in_a_row = 0
         check = oracle.check(query)
         stats.queries += 1
         stats.kinds[check.kind] += 1

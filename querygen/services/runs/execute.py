@@ -23,8 +23,8 @@ from querygen.engine.pipeline import (
     reduce_finding,
 )
 from querygen.engine.profile import Profile
+from querygen.engine.runner import MAX_REFUSED_IN_A_ROW, QuerySource, RunStats, run
 from querygen.engine.runner import Finding as EngineFinding
-from querygen.engine.runner import QuerySource, RunStats, run
 from querygen.engine.schema import common_schema
 from querygen.models import Finding, Group, GroupStatus, OracleKind, QuerygenRun
 from querygen.services import groups
@@ -281,6 +281,11 @@ def execute_run(r: QuerygenRun) -> dict[str, Any]:
                 progress=worker.progress,
             )
             worker.progress(stats, force=True)
+            if stats.stopped_by == "refusals":  # another attempt would be refused the same
+                raise jobs.JobFailed(
+                    f"{r.scope}: {stats.refused_databases} generated databases refused, the "
+                    f"last {MAX_REFUSED_IN_A_ROW} in a row; the first: {stats.refusals[0]}"
+                )
     except EngineError as exc:
         if not engines_opened and _files_only(r):
             # A file an engine cannot open (another release's storage format, not a database)

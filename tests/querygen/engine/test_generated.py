@@ -19,7 +19,7 @@ from querygen.engine.generated import GeneratedQueries, LoadFailed
 from querygen.engine.model import Column, SqlType
 from querygen.engine.oracles import Differential, Plan
 from querygen.engine.pipeline import check_tree, reduce_finding
-from querygen.engine.runner import make_finding, run
+from querygen.engine.runner import MAX_REFUSALS, MAX_REFUSED_IN_A_ROW, make_finding, run
 
 
 @pytest.fixture
@@ -66,8 +66,21 @@ def test_a_database_an_engine_refuses_is_skipped_and_counted(pair, tmp_path) -> 
         with pytest.raises(LoadFailed, match="database 0: .* refused it: load needs location"):
             source.query(0)
         stats = run(Differential(duck, on_file), source, budget_queries=None, budget_seconds=0.5)
-    assert stats.queries == 0 and stats.refused_databases > 0
-    assert stats.next_index % 5 == 0 and "databases refused" in stats.summary()
+        assert stats.queries == 0 and stats.refused_databases > 0
+        assert stats.next_index % 5 == 0 and "databases refused" in stats.summary()
+        # A budget in queries is never spent when no database loads: the run gives up.
+        stats = run(Differential(duck, on_file), source, budget_queries=50, budget_seconds=None)
+    assert stats.stopped_by == "refusals" and stats.queries == 0
+    assert stats.refused_databases == MAX_REFUSED_IN_A_ROW and len(stats.refusals) == MAX_REFUSALS
+
+
+def test_generate_makes_the_query_without_loading_its_database(pair) -> None:
+    duck, lite = pair
+    source = GeneratedQueries([duck, lite], seed=3, settings=DatabaseSettings(queries=10))
+    loading = GeneratedQueries([duck, lite], seed=3, settings=DatabaseSettings(queries=10))
+    for index in (0, 9, 10, 35):
+        assert source.generate(index).tree == loading.query(index).tree
+    assert source.loads == 0 and source.loaded is None and loading.loads == 3
 
 
 class _Fixed(GeneratedQueries):
