@@ -19,6 +19,7 @@ from psycopg.conninfo import make_conninfo
 
 from datagen.generator import generate_chunk, load_bundled_spec
 from datagen.generator.loaders import Target, create_tables, load_chunk
+from querygen.engine.engines import PostgresEngine
 from querygen.engine.model import Column, SqlType, Table
 
 QUERYGEN_SEED = 20240601
@@ -94,6 +95,13 @@ def querygen_pg(request: pytest.FixtureRequest) -> Iterator[str]:
     yield conninfo
     with psycopg.connect(admin_info, autocommit=True) as admin:
         admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def pg(querygen_pg: str) -> Iterator[PostgresEngine]:
+    """A PostgresEngine on querygen_pg (mark the test with PG_ONLY)."""
+    with PostgresEngine(querygen_pg) as engine:
+        yield engine
 
 
 # --- the app's engines: core Engine rows over the session's fixture files -------------------------

@@ -476,12 +476,6 @@ def test_a_password_never_shows(tmp_path: Path) -> None:
     assert "s3cr3t-pw" not in str(bad.value)
 
 
-@pytest.fixture
-def pg(querygen_pg: str) -> Iterator[PostgresEngine]:
-    with PostgresEngine(querygen_pg) as engine:
-        yield engine
-
-
 @pytest.mark.db_dependent
 @pytest.mark.postgresql_only
 def test_postgres_never_shows_the_password(querygen_pg: str) -> None:

@@ -142,12 +142,6 @@ def test_a_finding_is_reduced_to_a_few_rows_and_a_script_that_reproduces_it(pair
 # --- PostgreSQL: generated databases in a schema of the engine's own ---------------------------
 
 
-@pytest.fixture
-def pg(querygen_pg: str) -> Iterator[PostgresEngine]:
-    with PostgresEngine(querygen_pg) as engine:
-        yield engine
-
-
 @pytest.mark.db_dependent
 @pytest.mark.postgresql_only
 def test_duckdb_and_postgresql_agree_on_most_generated_queries(pg: PostgresEngine) -> None:
