@@ -90,14 +90,32 @@ class Scope:
 
     sources: list[tuple[str, Table]] = field(default_factory=list)
     outer: Scope | None = None
+    # columns() by (number of sources, type): asked for dozens of times a query, and sources
+    # are only ever appended to.
+    _columns: dict[tuple[int, SqlType | None], tuple[tuple[str, Column], ...]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    _types: dict[int, tuple[SqlType, ...]] = field(default_factory=dict, repr=False, compare=False)
 
-    def columns(self, t: SqlType | None = None) -> list[tuple[str, Column]]:
-        return [
-            (alias, c)
-            for alias, table in self.sources
-            for c in table.columns
-            if t is None or c.type == t
-        ]
+    def columns(self, t: SqlType | None = None) -> tuple[tuple[str, Column], ...]:
+        key = (len(self.sources), t)
+        found = self._columns.get(key)
+        if found is None:
+            found = self._columns[key] = tuple(
+                (alias, c)
+                for alias, table in self.sources
+                for c in table.columns
+                if t is None or c.type == t
+            )
+        return found
+
+    def types(self) -> tuple[SqlType, ...]:
+        """The types of its columns, sorted (the generator draws from them)."""
+        found = self._types.get(len(self.sources))
+        if found is None:
+            kinds = sorted({c.type for _, c in self.columns()}, key=lambda t: t.value)
+            found = self._types[len(self.sources)] = tuple(kinds)
+        return found
 
 
 @dataclass
@@ -508,8 +526,7 @@ class QueryGenerator:
     # --- expressions ----------------------------------------------------------------------------
 
     def _type(self, scope: Scope) -> SqlType:
-        present = sorted({c.type for _, c in scope.columns()}, key=lambda t: t.value)
-        return self.rng.choice(present)
+        return self.rng.choice(scope.types())
 
     def _weighted(self, weights: dict[str, float]) -> str:
         kinds = [k for k, w in weights.items() if w > 0]
