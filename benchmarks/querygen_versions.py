@@ -9,15 +9,18 @@ ladder of DuckDB releases between the two (querygen/engine/releases.py, bisect.p
 where it stops failing for good. Distinct bugs are counted the same way for both: findings that
 stop failing at the same release and share their construct core (querygen/engine/census.py on
 the query) count once; findings that never stop failing, or that the old release does not fail
-when bisected, count as unbisected.
+when bisected, count as unbisected. Findings where the reference itself crashed are bugs of the
+new release, not of the old one (bisect.py): counted apart, with the release they came in.
 
 Prints, for each: compared queries per second, raw mismatches (both answered, differently),
 errors on one side, crashes, findings, distinct bugs; then the distinct bugs with an example;
-and for querygen whether every group's reproducer fails on the old release and passes on the
-new. Goal: querygen finds more distinct bugs than the anchor.
+and for querygen whether every group's reproducer does, run again, what its group claims
+(bisect.reproduces): a bug of the old release fails on it and passes on the new; a crash of the
+new release crashes it again. Those that do not are listed with why (--keep-failed writes them
+out to be replayed by hand). Goal: querygen finds more distinct bugs than the anchor.
 
     .venv/bin/python benchmarks/querygen_versions.py [--old 0.9.2] [--seconds 300] [--seed 1]
-        [--quick]
+        [--quick] [--no-anchor] [--keep-failed DIR]
 
 The releases are installed once into the release cache ($ASSAY_RELEASE_CACHE, else
 ~/.cache/assay/releases); `make bench` runs this with its defaults (5 minutes per tool).
@@ -26,6 +29,7 @@ The releases are installed once into the release cache ($ASSAY_RELEASE_CACHE, el
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -44,7 +48,13 @@ from sqlglot.errors import SqlglotError  # noqa: E402
 
 from benchmarks.naive_sqlgen import run_naive  # noqa: E402
 from querygen.engine import worker  # noqa: E402
-from querygen.engine.bisect import fixed_in, scan  # noqa: E402
+from querygen.engine.bisect import (  # noqa: E402
+    fixed_in,
+    introduced_in,
+    reference_crashed,
+    reproduces,
+    scan,
+)
 from querygen.engine.census import constructs  # noqa: E402
 from querygen.engine.engines import DuckDBEngine, Engine, IsolatedEngine  # noqa: E402
 from querygen.engine.generated import GeneratedQueries  # noqa: E402
@@ -84,8 +94,15 @@ class Tally:
     reproducers: list[Reproducer] = field(default_factory=list)
     bugs: dict[tuple[str, str, frozenset[str]], list[Reproducer]] = field(default_factory=dict)
     unbisected: int = 0
-    fail_old_pass_new: int = 0
+    # Crashes of the reference: bugs of the new release, by the release they came in ("" when
+    # the ladder's last release does not crash so).
+    introduced: Counter[str] = field(default_factory=Counter)
+    fail_old_pass_new: int = 0  # groups of the old release's bugs whose reproducer does so
+    old_bug_groups: int = 0
+    new_crashes_again: int = 0  # groups of the new release's crashes whose reproducer does so
+    new_bug_groups: int = 0
     checked_groups: int = 0
+    not_reproduced: list[tuple[Reproducer, str]] = field(default_factory=list)  # and why
     reduced_ratios: list[float] = field(default_factory=list)
     rows_left: list[int] = field(default_factory=list)
 
@@ -199,11 +216,15 @@ def kind_class(kind: str) -> str:
 def bisect_all(tally: Tally, ladder: list[tuple[str, Engine]], old: str, new: Engine) -> None:
     """Each reproducer over the ladder (the old release first): distinct bugs by (fixed-in
     release, kind, construct core); a reproducer the old release does not fail, or that never
-    stops failing, is unbisected."""
+    stops failing, is unbisected. One the reference crashed on is the new release's bug:
+    counted by the release it came in, never fixed, not the old release's."""
     for n, r in enumerate(tally.reproducers, 1):
         if n % 25 == 0:
             say(f"  bisecting {tally.name}: {n}/{len(tally.reproducers)}")
         steps = scan(ladder, r.statements, r.sql, r.expected, timeout=TIMEOUT, max_rows=MAX_ROWS)
+        if reference_crashed(r.expected):
+            tally.introduced[introduced_in(steps, r.expected) or ""] += 1
+            continue
         release = fixed_in(steps)
         old_fails = bool(steps) and steps[0].release == old and not steps[0].passed
         if release is None or not old_fails:
@@ -213,15 +234,43 @@ def bisect_all(tally: Tally, ladder: list[tuple[str, Engine]], old: str, new: En
         tally.bugs.setdefault(key, []).append(r)
 
 
-def check_groups(tally: Tally, old_engine: Engine, new_engine: Engine) -> None:
-    """Every reproducer: fails on the old release, passes on the new (the reference)."""
+def check_groups(tally: Tally, old_engine: Engine, new_engine: Engine, old: str, new: str) -> None:
+    """Every reproducer, run again on the old release and the new (the reference), does what
+    its group claims (bisect.reproduces); one that does not is kept with why, to be shown: a
+    reproducer that does not reproduce is a bug of querygen's, not noise to count away."""
     for r in tally.reproducers:
         tally.checked_groups += 1
         steps = scan(
-            [("old", old_engine), ("new", new_engine)], r.statements, r.sql, r.expected,
+            [(old, old_engine), (new, new_engine)], r.statements, r.sql, r.expected,
             timeout=TIMEOUT, max_rows=MAX_ROWS,
         )  # fmt: skip
-        tally.fail_old_pass_new += (not steps[0].passed) and steps[1].passed
+        ok, why = reproduces(steps[0], steps[1], r.expected)
+        if reference_crashed(r.expected):
+            tally.new_bug_groups += 1
+            tally.new_crashes_again += ok
+        else:
+            tally.old_bug_groups += 1
+            tally.fail_old_pass_new += ok
+        if not ok:
+            tally.not_reproduced.append((r, why))
+
+
+def keep_not_reproduced(tally: Tally, directory: Path) -> None:
+    """Each reproducer that did not reproduce, as JSON, to be replayed by hand."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for n, (r, why) in enumerate(tally.not_reproduced, 1):
+        record = {
+            "why": why,
+            "kind": r.kind,
+            "statements": r.statements,
+            "sql": r.sql,
+            "expected": {
+                "status": r.expected.status.value,
+                "rows": [list(map(repr, row)) for row in r.expected.rows[:50]],
+                "error": r.expected.error,
+            },
+        }
+        (directory / f"reproducer-{n}.json").write_text(json.dumps(record, indent=1))
 
 
 def report(tallies: Sequence[Tally], old: str, new: str, load: str) -> None:
@@ -229,14 +278,18 @@ def report(tallies: Sequence[Tally], old: str, new: str, load: str) -> None:
     print(f"load average before: {load}")
     header = (
         f"{'':28} {'q/s':>7} {'queries':>8} {'mismatch':>9} {'err 1 side':>10} "
-        f"{'crashes':>8} {'findings':>9} {'distinct bugs':>14} {'unbisected':>11}"
+        f"{'crashes':>8} {'findings':>9} {'distinct bugs':>14} {'unbisected':>11} "
+        f"{'new crashes':>11}"
     )
     print(header)
     for t in tallies:
         print(
             f"{t.name:28} {t.per_second:7.0f} {t.queries:8d} {t.mismatches:9d} {t.errors:10d} "
-            f"{t.crashes:8d} {t.findings:9d} {len(t.bugs):14d} {t.unbisected:11d}"
+            f"{t.crashes:8d} {t.findings:9d} {len(t.bugs):14d} {t.unbisected:11d} "
+            f"{sum(t.introduced.values()):11d}"
         )
+    if len(tallies) < 2:  # --no-anchor
+        tallies = [*tallies, Tally("(anchor not run)")]
     ours, anchor = tallies
     ratio = len(ours.bugs) / len(anchor.bugs) if anchor.bugs else float("inf")
     goal = "MET" if len(ours.bugs) > len(anchor.bugs) else "MISSED"
@@ -250,9 +303,27 @@ def report(tallies: Sequence[Tally], old: str, new: str, load: str) -> None:
         print(
             f"querygen: {ours.groups} groups; median reduced/original query size "
             f"{statistics.median(ours.reduced_ratios):.2f} (goal <= 0.33), median rows left "
-            f"{statistics.median(ours.rows_left):g} (goal <= 5); reproducers failing on {old} "
-            f"and passing on {new}: {ours.fail_old_pass_new}/{ours.checked_groups}"
+            f"{statistics.median(ours.rows_left):g} (goal <= 5)"
         )
+    if ours.checked_groups:
+        reproduced = ours.fail_old_pass_new + ours.new_crashes_again
+        print(
+            f"querygen: reproducers that do what their group claims, run again: "
+            f"{reproduced}/{ours.checked_groups}; {old}'s bugs failing on {old} and passing on "
+            f"{new}: {ours.fail_old_pass_new}/{ours.old_bug_groups}; {new}'s own crashes (the "
+            f"reference crashed: nothing to pass on {new}) crashing {new} again: "
+            f"{ours.new_crashes_again}/{ours.new_bug_groups}"
+        )
+    for r, why in ours.not_reproduced:
+        print(f"  not reproduced ({r.kind}): {why}")
+        print(f"    {r.sql[:300]}")
+    for t in tallies:
+        if t.introduced:
+            came = ", ".join(
+                f"{release or 'not on the last release of the ladder'}: {n}"
+                for release, n in sorted(t.introduced.items(), key=_introduced_order)
+            )
+            print(f"{t.name}: crashes of {new} (reproducers), by the release they came in: {came}")
     for t in tallies:
         print(f"\n-- {t.name}: distinct bugs by the release that fixed them --")
         by_release = defaultdict(list)
@@ -265,6 +336,10 @@ def report(tallies: Sequence[Tally], old: str, new: str, load: str) -> None:
                 print(f"      {found[0].sql[:160]}")
 
 
+def _introduced_order(item: tuple[str, int]) -> tuple[bool, tuple]:
+    return item[0] == "", version_key(item[0]) if item[0] else ()  # "" last
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--old", default="0.9.2", help="the old DuckDB release (SUT)")
@@ -274,6 +349,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--ladder", default="", help="releases to bisect over, comma-separated (default: every "
         "minor line from --old to the installed DuckDB)"
+    )  # fmt: skip
+    parser.add_argument(
+        "--no-anchor", action="store_true", help="querygen only (the comparison is then moot)"
+    )
+    parser.add_argument(
+        "--keep-failed", type=Path, metavar="DIR",
+        help="write each reproducer that does not do what its group claims as JSON into DIR",
     )  # fmt: skip
     args = parser.parse_args(argv)
     seconds = 30.0 if args.quick else args.seconds
@@ -292,17 +374,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         with DuckDBEngine(worker.MEMORY, name=f"duckdb {new}") as ref:
             say(f"querygen: {seconds:g} s")
             tallies.append(run_querygen(engines[args.old], ref, seconds, args.seed))
-            say(f"anchor: {seconds:g} s")
-            tallies.append(run_anchor(engines[args.old], ref, seconds, args.seed))
+            if not args.no_anchor:
+                say(f"anchor: {seconds:g} s")
+                tallies.append(run_anchor(engines[args.old], ref, seconds, args.seed))
             for t in tallies:
                 bisect_all(t, ladder, args.old, ref)
-            check_groups(tallies[0], engines[args.old], ref)
+            check_groups(tallies[0], engines[args.old], ref, args.old, new)
+            if args.keep_failed:
+                keep_not_reproduced(tallies[0], args.keep_failed)
     finally:
         for engine in engines.values():
             engine.close()
     report(tallies, args.old, new, load)
-    kinds = Counter(r.kind for r in tallies[1].reproducers)
-    print(f"\nanchor findings by kind: {dict(kinds)}")
+    if len(tallies) > 1:
+        kinds = Counter(r.kind for r in tallies[1].reproducers)
+        print(f"\nanchor findings by kind: {dict(kinds)}")
     return 0
 
 

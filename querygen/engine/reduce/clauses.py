@@ -5,6 +5,14 @@ in MIN), single GROUP BY keys, HAVING, ORDER BY with its LIMIT, LIMIT, single OR
 (never under a LIMIT: the rows kept must stay determined), DISTINCT, select items (at least one
 stays; ORDER BY ordinals are renumbered or dropped, and every side of a set operation loses the
 same column); outer joins become inner joins; windows lose PARTITION BY / ORDER BY.
+
+The generator writes only queries whose answer the data determines (generator.py): what depends
+on where a row is among others (ROW_NUMBER, NTILE, LEAD, LAG, FIRST_VALUE, LAST_VALUE, a ROWS
+frame, DISTINCT ON, LIMIT, OFFSET) comes with a total order. No cut takes that order away: a
+window of those functions keeps its ORDER BY (any other loses it with its frame, and is then
+over the whole partition), DISTINCT ON its ORDER BY and each of its keys, LIMIT its ORDER BY.
+Else a real bug could reduce to a query two engines may answer differently and both rightly,
+a reproducer that flips, or that nobody would take for a bug.
 """
 
 from __future__ import annotations
@@ -171,6 +179,23 @@ def _drop_group(mode: str) -> Edit:
     return edit
 
 
+# Window functions whose answer depends on the order of the rows, ties apart.
+_POSITIONAL = (exp.RowNumber, exp.Ntile, exp.Lead, exp.Lag, exp.FirstValue, exp.LastValue,
+               exp.NthValue)  # fmt: skip
+
+
+def _positional(window: exp.Window) -> bool:
+    function = window.this
+    while isinstance(function, exp.IgnoreNulls | exp.RespectNulls):
+        function = function.this
+    return isinstance(function, _POSITIONAL)
+
+
+def _distinct_on(query: exp.Expression) -> bool:
+    distinct = query.args.get("distinct")
+    return isinstance(distinct, exp.Distinct) and distinct.args.get("on") is not None
+
+
 def _clause_edits(node: exp.Expression) -> Iterator[Edit]:
     """The edits of pass 2 for one node, biggest cuts first."""
     if isinstance(node, exp.Select):
@@ -197,7 +222,7 @@ def _clause_edits(node: exp.Expression) -> Iterator[Edit]:
             if node.args.get("order") is not None:
                 yield _drop_arg("order", "limit", "offset")
             yield _drop_arg("limit", "offset")
-        elif node.args.get("order") is not None:
+        elif node.args.get("order") is not None and not _distinct_on(node):
             yield _drop_arg("order")
     if isinstance(node, exp.Select):
         for position in range(len(node.expressions)):
@@ -209,15 +234,19 @@ def _clause_edits(node: exp.Expression) -> Iterator[Edit]:
                 yield _inner_join(j)
     if isinstance(node, _QUERIES) and node.args.get("limit") is None:
         order = node.args.get("order")
-        if isinstance(order, exp.Order) and node.args.get("offset") is None:
+        if (
+            isinstance(order, exp.Order)
+            and node.args.get("offset") is None
+            and not _distinct_on(node)
+        ):
             for k in range(len(order.expressions)):
                 yield _order_key_dropper(k)
     if isinstance(node, exp.Window):
         partition = node.args.get("partition_by") or []
         if partition:
             yield _drop_arg("partition_by")
-        if node.args.get("order") is not None:
-            yield _drop_arg("order")
+        if node.args.get("order") is not None and not _positional(node):
+            yield _drop_arg("order", "spec")  # a ROWS frame without an order is any rows
         for k in range(len(partition) if len(partition) > 1 else 0):
             yield _drop_listed("partition_by", k)
 

@@ -9,7 +9,14 @@ from collections.abc import Iterator
 import pytest
 
 from querygen.engine import worker
-from querygen.engine.bisect import first_passing, fixed_in, scan
+from querygen.engine.bisect import (
+    first_passing,
+    fixed_in,
+    introduced_in,
+    reference_crashed,
+    reproduces,
+    scan,
+)
 from querygen.engine.compare import Kind
 from querygen.engine.engines import DuckDBEngine, Engine
 from querygen.engine.model import Outcome, Status
@@ -143,3 +150,105 @@ def test_an_ordered_finding_is_compared_in_order(duckdb_release_engines, referen
     releases = ladder(duckdb_release_engines, "1.0.0")
     assert first_passing(releases, database, sql, backwards) == "1.0.0"
     assert first_passing(releases, database, sql, backwards, ordered=True) is None
+
+
+# --- a crash of the reference: the new release's bug, reproduced as such ---------------------
+
+# DuckDB 2.0 joins on a subquery in an outer join's ON, which every release before refused
+# ("Cannot perform non-inner join on subquery!"), and crashes on this one. Found by
+# benchmarks/querygen_versions.py (0.9.2 against 2.0.1): its check counted such groups as
+# reproducers that do not reproduce, since nothing can pass where the reference crashed.
+OUTER_JOIN_DB = ["CREATE TABLE t2 (c1 INTEGER)", "CREATE TABLE t3 (c1 INTEGER, c3 VARCHAR)"]
+OUTER_JOIN_SQL = (
+    "SELECT DISTINCT t1.c3 FROM t3 AS t1 LEFT JOIN t2 ON t1.c1 = t2.c1 "
+    "AND 0 IN (SELECT 0 FROM t3) WHERE NOT FALSE"
+)
+
+
+def test_a_crash_of_the_reference_reproduces_as_its_releases_bug(duckdb_release_engines, reference):
+    want = expected(reference, OUTER_JOIN_DB, OUTER_JOIN_SQL)
+    if want.status is not Status.CRASH:
+        pytest.skip(f"DuckDB {reference.version()} does not crash on it (fixed)")
+    assert "Projection map references a missing child column" in want.error
+    releases = [*ladder(duckdb_release_engines, "0.9.2", "1.1.3"), ("new", reference)]
+
+    steps = scan(releases, OUTER_JOIN_DB, OUTER_JOIN_SQL, want)
+
+    assert [s.outcome.status for s in steps] == [Status.ERROR, Status.ERROR, Status.CRASH]
+    assert not any(s.passed for s in steps) and fixed_in(steps) is None
+    assert reference_crashed(want)
+    assert [s.crashed_as(want) for s in steps] == [False, False, True]
+    assert introduced_in(steps, want) == "new"
+    ok, why = reproduces(steps[0], steps[-1], want)
+    assert ok, why
+    assert why == "a bug of new: it crashes again; 0.9.2 does not crash"
+
+
+class _Answers(Engine):
+    """Test double: an engine that loads anything and answers every query with ``outcome``."""
+
+    dialect = "duckdb"
+
+    def __init__(self, name: str, outcome: Outcome) -> None:
+        self.name, self.outcome = name, outcome
+
+    def load(self, statements, *, timeout=10.0, drop=None) -> Outcome:
+        return Outcome(Status.OK)
+
+    def execute(self, sql: str, *, timeout: float = 10.0, max_rows: int = 10_000) -> Outcome:
+        return self.outcome
+
+    def version(self) -> str:
+        return self.name
+
+    def catalog(self) -> list:
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+CRASH = Outcome(Status.CRASH, error="INTERNAL Error: Attempted to access index 2 of 0x7f01")
+OTHER_CRASH = Outcome(Status.CRASH, error="INTERNAL Error: Projection map references a column")
+REFUSED = Outcome(Status.ERROR, error="Not implemented Error: Cannot perform non-inner join")
+ROWS = Outcome(Status.OK, ["a"], [(1,)])
+OTHER_ROWS = Outcome(Status.OK, ["a"], [(2,)])
+
+
+def two(old: Outcome, new: Outcome, want: Outcome) -> tuple[bool, str]:
+    steps = scan([("old", _Answers("old", old)), ("new", _Answers("new", new))], [], "q", want)
+    return reproduces(steps[0], steps[1], want)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "want", "ok", "why"),
+    [
+        (OTHER_ROWS, ROWS, ROWS, True, "fails on old, passes on new"),
+        (CRASH, ROWS, ROWS, True, "fails on old, passes on new"),
+        (REFUSED, REFUSED, REFUSED, False, "old passes (both refused: Not implemented"),
+        (OTHER_ROWS, OTHER_ROWS, ROWS, False, "new fails (1 of 1 row differ"),
+        # The reference crashed: the new release's bug, whatever the old one did.
+        (REFUSED, CRASH, CRASH, True, "a bug of new: it crashes again; old does not crash"),
+        (CRASH, CRASH, CRASH, True, "a bug of new: it crashes again; old crashes the same way too"),
+        # Addresses differ from run to run; another internal error is another bug.
+        (REFUSED, Outcome(Status.CRASH, error=CRASH.error.replace("0x7f01", "0x55aa")), CRASH,
+         True, "a bug of new"),
+        (REFUSED, OTHER_CRASH, CRASH, False, "the reference crashed, but now new crash: INTE"),
+        (REFUSED, ROWS, CRASH, False, "the reference crashed, but now new answered 1 rows"),
+        # A reference that gave no answer leaves nothing to pass against, and says so.
+        (CRASH, Outcome(Status.TIMEOUT, error="timed out"), Outcome(Status.TIMEOUT), False,
+         "the reference gave no answer (timeout)"),
+    ],
+)  # fmt: skip
+def test_a_reproducer_reproduces_what_its_finding_claims(old, new, want, ok, why) -> None:
+    got, said = two(old, new, want)
+    assert got is ok, said
+    assert said.startswith(why), said
+
+
+def test_a_crash_came_in_where_every_release_after_crashes_so() -> None:
+    history = [("a", CRASH), ("b", REFUSED), ("c", CRASH), ("d", CRASH)]
+    steps = scan([(r, _Answers(r, o)) for r, o in history], [], "q", CRASH)
+    assert introduced_in(steps, CRASH) == "c"
+    assert introduced_in(steps[:2], CRASH) is None
+    assert fixed_in(steps) is None
