@@ -8,7 +8,7 @@ comparisons, IS NULL, BETWEEN, IN lists, arithmetic, GROUP BY/HAVING, COUNT/SUM/
 DISTINCT, ORDER BY, LIMIT, UNION/INTERSECT/EXCEPT, IN/EXISTS and scalar subqueries, CASE,
 COALESCE and NULLIF, all by string building. It shares nothing with querygen's generator.
 
-``run_naive(sut, ref, seconds, seed)`` loads a database into both engines (``Engine.load``:
+``run_naive(sut, ref, seconds, seed)`` loads a database into both engines (``EngineClient.load``:
 engines opened on ``worker.MEMORY``), runs random queries for ``seconds`` (a new database
 every ``QUERIES_PER_DATABASE`` queries) and compares the answers as multisets with
 querygen's own comparison (``querygen.engine.compare``), so numeric noise is judged by the same
@@ -39,7 +39,7 @@ if str(ROOT) not in sys.path:
 
 from querygen.engine import worker  # noqa: E402
 from querygen.engine.compare import Comparison, Kind, compare  # noqa: E402
-from querygen.engine.engines import DuckDBEngine, Engine, IsolatedEngine, SQLiteEngine  # noqa: E402
+from querygen.engine.engines import DuckDBClient, EngineClient, IsolatedClient, SQLiteClient  # noqa: E402
 from querygen.engine.model import Outcome  # noqa: E402
 
 QUERIES_PER_DATABASE = 100
@@ -296,8 +296,8 @@ _COUNTERS = {
 
 
 def run_naive(
-    sut: Engine,
-    ref: Engine,
+    sut: EngineClient,
+    ref: EngineClient,
     seconds: float,
     seed: int,
     *,
@@ -346,10 +346,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--show", type=int, default=3, help="findings to print")
     args = parser.parse_args(argv)
     if args.sut_python:
-        sut: Engine = IsolatedEngine(args.sut_python, "duckdb", worker.MEMORY)
+        sut: EngineClient = IsolatedClient(args.sut_python, "duckdb", worker.MEMORY)
     else:
-        sut = DuckDBEngine(worker.MEMORY)
-    ref_class = DuckDBEngine if args.ref == "duckdb" else SQLiteEngine
+        sut = DuckDBClient(worker.MEMORY)
+    ref_class = DuckDBClient if args.ref == "duckdb" else SQLiteClient
     with sut, ref_class(worker.MEMORY) as ref:
         print(f"\n== naive random SQL: {sut.version()} (SUT) vs {ref.version()} (reference) ==")
         result = run_naive(sut, ref, args.seconds, args.seed)

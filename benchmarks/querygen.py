@@ -38,7 +38,7 @@ from datagen.generator.loaders import Target, copy_between, create_tables, load_
 from querygen.engine import worker  # noqa: E402
 from querygen.engine.census import census  # noqa: E402
 from querygen.engine.compare import Kind  # noqa: E402
-from querygen.engine.engines import DuckDBEngine, SQLiteEngine  # noqa: E402
+from querygen.engine.engines import DuckDBClient, SQLiteClient  # noqa: E402
 from querygen.engine.generated import GeneratedQueries  # noqa: E402
 from querygen.engine.generator import UNSUPPORTED, QueryGenerator  # noqa: E402
 from querygen.engine.oracles import Differential, render  # noqa: E402
@@ -137,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  dataset built in {time.perf_counter() - started:.1f} s")
         print(f"  profile {args.profile!r}, {args.queries} queries, timeout {args.timeout:g} s, "
               f"row limit {args.max_rows} per query; load {_load()}")  # fmt: skip
-        with DuckDBEngine(str(duck_path)) as duck, SQLiteEngine(str(lite_path)) as lite:
+        with DuckDBClient(str(duck_path)) as duck, SQLiteClient(str(lite_path)) as lite:
             profile = Profile.named(args.profile)
             dialects = (duck.dialect, lite.dialect)
             sut, ref = Timed(duck), Timed(lite)

@@ -56,14 +56,14 @@ from querygen.engine.bisect import (  # noqa: E402
     scan,
 )
 from querygen.engine.census import constructs  # noqa: E402
-from querygen.engine.engines import DuckDBEngine, Engine, IsolatedEngine  # noqa: E402
+from querygen.engine.engines import DuckDBClient, EngineClient, IsolatedClient  # noqa: E402
 from querygen.engine.generated import GeneratedQueries  # noqa: E402
 from querygen.engine.model import Outcome  # noqa: E402
 from querygen.engine.oracles import Differential  # noqa: E402
 from querygen.engine.pipeline import check_tree, difference_key, reduce_finding  # noqa: E402
 from querygen.engine.profile import Profile  # noqa: E402
 from querygen.engine.releases import ensure_release, ladder_between, version_key  # noqa: E402
-from querygen.engine.runner import Finding, make_finding, run  # noqa: E402
+from querygen.engine.runner import FailedCheck, make_finding, run  # noqa: E402
 
 TIMEOUT = 2.0
 MAX_ROWS = 10_000
@@ -115,7 +115,7 @@ def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def run_querygen(sut: Engine, ref: Engine, seconds: float, seed: int) -> Tally:
+def run_querygen(sut: EngineClient, ref: EngineClient, seconds: float, seed: int) -> Tally:
     """querygen's default mode, reductions inside the same time budget (they are its work)."""
     tally = Tally("querygen")
     source = GeneratedQueries([sut, ref], Profile(), seed=seed, timeout=TIMEOUT)
@@ -129,7 +129,7 @@ def run_querygen(sut: Engine, ref: Engine, seconds: float, seed: int) -> Tally:
     started = time.monotonic()
     spent = [0.0]  # seconds reducing
 
-    def on_finding(finding: Finding) -> None:
+    def on_finding(finding: FailedCheck) -> None:
         tally.findings += 1
         # The app's grouping (services/runs.py): a query seen before, or answers that differ
         # as an earlier finding's did (pipeline.difference_key), join that group unreduced.
@@ -174,7 +174,7 @@ def run_querygen(sut: Engine, ref: Engine, seconds: float, seed: int) -> Tally:
     return tally
 
 
-def run_anchor(sut: Engine, ref: Engine, seconds: float, seed: int) -> Tally:
+def run_anchor(sut: EngineClient, ref: EngineClient, seconds: float, seed: int) -> Tally:
     tally = Tally("naive random SQL (anchor)")
     result = run_naive(sut, ref, seconds, seed, timeout=TIMEOUT, max_rows=MAX_ROWS)
     tally.queries, tally.seconds = result.queries, result.seconds
@@ -191,7 +191,7 @@ def run_anchor(sut: Engine, ref: Engine, seconds: float, seed: int) -> Tally:
     return tally
 
 
-def core(r: Reproducer, old: Engine, new: Engine) -> frozenset[str]:
+def core(r: Reproducer, old: EngineClient, new: EngineClient) -> frozenset[str]:
     """The constructs of the reproducer's query once the same reducer (querygen's, the judge
     here, not a tool) has taken away what the difference does not need: the anchor's queries
     arrive unreduced, and the constructs of a whole query would count one bug many times."""
@@ -213,7 +213,9 @@ def kind_class(kind: str) -> str:
     return {"row_count": "wrong result", "content": "wrong result"}.get(kind, kind)
 
 
-def bisect_all(tally: Tally, ladder: list[tuple[str, Engine]], old: str, new: Engine) -> None:
+def bisect_all(
+    tally: Tally, ladder: list[tuple[str, EngineClient]], old: str, new: EngineClient
+) -> None:
     """Each reproducer over the ladder (the old release first): distinct bugs by (fixed-in
     release, kind, construct core); a reproducer the old release does not fail, or that never
     stops failing, is unbisected. One the reference crashed on is the new release's bug:
@@ -234,7 +236,9 @@ def bisect_all(tally: Tally, ladder: list[tuple[str, Engine]], old: str, new: En
         tally.bugs.setdefault(key, []).append(r)
 
 
-def check_groups(tally: Tally, old_engine: Engine, new_engine: Engine, old: str, new: str) -> None:
+def check_groups(
+    tally: Tally, old_engine: EngineClient, new_engine: EngineClient, old: str, new: str
+) -> None:
     """Every reproducer, run again on the old release and the new (the reference), does what
     its group claims (bisect.reproduces); one that does not is kept with why, to be shown: a
     reproducer that does not reproduce is a bug of querygen's, not noise to count away."""
@@ -365,13 +369,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     say(f"releases: {args.old} (SUT), ladder {', '.join(releases)} (installing once, cached)")
     pythons = {v: ensure_release("duckdb", v, progress=say) for v in [args.old, *releases]}
     engines = {
-        v: IsolatedEngine(p, "duckdb", worker.MEMORY, name=f"duckdb {v}")
+        v: IsolatedClient(p, "duckdb", worker.MEMORY, name=f"duckdb {v}")
         for v, p in pythons.items()
     }
     ladder = [(v, engines[v]) for v in [args.old, *releases]]
     tallies = []
     try:
-        with DuckDBEngine(worker.MEMORY, name=f"duckdb {new}") as ref:
+        with DuckDBClient(worker.MEMORY, name=f"duckdb {new}") as ref:
             say(f"querygen: {seconds:g} s")
             tallies.append(run_querygen(engines[args.old], ref, seconds, args.seed))
             if not args.no_anchor:

@@ -3,13 +3,13 @@ reproducer stops failing, i.e. answers what the reference answered.
 
 A finding of an old release (the system under test) against a newer one (the reference) is a
 database (CREATE and INSERT statements, database.py) and a query. ``scan`` loads the database
-into each release's engine (``Engine.load``: engines opened on ``worker.MEMORY``, typically one
-``IsolatedEngine`` per release from releases.py, kept open by the caller for many findings) and
-runs the query; a release *passes* when its outcome equals ``expected``, the reference's, by
-querygen's own comparison (``querygen.engine.compare``: multisets, or ordered rows, floats
-within a tolerance): the same rows, or an error where the reference refused too. Anything else
-fails: other rows, an error where the reference answered or an answer where it refused, a
-crash, a timeout, a database the release cannot load.
+into each release's engine (``EngineClient.load``: engines opened on ``worker.MEMORY``,
+typically one ``IsolatedClient`` per release from releases.py, kept open by the caller for many
+findings) and runs the query; a release *passes* when its outcome equals ``expected``, the
+reference's, by querygen's own comparison (``querygen.engine.compare``: multisets, or ordered
+rows, floats within a tolerance): the same rows, or an error where the reference refused too.
+Anything else fails: other rows, an error where the reference answered or an answer where it
+refused, a crash, a timeout, a database the release cannot load.
 
 ``first_passing`` scans every release (a linear scan, not a binary search: with in-memory
 databases each step costs milliseconds, and histories are not monotonic, a bug fixed in one
@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from querygen.engine.compare import Comparison, Kind, compare
-from querygen.engine.engines import Engine
+from querygen.engine.engines import EngineClient
 from querygen.engine.model import Outcome, SqlType, Status
 from querygen.engine.signature import normalize_error
 
@@ -83,7 +83,7 @@ def reference_crashed(expected: Outcome) -> bool:
 
 
 def scan(
-    ladder: Sequence[tuple[str, Engine]],
+    ladder: Sequence[tuple[str, EngineClient]],
     statements: Statements,
     sql: str,
     expected: Outcome,
@@ -169,7 +169,7 @@ def _first_line(outcome: Outcome) -> str:
 
 
 def first_passing(
-    ladder: Sequence[tuple[str, Engine]],
+    ladder: Sequence[tuple[str, EngineClient]],
     statements: Statements,
     sql: str,
     expected: Outcome,

@@ -7,8 +7,8 @@ of values from small domains (so that joins match and groups form) with NULLs, d
 and edge values (0, -1, the extremes of a 32-bit integer, '', unicode, NaN and infinities where
 every dialect has them), optional primary keys, NOT NULL columns, indexes and views.
 ``Database.statements(dialect)`` renders the CREATE and INSERT statements each engine runs on
-a database of its own (engines.Engine.load: SQLite and DuckDB in memory, PostgreSQL in a schema
-of the engine's own): no engine ever reads a file another release wrote.
+a database of its own (engines.EngineClient.load: SQLite and DuckDB in memory, PostgreSQL in a
+schema of the engine's own): no engine ever reads a file another release wrote.
 
 Everything here is plain data, so a reducer can take tables, columns and rows away
 (``without_tables``, ``with_columns``, ``with_rows``) and ``script`` writes what is left as a

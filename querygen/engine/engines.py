@@ -1,5 +1,5 @@
 """The engines queries run on: SQLite, DuckDB and PostgreSQL in this process, and SQLite or
-DuckDB in another interpreter (IsolatedEngine), to test another build and survive its crashes.
+DuckDB in another interpreter (IsolatedClient), to test another build and survive its crashes.
 
 Every engine opens its database read-only where the engine allows it, so no query can change
 the reference data; only ``load`` writes, into a database of the engine's own (an embedded
@@ -40,12 +40,12 @@ from querygen.engine.model import Column, Outcome, SqlType, Status, Table
 
 __all__ = [
     "CatalogColumn",
-    "DuckDBEngine",
-    "Engine",
+    "DuckDBClient",
+    "EngineClient",
     "EngineError",
-    "IsolatedEngine",
-    "PostgresEngine",
-    "SQLiteEngine",
+    "IsolatedClient",
+    "PostgresClient",
+    "SQLiteClient",
 ]
 
 # The directory holding the querygen and dbkinds packages: the worker's cwd and PYTHONPATH.
@@ -67,7 +67,7 @@ class CatalogColumn:
     type: SqlType | None
 
 
-class Engine(abc.ABC):
+class EngineClient(abc.ABC):
     """One database to run queries on; see the module docstring for what execute promises."""
 
     name: str  # for reports and logs; never holds a password
@@ -106,7 +106,7 @@ class Engine(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None: ...
 
-    def __enter__(self) -> Engine:
+    def __enter__(self) -> EngineClient:
         return self
 
     def __exit__(
@@ -135,8 +135,8 @@ def _catalog(rows: list[tuple[str, str, str, SqlType | None]]) -> list[CatalogCo
 # --- embedded engines, in this process ----------------------------------------------------------
 
 
-class _EmbeddedEngine(Engine):
-    """SQLite or DuckDB through worker.py's sessions: the code an IsolatedEngine runs too."""
+class _EmbeddedClient(EngineClient):
+    """SQLite or DuckDB through worker.py's sessions: the code an IsolatedClient runs too."""
 
     kind: Literal["sqlite", "duckdb"]
 
@@ -175,14 +175,14 @@ class _EmbeddedEngine(Engine):
             self._session = None
 
 
-class SQLiteEngine(_EmbeddedEngine):
+class SQLiteClient(_EmbeddedClient):
     """A SQLite file opened with ``mode=ro`` and ``query_only``; timeouts through a progress
     handler."""
 
     kind = "sqlite"
 
 
-class DuckDBEngine(_EmbeddedEngine):
+class DuckDBClient(_EmbeddedClient):
     """A DuckDB file opened ``read_only``; timeouts through ``interrupt()`` from a timer."""
 
     kind = "duckdb"
@@ -190,7 +190,7 @@ class DuckDBEngine(_EmbeddedEngine):
 
 # --- PostgreSQL ---------------------------------------------------------------------------------
 
-_PG = "postgresql"  # the dbkinds kind of PostgresEngine
+_PG = "postgresql"  # the dbkinds kind of PostgresClient
 _APPLICATION_NAME = "assay-querygen"
 # The schemas generated databases are loaded into: recognisable by name, and by a comment that
 # says when the last load happened, so that what a crashed run left behind can be told apart.
@@ -201,7 +201,7 @@ _INSUFFICIENT_PRIVILEGE = "42501"
 _CLOSE_TIMEOUT_MS = 10_000
 
 
-class PostgresEngine(Engine):
+class PostgresClient(EngineClient):
     """A PostgreSQL database through psycopg 3.
 
     Every query runs alone in a ``BEGIN READ ONLY`` transaction that is rolled back after it,
@@ -238,7 +238,7 @@ class PostgresEngine(Engine):
         self._connect()
 
     def __repr__(self) -> str:
-        return f"<PostgresEngine {self.described!r}>"
+        return f"<PostgresClient {self.described!r}>"
 
     def _scrub(self, text: str) -> str:
         return text.replace(self._password, "***") if self._password else text
@@ -551,7 +551,7 @@ PASSED_ENV = frozenset(
 )
 
 
-class IsolatedEngine(Engine):
+class IsolatedClient(EngineClient):
     """SQLite or DuckDB run by ``python -m querygen.engine.worker KIND LOCATION`` under another
     interpreter (another virtualenv with another DuckDB release or a private build).
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from querygen.engine.database import Database, DatabaseSettings, generate_database
-from querygen.engine.engines import Engine
+from querygen.engine.engines import EngineClient
 from querygen.engine.generator import Query, QueryGenerator
 from querygen.engine.profile import Profile
 
@@ -36,7 +36,7 @@ class LoadFailed(Exception):
 class GeneratedQueries:
     def __init__(
         self,
-        engines: Sequence[Engine],
+        engines: Sequence[EngineClient],
         profile: Profile | None = None,
         seed: int = 0,
         settings: DatabaseSettings | None = None,

@@ -401,14 +401,14 @@ class QueryGenerator:
             if window is not None:
                 where = window if where is None else exp.And(this=window, expression=where)
         if where is not None:
-            select = select.where(where, copy=False)
+            select = filtered(select, where)
         if group_by:
             select = select.group_by(*[_col(a, c) for a, c in group_by], copy=False)
             if rng.random() < p.p_having:
-                select = select.having(self._aggregate_predicate(scope, depth), copy=False)
+                select = filtered(select, self._aggregate_predicate(scope, depth), "having")
         elif aggregate and rng.random() < p.p_having_without_group_by:
             # one group, the whole input: kept or not as a whole
-            select = select.having(self._aggregate_predicate(scope, depth), copy=False)
+            select = filtered(select, self._aggregate_predicate(scope, depth), "having")
         plain = top and not group_by and not aggregate
         if (plain and "distinct_on" not in self.lacking and rng.random() < p.p_distinct_on
                 and self._distinct_on(select, scope)):  # fmt: skip
@@ -518,7 +518,7 @@ class QueryGenerator:
             )
         )
         if self.rng.random() < 0.5:
-            select = select.where(self._predicate(scope, 1), copy=False)
+            select = filtered(select, self._predicate(scope, 1))
         cte = exp.CTE(this=inner.tree, alias=exp.TableAlias(this=exp.to_identifier(name)))
         select.set("with_", exp.With(expressions=[cte]))  # as .with_() builds it, unparsed
         return Query(select, list(inner.types))
@@ -906,9 +906,7 @@ class QueryGenerator:
             correlation = self._correlation(scope, inner_scope, inequality)
             if correlation is not None:
                 cond = exp.And(this=correlation, expression=cond)
-            node = exp.Exists(
-                this=inner.select(exp.Literal.number(1), copy=False).where(cond, copy=False)
-            )
+            node = exp.Exists(this=filtered(inner.select(exp.Literal.number(1), copy=False), cond))
             return exp.Not(this=node) if rng.random() < 0.3 else node
         correlated = rng.random() < p.p_correlated_in
         if correlated:
@@ -934,7 +932,7 @@ class QueryGenerator:
                     correlation if where is None else exp.And(this=correlation, expression=where)
                 )
         if where is not None:
-            sub = sub.where(where, copy=False)
+            sub = filtered(sub, where)
         node = exp.In(this=self._leaf(scope, t), query=exp.Subquery(this=sub))
         return exp.Not(this=node) if rng.random() < 0.3 else node
 
@@ -1020,6 +1018,19 @@ _CAST_NAME = {
     SqlType.DATE: "date",
     SqlType.TIMESTAMP: "timestamp",
 }
+
+
+def filtered(select: exp.Select, cond: exp.Expression, key: str = "where") -> exp.Select:
+    """``select.where(cond, copy=False)`` (or ``.having``), the same tree. sqlglot's builders,
+    compiled (sqlglotc), take only a Condition, and a scalar subquery as a predicate is none:
+    a SELECT without the clause gets it set as the builder would; one with it gets ``cond``
+    ANDed on, in parentheses if it is no Condition."""
+    if select.args.get(key) is None:
+        select.set(key, (exp.Where if key == "where" else exp.Having)(this=cond))
+        return select
+    if not isinstance(cond, exp.Condition):
+        cond = exp.Paren(this=cond)
+    return select.where(cond, copy=False) if key == "where" else select.having(cond, copy=False)
 
 
 def _col(alias: str, column: Column) -> exp.Column:

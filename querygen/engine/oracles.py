@@ -66,8 +66,8 @@ from sqlglot.generator import Generator
 
 from querygen.engine import plans
 from querygen.engine.compare import Comparison, Kind, compare
-from querygen.engine.engines import Engine, EngineError, PostgresEngine
-from querygen.engine.generator import Query, QueryGenerator, Scope
+from querygen.engine.engines import EngineClient, EngineError, PostgresClient
+from querygen.engine.generator import Query, QueryGenerator, Scope, filtered
 from querygen.engine.model import Outcome, Schema, SqlType, Status, Table
 from querygen.engine.profile import Profile
 
@@ -239,7 +239,7 @@ def _plain_casts(generator: Generator) -> None:
     generator._dispatch = {**dispatch, exp.Cast: cast_sql}
 
 
-def _run(engine: Engine, sql: str, timeout: float, max_rows: int) -> tuple[Outcome, float]:
+def _run(engine: EngineClient, sql: str, timeout: float, max_rows: int) -> tuple[Outcome, float]:
     started = time.perf_counter()
     outcome = engine.execute(sql, timeout=timeout, max_rows=max_rows)
     return outcome, time.perf_counter() - started
@@ -277,8 +277,8 @@ class Differential:
 
     def __init__(
         self,
-        sut: Engine,
-        ref: Engine,
+        sut: EngineClient,
+        ref: EngineClient,
         *,
         timeout: float = 10.0,
         max_rows: int = 10_000,
@@ -404,7 +404,7 @@ class _SingleEngine:
 
     def __init__(
         self,
-        engine: Engine,
+        engine: EngineClient,
         *,
         timeout: float = 10.0,
         max_rows: int = 10_000,
@@ -482,7 +482,7 @@ class _Metamorphic(_SingleEngine):
 
     def __init__(
         self,
-        engine: Engine,
+        engine: EngineClient,
         *,
         schema: Schema | None = None,
         profile: Profile | None = None,
@@ -590,7 +590,7 @@ class TLP(_Metamorphic):
 
     salt = "tlp"
 
-    def __init__(self, engine: Engine, *, float_sums: bool = False, **options: Any) -> None:
+    def __init__(self, engine: EngineClient, *, float_sums: bool = False, **options: Any) -> None:
         super().__init__(engine, **options)  # timeout, max_rows, float_rel_tol, schema, profile
         self.float_sums = float_sums
         self._inexact: set[SqlType | None] = set() if float_sums else {SqlType.FLOAT, None}
@@ -700,7 +700,8 @@ class NoREC(_Metamorphic):
         p = self._predicate(core, query)
         if p is None:
             return None
-        optimized = _bare(core.select).select(exp.alias_(exp.Count(this=exp.Star()), "n")).where(p)
+        count = exp.alias_(exp.Count(this=exp.Star()), "n")
+        optimized = filtered(_bare(core.select).select(count), p)
         flag = exp.Case(
             ifs=[exp.If(this=p.copy(), true=exp.Literal.number(1))],
             default=exp.Literal.number(0),
@@ -731,7 +732,7 @@ class Plan(_SingleEngine):
     Which settings a query gets is drawn from its (seed, index), so a replay or a reduction
     candidate of it runs under the same ones."""
 
-    def __init__(self, engine: Engine, *, conninfo: str | None = None, **limits: Any) -> None:
+    def __init__(self, engine: EngineClient, *, conninfo: str | None = None, **limits: Any) -> None:
         if engine.dialect not in plans.DIALECTS:
             raise ValueError(
                 f"the plan oracle needs DuckDB or PostgreSQL; {engine.name} is {engine.dialect}"
@@ -749,7 +750,7 @@ class Plan(_SingleEngine):
         )
         names = [str(row[0]) for row in listed.rows] if listed.ok else None
         self.menu = plans.menu(engine.dialect, names)
-        self._connections: dict[plans.Settings, Engine] = {}
+        self._connections: dict[plans.Settings, EngineClient] = {}
         weakref.finalize(self, _close_all, self._connections)
 
     def settings(self, query: Query) -> plans.Settings:
@@ -806,7 +807,7 @@ class Plan(_SingleEngine):
         if engine is None:
             assert self.conninfo is not None
             try:
-                engine = PostgresEngine(
+                engine = PostgresClient(
                     plans.connection_options(self.conninfo, settings),
                     name=f"{self.engine.name} ({settings.label})",
                 )
@@ -829,7 +830,7 @@ class Plan(_SingleEngine):
         self.close()
 
 
-def _close_all(connections: dict[plans.Settings, Engine]) -> None:
+def _close_all(connections: dict[plans.Settings, EngineClient]) -> None:
     for engine in connections.values():
         engine.close()
     connections.clear()

@@ -31,13 +31,13 @@ from querygen.engine import census
 from querygen.engine.bisect import fixed_in, scan
 from querygen.engine.compare import Kind
 from querygen.engine.database import Database, script
-from querygen.engine.engines import Engine
+from querygen.engine.engines import EngineClient
 from querygen.engine.generated import GeneratedQueries, LoadFailed
 from querygen.engine.generator import Query
 from querygen.engine.model import Outcome, Schema
 from querygen.engine.oracles import Check, Oracle
 from querygen.engine.reduce import reduce, tree_size
-from querygen.engine.runner import Finding
+from querygen.engine.runner import FailedCheck
 from querygen.engine.signature import (
     KnownIssue,
     match_known,
@@ -69,7 +69,7 @@ class Reduced:
     reduced query. ``reduced`` is False when nothing smaller failed the same way (or the check
     of the reduced query no longer did: engines that answer differently on a second run)."""
 
-    finding: Finding
+    finding: FailedCheck
     tree: exp.Expression
     check: Check
     original_size: int
@@ -102,7 +102,7 @@ class Reduced:
         return out
 
 
-def bisect_reduced(reduced: Reduced, ladder: Sequence[tuple[str, Engine]]) -> Reduced:
+def bisect_reduced(reduced: Reduced, ladder: Sequence[tuple[str, EngineClient]]) -> Reduced:
     """The reduced finding's reproducer (its database and the SUT side's query) on each
     release of ``ladder`` (oldest first), against the reference side's answer. Fixed in a
     release of the ladder: the finding is signed by that release, its kind and error, and
@@ -153,7 +153,7 @@ def check_tree(oracle: Oracle, tree: exp.Expression, seed: int, index: int) -> C
 
 def reduce_finding(
     oracle: Oracle,
-    finding: Finding,
+    finding: FailedCheck,
     *,
     known: Iterable[KnownIssue] = (),
     schema: Schema | None = None,
@@ -179,7 +179,7 @@ def reduce_finding(
 
 def _reduce_query(
     oracle: Oracle,
-    finding: Finding,
+    finding: FailedCheck,
     known: Iterable[KnownIssue],
     schema: Schema | None,
     max_checks: int,
@@ -335,7 +335,7 @@ def canonical(tree: exp.Expression) -> exp.Expression:
 
 class _Signer:
     def __init__(
-        self, finding: Finding, known: Iterable[KnownIssue], schema: Schema | None
+        self, finding: FailedCheck, known: Iterable[KnownIssue], schema: Schema | None
     ) -> None:
         self.finding, self.known, self.schema = finding, list(known), schema
 

@@ -1,5 +1,5 @@
 """Other releases of an engine's Python driver, each in a virtualenv of its own: the
-interpreters an IsolatedEngine runs (``IsolatedEngine(python, "duckdb", worker.MEMORY)``) to
+interpreters an IsolatedClient runs (``IsolatedClient(python, "duckdb", worker.MEMORY)``) to
 test an old release against the current one and to bisect a finding over the releases between
 them (bisect.py).
 

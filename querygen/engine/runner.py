@@ -26,7 +26,7 @@ from querygen.engine.generator import Query
 from querygen.engine.oracles import Check, Oracle
 from querygen.engine.signature import KnownIssue, match_known, query_shape, signature
 
-__all__ = ["Finding", "RunStats", "make_finding", "replay", "run"]
+__all__ = ["FailedCheck", "RunStats", "make_finding", "replay", "run"]
 
 
 class QuerySource(Protocol):
@@ -37,7 +37,7 @@ class QuerySource(Protocol):
 
 
 @dataclass(frozen=True)
-class Finding:
+class FailedCheck:
     """One query an oracle found wrong, with what it takes to replay and group it."""
 
     seed: int
@@ -143,14 +143,14 @@ def replay(oracle: Oracle, generator: QuerySource, index: int) -> Check:
     return oracle.check(generator.query(index))
 
 
-def make_finding(check: Check, seed: int, index: int, known: Iterable[KnownIssue]) -> Finding:
+def make_finding(check: Check, seed: int, index: int, known: Iterable[KnownIssue]) -> FailedCheck:
     """The finding a failed check stands for, with its signature and known-issue match."""
     shape = query_shape(check.tree) if check.tree is not None else ""
     errors = check.errors
     error = check.error
     sides = check.sides
     sut_sql = check.sql[sides[0]] if sides else ""
-    return Finding(
+    return FailedCheck(
         seed=seed,
         index=index,
         kind=check.kind,
@@ -172,7 +172,7 @@ def run(
     budget_queries: int | None,
     budget_seconds: float | None,
     known: Iterable[KnownIssue] = (),
-    on_finding: Callable[[Finding], None] | None = None,
+    on_finding: Callable[[FailedCheck], None] | None = None,
     progress: Callable[[RunStats], None] | None = None,
 ) -> RunStats:
     """Check queries ``first_index``, ``first_index + 1``, ... until a budget is spent.
@@ -222,7 +222,7 @@ def _run(
     budget_queries: int | None,
     budget_seconds: float | None,
     issues: list[KnownIssue],
-    on_finding: Callable[[Finding], None] | None,
+    on_finding: Callable[[FailedCheck], None] | None,
     progress: Callable[[RunStats], None] | None,
 ) -> RunStats:
     stats = RunStats(first_index=first_index, next_index=first_index)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from querygen.engine.engines import CatalogColumn, Engine
+from querygen.engine.engines import CatalogColumn, EngineClient
 from querygen.engine.model import Column, Schema, Table
 
 __all__ = ["LeftOut", "SchemaMatch", "common_schema", "describe_differences", "match_catalogs"]
@@ -38,7 +38,7 @@ class SchemaMatch:
     left_out: tuple[LeftOut, ...]
 
 
-def common_schema(a: Engine, b: Engine) -> Schema:
+def common_schema(a: EngineClient, b: EngineClient) -> Schema:
     """The tables and columns both engines hold with the same SqlType.
 
     Tables come sorted by name (case-insensitively), columns in ``a``'s order; tables left with
@@ -47,7 +47,7 @@ def common_schema(a: Engine, b: Engine) -> Schema:
     return match_schemas(a, b).schema
 
 
-def match_schemas(a: Engine, b: Engine) -> SchemaMatch:
+def match_schemas(a: EngineClient, b: EngineClient) -> SchemaMatch:
     """common_schema and what it left out, from one catalog read per engine."""
     prefer_b = b.dialect in CASE_SENSITIVE_DIALECTS and a.dialect not in CASE_SENSITIVE_DIALECTS
     return match_catalogs(a.catalog(), b.catalog(), a_name=a.name, b_name=b.name, prefer_b=prefer_b)

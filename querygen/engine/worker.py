@@ -1,7 +1,7 @@
 """The embedded engines (SQLite, DuckDB), in this process or in a worker process.
 
 ``python -m querygen.engine.worker KIND LOCATION`` serves one database over JSON lines on
-stdin/stdout, so that engines.IsolatedEngine can run another interpreter's DuckDB (another
+stdin/stdout, so that engines.IsolatedClient can run another interpreter's DuckDB (another
 release, a private build) and survive it crashing. This module imports only the standard
 library, the driver it is asked for (imported when needed), model.py and dbkinds (the facts of
 each engine, standard library only), so that interpreter needs nothing else;

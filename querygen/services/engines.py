@@ -45,27 +45,27 @@ def check_python(python: str, engine: Engine) -> str:
     return python
 
 
-def open_engine(engine: Engine, python: str = "", *, memory: bool = False) -> qe.Engine:
+def open_engine(engine: Engine, python: str = "", *, memory: bool = False) -> qe.EngineClient:
     """An open querygen engine for the row (read-only); EngineError when it cannot open.
     ``memory``: an embedded engine on a database of its own in memory, not on the row's file
     (querygen's generated databases)."""
     path = worker.MEMORY if memory and engine.kind in EMBEDDED else engine.path
     if python:
         check_python(python, engine)  # again: the allow-list may have changed since submission
-        return qe.IsolatedEngine(python, engine.kind, path, name=f"{engine.name}@{python}")
+        return qe.IsolatedClient(python, engine.kind, path, name=f"{engine.name}@{python}")
     if engine.kind == Engine.Kind.SQLITE:
-        return qe.SQLiteEngine(path, name=engine.name)
+        return qe.SQLiteClient(path, name=engine.name)
     if engine.kind == Engine.Kind.DUCKDB:
-        return qe.DuckDBEngine(path, name=engine.name)
+        return qe.DuckDBClient(path, name=engine.name)
     if engine.kind == Engine.Kind.POSTGRESQL:
-        return qe.PostgresEngine(engine.conninfo(), name=engine.name)
+        return qe.PostgresClient(engine.conninfo(), name=engine.name)
     raise AssayError(f"Engine {engine.name}: kind {engine.kind!r} cannot be queried.")
 
 
 @contextmanager
 def opened(
     sut: Engine, reference: Engine | None, python: str = "", *, memory: bool = False
-) -> Iterator[tuple[qe.Engine, qe.Engine | None]]:
+) -> Iterator[tuple[qe.EngineClient, qe.EngineClient | None]]:
     """Both engines of a run, closed on the way out."""
     with ExitStack() as stack:
         s = open_engine(sut, python, memory=memory)
@@ -78,14 +78,16 @@ def opened(
 
 
 @contextmanager
-def opened_ladder(engine: Engine, pythons: list[str]) -> Iterator[list[tuple[str, qe.Engine]]]:
+def opened_ladder(
+    engine: Engine, pythons: list[str]
+) -> Iterator[list[tuple[str, qe.EngineClient]]]:
     """A run's ladder of releases, oldest first: (release name, engine on a database of its
     own in memory) per interpreter, closed on the way out."""
     with ExitStack() as stack:
         ladder = []
         for python in pythons:
             check_python(python, engine)  # again: the allow-list may have changed
-            e = qe.IsolatedEngine(
+            e = qe.IsolatedClient(
                 python, engine.kind, worker.MEMORY, name=f"{engine.name}@{python}"
             )
             stack.callback(e.close)

@@ -26,7 +26,7 @@ from core.models import JobState
 from querygen import selectors
 from querygen.engine.oracles import Check
 from querygen.engine.pipeline import Reduced, difference_key
-from querygen.engine.runner import Finding as EngineFinding
+from querygen.engine.runner import FailedCheck
 from querygen.engine.signature import KnownIssue as EngineKnownIssue
 from querygen.engine.signature import match_known, normalize_error
 from querygen.models import Finding, Group, GroupStatus, KnownIssue, QuerygenRun
@@ -108,8 +108,8 @@ def _title(kind: str, error: str, detail: str) -> str:
 
 def place_finding(
     run: QuerygenRun,
-    finding: EngineFinding,
-    reduce: Callable[[EngineFinding], Reduced | None],
+    finding: FailedCheck,
+    reduce: Callable[[FailedCheck], Reduced | None],
     known: list[EngineKnownIssue],
     by_difference: dict[str, Group],
     *,
@@ -147,7 +147,7 @@ def place_finding(
 
 def record_finding(
     run: QuerygenRun,
-    finding: EngineFinding,
+    finding: FailedCheck,
     reduced: Reduced | None,
     group_of_same_query: Group | None,
     known: list[EngineKnownIssue],

@@ -10,7 +10,7 @@ from benchmarks import naive_sqlgen
 from benchmarks.naive_sqlgen import NaiveGenerator, run_naive
 from querygen.engine import worker
 from querygen.engine.compare import Kind
-from querygen.engine.engines import DuckDBEngine, IsolatedEngine, SQLiteEngine
+from querygen.engine.engines import DuckDBClient, IsolatedClient, SQLiteClient
 from querygen.engine.releases import ensure_release
 
 CONSTRUCTS = {
@@ -78,7 +78,7 @@ def test_every_construct_of_the_anchor_is_generated() -> None:
 
 
 def test_most_queries_run_on_duckdb_and_sqlite() -> None:
-    with DuckDBEngine(worker.MEMORY) as duck, SQLiteEngine(worker.MEMORY) as lite:
+    with DuckDBClient(worker.MEMORY) as duck, SQLiteClient(worker.MEMORY) as lite:
         statuses: dict[str, Counter] = {"duckdb": Counter(), "sqlite": Counter()}
         for statements, queries in sample(5, databases=4, queries=100):
             for name, engine in (("duckdb", duck), ("sqlite", lite)):
@@ -91,7 +91,7 @@ def test_most_queries_run_on_duckdb_and_sqlite() -> None:
 
 
 def test_the_same_engine_twice_finds_nothing() -> None:
-    with DuckDBEngine(worker.MEMORY) as one, DuckDBEngine(worker.MEMORY) as other:
+    with DuckDBClient(worker.MEMORY) as one, DuckDBClient(worker.MEMORY) as other:
         result = run_naive(one, other, 1.0, seed=2)
     assert result.queries > 50 and result.databases >= 1
     assert result.per_second > 0
@@ -100,7 +100,7 @@ def test_the_same_engine_twice_finds_nothing() -> None:
 
 def test_duckdb_against_sqlite_counts_their_real_differences() -> None:
     """SQLite divides integers as integers, DuckDB does not: mismatches, kept unreduced."""
-    with DuckDBEngine(worker.MEMORY) as duck, SQLiteEngine(worker.MEMORY) as lite:
+    with DuckDBClient(worker.MEMORY) as duck, SQLiteClient(worker.MEMORY) as lite:
         result = run_naive(duck, lite, 1.5, seed=3)
     assert result.mismatches > 0
     kinds = Counter(f.comparison.kind for f in result.findings)
@@ -120,8 +120,8 @@ def test_an_old_release_against_the_current_one_differs() -> None:
     """DuckDB 0.9.2 (the shared release cache) against this one: 0.9.2 answers NULL where 2.0
     refuses to divide by zero, among others."""
     with (
-        IsolatedEngine(ensure_release("duckdb", "0.9.2"), "duckdb", worker.MEMORY) as old,
-        DuckDBEngine(worker.MEMORY) as new,
+        IsolatedClient(ensure_release("duckdb", "0.9.2"), "duckdb", worker.MEMORY) as old,
+        DuckDBClient(worker.MEMORY) as new,
     ):
         result = run_naive(old, new, 2.0, seed=1)
     assert result.queries > 50

@@ -19,7 +19,7 @@ from psycopg.conninfo import make_conninfo
 
 from datagen.generator import generate_chunk, load_bundled_spec
 from datagen.generator.loaders import Target, create_tables, load_chunk
-from querygen.engine.engines import PostgresEngine
+from querygen.engine.engines import PostgresClient
 from querygen.engine.model import Column, SqlType, Table
 
 QUERYGEN_SEED = 20240601
@@ -98,9 +98,9 @@ def querygen_pg(request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 @pytest.fixture
-def pg(querygen_pg: str) -> Iterator[PostgresEngine]:
-    """A PostgresEngine on querygen_pg (mark the test with PG_ONLY)."""
-    with PostgresEngine(querygen_pg) as engine:
+def pg(querygen_pg: str) -> Iterator[PostgresClient]:
+    """A PostgresClient on querygen_pg (mark the test with PG_ONLY)."""
+    with PostgresClient(querygen_pg) as engine:
         yield engine
 
 
@@ -152,13 +152,13 @@ def duckdb_releases() -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def duckdb_release_engines(duckdb_releases: dict[str, Path]) -> Iterator[dict[str, object]]:
-    """An IsolatedEngine on an in-memory database per release of BISECT_RELEASES, open for the
+    """An IsolatedClient on an in-memory database per release of BISECT_RELEASES, open for the
     session: tests load their own database (Engine.load) before querying."""
     from querygen.engine import worker
-    from querygen.engine.engines import IsolatedEngine
+    from querygen.engine.engines import IsolatedClient
 
     engines = {
-        version: IsolatedEngine(python, "duckdb", worker.MEMORY, name=f"duckdb {version}")
+        version: IsolatedClient(python, "duckdb", worker.MEMORY, name=f"duckdb {version}")
         for version, python in duckdb_releases.items()
     }
     yield engines

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from benchmarks.site import ThrowawaySite
-from querygen.engine.engines import DuckDBEngine, SQLiteEngine
+from querygen.engine.engines import DuckDBClient, SQLiteClient
 from querygen.engine.generator import QueryGenerator
 from querygen.engine.oracles import Differential
 from querygen.engine.runner import run as run_queries
@@ -126,7 +126,7 @@ def test_a_killed_cluster_loses_no_query_and_records_no_finding_twice(tmp_path: 
 
 def uninterrupted_findings(duck: Path, lite: Path) -> list[int]:
     """The indexes of the findings of the same run, in this process, without a crash."""
-    with DuckDBEngine(duck) as d, SQLiteEngine(lite) as s:
+    with DuckDBClient(duck) as d, SQLiteClient(lite) as s:
         found: list[int] = []
         run_queries(
             Differential(d, s, timeout=TIMEOUT),

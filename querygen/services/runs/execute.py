@@ -11,8 +11,7 @@ from core import jobs
 from core.exceptions import AssayError
 from core.models import Engine
 from querygen.engine.compare import Kind
-from querygen.engine.engines import Engine as QEngine
-from querygen.engine.engines import EngineError, PostgresEngine
+from querygen.engine.engines import EngineClient, EngineError, PostgresClient
 from querygen.engine.generated import GeneratedQueries
 from querygen.engine.generator import QueryGenerator
 from querygen.engine.model import Schema, Status
@@ -23,8 +22,7 @@ from querygen.engine.pipeline import (
     reduce_finding,
 )
 from querygen.engine.profile import Profile
-from querygen.engine.runner import MAX_REFUSED_IN_A_ROW, QuerySource, RunStats, run
-from querygen.engine.runner import Finding as EngineFinding
+from querygen.engine.runner import MAX_REFUSED_IN_A_ROW, FailedCheck, QuerySource, RunStats, run
 from querygen.engine.schema import common_schema
 from querygen.models import Finding, Group, GroupStatus, OracleKind, QuerygenRun
 from querygen.services import groups
@@ -49,7 +47,7 @@ class _Setup:
     queries: QuerySource
     schema: Schema | None
     generated: GeneratedQueries | None
-    ladder: list[tuple[str, QEngine]] = field(default_factory=list)  # releases to bisect on
+    ladder: list[tuple[str, EngineClient]] = field(default_factory=list)  # releases to bisect on
 
     def schema_of(self, index: int) -> Schema | None:
         if self.generated is not None:
@@ -57,7 +55,9 @@ class _Setup:
         return self.schema
 
 
-def setup_checks(r: QuerygenRun, sut: QEngine, ref: QEngine | None, profile: Profile) -> _Setup:
+def setup_checks(
+    r: QuerygenRun, sut: EngineClient, ref: EngineClient | None, profile: Profile
+) -> _Setup:
     if not profile.generated:
         oracle, schema = _oracle(r, sut, ref, profile)
         dialects = [e.dialect for e in (sut, ref) if e is not None]
@@ -74,8 +74,8 @@ def setup_checks(r: QuerygenRun, sut: QEngine, ref: QEngine | None, profile: Pro
 
 def _oracle(
     r: QuerygenRun,
-    sut: QEngine,
-    ref: QEngine | None,
+    sut: EngineClient,
+    ref: EngineClient | None,
     profile: Profile,
     schema: Schema | None = None,
 ) -> tuple:
@@ -92,17 +92,17 @@ def _oracle(
     return cls(sut, schema=schema, profile=profile, **limits), schema
 
 
-def _plan_conninfo(r: QuerygenRun, sut: QEngine, profile: Profile) -> str | None:
+def _plan_conninfo(r: QuerygenRun, sut: EngineClient, profile: Profile) -> str | None:
     """Where the plan oracle opens its PostgreSQL connections: the row's database, searching
     the engine's own schema on generated databases (where the engine loads them)."""
     if r.sut.kind != Engine.Kind.POSTGRESQL:
         return None
-    if profile.generated and isinstance(sut, PostgresEngine):
+    if profile.generated and isinstance(sut, PostgresClient):
         return sut.loaded_conninfo()
     return r.sut.conninfo()
 
 
-def _can_load(r: QuerygenRun, engines: list[QEngine]) -> None:
+def _can_load(r: QuerygenRun, engines: list[EngineClient]) -> None:
     """Every engine takes a database of its own (an empty one) before the run starts: one that
     cannot (a PostgreSQL user without CREATE on the database) would refuse every database, so
     the run fails at once, for good, with the engine's reason."""
@@ -193,7 +193,7 @@ class _Worker:
         message = f"{fields['queries']} queries, {r.finding_rows.count()} findings"
         jobs.heartbeat(r, fields["queries"], total, message, extra=fields)
 
-    def on_finding(self, finding: EngineFinding) -> None:
+    def on_finding(self, finding: FailedCheck) -> None:
         """Into its group, by the rule in one place (groups.place_finding); reduced, and
         bisected over the run's ladder, only when the rule asks and the budget allows."""
         groups.place_finding(
@@ -205,7 +205,7 @@ class _Worker:
             fence=True,
         )
 
-    def _reduce(self, finding: EngineFinding) -> Reduced | None:
+    def _reduce(self, finding: FailedCheck) -> Reduced | None:
         if not self._may_reduce(finding):
             return None
         started = time.monotonic()
@@ -222,7 +222,7 @@ class _Worker:
         self.reduce_seconds += time.monotonic() - started
         return reduced
 
-    def _may_reduce(self, finding: EngineFinding) -> bool:
+    def _may_reduce(self, finding: FailedCheck) -> bool:
         if finding.kind is Kind.CRASH:
             return True  # the rarest and most valuable finding: always worth the checks
         if self.reductions >= self.run.max_reductions:

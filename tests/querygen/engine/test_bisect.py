@@ -18,7 +18,7 @@ from querygen.engine.bisect import (
     scan,
 )
 from querygen.engine.compare import Kind
-from querygen.engine.engines import DuckDBEngine, Engine
+from querygen.engine.engines import DuckDBClient, EngineClient
 from querygen.engine.model import Outcome, Status
 
 # DuckDB 0.9.2 answers NULL for NOT EXISTS of a correlated subquery when the outer value is
@@ -40,17 +40,17 @@ DIVISION_SQL = "SELECT a, a / b AS q FROM t"
 
 
 @pytest.fixture(scope="module")
-def reference() -> Iterator[DuckDBEngine]:
-    with DuckDBEngine(worker.MEMORY) as engine:
+def reference() -> Iterator[DuckDBClient]:
+    with DuckDBClient(worker.MEMORY) as engine:
         yield engine
 
 
-def expected(reference: Engine, statements: list[str], sql: str) -> Outcome:
+def expected(reference: EngineClient, statements: list[str], sql: str) -> Outcome:
     assert reference.load(statements).ok
     return reference.execute(sql)
 
 
-def ladder(engines: dict, *releases: str) -> list[tuple[str, Engine]]:
+def ladder(engines: dict, *releases: str) -> list[tuple[str, EngineClient]]:
     return [(release, engines[release]) for release in releases]
 
 
@@ -184,7 +184,7 @@ def test_a_crash_of_the_reference_reproduces_as_its_releases_bug(duckdb_release_
     assert why == "a bug of new: it crashes again; 0.9.2 does not crash"
 
 
-class _Answers(Engine):
+class _Answers(EngineClient):
     """Test double: an engine that loads anything and answers every query with ``outcome``."""
 
     dialect = "duckdb"

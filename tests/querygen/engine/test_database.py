@@ -22,7 +22,7 @@ from querygen.engine.database import (
     literal,
     script,
 )
-from querygen.engine.engines import DuckDBEngine, PostgresEngine, SQLiteEngine
+from querygen.engine.engines import DuckDBClient, PostgresClient, SQLiteClient
 from querygen.engine.model import Column, SqlType
 
 PAIR = ("duckdb", "sqlite")
@@ -74,7 +74,7 @@ def test_no_nan_where_a_dialect_has_none() -> None:
 def test_every_database_loads_and_reads_back_as_generated(dialect: str) -> None:
     """In a real engine: the catalog's types map back to the generated SqlTypes, and every
     value reads back as it was generated (the comparison's normal form of it)."""
-    engine = (DuckDBEngine if dialect == "duckdb" else SQLiteEngine)(worker.MEMORY)
+    engine = (DuckDBClient if dialect == "duckdb" else SQLiteClient)(worker.MEMORY)
     previous = None
     try:
         for n in range(60):
@@ -110,7 +110,7 @@ def test_every_database_loads_into_postgresql_and_reads_back_as_generated(
     infinities, '', unicode, quotes, booleans, DOUBLE PRECISION, keys, NOT NULL, indexes,
     views): each database loads, each table holds its rows, each value reads back."""
     seen: Counter[str] = Counter()
-    with PostgresEngine(querygen_pg) as engine:
+    with PostgresClient(querygen_pg) as engine:
         for seed in PG_SEEDS:
             for n in range(201):
                 db = generate_database(seed, n, dialects=PG_PAIR)
@@ -180,9 +180,9 @@ def test_the_reducers_cuts_keep_the_database_loadable() -> None:
     assert db.with_rows("t1", []).table("t1").rows == ()
     for candidate in (db, slim, gone, db.without_indexes(), db.with_rows("t0", [])):
         for dialect in PAIR:
-            with (DuckDBEngine if dialect == "duckdb" else SQLiteEngine)(worker.MEMORY) as e:
+            with (DuckDBClient if dialect == "duckdb" else SQLiteClient)(worker.MEMORY) as e:
                 assert e.load(candidate.statements(dialect)).ok
-    with DuckDBEngine(worker.MEMORY) as e:
+    with DuckDBClient(worker.MEMORY) as e:
         assert e.load(db.statements("duckdb")).ok
         assert e.execute('SELECT * FROM "v0"').rows == [(None,)]  # c2 > 5: the row of id 2
 

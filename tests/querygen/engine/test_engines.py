@@ -27,12 +27,12 @@ from querygen.engine import worker
 from querygen.engine.engines import (
     SCHEMA_PREFIX,
     CatalogColumn,
-    DuckDBEngine,
-    Engine,
+    DuckDBClient,
+    EngineClient,
     EngineError,
-    IsolatedEngine,
-    PostgresEngine,
-    SQLiteEngine,
+    IsolatedClient,
+    PostgresClient,
+    SQLiteClient,
 )
 from querygen.engine.model import Outcome, SqlType, Status
 from tests.querygen.conftest import PG_ONLY, QUERYGEN_TABLES, table
@@ -55,25 +55,25 @@ HUGE = {
 }
 
 
-def make_engine(kind: str, request: pytest.FixtureRequest, **isolated: Any) -> Engine:
+def make_engine(kind: str, request: pytest.FixtureRequest, **isolated: Any) -> EngineClient:
     if kind == "postgres":
-        return PostgresEngine(request.getfixturevalue("querygen_pg"))
+        return PostgresClient(request.getfixturevalue("querygen_pg"))
     embedded = kind.removeprefix("isolated-")
     path = request.getfixturevalue(f"querygen_{embedded}")
     if kind.startswith("isolated-"):
-        return IsolatedEngine(sys.executable, embedded, path, **isolated)  # type: ignore[arg-type]
-    return SQLiteEngine(path) if kind == "sqlite" else DuckDBEngine(path)
+        return IsolatedClient(sys.executable, embedded, path, **isolated)  # type: ignore[arg-type]
+    return SQLiteClient(path) if kind == "sqlite" else DuckDBClient(path)
 
 
 @pytest.fixture(scope="module", params=KINDS)
-def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+def engine(request: pytest.FixtureRequest) -> Iterator[EngineClient]:
     with make_engine(request.param, request) as e:
         yield e
 
 
 @pytest.fixture
-def isolated_duckdb(querygen_duckdb: Path) -> Iterator[IsolatedEngine]:
-    with IsolatedEngine(sys.executable, "duckdb", querygen_duckdb, grace=1.0, env=HOOKS) as e:
+def isolated_duckdb(querygen_duckdb: Path) -> Iterator[IsolatedClient]:
+    with IsolatedClient(sys.executable, "duckdb", querygen_duckdb, grace=1.0, env=HOOKS) as e:
         yield e
 
 
@@ -85,24 +85,24 @@ def ok(outcome: Outcome) -> Outcome:
 # --- every engine ---------------------------------------------------------------------------------
 
 
-def test_version_names_the_engine(engine: Engine) -> None:
+def test_version_names_the_engine(engine: EngineClient) -> None:
     expected = {"sqlite": "SQLite 3.", "duckdb": "DuckDB v", "postgres": "PostgreSQL "}
     assert engine.version().startswith(expected[engine.dialect])
 
 
-def test_tables_map_the_querygen_dataset_and_skip_the_ledger(engine: Engine) -> None:
+def test_tables_map_the_querygen_dataset_and_skip_the_ledger(engine: EngineClient) -> None:
     assert engine.tables() == QUERYGEN_TABLES
     assert "assay_loaded_chunks" not in {c.table for c in engine.catalog()}
 
 
-def test_a_query_answers_columns_and_rows(engine: Engine) -> None:
+def test_a_query_answers_columns_and_rows(engine: EngineClient) -> None:
     outcome = ok(engine.execute("SELECT count(*) AS n, min(id) AS lo FROM facts"))
     assert outcome.columns == ["n", "lo"]
     assert outcome.rows == [(12000, 0)]
     assert outcome.seconds >= 0
 
 
-def test_a_sql_error_is_an_error_with_the_engines_message(engine: Engine) -> None:
+def test_a_sql_error_is_an_error_with_the_engines_message(engine: EngineClient) -> None:
     outcome = engine.execute("SELECT no_such_column FROM numbers")
     assert outcome.status == Status.ERROR
     assert "no_such_column" in outcome.error
@@ -110,7 +110,7 @@ def test_a_sql_error_is_an_error_with_the_engines_message(engine: Engine) -> Non
 
 
 def test_a_query_past_the_timeout_is_interrupted_and_the_engine_answers_the_next(
-    engine: Engine,
+    engine: EngineClient,
 ) -> None:
     pid = getattr(engine, "pid", None)
     outcome = engine.execute(FOREVER, timeout=0.5)
@@ -119,7 +119,7 @@ def test_a_query_past_the_timeout_is_interrupted_and_the_engine_answers_the_next
     assert getattr(engine, "pid", None) == pid  # an isolated worker interrupts itself
 
 
-def test_more_rows_than_max_rows_is_too_big(engine: Engine) -> None:
+def test_more_rows_than_max_rows_is_too_big(engine: EngineClient) -> None:
     assert len(ok(engine.execute("SELECT * FROM times", max_rows=2000)).rows) == 2000
     outcome = engine.execute("SELECT * FROM times", max_rows=1999)
     assert outcome.status == Status.TOO_BIG
@@ -127,7 +127,7 @@ def test_more_rows_than_max_rows_is_too_big(engine: Engine) -> None:
     assert outcome.rows == []
 
 
-def test_a_huge_result_is_abandoned_not_loaded(engine: Engine) -> None:
+def test_a_huge_result_is_abandoned_not_loaded(engine: EngineClient) -> None:
     # Fetching it all would only end at the timeout; fetchmany stops after 11 rows.
     outcome = engine.execute(HUGE[engine.dialect], timeout=60, max_rows=10)
     assert outcome.status == Status.TOO_BIG, outcome
@@ -143,7 +143,7 @@ def test_a_huge_result_is_abandoned_not_loaded(engine: Engine) -> None:
         "DROP TABLE strings",
     ],
 )
-def test_the_database_is_read_only(engine: Engine, statement: str) -> None:
+def test_the_database_is_read_only(engine: EngineClient, statement: str) -> None:
     outcome = engine.execute(statement)
     assert outcome.status == Status.ERROR
     assert ok(engine.execute("SELECT count(*) FROM empty")).rows == [(0,)]
@@ -151,7 +151,7 @@ def test_the_database_is_read_only(engine: Engine, statement: str) -> None:
     assert [t.name for t in engine.tables()] == [t.name for t in QUERYGEN_TABLES]
 
 
-def test_bad_limits_are_refused(engine: Engine) -> None:
+def test_bad_limits_are_refused(engine: EngineClient) -> None:
     with pytest.raises(ValueError, match="timeout"):
         engine.execute("SELECT 1", timeout=0)
     with pytest.raises(ValueError, match="max_rows"):
@@ -164,14 +164,14 @@ def test_bad_limits_are_refused(engine: Engine) -> None:
 @pytest.mark.parametrize("kind", ["sqlite", "duckdb"])
 def test_a_missing_file_is_an_engine_error_and_is_not_created(kind: str, tmp_path: Path) -> None:
     path = tmp_path / f"missing.{kind}"
-    cls = SQLiteEngine if kind == "sqlite" else DuckDBEngine
+    cls = SQLiteClient if kind == "sqlite" else DuckDBClient
     with pytest.raises(EngineError, match="cannot open"):
         cls(path)
     assert not path.exists()
 
 
 def test_sqlite_cannot_be_switched_back_to_writable(querygen_sqlite: Path) -> None:
-    with SQLiteEngine(querygen_sqlite) as engine:
+    with SQLiteClient(querygen_sqlite) as engine:
         engine.execute("PRAGMA query_only = OFF")
         assert engine.execute("DELETE FROM times").status == Status.ERROR  # mode=ro still holds
         assert ok(engine.execute("SELECT count(*) FROM times")).rows == [(2000,)]
@@ -202,7 +202,7 @@ def test_a_corrupt_sqlite_file_is_a_crash_and_the_engine_reopens(
 ) -> None:
     path = tmp_path / "corrupt.sqlite"
     corrupt_sqlite(path)
-    with SQLiteEngine(path) as engine:
+    with SQLiteClient(path) as engine:
         outcome = engine.execute(query)
         assert outcome.status == Status.CRASH
         assert "malformed" in outcome.error
@@ -258,7 +258,7 @@ def test_columns_of_other_types_are_left_out_of_tables(tmp_path: Path) -> None:
     )
     duck.execute("CREATE VIEW a_view AS SELECT 1 AS x")
     duck.close()
-    with SQLiteEngine(sqlite_path) as sqlite_engine, DuckDBEngine(duckdb_path) as duck_engine:
+    with SQLiteClient(sqlite_path) as sqlite_engine, DuckDBClient(duckdb_path) as duck_engine:
         assert sqlite_engine.tables() == [table("odd", "id:int at:timestamp")]
         assert CatalogColumn("odd", "untyped", "", None) in sqlite_engine.catalog()
         assert duck_engine.tables() == [table("odd", "id:int n:int")]
@@ -269,9 +269,9 @@ def test_columns_of_other_types_are_left_out_of_tables(tmp_path: Path) -> None:
 
 
 def test_the_isolated_engine_reports_the_other_interpreters_duckdb(
-    isolated_duckdb: IsolatedEngine, querygen_duckdb: Path
+    isolated_duckdb: IsolatedClient, querygen_duckdb: Path
 ) -> None:
-    with DuckDBEngine(querygen_duckdb) as local:
+    with DuckDBClient(querygen_duckdb) as local:
         assert isolated_duckdb.version() == local.version()
     assert f"v{duckdb.__version__}" in isolated_duckdb.version()
     assert isolated_duckdb.pid is not None
@@ -365,7 +365,7 @@ def test_values_survive_the_wire() -> None:
     assert same(back, values)
 
 
-def test_a_worker_that_aborts_is_a_crash_and_restarts(isolated_duckdb: IsolatedEngine) -> None:
+def test_a_worker_that_aborts_is_a_crash_and_restarts(isolated_duckdb: IsolatedClient) -> None:
     first = isolated_duckdb.pid
     outcome = isolated_duckdb.send_test_hook("crash", how="abort")
     assert outcome.status == Status.CRASH
@@ -376,7 +376,7 @@ def test_a_worker_that_aborts_is_a_crash_and_restarts(isolated_duckdb: IsolatedE
 
 
 def test_a_worker_that_exits_is_a_crash_with_its_exit_code(
-    isolated_duckdb: IsolatedEngine,
+    isolated_duckdb: IsolatedClient,
 ) -> None:
     outcome = isolated_duckdb.send_test_hook("crash", how="exit", code=7)
     assert outcome.status == Status.CRASH
@@ -385,7 +385,7 @@ def test_a_worker_that_exits_is_a_crash_with_its_exit_code(
 
 
 def test_a_hung_worker_is_killed_reported_as_timeout_and_restarted(
-    isolated_duckdb: IsolatedEngine,
+    isolated_duckdb: IsolatedClient,
 ) -> None:
     first = isolated_duckdb.pid
     outcome = isolated_duckdb.send_test_hook("hang", timeout=0.2)
@@ -397,7 +397,7 @@ def test_a_hung_worker_is_killed_reported_as_timeout_and_restarted(
 
 
 def test_test_hooks_are_refused_without_the_environment_variable(querygen_sqlite: Path) -> None:
-    with IsolatedEngine(sys.executable, "sqlite", querygen_sqlite) as engine:
+    with IsolatedClient(sys.executable, "sqlite", querygen_sqlite) as engine:
         outcome = engine.send_test_hook("crash", how="exit", code=9)
         assert outcome.status == Status.ERROR
         assert "unknown op" in outcome.error
@@ -412,23 +412,23 @@ def test_the_worker_runs_in_an_interpreter_without_this_projects_packages(
     venv.create(tmp_path / "bare", with_pip=False)
     python = tmp_path / "bare" / "bin" / "python"
     query = "SELECT * FROM numbers ORDER BY id"
-    bare = IsolatedEngine(python, "sqlite", querygen_sqlite)
-    with bare, SQLiteEngine(querygen_sqlite) as local:
+    bare = IsolatedClient(python, "sqlite", querygen_sqlite)
+    with bare, SQLiteClient(querygen_sqlite) as local:
         assert bare.catalog() == local.catalog()
         assert same(ok(bare.execute(query)).rows, ok(local.execute(query)).rows)
     with pytest.raises(EngineError, match="No module named 'duckdb'"):
-        IsolatedEngine(python, "duckdb", querygen_duckdb)
+        IsolatedClient(python, "duckdb", querygen_duckdb)
 
 
 def test_a_worker_that_cannot_open_the_database_is_an_engine_error(tmp_path: Path) -> None:
     with pytest.raises(EngineError, match="did not start"):
-        IsolatedEngine(sys.executable, "duckdb", tmp_path / "missing.duckdb")
+        IsolatedClient(sys.executable, "duckdb", tmp_path / "missing.duckdb")
     assert not (tmp_path / "missing.duckdb").exists()
 
 
 def test_a_missing_interpreter_is_an_engine_error(querygen_sqlite: Path, tmp_path: Path) -> None:
     with pytest.raises(EngineError, match="cannot start"):
-        IsolatedEngine(tmp_path / "no-python", "sqlite", querygen_sqlite)
+        IsolatedClient(tmp_path / "no-python", "sqlite", querygen_sqlite)
 
 
 def _imports(path: Path) -> set[str]:
@@ -468,11 +468,11 @@ def test_a_password_never_shows(tmp_path: Path) -> None:
     # Nothing listens on port 1: the connection fails, and the message must not carry it.
     conninfo = make_conninfo(host="127.0.0.1", port=1, dbname="x", user="u", password="s3cr3t-pw")
     with pytest.raises(EngineError) as raised:
-        PostgresEngine(conninfo)
+        PostgresClient(conninfo)
     assert "s3cr3t-pw" not in str(raised.value)
     assert raised.value.__suppress_context__  # the driver's exception is not printed along
     with pytest.raises(EngineError) as bad:
-        PostgresEngine("host=x password=s3cr3t-pw dbname")
+        PostgresClient("host=x password=s3cr3t-pw dbname")
     assert "s3cr3t-pw" not in str(bad.value)
 
 
@@ -481,7 +481,7 @@ def test_a_password_never_shows(tmp_path: Path) -> None:
 def test_postgres_never_shows_the_password(querygen_pg: str) -> None:
     # Trust auth ignores the password, so the engine really connects with it.
     conninfo = make_conninfo(querygen_pg, password="s3cr3t-pw")
-    with PostgresEngine(conninfo) as engine:
+    with PostgresClient(conninfo) as engine:
         outcome = engine.execute("SELECT current_setting('application_name'), 's3cr3t-pw'::int")
         shown = [repr(engine), engine.name, engine.described, engine.version(), outcome.error]
         assert outcome.status == Status.ERROR
@@ -491,7 +491,7 @@ def test_postgres_never_shows_the_password(querygen_pg: str) -> None:
 
 @pytest.mark.db_dependent
 @pytest.mark.postgresql_only
-def test_postgres_internal_errors_are_crashes(pg: PostgresEngine) -> None:
+def test_postgres_internal_errors_are_crashes(pg: PostgresClient) -> None:
     outcome = pg.execute(
         "DO $$ BEGIN RAISE EXCEPTION 'boom' USING ERRCODE = 'internal_error'; END $$"
     )
@@ -505,7 +505,7 @@ def test_postgres_internal_errors_are_crashes(pg: PostgresEngine) -> None:
 @pytest.mark.db_dependent
 @pytest.mark.postgresql_only
 def test_postgres_a_lost_connection_is_a_crash_and_the_next_query_reconnects(
-    pg: PostgresEngine,
+    pg: PostgresClient,
 ) -> None:
     outcome = pg.execute("SELECT pg_terminate_backend(pg_backend_pid())")
     assert outcome.status == Status.CRASH
@@ -515,7 +515,7 @@ def test_postgres_a_lost_connection_is_a_crash_and_the_next_query_reconnects(
 
 @pytest.mark.db_dependent
 @pytest.mark.postgresql_only
-def test_postgres_a_query_cannot_make_the_session_writable(pg: PostgresEngine) -> None:
+def test_postgres_a_query_cannot_make_the_session_writable(pg: PostgresClient) -> None:
     # Each query is its own rolled-back READ ONLY transaction: its SETs do not outlive it.
     assert pg.execute("SET default_transaction_read_only = off").ok
     pg.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE")
@@ -528,7 +528,7 @@ def test_postgres_a_query_cannot_make_the_session_writable(pg: PostgresEngine) -
 
 @pytest.mark.db_dependent
 @pytest.mark.postgresql_only
-def test_postgres_values_and_percent_signs(pg: PostgresEngine) -> None:
+def test_postgres_values_and_percent_signs(pg: PostgresClient) -> None:
     outcome = ok(
         pg.execute(
             "SELECT 7 % 3 AS m, 'a%sb' AS s, amount, d, ts FROM numbers, times "
@@ -558,7 +558,7 @@ def test_postgres_tables_in_other_schemas_and_of_other_types(querygen_pg: str) -
             "c char(3), v varchar(9), r real)"
         )
     conninfo = make_conninfo(querygen_pg, options=f"-c search_path={schema}")
-    with PostgresEngine(conninfo) as engine:
+    with PostgresClient(conninfo) as engine:
         assert engine.tables() == [table("Odd", "id:int n:decimal c:text v:text r:float")]
         assert ok(engine.execute('SELECT count(*) FROM "Odd"')).rows == [(0,)]
 
@@ -566,7 +566,7 @@ def test_postgres_tables_in_other_schemas_and_of_other_types(querygen_pg: str) -
 def test_duckdb_interrupts_a_short_timeout_after_a_long_one(querygen_duckdb: Path) -> None:
     # One watchdog thread per session sleeps towards the running query's deadline: a query
     # with an earlier deadline than the last one's must wake it.
-    with DuckDBEngine(querygen_duckdb) as duck:
+    with DuckDBClient(querygen_duckdb) as duck:
         ok(duck.execute("SELECT count(*) FROM facts", timeout=30))
         outcome = duck.execute(FOREVER, timeout=0.3)
         assert outcome.status == Status.TIMEOUT, outcome
@@ -586,7 +586,7 @@ def test_a_private_build_sees_none_of_this_process_secrets(
     wrapper = tmp_path / "python"
     wrapper.write_text(f'#!/bin/sh\nenv > "{seen}"\nexec "{sys.executable}" "$@"\n')
     wrapper.chmod(0o755)
-    with IsolatedEngine(wrapper, "sqlite", querygen_sqlite, env={"EXTRA": "1"}) as engine:
+    with IsolatedClient(wrapper, "sqlite", querygen_sqlite, env={"EXTRA": "1"}) as engine:
         assert engine.execute("SELECT 1", timeout=5).rows == [(1,)]
     names = {line.split("=", 1)[0] for line in seen.read_text().splitlines() if "=" in line}
     assert "ASSAY_TEST_SECRET" not in names
@@ -607,14 +607,14 @@ SETUP = [
 
 def memory_engine(
     kind: str, request: pytest.FixtureRequest | None = None, **isolated: Any
-) -> Engine:
+) -> EngineClient:
     if kind == "postgres":
         assert request is not None
-        return PostgresEngine(request.getfixturevalue("querygen_pg"))
+        return PostgresClient(request.getfixturevalue("querygen_pg"))
     embedded = kind.removeprefix("isolated-")
     if kind.startswith("isolated-"):
-        return IsolatedEngine(sys.executable, embedded, worker.MEMORY, **isolated)  # type: ignore[arg-type]
-    return (SQLiteEngine if embedded == "sqlite" else DuckDBEngine)(worker.MEMORY)
+        return IsolatedClient(sys.executable, embedded, worker.MEMORY, **isolated)  # type: ignore[arg-type]
+    return (SQLiteClient if embedded == "sqlite" else DuckDBClient)(worker.MEMORY)
 
 
 @pytest.mark.parametrize("kind", LOADING_KINDS)
@@ -652,7 +652,7 @@ def test_a_refused_load_names_the_statement_and_leaves_the_database_empty(kind: 
 
 
 def test_a_file_engine_cannot_load(querygen_duckdb: Path) -> None:
-    with DuckDBEngine(querygen_duckdb) as engine:
+    with DuckDBClient(querygen_duckdb) as engine:
         outcome = engine.load(SETUP)
     assert outcome.status == Status.ERROR and "load needs location :memory:" in outcome.error
 
@@ -673,7 +673,7 @@ def _schemas(conninfo: str) -> dict[str, str | None]:
 @pytest.mark.db_dependent
 @pytest.mark.postgresql_only
 def test_postgres_loads_into_a_schema_of_its_own_and_drops_it_on_close(querygen_pg: str) -> None:
-    with PostgresEngine(querygen_pg) as engine, PostgresEngine(querygen_pg) as other:
+    with PostgresClient(querygen_pg) as engine, PostgresClient(querygen_pg) as other:
         assert engine.schema.startswith(SCHEMA_PREFIX) and engine.schema != other.schema
         assert engine.schema not in _schemas(querygen_pg)  # made by the first load
         ok(engine.load(SETUP))
@@ -699,7 +699,7 @@ def test_postgres_a_refused_load_names_the_statement_and_changes_nothing(
     querygen_pg: str,
 ) -> None:
     conninfo = make_conninfo(querygen_pg, password="s3cr3t-pw")  # trust auth ignores it
-    with PostgresEngine(conninfo) as engine:
+    with PostgresClient(conninfo) as engine:
         ok(engine.load(SETUP))
         outcome = engine.load([SETUP[0], "INSERT INTO nowhere VALUES (1)", SETUP[1]])
         assert outcome.status == Status.ERROR
@@ -716,14 +716,14 @@ def test_postgres_a_refused_load_names_the_statement_and_changes_nothing(
 @pytest.mark.db_dependent
 @pytest.mark.postgresql_only
 def test_postgres_a_reconnection_searches_the_loaded_schema(querygen_pg: str) -> None:
-    with PostgresEngine(querygen_pg) as engine:
+    with PostgresClient(querygen_pg) as engine:
         ok(engine.load(SETUP))
         lost = engine.execute("SELECT pg_terminate_backend(pg_backend_pid())")
         assert lost.status == Status.CRASH
         assert len(ok(engine.execute('SELECT * FROM "t0"')).rows) == 2
         assert [(c.table, c.column) for c in engine.catalog()] == [("t0", "c0"), ("t0", "c1")]
         # A connection from loaded_conninfo (the plan oracle's) sees the same database.
-        with PostgresEngine(engine.loaded_conninfo()) as planned:
+        with PostgresClient(engine.loaded_conninfo()) as planned:
             assert len(ok(planned.execute('SELECT * FROM "t0"')).rows) == 2
 
 
@@ -736,7 +736,7 @@ def test_postgres_without_create_on_the_database_a_load_says_what_to_grant(
     with psycopg.connect(querygen_pg, autocommit=True) as admin:
         admin.execute(f"CREATE ROLE {role} LOGIN")  # PUBLIC has no CREATE on databases
     try:
-        with PostgresEngine(make_conninfo(querygen_pg, user=role)) as engine:
+        with PostgresClient(make_conninfo(querygen_pg, user=role)) as engine:
             outcome = engine.load(SETUP)
             assert outcome.status == Status.ERROR
             assert "permission denied" in outcome.error
@@ -766,7 +766,7 @@ def test_postgres_a_crashed_runs_schema_goes_once_a_day_old(querygen_pg: str) ->
             )
         admin.execute(f"CREATE SCHEMA {foreign}")
     try:
-        with PostgresEngine(querygen_pg) as engine:
+        with PostgresClient(querygen_pg) as engine:
             ok(engine.load(SETUP))
             left = set(_schemas(querygen_pg))
             assert stale not in left and {fresh, foreign, engine.schema} <= left

@@ -14,7 +14,7 @@ import sqlglot
 from querygen.engine import worker
 from querygen.engine.compare import Kind
 from querygen.engine.database import Database, DatabaseSettings, TableData
-from querygen.engine.engines import DuckDBEngine, PostgresEngine, SQLiteEngine
+from querygen.engine.engines import DuckDBClient, PostgresClient, SQLiteClient
 from querygen.engine.generated import GeneratedQueries, LoadFailed
 from querygen.engine.model import Column, SqlType
 from querygen.engine.oracles import Differential, Plan
@@ -23,8 +23,8 @@ from querygen.engine.runner import MAX_REFUSALS, MAX_REFUSED_IN_A_ROW, make_find
 
 
 @pytest.fixture
-def pair() -> Iterator[tuple[DuckDBEngine, SQLiteEngine]]:
-    with DuckDBEngine(worker.MEMORY) as duck, SQLiteEngine(worker.MEMORY) as lite:
+def pair() -> Iterator[tuple[DuckDBClient, SQLiteClient]]:
+    with DuckDBClient(worker.MEMORY) as duck, SQLiteClient(worker.MEMORY) as lite:
         yield duck, lite
 
 
@@ -61,7 +61,7 @@ def test_a_database_an_engine_refuses_is_skipped_and_counted(pair, tmp_path) -> 
     duck, _ = pair
     path = tmp_path / "file.sqlite"
     sqlite3.connect(path).close()
-    with SQLiteEngine(path) as on_file:  # a file engine: it cannot load a database
+    with SQLiteClient(path) as on_file:  # a file engine: it cannot load a database
         source = GeneratedQueries([duck, on_file], seed=1, settings=DatabaseSettings(queries=5))
         with pytest.raises(LoadFailed, match="database 0: .* refused it: load needs location"):
             source.query(0)
@@ -144,11 +144,11 @@ def test_a_finding_is_reduced_to_a_few_rows_and_a_script_that_reproduces_it(pair
 
 @pytest.mark.db_dependent
 @pytest.mark.postgresql_only
-def test_duckdb_and_postgresql_agree_on_most_generated_queries(pg: PostgresEngine) -> None:
+def test_duckdb_and_postgresql_agree_on_most_generated_queries(pg: PostgresClient) -> None:
     """A differential run, DuckDB in memory against a real PostgreSQL, on generated
     databases: every database loads into both, and most answers match (the rest are the
     engines' differences of meaning: integer overflow, division, NaN ordering...)."""
-    with DuckDBEngine(worker.MEMORY) as duck:
+    with DuckDBClient(worker.MEMORY) as duck:
         source = GeneratedQueries([duck, pg], seed=7, settings=DatabaseSettings(queries=25))
         stats = run(
             Differential(duck, pg, timeout=5), source, budget_queries=300, budget_seconds=None
@@ -161,7 +161,7 @@ def test_duckdb_and_postgresql_agree_on_most_generated_queries(pg: PostgresEngin
 
 @pytest.mark.db_dependent
 @pytest.mark.postgresql_only
-def test_the_plan_oracle_on_postgresql_plans_generated_databases(pg: PostgresEngine) -> None:
+def test_the_plan_oracle_on_postgresql_plans_generated_databases(pg: PostgresClient) -> None:
     """The plan oracle's connections (planning under enable_* switches) search the engine's
     schema: they see each database the engine loads."""
     source = GeneratedQueries([pg], seed=8, settings=DatabaseSettings(queries=20))

@@ -13,8 +13,9 @@ import sqlglot
 from sqlglot import exp
 
 from querygen.engine.census import CONSTRUCTS, census
-from querygen.engine.engines import DuckDBEngine, SQLiteEngine
-from querygen.engine.generator import LIKE_LETTER_PATTERNS, UNSUPPORTED, QueryGenerator
+from querygen.engine.engines import DuckDBClient, SQLiteClient
+from querygen.engine.generated import GeneratedQueries
+from querygen.engine.generator import LIKE_LETTER_PATTERNS, UNSUPPORTED, QueryGenerator, filtered
 from querygen.engine.model import Schema, SqlType, Status
 from querygen.engine.oracles import render
 from querygen.engine.profile import Profile
@@ -145,7 +146,7 @@ def test_an_empty_schema_is_refused() -> None:
 def test_nine_in_ten_queries_run_without_error_on_both_engines(
     querygen_sqlite, querygen_duckdb
 ) -> None:
-    sqlite, duck = SQLiteEngine(querygen_sqlite), DuckDBEngine(querygen_duckdb)
+    sqlite, duck = SQLiteClient(querygen_sqlite), DuckDBClient(querygen_duckdb)
     try:
         schema = common_schema(duck, sqlite)
         generator = QueryGenerator(schema, seed=1, dialects=(duck.dialect, sqlite.dialect))
@@ -366,3 +367,18 @@ def test_postgres_accepts_every_query_generated_for_it(querygen_pg: str, profile
             except psycopg.Error:
                 pass
     assert refused == []
+
+
+def test_a_scalar_subquery_as_a_predicate_is_set_as_the_builder_would() -> None:
+    """sqlglot's compiled builders (sqlglotc) take only a Condition for WHERE and HAVING; a
+    scalar subquery is none. Query 6043 of seed 1 has one as its WHERE."""
+    sub = exp.Subquery(this=exp.select("b").from_("u"))
+    select = filtered(exp.select("a").from_("t"), sub)
+    assert select.sql() == "SELECT a FROM t WHERE (SELECT b FROM u)"
+    select = filtered(select, exp.column("a").eq(1))
+    assert select.sql() == "SELECT a FROM t WHERE (SELECT b FROM u) AND a = 1"
+    select = filtered(filtered(select, exp.column("a").eq(2), "having"), sub.copy(), "having")
+    assert select.sql().endswith("HAVING a = 2 AND ((SELECT b FROM u))")
+    source = GeneratedQueries([], seed=1)
+    source.dialects = ("duckdb",)
+    assert source.generate(6043).tree.find(exp.Where) is not None

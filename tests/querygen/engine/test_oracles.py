@@ -18,17 +18,17 @@ from sqlglot import exp
 from querygen.engine.compare import Kind, Side
 from querygen.engine.engines import (
     CatalogColumn,
-    DuckDBEngine,
-    Engine,
-    IsolatedEngine,
-    PostgresEngine,
-    SQLiteEngine,
+    DuckDBClient,
+    EngineClient,
+    IsolatedClient,
+    PostgresClient,
+    SQLiteClient,
 )
 from querygen.engine.generator import Query, QueryGenerator
 from querygen.engine.model import Outcome, Schema, SqlType, Status, Table
 from querygen.engine.oracles import TLP, Check, Differential, NoREC, Plan, render
 from querygen.engine.profile import Profile
-from querygen.engine.runner import Finding, replay, run
+from querygen.engine.runner import FailedCheck, replay, run
 from querygen.engine.schema import common_schema
 from tests.querygen.conftest import QUERYGEN_TABLES
 
@@ -48,14 +48,14 @@ def parsed(sql: str, types: list[SqlType], *, seed: int = 0, index: int = 0) -> 
 
 
 @pytest.fixture(scope="module")
-def duck(querygen_duckdb: Path) -> Iterator[DuckDBEngine]:
-    with DuckDBEngine(querygen_duckdb) as engine:
+def duck(querygen_duckdb: Path) -> Iterator[DuckDBClient]:
+    with DuckDBClient(querygen_duckdb) as engine:
         yield engine
 
 
 @pytest.fixture(scope="module")
-def lite(querygen_sqlite: Path) -> Iterator[SQLiteEngine]:
-    with SQLiteEngine(querygen_sqlite) as engine:
+def lite(querygen_sqlite: Path) -> Iterator[SQLiteClient]:
+    with SQLiteClient(querygen_sqlite) as engine:
         yield engine
 
 
@@ -88,7 +88,7 @@ def test_duckdb_refuses_an_integer_overflow_that_sqlite_turns_into_a_float(duck,
 def test_generated_queries_find_differences_that_replay(duck, lite) -> None:
     generator = QueryGenerator(common_schema(duck, lite), LIGHT, seed=1)
     oracle = Differential(duck, lite, timeout=1)
-    findings: list[Finding] = []
+    findings: list[FailedCheck] = []
     stats = run(
         oracle, generator, budget_queries=40, budget_seconds=None, on_finding=findings.append
     )
@@ -266,7 +266,7 @@ def test_tlp_and_norec_agree_with_the_engines_on_generated_queries(duck, lite, k
     count = 120
     limits = {"timeout": 0.2, "max_rows": 5000}
     for oracle in (TLP(engine, **limits), NoREC(engine, **limits)):
-        findings: list[Finding] = []
+        findings: list[FailedCheck] = []
         stats = run(
             oracle, generator, budget_queries=count, budget_seconds=None,
             on_finding=findings.append,
@@ -306,12 +306,12 @@ def test_tlp_finds_that_sqlite_answers_nan_as_null_inside_a_sum(duck, lite) -> N
 # --- a planted inconsistency: an engine that loses the NULL partition ------------------------
 
 
-class LosesNullPartition(Engine):
+class LosesNullPartition(EngineClient):
     """Test double at the engine boundary: a real engine, except that in a UNION of queries
     it answers ``WHERE (p) IS NULL`` as if nothing matched. The classic shape of an optimizer
     bug that folds a NULL-able predicate to FALSE."""
 
-    def __init__(self, inner: Engine) -> None:
+    def __init__(self, inner: EngineClient) -> None:
         self.inner = inner
         self.name = f"loses-null-partition:{inner.name}"
         self.dialect = inner.dialect
@@ -430,7 +430,7 @@ def index_where(oracle: Plan, wanted: Callable[[str], bool], seed: int = 0) -> i
     )
 
 
-def assert_duckdb_defaults(engine: Engine) -> None:
+def assert_duckdb_defaults(engine: EngineClient) -> None:
     assert engine.execute(SETTINGS_NOW).rows == [("", True)]
 
 
@@ -482,10 +482,10 @@ def test_plan_restores_the_settings_after_a_query_that_failed(duck) -> None:
         assert_duckdb_defaults(duck)
 
 
-def plan_finds_nothing(oracle: Plan, engine: Engine, seed: int, count: int) -> QueryGenerator:
+def plan_finds_nothing(oracle: Plan, engine: EngineClient, seed: int, count: int) -> QueryGenerator:
     """Run the oracle over ``count`` generated queries: no finding, nearly all compared."""
     generator = QueryGenerator(Schema(tuple(engine.tables())), SLIM, seed=seed)
-    findings: list[Finding] = []
+    findings: list[FailedCheck] = []
     stats = run(
         oracle, generator, budget_queries=count, budget_seconds=None, on_finding=findings.append
     )
@@ -518,11 +518,11 @@ c.close()
 """
 
 
-def release_engine(python: Path, directory: Path) -> IsolatedEngine:
+def release_engine(python: Path, directory: Path) -> IsolatedClient:
     """An engine of another DuckDB release on NOT_EXISTS's table, in a file that release made."""
     path = directory / f"not_exists_{python.parent.parent.name}.duckdb"
     subprocess.run([str(python), "-c", MAKE_NOT_EXISTS, str(path)], check=True, timeout=120)
-    return IsolatedEngine(python, "duckdb", path)
+    return IsolatedClient(python, "duckdb", path)
 
 
 def test_plan_finds_the_not_exists_bug_of_duckdb_0_9_with_the_optimizer_off(
@@ -559,7 +559,7 @@ def test_plan_finds_the_not_exists_bug_of_duckdb_0_9_with_the_optimizer_off(
 def test_plan_through_an_isolated_engine_sets_and_restores_in_its_worker(
     querygen_duckdb: Path,
 ) -> None:
-    with IsolatedEngine(sys.executable, "duckdb", querygen_duckdb) as isolated:
+    with IsolatedClient(sys.executable, "duckdb", querygen_duckdb) as isolated:
         oracle = Plan(isolated, timeout=2)
         index = index_where(oracle, lambda label: label != "disable_optimizer")
         check = oracle.check(parsed(SETTINGS_NOW, [SqlType.TEXT, SqlType.BOOL], index=index))
@@ -569,8 +569,8 @@ def test_plan_through_an_isolated_engine_sets_and_restores_in_its_worker(
 
 
 @pytest.fixture
-def pg_plan(querygen_pg: str) -> Iterator[tuple[PostgresEngine, Plan]]:
-    with PostgresEngine(querygen_pg) as pg, Plan(pg, conninfo=querygen_pg, timeout=2) as oracle:
+def pg_plan(querygen_pg: str) -> Iterator[tuple[PostgresClient, Plan]]:
+    with PostgresClient(querygen_pg) as pg, Plan(pg, conninfo=querygen_pg, timeout=2) as oracle:
         yield pg, oracle
 
 

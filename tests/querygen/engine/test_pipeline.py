@@ -10,7 +10,7 @@ import pytest
 import sqlglot
 
 from querygen.engine.compare import Kind
-from querygen.engine.engines import DuckDBEngine, SQLiteEngine
+from querygen.engine.engines import DuckDBClient, SQLiteClient
 from querygen.engine.generator import Query, QueryGenerator
 from querygen.engine.model import Outcome, Schema, Status
 from querygen.engine.oracles import Check, Differential
@@ -30,7 +30,7 @@ from tests.querygen.conftest import QUERYGEN_TABLES, table
 
 @pytest.fixture(scope="module")
 def nan_engines(nan_files):
-    with DuckDBEngine(nan_files[0]) as duck, SQLiteEngine(nan_files[1]) as lite:
+    with DuckDBClient(nan_files[0]) as duck, SQLiteClient(nan_files[1]) as lite:
         yield duck, lite
 
 
@@ -222,7 +222,7 @@ def test_a_real_duckdb_bug_is_a_crash_reduced_to_a_small_query(
 ) -> None:
     import duckdb
 
-    with DuckDBEngine(querygen_duckdb) as duck, SQLiteEngine(querygen_sqlite) as lite:
+    with DuckDBClient(querygen_duckdb) as duck, SQLiteClient(querygen_sqlite) as lite:
         oracle = Differential(duck, lite, timeout=5)
         tree = sqlglot.parse_one(DUCKDB_2_0_0_CRASH, dialect="duckdb")
         check = check_tree(oracle, tree, 1, 0)

@@ -11,15 +11,15 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict
 
 from querygen.engine import plans
-from querygen.engine.engines import DuckDBEngine, PostgresEngine
+from querygen.engine.engines import DuckDBClient, PostgresClient
 
 RULES = ["filter_pushdown", "join_order", "top_n", "statistics_propagation", "extension"]
 PG_NAMES = ["enable_hashjoin", "enable_mergejoin", "enable_nestloop", "enable_material", "work_mem"]
 
 
 @pytest.fixture(scope="module")
-def duck(querygen_duckdb: Path) -> Iterator[DuckDBEngine]:
-    with DuckDBEngine(querygen_duckdb) as engine:
+def duck(querygen_duckdb: Path) -> Iterator[DuckDBClient]:
+    with DuckDBClient(querygen_duckdb) as engine:
         yield engine
 
 
@@ -117,14 +117,14 @@ def test_the_installed_duckdb_accepts_every_rule_it_lists(duck) -> None:
 @pytest.mark.db_dependent
 @pytest.mark.postgresql_only
 def test_postgresql_plans_under_each_set_on_a_connection_of_its_own(querygen_pg) -> None:
-    with PostgresEngine(querygen_pg) as pg:
+    with PostgresClient(querygen_pg) as pg:
         listed = pg.execute(plans.available_sql("postgres"))
         assert listed.ok
         menu = plans.menu("postgres", [row[0] for row in listed.rows])
         assert len(menu.choices) >= 10  # PostgreSQL 13 and later have every switch but two
         for settings in menu.choices:
             conninfo = plans.connection_options(querygen_pg, settings)
-            with PostgresEngine(conninfo) as planned:
+            with PostgresClient(conninfo) as planned:
                 for name, value in settings.values:
                     shown = planned.execute(f"SELECT current_setting('{name}')")
                     assert shown.rows == [(value,)], (settings.label, shown.error)

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from querygen.engine.compare import Kind
-from querygen.engine.engines import DuckDBEngine, SQLiteEngine
+from querygen.engine.engines import DuckDBClient, SQLiteClient
 from querygen.engine.generator import Query, QueryGenerator
 from querygen.engine.model import Outcome, Schema, Status
 from querygen.engine.oracles import Check, Differential
 from querygen.engine.profile import Profile
-from querygen.engine.runner import Finding, RunStats, replay, run
+from querygen.engine.runner import FailedCheck, RunStats, replay, run
 from querygen.engine.schema import common_schema
 from querygen.engine.signature import KnownIssue
 from tests.querygen.conftest import QUERYGEN_TABLES
@@ -66,7 +66,7 @@ class ScriptedOracle:
 
 def test_stats_add_up_and_every_finding_is_reported_once() -> None:
     generator = QueryGenerator(SCHEMA, seed=4)
-    findings: list[Finding] = []
+    findings: list[FailedCheck] = []
     seen: list[int] = []
     stats = run(
         ScriptedOracle(), generator, budget_queries=25, budget_seconds=None,
@@ -87,7 +87,7 @@ def test_stats_add_up_and_every_finding_is_reported_once() -> None:
 
 def test_a_finding_carries_seed_index_sql_errors_shape_and_signature() -> None:
     generator = QueryGenerator(SCHEMA, seed=4)
-    findings: list[Finding] = []
+    findings: list[FailedCheck] = []
     run(ScriptedOracle(), generator, budget_queries=10, budget_seconds=None,
         on_finding=findings.append)  # fmt: skip
     error = next(f for f in findings if f.kind is Kind.ERROR)
@@ -105,7 +105,7 @@ def test_known_issues_label_or_silence_findings() -> None:
     generator = QueryGenerator(SCHEMA, seed=4)
     overflow = KnownIssue(r"Out of Range Error", "https://example.org/issues/1", "label")
     crash = KnownIssue(r"^crash\n", "https://example.org/issues/2", "silence")
-    findings: list[Finding] = []
+    findings: list[FailedCheck] = []
     stats = run(
         ScriptedOracle(), generator, budget_queries=10, budget_seconds=None,
         known=[crash, overflow], on_finding=findings.append,
@@ -156,8 +156,8 @@ def test_overhead_share_is_the_time_outside_the_engines() -> None:
 @pytest.fixture(scope="module")
 def engines(
     querygen_duckdb: Path, querygen_sqlite: Path
-) -> Iterator[tuple[DuckDBEngine, SQLiteEngine]]:
-    with DuckDBEngine(querygen_duckdb) as duck, SQLiteEngine(querygen_sqlite) as lite:
+) -> Iterator[tuple[DuckDBClient, SQLiteClient]]:
+    with DuckDBClient(querygen_duckdb) as duck, SQLiteClient(querygen_sqlite) as lite:
         yield duck, lite
 
 
@@ -165,7 +165,7 @@ def test_a_differential_run_on_the_fixtures(engines) -> None:
     duck, lite = engines
     generator = QueryGenerator(common_schema(duck, lite), LIGHT, seed=2)
     oracle = Differential(duck, lite, timeout=1)
-    findings: list[Finding] = []
+    findings: list[FailedCheck] = []
     stats = run(oracle, generator, budget_queries=30, budget_seconds=None,
                 on_finding=findings.append)  # fmt: skip
     assert stats.queries == 30 == sum(stats.kinds.values())

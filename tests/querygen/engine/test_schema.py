@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from querygen.engine.engines import CatalogColumn, DuckDBEngine, PostgresEngine, SQLiteEngine
+from querygen.engine.engines import CatalogColumn, DuckDBClient, PostgresClient, SQLiteClient
 from querygen.engine.model import Schema, SqlType
 from querygen.engine.schema import (
     LeftOut,
@@ -23,7 +23,7 @@ from tests.querygen.conftest import QUERYGEN_TABLES, table
 def test_sqlite_and_duckdb_copies_of_querygen_agree_on_everything(
     querygen_sqlite: Path, querygen_duckdb: Path
 ) -> None:
-    with SQLiteEngine(querygen_sqlite) as lite, DuckDBEngine(querygen_duckdb) as duck:
+    with SQLiteClient(querygen_sqlite) as lite, DuckDBClient(querygen_duckdb) as duck:
         match = match_schemas(lite, duck)
         assert match.schema == Schema(tuple(QUERYGEN_TABLES))
         assert match.left_out == ()
@@ -71,7 +71,7 @@ def differing(tmp_path: Path) -> tuple[Path, Path]:
 
 def test_what_differs_is_left_out_and_reported(differing: tuple[Path, Path]) -> None:
     lite_path, duck_path = differing
-    with SQLiteEngine(lite_path, name="lite") as lite, DuckDBEngine(duck_path, name="duck") as duck:
+    with SQLiteClient(lite_path, name="lite") as lite, DuckDBClient(duck_path, name="duck") as duck:
         match = match_schemas(lite, duck)
     # Names as the first engine spells them, columns in its order.
     assert match.schema == Schema(
@@ -136,7 +136,7 @@ def test_the_case_sensitive_engines_spelling_wins() -> None:
 def test_postgres_and_duckdb_copies_of_querygen_agree_on_everything(
     querygen_pg: str, querygen_duckdb: Path
 ) -> None:
-    with PostgresEngine(querygen_pg) as pg, DuckDBEngine(querygen_duckdb) as duck:
+    with PostgresClient(querygen_pg) as pg, DuckDBClient(querygen_duckdb) as duck:
         match = match_schemas(duck, pg)
         assert match.schema == Schema(tuple(QUERYGEN_TABLES))
         assert match.left_out == ()

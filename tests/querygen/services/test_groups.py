@@ -14,11 +14,11 @@ from django.utils import timezone
 
 from core.exceptions import AssayError, NotFound
 from querygen import selectors
-from querygen.engine.engines import DuckDBEngine, SQLiteEngine
+from querygen.engine.engines import DuckDBClient, SQLiteClient
 from querygen.engine.generator import Query
 from querygen.engine.model import SqlType
 from querygen.engine.oracles import Check, Differential
-from querygen.engine.runner import Finding as EngineFinding
+from querygen.engine.runner import FailedCheck
 from querygen.engine.runner import make_finding as engine_finding
 from querygen.models import Finding, Group, GroupStatus
 from querygen.services import groups
@@ -33,14 +33,14 @@ NAN_QUERY = 'SELECT t1."f64" AS c0 FROM numbers AS t1'
 
 @pytest.fixture(scope="module")
 def nan_check(querygen_duckdb: Path, querygen_sqlite: Path) -> Iterator[Check]:
-    with DuckDBEngine(querygen_duckdb) as duck, SQLiteEngine(querygen_sqlite) as lite:
+    with DuckDBClient(querygen_duckdb) as duck, SQLiteClient(querygen_sqlite) as lite:
         query = Query(sqlglot.parse_one(NAN_QUERY, read="duckdb"), [SqlType.FLOAT], None, 0, 0)
         check = Differential(duck, lite, timeout=5).check(query)
     assert check.finding
     yield check
 
 
-def found(check: Check, index: int) -> EngineFinding:
+def found(check: Check, index: int) -> FailedCheck:
     """The engine's finding of the check, as query number ``index`` of seed 7."""
     return engine_finding(check, 7, index, [])
 

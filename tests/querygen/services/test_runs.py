@@ -20,7 +20,7 @@ from core.jobs import LeaseLost
 from core.models import Engine, JobState
 from querygen.engine.compare import Kind
 from querygen.engine.profile import Profile
-from querygen.engine.runner import Finding as EngineFinding
+from querygen.engine.runner import FailedCheck
 from querygen.models import Finding, Group, GroupStatus, KnownIssue, Pair, QuerygenRun
 from querygen.services import groups, runs
 from results.models import TestResult, TestRun
@@ -266,7 +266,7 @@ def test_a_finding_recorded_twice_is_one_row(nan_engines) -> None:
     finding = run.finding_rows.first()
     group = finding.group
     count = group.count
-    again = EngineFinding(
+    again = FailedCheck(
         seed=finding.seed,
         index=finding.index,
         kind=Kind(finding.kind),
@@ -331,7 +331,7 @@ def test_the_plan_oracle_runs_on_postgresql(db, querygen_pg) -> None:
 
 
 def test_a_private_build_runs_in_its_own_interpreter(nan_engines) -> None:
-    """The system under test through IsolatedEngine: here this very interpreter, in another
+    """The system under test through IsolatedClient: here this very interpreter, in another
     process; a private build is another virtualenv's python."""
     run = execute(
         runs.submit_run(
@@ -409,7 +409,7 @@ def test_a_replay_that_cannot_be_made_is_a_clear_error(nan_engines) -> None:
 def test_a_worker_that_lost_the_run_records_nothing(nan_engines) -> None:
     run = nan_run(budget_queries=30)
     finding = run.finding_rows.first()
-    again = EngineFinding(
+    again = FailedCheck(
         seed=finding.seed, index=10_000, kind=Kind(finding.kind), sql=finding.sql, detail="",
         errors={}, shape="", signature=finding.raw_signature, known=None, check=None,
     )  # fmt: skip

@@ -12,7 +12,7 @@ import pytest
 from sqlglot import exp
 
 from querygen.engine.compare import Kind, Side, compare
-from querygen.engine.engines import DuckDBEngine, SQLiteEngine
+from querygen.engine.engines import DuckDBClient, SQLiteClient
 from querygen.engine.generator import QueryGenerator
 from querygen.engine.model import Status
 from querygen.engine.profile import Profile
@@ -41,7 +41,7 @@ def test_a_synthetic_failure_reduces_to_a_tiny_query_that_runs(
     trees = [generator.query(i).tree for i in range(800)]
     large = [t for t in trees if likes_strings(t) and tree_size(t) >= 100]
     assert len(large) >= 2  # seed 4 holds four (116 to 170 nodes)
-    with SQLiteEngine(querygen_sqlite) as lite, DuckDBEngine(querygen_duckdb) as duck:
+    with SQLiteClient(querygen_sqlite) as lite, DuckDBClient(querygen_duckdb) as duck:
         for tree in large:
             result = reduce(tree, likes_strings)
             assert likes_strings(result.tree)
@@ -165,7 +165,7 @@ class Oracle:
     """DuckDB (the system under test) against SQLite (the reference) on one query: the kind of
     the comparison, and for refusals and crashes the side and the normalized error."""
 
-    def __init__(self, duck: DuckDBEngine, lite: SQLiteEngine) -> None:
+    def __init__(self, duck: DuckDBClient, lite: SQLiteClient) -> None:
         self.duck, self.lite = duck, lite
 
     def error(self, tree: exp.Expression) -> str:
@@ -187,7 +187,7 @@ class Oracle:
 def test_real_engine_differences_reduce_and_group(
     querygen_sqlite: Path, querygen_duckdb: Path
 ) -> None:
-    with SQLiteEngine(querygen_sqlite) as lite, DuckDBEngine(querygen_duckdb) as duck:
+    with SQLiteClient(querygen_sqlite) as lite, DuckDBClient(querygen_duckdb) as duck:
         oracle = Oracle(duck, lite)
         generator = QueryGenerator(
             common_schema(duck, lite), REAL_PROFILE, seed=1, dialects=(duck.dialect, lite.dialect)
