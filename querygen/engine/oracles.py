@@ -204,25 +204,29 @@ def render(tree: exp.Expression, dialect: str) -> str:
         generator = cache[dialect] = Dialect.get_or_raise(dialect).generator()
         if dialect == "sqlite":
             _plain_casts(generator)
-    return generator.generate(tree, copy=tree.find(exp.Div) is not None)
+    copy = dialect in _REWRITES_DIVISION and tree.find(exp.Div) is not None
+    return generator.generate(tree, copy=copy)
 
+
+# The dialects whose generators rewrite a division as they render it (the walk looking for one
+# costs as much as a tenth of a query's rendering, so the others are spared it).
+_REWRITES_DIVISION = frozenset({"sqlite", "postgres"})
 
 # The types SQLite's generator renders as DATE(), DATETIME() or TIME() instead of a CAST.
-_SQLITE_TIME_TYPES = frozenset(
-    {
-        exp.DataType.Type.DATE,
-        exp.DataType.Type.DATETIME,
-        exp.DataType.Type.TIMESTAMP,
-        exp.DataType.Type.TIMESTAMPNTZ,
-        exp.DataType.Type.TIME,
-    }
-)
+_SQLITE_TIME_TYPES = {
+    exp.DataType.Type.DATE: "DATE",
+    exp.DataType.Type.DATETIME: "DATETIME",
+    exp.DataType.Type.TIMESTAMP: "DATETIME",
+    exp.DataType.Type.TIMESTAMPNTZ: "DATETIME",
+    exp.DataType.Type.TIME: "TIME",
+}
 
 
 def _plain_casts(generator: Generator) -> None:
     """SQLite's cast_sql asks ``is_type("date")`` and four more, each of which parses a type
-    name: a third of a query's rendering. Any other cast goes straight to the plain CAST, the
-    same text (test_oracles renders thousands of generated queries against ``tree.sql``).
+    name: a third of a query's rendering. The same decision without parsing (a date or time
+    type without parameters is DATE(), DATETIME() or TIME(), any other a plain CAST), the same
+    text (test_oracles renders thousands of generated queries against ``tree.sql``).
     ``_dispatch`` is sqlglot's own table of handlers (its compiled classes cannot be
     subclassed); without it everything goes through SQLite's cast_sql as before."""
     dispatch = getattr(generator, "_dispatch", None)
@@ -232,9 +236,10 @@ def _plain_casts(generator: Generator) -> None:
 
     def cast_sql(gen: Generator, cast: exp.Cast) -> str:
         to = cast.args.get("to")
-        if isinstance(to, exp.DataType) and to.this not in _SQLITE_TIME_TYPES:
-            return Generator.cast_sql(gen, cast)
-        return sqlite_cast(gen, cast)
+        if not isinstance(to, exp.DataType) or to.args.get("expressions"):
+            return sqlite_cast(gen, cast)  # a type with parameters: as sqlglot decides
+        name = _SQLITE_TIME_TYPES.get(to.this)
+        return Generator.cast_sql(gen, cast) if name is None else gen.func(name, cast.this)
 
     generator._dispatch = {**dispatch, exp.Cast: cast_sql}
 
