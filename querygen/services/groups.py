@@ -24,6 +24,7 @@ from core.exceptions import AssayError, NotFound
 from core.jobs import LeaseLost
 from core.models import JobState
 from querygen import selectors
+from querygen.engine.compare import Kind
 from querygen.engine.oracles import Check
 from querygen.engine.pipeline import Reduced, difference_key
 from querygen.engine.runner import FailedCheck
@@ -121,7 +122,9 @@ def place_finding(
     1. checked again after a crash (this run has its index): recorded the first time;
     2. a query seen before (the same unreduced signature) goes to that query's group;
     3. a difference this run saw before (pipeline.difference_key: the kind, refusing sides
-       and normalized error, or how the differing values differ) joins that group;
+       and normalized error, or how the differing values differ) joins that group; an error or
+       a crash (whose normalized message names the bug) that an earlier run saw joins its
+       group too, unreduced: each run would otherwise reduce it to a new shape, a new group;
     4. otherwise ``reduce`` (None when the run's reduction budget is spent): the reduced
        query's signature decides, or, bisected over a ladder of releases, the release that
        fixed it with the kind, the error and the reduced query's constructs;
@@ -136,6 +139,8 @@ def place_finding(
     difference = difference_key(finding.check)
     if group is None and difference is not None:
         group = by_difference.get(difference)
+        if group is None and finding.kind in (Kind.ERROR, Kind.CRASH):
+            group = group_of_difference(run.scope, difference)
     reduced = reduce(finding) if group is None else None
     if group is None and reduced is None and difference is not None:
         group = group_of_difference(run.scope, difference)

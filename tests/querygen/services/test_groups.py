@@ -14,10 +14,12 @@ from django.utils import timezone
 
 from core.exceptions import AssayError, NotFound
 from querygen import selectors
+from querygen.engine import worker
 from querygen.engine.engines import DuckDBClient, SQLiteClient
 from querygen.engine.generator import Query
 from querygen.engine.model import SqlType
 from querygen.engine.oracles import Check, Differential
+from querygen.engine.pipeline import reduce_finding
 from querygen.engine.runner import FailedCheck
 from querygen.engine.runner import make_finding as engine_finding
 from querygen.models import Finding, Group, GroupStatus
@@ -297,3 +299,43 @@ def test_unknown_groups_are_not_found():
     assert refused.value.status == 404
     group.refresh_from_db()
     assert group.status == "new"
+
+
+# --- placing findings ---------------------------------------------------------------------------
+
+
+def test_an_error_an_earlier_run_reduced_joins_its_group_without_a_reduction():
+    """One error message is one bug: a later run's finding of it, whatever its query, goes to
+    the group an earlier run made, and nothing is reduced again (each reduction would end in
+    another shape, another group)."""
+    first, second = make_run(), make_run()
+    with DuckDBClient(worker.MEMORY) as duck, SQLiteClient(worker.MEMORY) as lite:
+        oracle = Differential(duck, lite, timeout=5)
+
+        def overflow(sql: str, index: int) -> FailedCheck:
+            query = Query(sqlglot.parse_one(sql, read="duckdb"), [SqlType.INT], None, 0, index)
+            check = oracle.check(query)
+            assert check.finding and "Overflow" in check.error
+            return found(check, index)
+
+        reduced = groups.place_finding(
+            first,
+            overflow("SELECT CAST(2147483647 AS INT) + CAST(1 AS INT) AS c0", 1),
+            lambda f: reduce_finding(oracle, f, max_checks=50),
+            [],
+            {},
+        )
+        assert reduced is not None and reduced.reduced_query
+
+        def no_reduction(f: FailedCheck) -> None:
+            raise AssertionError("reduced again")
+
+        later = groups.place_finding(
+            second,
+            overflow("SELECT 7 AS c0, CAST(2147483600 AS INT) + CAST(100 AS INT) AS c1", 2),
+            no_reduction,
+            [],
+            {},
+        )
+    assert later is not None and later.group == reduced.group
+    assert Group.objects.count() == 1
