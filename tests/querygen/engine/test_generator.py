@@ -382,3 +382,22 @@ def test_a_scalar_subquery_as_a_predicate_is_set_as_the_builder_would() -> None:
     source = GeneratedQueries([], seed=1)
     source.dialects = ("duckdb",)
     assert source.generate(6043).tree.find(exp.Where) is not None
+
+
+def test_decimals_are_cast_and_summed_at_the_generated_decimals_scale() -> None:
+    """DuckDB types a UNION of DECIMAL(38,0) and DECIMAL(18,4) as DECIMAL(38,0) and rounds the
+    other side (2.25 became 2 beside a cast to DECIMAL(19,0)): every cast of a value to DECIMAL,
+    and every DECIMAL SUM, is DECIMAL(38,4)."""
+    source = GeneratedQueries([], seed=5)
+    source.dialects = ("duckdb", "sqlite")
+    decimals = [
+        cast.to.sql("duckdb")
+        for i in range(1500)
+        for cast in source.generate(i).tree.find_all(exp.Cast)
+        if cast.to.this == exp.DataType.Type.DECIMAL
+        and not isinstance(cast.this, exp.Literal | exp.Null | exp.Neg)  # typed literals
+    ]
+    assert decimals and set(decimals) == {"DECIMAL(38, 4)"}
+    widened = "SELECT CAST(SUM(x) AS DECIMAL(38,4)) FROM (VALUES (1.25::DECIMAL(10,2))) t(x)"
+    rows = duckdb.connect().execute(f"{widened} UNION ALL SELECT 5.79 * 18.46").fetchall()
+    assert sorted(float(v) for (v,) in rows) == [1.25, 106.8834]
