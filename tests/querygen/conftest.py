@@ -137,7 +137,8 @@ def nan_engines(db, nan_files: tuple[Path, Path]):
 
 # --- other DuckDB releases, each in its virtualenv (querygen/engine/releases.py) ----------------
 
-BISECT_RELEASES = ("0.9.2", "0.10.3", "1.0.0", "1.1.3")
+# 2.0.1: a release with a known crash of its own (test_bisect), whatever DuckDB is installed.
+BISECT_RELEASES = ("0.9.2", "0.10.3", "1.0.0", "1.1.3", "2.0.1")
 
 
 @pytest.fixture(scope="session")
@@ -153,7 +154,7 @@ def duckdb_releases() -> dict[str, Path]:
 @pytest.fixture(scope="session")
 def duckdb_release_engines(duckdb_releases: dict[str, Path]) -> Iterator[dict[str, object]]:
     """An IsolatedClient on an in-memory database per release of BISECT_RELEASES, open for the
-    session: tests load their own database (Engine.load) before querying."""
+    session: tests load their own database (EngineClient.load) before querying."""
     from querygen.engine import worker
     from querygen.engine.engines import IsolatedClient
 
