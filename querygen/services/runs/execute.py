@@ -102,18 +102,6 @@ def _plan_conninfo(r: QuerygenRun, sut: EngineClient, profile: Profile) -> str |
     return r.sut.conninfo()
 
 
-def _can_load(r: QuerygenRun, engines: list[EngineClient]) -> None:
-    """Every engine takes a database of its own (an empty one) before the run starts: one that
-    cannot (a PostgreSQL user without CREATE on the database) would refuse every database, so
-    the run fails at once, for good, with the engine's reason."""
-    for engine in engines:
-        outcome = engine.load([], timeout=max(10.0, r.timeout))
-        if outcome.status == Status.ERROR:
-            raise jobs.JobFailed(f"{r.scope}: {outcome.error}")
-        if not outcome.ok:  # a crash or a timeout: another attempt may go better
-            raise AssayError(f"{r.scope}: {outcome.error}", code="engine_error")
-
-
 class _Beating:
     """The oracle, extending the run's lease between checks (a reduction takes many)."""
 
@@ -252,8 +240,6 @@ def execute_run(r: QuerygenRun) -> dict[str, Any]:
             for key, value in versions.items():
                 setattr(r, key, value)
             setup = setup_checks(r, sut, ref, profile)
-            if setup.generated is not None:
-                _can_load(r, setup.generated.engines)
             setup.ladder = ladder
             if ladder:
                 r.log("ladder: " + ", ".join(name for name, _ in ladder))
