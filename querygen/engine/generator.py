@@ -155,6 +155,9 @@ class QueryGenerator:
         # the same on every side, and are where releases differ: they are written too.
         self.one_dialect = len(set(self.dialects)) == 1
         self._aliases = 0
+        # The select list has a window that depends on where a row is among identical ones
+        # (see _window): a second one, or a DISTINCT ON, could pair them differently.
+        self._positional = False
 
     # --- queries --------------------------------------------------------------------------------
 
@@ -367,6 +370,8 @@ class QueryGenerator:
         self, scope: Scope, depth: int, *, top: bool = False, want: list[SqlType] | None = None
     ) -> Query:
         p, rng = self.profile, self.rng
+        if top:
+            self._positional = False
         select = self._from(scope)
         group_by: list[tuple[str, Column]] = []
         aggregate = False
@@ -411,7 +416,7 @@ class QueryGenerator:
             select = filtered(select, self._aggregate_predicate(scope, depth), "having")
         plain = top and not group_by and not aggregate
         if (plain and "distinct_on" not in self.lacking and rng.random() < p.p_distinct_on
-                and self._distinct_on(select, scope)):  # fmt: skip
+                and not self._positional and self._distinct_on(select, scope)):  # fmt: skip
             return Query(select, types)  # its ORDER BY is on columns, not the output's
         if rng.random() < p.p_distinct:
             select = select.distinct(copy=False)
@@ -765,10 +770,23 @@ class QueryGenerator:
         t = self.rng.choice(
             [SqlType.INT, *[c.type for _, c in scope.columns() if c.type in ORDERABLE]]
         )
-        left = self._aggregate(scope, t, depth)
+        left = self._compared_aggregate(scope, t, depth)
         op = self.rng.choice(COMPARISONS)
-        right = self._literal(t) if self.rng.random() < 0.7 else self._aggregate(scope, t, depth)
+        right = (
+            self._literal(t)
+            if self.rng.random() < 0.7
+            else self._compared_aggregate(scope, t, depth)
+        )
         return op(this=left, expression=right)
+
+    def _compared_aggregate(self, scope: Scope, t: SqlType, depth: int) -> exp.Expression:
+        """An aggregate to compare: of FLOAT or DECIMAL only MIN or MAX. A SUM's or an AVG's
+        last digits depend on the order of the additions (and SQLite adds decimals as floats),
+        so a sum compared with a value it nearly equals goes either way."""
+        if t in (SqlType.FLOAT, SqlType.DECIMAL):
+            arg = self._expr(scope, t, self.profile.max_depth - 1)
+            return self.rng.choice((exp.Min, exp.Max))(this=arg)
+        return self._aggregate(scope, t, depth)
 
     def _window(self, scope: Scope, t: SqlType) -> exp.Expression:
         """Only windows whose answer the data determines.
@@ -781,7 +799,9 @@ class QueryGenerator:
           the scope's rows (_total_order): rows it ties are identical in every column, so
           whichever an engine puts first, the answer is the same multiset of rows. ROW_NUMBER
           numbers two identical rows 1 and 2 either way, and LEAD gives the first of them the
-          second's value (its own) and the second the next row's, either way.
+          second's value (its own) and the second the next row's, either way. One such
+          window a select list at most: two (ROW_NUMBER and LEAD over identical rows r1, r2)
+          may pair their values either way, (1, a), (2, b) or (1, b), (2, a).
         - No SUM or AVG of FLOAT in a frame: a float sum depends on the order of the additions,
           and each engine adds a frame in its own order. SUM of DECIMAL, as the aggregates
           have it (no SUM of INT: SQLite overflows where DuckDB widens).
@@ -791,7 +811,8 @@ class QueryGenerator:
         partition = [_col(*c) for c in rng.sample(cols, k=min(len(cols), rng.randint(0, 2)))]
         total = self._total_order(scope)
         spec = None
-        if total is not None and rng.random() < p.p_window_function:
+        if total is not None and rng.random() < p.p_window_function and not self._positional:
+            self._positional = True
             func, frameable = self._window_function(scope, t)
             order = self._total_order_by(scope, total)
             if frameable and rng.random() < p.p_window_frame:
@@ -804,7 +825,8 @@ class QueryGenerator:
         orderable = [c for c in cols if c[1].type in ORDERABLE]
         order = None
         framed = rng.random() < p.p_window_frame
-        if framed and total is not None and rng.random() < 0.5:
+        if framed and total is not None and rng.random() < 0.5 and not self._positional:
+            self._positional = True
             order = self._total_order_by(scope, total)
             spec = self._frame(total=True)
         else:

@@ -75,6 +75,7 @@ def test_what_the_answer_would_not_determine_is_never_generated() -> None:
     for i in range(500):
         q = generator.query(i)
         tree = q.tree
+        positional: collections.Counter[int] = collections.Counter()
         limit = tree.args.get("limit")
         if limit is not None:  # LIMIT only over an ORDER BY of every output column
             assert sorted(q.order_keys) == list(range(len(q.types))), tree.sql()
@@ -94,9 +95,26 @@ def test_what_the_answer_would_not_determine_is_never_generated() -> None:
             if few_rows or isinstance(window.this, POSITIONAL):
                 assert _orders_by_every_key(window.args["order"], window), tree.sql()
                 checked["window"] += 1
+                positional[id(window.find_ancestor(exp.Select))] += 1
+        # One such window a select list at most, and no DISTINCT ON beside it: two may pair
+        # identical rows' values either way
+        assert all(n <= 1 for n in positional.values()), tree.sql()
+        checked["two_windows"] += sum(
+            isinstance(w.this, exp.Window) for s in tree.find_all(exp.Select)
+            for w in s.expressions if id(s) in positional
+        ) > 1  # fmt: skip
         for select in tree.find_all(exp.Select):
+            # No SUM or AVG compared in a HAVING: their last digits depend on the order of
+            # the additions (of FLOAT or DECIMAL; the INT aggregates are COUNT, MIN and MAX)
+            having = select.args.get("having")
+            if having is not None:
+                assert not any(
+                    a.find_ancestor(exp.Select) is select for a in having.find_all(exp.Sum, exp.Avg)
+                ), tree.sql()
+                checked["having"] += 1
             distinct = select.args.get("distinct")
             if distinct is not None and distinct.args.get("on") is not None:
+                assert id(select) not in positional, tree.sql()
                 on = [o.sql() for o in distinct.args["on"].expressions]
                 order = select.args["order"]
                 assert [o.this.sql() for o in order.expressions[: len(on)]] == on, tree.sql()
@@ -105,6 +123,7 @@ def test_what_the_answer_would_not_determine_is_never_generated() -> None:
                 checked["distinct_on"] += 1
         checked["offset"] += tree.args.get("offset") is not None
     assert checked["window"] and checked["distinct_on"] and checked["offset"], checked
+    assert checked["two_windows"] and checked["having"], checked
 
 
 POSITIONAL = (exp.RowNumber, exp.Ntile, exp.Lead, exp.Lag, exp.FirstValue, exp.LastValue)
