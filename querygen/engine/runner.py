@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import time
+import traceback
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -75,9 +76,14 @@ class RunStats:
     signatures: Counter[str] = field(default_factory=Counter)  # of findings, silenced included
     wall_seconds: float = 0.0
     engine_seconds: float = 0.0  # inside engine calls
-    stopped_by: str = ""  # "queries" or "seconds"
+    stopped_by: str = ""  # "queries", "seconds", "refusals" or "unbuilt"
     refused_databases: int = 0  # generated databases an engine would not load: queries skipped
     refusals: list[str] = field(default_factory=list)  # the first few reasons
+    # Queries the generator failed to make (a bug of querygen's own): skipped, the first few
+    # kept with their traceback for the log, so that one such query does not fail every
+    # attempt of a run at its index.
+    unbuilt: int = 0
+    unbuilt_reasons: list[str] = field(default_factory=list)
 
     @property
     def matches(self) -> int:
@@ -135,6 +141,7 @@ class RunStats:
             f"{kinds}; {self.findings} findings reported, {self.silenced} silenced, "
             f"{len(self.signatures)} signatures"
             + (f"; {self.refused_databases} databases refused" if self.refused_databases else "")
+            + (f"; {self.unbuilt} queries could not be generated" if self.unbuilt else "")
         )
 
 
@@ -200,8 +207,9 @@ def run(
 # rescans what lives, about a fifth of a fast run's wall time (benchmarks/querygen.py).
 GC_THRESHOLD = (50_000, 20, 100)
 MAX_REFUSALS = 5  # refusals kept for the log
-# Databases refused one after another before a run gives up: by then no database will load
-# (a lost permission, a full disk), and a budget in queries would never be spent.
+# Databases refused (or queries not generated) one after another before a run gives up: by
+# then no database will load (a lost permission, a full disk) or the generator is broken, and
+# a budget in queries would never be spent.
 MAX_REFUSED_IN_A_ROW = 20
 
 
@@ -246,6 +254,17 @@ def _run(
             refused_in_a_row += 1
             if refused_in_a_row >= MAX_REFUSED_IN_A_ROW:
                 stats.stopped_by = "refusals"
+                break
+            continue
+        except Exception as exc:  # a bug of querygen's own, in this query: skip it
+            stats.unbuilt += 1
+            if len(stats.unbuilt_reasons) < MAX_REFUSALS:
+                trace = traceback.format_exc()
+                stats.unbuilt_reasons.append(f"query {index}: {type(exc).__name__}: {exc}\n{trace}")
+            index = stats.next_index = index + 1
+            refused_in_a_row += 1
+            if refused_in_a_row >= MAX_REFUSED_IN_A_ROW:
+                stats.stopped_by = "unbuilt"
                 break
             continue
         refused_in_a_row = 0

@@ -272,6 +272,13 @@ def execute_run(r: QuerygenRun) -> dict[str, Any]:
                     f"{r.scope}: {stats.refused_databases} generated databases refused, the "
                     f"last {MAX_REFUSED_IN_A_ROW} in a row; the first: {stats.refusals[0]}"
                 )
+            if stats.stopped_by == "unbuilt":
+                first = stats.unbuilt_reasons[0]
+                raise jobs.JobFailed(
+                    f"{r.scope}: querygen could not generate {MAX_REFUSED_IN_A_ROW} queries in "
+                    f"a row (a bug of querygen's; its traceback is in the log); the first: "
+                    f"{first.splitlines()[0]}"
+                )
     except EngineError as exc:
         if not engines_opened and _files_only(r):
             # A file an engine cannot open (another release's storage format, not a database)
@@ -287,6 +294,8 @@ def execute_run(r: QuerygenRun) -> dict[str, Any]:
     r.log(stats.summary())
     for refusal in stats.refusals:
         r.log(f"  {refusal[:500]}")
+    for reason in stats.unbuilt_reasons:  # a bug of querygen's: the traceback, for a report
+        r.log(f"  could not generate {reason[:3000]}")
     fields["results_run"] = r.results_run = record_results(r)
     fields["report"] = r.report = report(r)
     announce(r)

@@ -145,6 +145,32 @@ def test_a_run_resumes_where_the_last_one_ended() -> None:
     assert (second.first_index, second.next_index) == (7, 12)
 
 
+class _Broken:
+    """A query source with a bug of querygen's own at some indexes."""
+
+    def __init__(self, broken) -> None:
+        self.inner = QueryGenerator(SCHEMA, LIGHT, seed=3)
+        self.broken = broken
+
+    def query(self, index: int) -> Query:
+        if self.broken(index):
+            raise TypeError(f"no query {index}")
+        return self.inner.query(index)
+
+
+def test_a_query_the_generator_cannot_make_is_skipped_counted_and_kept_for_the_log() -> None:
+    oracle = ScriptedOracle()
+    stats = run(oracle, _Broken(lambda i: i == 3), budget_queries=6, budget_seconds=None)
+    assert stats.queries == 6 and stats.unbuilt == 1 and 3 not in oracle.checked
+    assert oracle.checked == [0, 1, 2, 4, 5, 6] and stats.next_index == 7
+    assert stats.unbuilt_reasons[0].startswith("query 3: TypeError: no query 3")
+    assert "1 queries could not be generated" in stats.summary()
+    # Nothing builds: the run stops rather than spin through a budget in queries.
+    stats = run(ScriptedOracle(), _Broken(lambda i: True), budget_queries=5, budget_seconds=None)
+    assert stats.stopped_by == "unbuilt" and stats.queries == 0 and stats.unbuilt == 20
+    assert "Traceback" in stats.unbuilt_reasons[0] and len(stats.unbuilt_reasons) == 5
+
+
 def test_overhead_share_is_the_time_outside_the_engines() -> None:
     stats = RunStats(wall_seconds=2.0, engine_seconds=1.5)
     assert stats.overhead_share == pytest.approx(0.25)
