@@ -190,27 +190,36 @@ _generators = threading.local()
 
 def render(tree: exp.Expression, dialect: str) -> str:
     """``tree.sql(dialect=dialect)``, with one sqlglot Generator per dialect and thread kept
-    rather than built per call. A tree holding a division is copied first, as ``tree.sql``
-    does: SQLite's and PostgreSQL's generators rewrite a division as they render it (a CAST on
-    an operand), and the tree must stay as generated for the other dialect, the reduction and
-    the report. Other trees are rendered as they are: a copy costs as much as the rendering,
-    and no other node is rewritten (tests/querygen/engine/test_oracles.py renders thousands of
+    rather than built per call, and the tree left as it was. ``tree.sql`` copies the whole tree
+    because SQLite's and PostgreSQL's generators rewrite a division as they render it (a CAST
+    on an operand); here only a division is copied (_copied_divisions), the rest rendered as it
+    is: no other node is rewritten (tests/querygen/engine/test_oracles.py renders thousands of
     generated queries in every dialect and checks that each tree is left as it was)."""
-    cache: dict[str, Generator] | None = getattr(_generators, "by_dialect", None)
+    cache: dict[str, tuple[Generator, bool]] | None = getattr(_generators, "by_dialect", None)
     if cache is None:
         cache = _generators.by_dialect = {}
-    generator = cache.get(dialect)
-    if generator is None:
-        generator = cache[dialect] = Dialect.get_or_raise(dialect).generator()
+    found = cache.get(dialect)
+    if found is None:
+        generator = Dialect.get_or_raise(dialect).generator()
+        found = cache[dialect] = (generator, not _copied_divisions(generator))
         if dialect == "sqlite":
             _plain_casts(generator)
-    copy = dialect in _REWRITES_DIVISION and tree.find(exp.Div) is not None
+    generator, copy = found
     return generator.generate(tree, copy=copy)
 
 
-# The dialects whose generators rewrite a division as they render it (the walk looking for one
-# costs as much as a tenth of a query's rendering, so the others are spared it).
-_REWRITES_DIVISION = frozenset({"sqlite", "postgres"})
+def _copied_divisions(generator: Generator) -> bool:
+    """Divisions rendered from a copy of their own subtree, which the dialect's div_sql may
+    rewrite: a division costs a copy of itself, instead of every tree a walk looking for one (a
+    third of SQLite's rendering) and a tree with one a copy of the whole. ``_dispatch``: see
+    _plain_casts; without it (False) render copies every tree, as ``tree.sql`` does."""
+    dispatch = getattr(generator, "_dispatch", None)
+    if not isinstance(dispatch, dict) or exp.Div not in dispatch:
+        return False
+    div_sql = dispatch[exp.Div]
+    generator._dispatch = {**dispatch, exp.Div: lambda gen, div: div_sql(gen, div.copy())}
+    return True
+
 
 # The types SQLite's generator renders as DATE(), DATETIME() or TIME() instead of a CAST.
 _SQLITE_TIME_TYPES = {
@@ -225,8 +234,9 @@ _SQLITE_TIME_TYPES = {
 def _plain_casts(generator: Generator) -> None:
     """SQLite's cast_sql asks ``is_type("date")`` and four more, each of which parses a type
     name: a third of a query's rendering. The same decision without parsing (a date or time
-    type without parameters is DATE(), DATETIME() or TIME(), any other a plain CAST), the same
-    text (test_oracles renders thousands of generated queries against ``tree.sql``).
+    type is DATE(), DATETIME() or TIME(), any other a plain CAST: ``is_type`` of a name without
+    parameters compares the type alone, DECIMAL(38, 4) as DECIMAL), the same text
+    (test_oracles renders thousands of generated queries against ``tree.sql``).
     ``_dispatch`` is sqlglot's own table of handlers (its compiled classes cannot be
     subclassed); without it everything goes through SQLite's cast_sql as before."""
     dispatch = getattr(generator, "_dispatch", None)
@@ -236,8 +246,8 @@ def _plain_casts(generator: Generator) -> None:
 
     def cast_sql(gen: Generator, cast: exp.Cast) -> str:
         to = cast.args.get("to")
-        if not isinstance(to, exp.DataType) or to.args.get("expressions"):
-            return sqlite_cast(gen, cast)  # a type with parameters: as sqlglot decides
+        if not isinstance(to, exp.DataType) or to.this == exp.DataType.Type.USERDEFINED:
+            return sqlite_cast(gen, cast)  # compared whole by is_type: as sqlglot decides
         name = _SQLITE_TIME_TYPES.get(to.this)
         return Generator.cast_sql(gen, cast) if name is None else gen.func(name, cast.this)
 
