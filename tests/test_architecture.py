@@ -10,13 +10,14 @@ import pytest
 from django.core.management import call_command
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = {"core", "results", "querygen", "datagen"}
+APPS = {"core", "results", "querygen", "datagen", "migrations_gate"}
 # Pure packages: libraries usable from a script, no Django.
 PURE_PACKAGES = [
     "dbkinds",
     "results/importers",
     "querygen/engine",
     "datagen/generator",
+    "migrations_gate/runner",
 ]
 # Modules that take a request, a task or a command line: they parse, call a service or a
 # selector, and shape the answer (docs/architecture.md, "Inside an app").
