@@ -15,6 +15,7 @@ Load it from tests/conftest.py with ``pytest_plugins = ["tests.postgres_plugin"]
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import importlib.util
 import logging
@@ -146,6 +147,33 @@ def _unavailable_reason(config: pytest.Config) -> str | None:
         if importlib.util.find_spec(module) is None:
             return f"Python package '{package}' is not installed"
     return None
+
+
+# --- databases on the server -------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def server_database(request: pytest.FixtureRequest, name: str) -> Iterator[str]:
+    """A new database ``name`` (UTF-8, from template0) on the session's server, for a test that
+    needs the server itself (marked postgresql_only): its conninfo; dropped afterwards."""
+    import psycopg
+    from psycopg import sql
+    from psycopg.conninfo import make_conninfo
+
+    proc = request.getfixturevalue("assay_postgresql_proc")
+    server = {"host": proc.host, "port": proc.port, "user": proc.user}
+    admin_info = make_conninfo(**server, dbname="postgres")
+    ident = sql.Identifier(name)
+    with psycopg.connect(admin_info, autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
+        admin.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE template0 ENCODING 'UTF8'").format(ident)
+        )
+    try:
+        yield make_conninfo(**server, dbname=name)
+    finally:
+        with psycopg.connect(admin_info, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
 
 
 # --- pytest hooks ----------------------------------------------------------------------------

@@ -12,15 +12,13 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
-from psycopg import sql
-from psycopg.conninfo import make_conninfo
 
 from datagen.generator import generate_chunk, load_bundled_spec
 from datagen.generator.loaders import Target, create_tables, load_chunk
 from querygen.engine.engines import PostgresClient
 from querygen.engine.model import Column, SqlType, Table
+from tests.postgres_plugin import server_database
 
 QUERYGEN_SEED = 20240601
 QUERYGEN_CHUNKS = (0, 1)
@@ -79,22 +77,9 @@ def querygen_duckdb(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def querygen_pg(request: pytest.FixtureRequest) -> Iterator[str]:
     """Conninfo of a database holding the querygen dataset on the plugin's server (mark the
     test with PG_ONLY); dropped at the end of the session."""
-    proc = request.getfixturevalue("assay_postgresql_proc")
-    server = {"host": proc.host, "port": proc.port, "user": proc.user}
-    name = f"assay_querygen_{os.getpid()}"
-    admin_info = make_conninfo(**server, dbname="postgres")
-    with psycopg.connect(admin_info, autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
-        admin.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE template0 ENCODING 'UTF8'").format(
-                sql.Identifier(name)
-            )
-        )
-    conninfo = make_conninfo(**server, dbname=name)
-    load_querygen(Target.postgresql(conninfo))
-    yield conninfo
-    with psycopg.connect(admin_info, autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    with server_database(request, f"assay_querygen_{os.getpid()}") as conninfo:
+        load_querygen(Target.postgresql(conninfo))
+        yield conninfo
 
 
 @pytest.fixture
