@@ -22,7 +22,7 @@ from typing import Any
 
 import psycopg
 
-__all__ = ["Held", "Measures", "Snapshot", "Watch", "snapshot"]
+__all__ = ["Held", "Measures", "Snapshot", "Watch", "snapshot", "terminate"]
 
 # The user tables, their indexes and TOAST tables, by oid: a rewrite gives a relation a new
 # file (relfilenode) under the same oid.
@@ -187,3 +187,15 @@ class Watch:
             locks=locks,
             samples=self._samples,
         )
+
+
+def terminate(conninfo: str, application_name: str) -> int:
+    """End the sessions of ``application_name`` on the database (a migration stopped at the
+    time limit: a backend waiting on a lock would not notice its client gone). How many."""
+    with psycopg.connect(conninfo, autocommit=True, application_name="assay-gate-watch") as conn:
+        row = conn.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE application_name = %s AND datname = current_database()",
+            (application_name,),
+        ).fetchone()
+    return int(row[0]) if row else 0
