@@ -5,9 +5,10 @@ Which are applied is kept in the database, in ``assay_schema_history`` (one row 
 Flyway's columns); a database migrated by Flyway is read from ``flyway_schema_history`` too.
 Each file runs in one transaction with its history row, so a failed one leaves nothing.
 
-``python -m migrations_gate.runner.sqlfiles FILE`` applies one file to the database the libpq
-environment names (PGHOST, PGDATABASE, ...; PGAPPNAME tells the watch which session it is), or
-with ``--sqlite PATH`` to a SQLite file: the separate process the gate times and watches.
+``python -m migrations_gate.runner.sqlfiles DIRECTORY`` is the gate's driver (protocol.py): it
+applies the pending files one at a time to the database the libpq environment names (PGHOST,
+PGDATABASE, ...; PGAPPNAME tells the watch which session it is), or with ``--sqlite PATH`` to a
+SQLite file.
 
 Pure: psycopg (or sqlite3), no Django.
 """
@@ -24,7 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["HISTORY_TABLE", "SqlMigration", "applied_versions", "discover", "main"]
+from migrations_gate.runner.protocol import drive
+
+__all__ = ["HISTORY_TABLE", "SqlMigration", "apply", "applied_versions", "discover", "main"]
 
 HISTORY_TABLE = "assay_schema_history"
 _NAME_RE = re.compile(r"^V(?P<version>\d+(?:[._]\d+)*)__(?P<name>[^/\\]+)\.sql$")
@@ -171,29 +174,35 @@ def _sqlite_statements(text: str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("file", type=Path)
+    parser = argparse.ArgumentParser(description="Apply a directory's pending SQL migrations.")
+    parser.add_argument("directory", type=Path)
     parser.add_argument("--sqlite", metavar="PATH", help="a SQLite file instead of PostgreSQL")
     args = parser.parse_args(argv)
-    match = _NAME_RE.match(args.file.name)
-    if match is None:
-        print(f"{args.file.name}: not a V<version>__<name>.sql file", file=sys.stderr)
+    try:
+        migrations = discover(args.directory)
+    except MigrationsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
-    migration = SqlMigration(match["version"], match["name"], args.file)
-    print(f"start {migration.id}", flush=True)
     if args.sqlite:
-        conn = sqlite3.connect(args.sqlite)
-        try:
-            seconds = apply(conn, migration, sqlite=True)
-        finally:
-            conn.close()
+        conn: Any = sqlite3.connect(args.sqlite)
     else:
         import psycopg  # the libpq environment says where
 
-        with psycopg.connect("") as pg:
-            seconds = apply(pg, migration)
-    print(f"end {migration.id} {seconds:.6f}", flush=True)
-    return 0
+        conn = psycopg.connect("")
+    sqlite = bool(args.sqlite)
+    try:
+        done = applied_versions(conn, sqlite=sqlite)
+        if not sqlite:
+            conn.commit()
+        by_id = {m.id: m for m in migrations if m.key not in done}
+
+        def left() -> int:
+            now = applied_versions(conn, sqlite=sqlite)
+            return sum(m.key not in now for m in migrations)
+
+        return drive(list(by_id), lambda name: apply(conn, by_id[name], sqlite=sqlite), left)
+    finally:
+        conn.close()
 
 
 if __name__ == "__main__":

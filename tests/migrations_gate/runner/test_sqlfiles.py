@@ -3,9 +3,10 @@ process with their history row, on PostgreSQL and SQLite."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
-import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,9 @@ from migrations_gate.runner.sqlfiles import (
     applied_versions,
     discover,
 )
+from migrations_gate.runner.steps import run_driver
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def write(directory: Path, files: dict[str, str]) -> Path:
@@ -53,28 +57,45 @@ def test_a_missing_directory_is_refused(tmp_path) -> None:
         discover(tmp_path / "nope")
 
 
-def apply_sqlite(path: Path, migration_file: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "migrations_gate.runner.sqlfiles", str(migration_file),
-         "--sqlite", str(path)],
-        capture_output=True, text=True,
-    )  # fmt: skip
-
-
-def test_each_file_applies_in_a_process_with_its_history_row_or_not_at_all(tmp_path) -> None:
+def test_the_driver_applies_each_pending_file_with_its_history_row_or_not_at_all(
+    tmp_path,
+) -> None:
     d = write(tmp_path / "m", {
         "V1__init.sql": "CREATE TABLE t (id INTEGER PRIMARY KEY, s TEXT);\n"
                         "INSERT INTO t VALUES (1, 'a;b');\n",
         "V2__broken.sql": "INSERT INTO t VALUES (2, 'x');\nINSERT INTO nope VALUES (1);\n",
     })  # fmt: skip
     db = tmp_path / "d.sqlite"
-    first, broken = discover(d)
-    done = apply_sqlite(db, first.path)
-    assert done.returncode == 0 and done.stdout.startswith("start V1__init\nend V1__init ")
-    failed = apply_sqlite(db, broken.path)
-    assert failed.returncode != 0 and "no such table: nope" in failed.stderr
+    run = run_driver(
+        [sys.executable, "-m", "migrations_gate.runner.sqlfiles", str(d), "--sqlite", str(db)],
+        env=dict(os.environ), cwd=ROOT, deadline=time.monotonic() + 60,
+    )  # fmt: skip
+    assert [(s.migration, s.status) for s in run.steps] == [
+        ("V1__init", "ok"), ("V2__broken", "failed"),
+    ]  # fmt: skip
+    assert run.exit_code == 1 and not run.ended
+    assert any("no such table: nope" in line for line in run.steps[1].tail)
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT * FROM t").fetchall() == [(1, "a;b")]  # V2 left nothing
         assert applied_versions(conn, sqlite=True) == {(1,)}
         row = conn.execute(f"SELECT version, description, script FROM {HISTORY_TABLE}").fetchall()
         assert row == [("1", "init", "V1__init.sql")]
+    # Fixed, the next run applies only what is pending and ends at the latest version
+    (d / "V2__broken.sql").write_text("INSERT INTO t VALUES (2, 'x');\n")
+    run = run_driver(
+        [sys.executable, "-m", "migrations_gate.runner.sqlfiles", str(d), "--sqlite", str(db)],
+        env=dict(os.environ), cwd=ROOT, deadline=time.monotonic() + 60,
+    )  # fmt: skip
+    assert [s.migration for s in run.steps] == ["V2__broken"]
+    assert run.ended and run.left == 0 and run.exit_code == 0
+
+
+def test_a_driver_on_a_directory_that_cannot_be_ordered_exits_with_the_reason(tmp_path) -> None:
+    d = write(tmp_path / "m", {"V1__a.sql": "", "V01__b.sql": ""})
+    run = run_driver(
+        [sys.executable, "-m", "migrations_gate.runner.sqlfiles", str(d), "--sqlite",
+         str(tmp_path / "d.sqlite")],
+        env=dict(os.environ), cwd=ROOT, deadline=time.monotonic() + 60,
+    )  # fmt: skip
+    assert run.exit_code == 2 and not run.steps and not run.ended
+    assert run.tail == ["error: V01__b.sql and V1__a.sql have one version"]
