@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from migrations_gate.runner.protocol import drive
+import dbkinds
+from migrations_gate.runner.drivers.protocol import drive
 
 __all__ = ["HISTORY_TABLE", "SqlMigration", "apply", "applied_versions", "discover", "main"]
 
@@ -114,14 +115,7 @@ _HISTORY_QUERIES = (
 
 
 def _has_table(conn: Any, table: str, sqlite: bool) -> bool:
-    if sqlite:
-        query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
-    else:
-        query = (
-            "SELECT 1 FROM pg_catalog.pg_tables WHERE tablename = %s "
-            "AND schemaname = ANY(current_schemas(false))"
-        )
-    return conn.execute(query, (table,)).fetchone() is not None
+    return table in dbkinds.get("sqlite" if sqlite else "postgresql").list_tables(conn)
 
 
 def apply(conn: Any, migration: SqlMigration, *, sqlite: bool = False) -> float:

@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from migrations_gate.runner.protocol import PREFIX
+from migrations_gate.runner.drivers.protocol import PREFIX
 from migrations_gate.runner.watch import Measures, Watch, terminate
 
 __all__ = ["DriverRun", "StepResult", "libpq_env", "run_driver"]
@@ -76,12 +76,16 @@ def run_driver(
     deadline: float,
     conninfo: str | None = None,
     log: Callable[[str], None] = lambda line: None,
+    stop_after: int | None = None,
 ) -> DriverRun:
     """Run the driver ``argv`` until it is done, fails, or ``deadline`` (time.monotonic)
-    passes. With a PostgreSQL ``conninfo`` each migration is watched."""
+    passes. With a PostgreSQL ``conninfo`` each migration is watched. ``stop_after``: apply
+    that many migrations at most (a dataset made at an older version)."""
     app = f"assay-gate-{uuid.uuid4().hex[:12]}"
     full_env = {**env, "PGAPPNAME": app, "PYTHONUNBUFFERED": "1"}
-    return _Session(argv, full_env, cwd, deadline, conninfo, app, log).run()
+    session = _Session(argv, full_env, cwd, deadline, conninfo, app, log)
+    session.stop_after = stop_after
+    return session.run()
 
 
 class _Session:
@@ -98,6 +102,7 @@ class _Session:
         self.watch: Watch | None = None
         self.ended = False
         self.left: int | None = None
+        self.stop_after: int | None = None
 
     def run(self) -> DriverRun:
         proc = subprocess.Popen(  # an argv list, never a shell string
@@ -159,6 +164,9 @@ class _Session:
             return
         word, _, rest = line[len(PREFIX) :].partition(" ")
         if word == "ready":
+            if self.stop_after is not None and len(self.steps) >= self.stop_after:
+                self._send("stop")
+                return
             if self.conninfo is not None:
                 self.watch = Watch(self.conninfo, self.app).__enter__()
             self._send("go")

@@ -1,5 +1,7 @@
-"""The lines a migration driver and the gate exchange (a driver runs in the project's own
-environment: it may import only the standard library and its migration tool; Python 3.8).
+"""The lines a migration driver and the gate exchange. The drivers (this folder) run in the
+project's own environment, not Assay's: they import only the standard library, their migration
+tool and this module (found beside them), in Python 3.8 syntax. The gate's side is
+migrations_gate/runner/steps.py.
 
 The driver writes on stdout, among its tool's own output:
 
