@@ -84,6 +84,7 @@ class Measures:
     dropped: list[str]
     locks: list[Held] = field(default_factory=list)
     samples: int = 0
+    relation_bytes: dict[str, int] = field(default_factory=dict)  # before the migration
 
     def strongest(self, mode: str = "AccessExclusiveLock") -> list[Held]:
         return [h for h in self.locks if h.mode == mode]
@@ -186,6 +187,7 @@ class Watch:
             dropped=dropped,
             locks=locks,
             samples=self._samples,
+            relation_bytes={name: nbytes for name, _, nbytes, _ in before.relations.values()},
         )
 
 
