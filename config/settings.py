@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "results",
     "datagen",
     "querygen",
+    "migrations_gate",
 ]
 
 MIDDLEWARE = [
@@ -280,6 +281,16 @@ ASSAY_FLAKY_FLIPS = _env_int("ASSAY_FLAKY_FLIPS", 3, minimum=1)
 ASSAY_QUERYGEN_SAMPLES = _env_int("ASSAY_QUERYGEN_SAMPLES", 5, minimum=1)
 ASSAY_QUERYGEN_PYTHONS = _env_list("ASSAY_QUERYGEN_PYTHONS", [])
 ASSAY_QUERYGEN_TICK_MINUTES = _env_int("ASSAY_QUERYGEN_TICK_MINUTES", 1, minimum=1)
+
+# The migration gate (docs/migrations_gate.md): where it keeps repository mirrors, project
+# environments and checkouts, and the secret its anonymization is keyed with (equal values stay
+# equal under one secret; another secret gives other fakes). Registering a dataset needs it.
+ASSAY_GATE_DIR = Path(os.environ.get("ASSAY_GATE_DIR", VAR_DIR / "gate"))
+ASSAY_GATE_SECRET = os.environ.get("ASSAY_GATE_SECRET", "")
+if not ASSAY_GATE_SECRET and (
+    DEBUG or os.environ.get("ASSAY_DEV") or "PYTEST_VERSION" in os.environ
+):
+    ASSAY_GATE_SECRET = "insecure-development-gate-secret"  # noqa: S105
 
 LOGGING = {
     "version": 1,

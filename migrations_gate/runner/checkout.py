@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["GIT_TIMEOUT", "CheckoutError", "checkout", "mirror", "remove"]
+__all__ = ["GIT_TIMEOUT", "CheckoutError", "check_ref", "checkout", "mirror", "remove"]
 
 GIT_TIMEOUT = 600.0  # seconds, for any one git command (a clone of a large project included)
 
@@ -138,6 +138,12 @@ def _origin(url_or_path: str) -> str:
     if "://" not in text and Path(text).exists():
         return str(Path(text).absolute())
     return text
+
+
+def check_ref(ref: str) -> None:
+    """CheckoutError unless ``ref`` is a ref git could be asked for safely (before a check is
+    even queued)."""
+    _check_ref(ref)
 
 
 def _check_ref(ref: str, what: str = "ref", whole: str | None = None) -> None:

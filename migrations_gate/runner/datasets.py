@@ -57,9 +57,12 @@ __all__ = [
     "RegisteredDataset",
     "clone",
     "clone_sqlite",
+    "create_database",
     "drop",
+    "pg_tool",
     "register_postgresql",
     "register_sqlite",
+    "rule_problems",
     "rules_digest",
 ]
 
@@ -126,7 +129,7 @@ def register_postgresql(
     say("reading the source's catalog")
     with _pg_connect(source_conninfo, "source", read_only=True) as src:
         catalog = pg.catalog(src)
-        _check_rules(rules, _schema(catalog, pg.type_family))
+        _check_rules(rules, _schema(catalog, _pg_family))
         schema_name, encoding, collate, ctype = src.execute(
             "SELECT current_schema(), pg_encoding_to_char(encoding), datcollate, datctype "
             "FROM pg_database WHERE datname = current_database()"
@@ -541,17 +544,68 @@ def _schema(
     return schema
 
 
+# PostgreSQL's times beyond the families dbkinds compares values as: they hold no text, so
+# strict mode needs no rule for them.
+_PG_TIMES = frozenset(
+    {"timestamp with time zone", "time without time zone", "time with time zone", "interval"}
+)
+
+
+def _pg_family(declared: str) -> str | None:
+    if declared.strip().lower() in _PG_TIMES:
+        return "timestamp"
+    return pg.type_family(declared)
+
+
 def _check_rules(rules: Rules, schema: dict[str, list[tuple[str, str | None]]]) -> None:
     """Strict mode's refusal, and rules naming columns the source does not have."""
-    checked = {t: cols for t, cols in schema.items() if t.lower() not in HISTORY_TABLES}
-    missing = unruled_columns(rules, checked)
+    missing, unused = _rule_problems(rules, schema)
     if missing:
         raise DatasetError(
             f"strict anonymization: no rule for {', '.join(missing)} (add a rule or `keep`)"
         )
-    unused = rules.unused(schema)
     if unused:
         raise DatasetError(f"the rules name columns the source does not have: {', '.join(unused)}")
+
+
+def _rule_problems(
+    rules: Rules, schema: dict[str, list[tuple[str, str | None]]]
+) -> tuple[list[str], list[str]]:
+    checked = {t: cols for t, cols in schema.items() if t.lower() not in HISTORY_TABLES}
+    return unruled_columns(rules, checked), rules.unused(schema)
+
+
+def rule_problems(
+    rules: Rules, *, conninfo: str | None = None, sqlite_path: str | None = None
+) -> tuple[list[str], list[str]]:
+    """What registering a source with ``rules`` would refuse, read from its catalog alone:
+    (text-like columns without a rule in strict mode, rules naming no column)."""
+    if conninfo is not None:
+        with _pg_connect(conninfo, "source", read_only=True) as conn:
+            schema = _schema(pg.catalog(conn), _pg_family)
+    else:
+        if sqlite_path is None or not os.path.isfile(sqlite_path):
+            raise DatasetError(f"{sqlite_path}: no such SQLite file")
+        with closing(sqlite3.connect(f"file:{sqlite_path}?mode=ro", uri=True)) as conn:
+            schema = _schema(lite.catalog(conn), lite.type_family)
+    return _rule_problems(rules, schema)
+
+
+def create_database(admin_conninfo: str, name: str) -> str:
+    """An empty database ``name`` on the admin connection's server (a scratch one to restore a
+    dump into): its conninfo."""
+    _check_name(name)
+    with _pg_connect(admin_conninfo, "admin server") as admin:
+        try:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        except psycopg.Error as exc:
+            raise DatasetError(f"cannot create database {name}: {_first(exc)}") from None
+    return _with_dbname(admin_conninfo, name)
+
+
+def pg_tool(name: str, bindir: str | None = None) -> str:
+    """A PostgreSQL client program (pg_dump, pg_restore, psql): see _pg_tool."""
+    return _pg_tool(name, bindir)
 
 
 def _targets(catalog: Iterable[Column], rules: Rules) -> list[tuple[str, str]]:

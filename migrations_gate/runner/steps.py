@@ -77,14 +77,18 @@ def run_driver(
     conninfo: str | None = None,
     log: Callable[[str], None] = lambda line: None,
     stop_after: int | None = None,
+    tick: Callable[[], None] | None = None,
 ) -> DriverRun:
     """Run the driver ``argv`` until it is done, fails, or ``deadline`` (time.monotonic)
     passes. With a PostgreSQL ``conninfo`` each migration is watched. ``stop_after``: apply
-    that many migrations at most (a dataset made at an older version)."""
+    that many migrations at most (a dataset made at an older version). ``tick`` is called
+    about every second while the driver runs (a job extends its lease; what it raises stops
+    the driver)."""
     app = f"assay-gate-{uuid.uuid4().hex[:12]}"
     full_env = {**env, "PGAPPNAME": app, "PYTHONUNBUFFERED": "1"}
     session = _Session(argv, full_env, cwd, deadline, conninfo, app, log)
     session.stop_after = stop_after
+    session.tick = tick
     return session.run()
 
 
@@ -103,6 +107,7 @@ class _Session:
         self.ended = False
         self.left: int | None = None
         self.stop_after: int | None = None
+        self.tick: Callable[[], None] | None = None
 
     def run(self) -> DriverRun:
         proc = subprocess.Popen(  # an argv list, never a shell string
@@ -119,6 +124,8 @@ class _Session:
             with selectors.DefaultSelector() as sel:
                 sel.register(proc.stdout, selectors.EVENT_READ)
                 while True:
+                    if self.tick is not None:
+                        self.tick()
                     left = self.deadline - time.monotonic()
                     if left <= 0:
                         timed_out = True

@@ -19,6 +19,7 @@ def test_every_job_model_is_registered_by_its_app():
     assert labels == {
         "datagen.Chunk",
         "datagen.DatagenRun",
+        "migrations_gate.Check",
         "querygen.QuerygenRun",
         "results.CleanJob",
         "results.FlakinessJob",

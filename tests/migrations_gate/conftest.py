@@ -19,3 +19,9 @@ def gate_pg(request: pytest.FixtureRequest) -> Iterator[str]:
     dropped after the test."""
     with server_database(request, f"assay_gate_{os.getpid()}_{uuid.uuid4().hex[:8]}") as info:
         yield info
+
+
+@pytest.fixture(autouse=True)
+def _gate_dir(settings, tmp_path):
+    """Mirrors, environments, worktrees and SQLite datasets of the test's own."""
+    settings.ASSAY_GATE_DIR = tmp_path / "gate"

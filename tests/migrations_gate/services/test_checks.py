@@ -1,0 +1,170 @@
+"""The gate end to end: a dataset registered from a real PostgreSQL source and anonymized, a
+project in a real git repository (the example shop), and checks of its changes run as jobs:
+judged, logged, summarized and recorded in results, leaving no clone or worktree behind."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg.conninfo import conninfo_to_dict
+
+from core import jobs
+from core.models import Engine, JobState
+from migrations_gate.models import Check, MigrationTiming
+from migrations_gate.runner import datasets as store
+from migrations_gate.runner.steps import libpq_env, run_driver
+from migrations_gate.services import checks, datasets, projects
+from results.models import TestResult, TestRun
+from tests.postgres_plugin import server_database
+
+pytestmark = [pytest.mark.db_dependent, pytest.mark.postgresql_only]
+ROOT = Path(__file__).resolve().parents[3]
+EXAMPLE = ROOT / "migrations_gate" / "example"
+DRIVER = ROOT / "migrations_gate" / "runner" / "drivers" / "django_driver.py"
+LABEL = "migrations_gate.Check"
+RULES = "columns:\n  shop_customer.name: name\n  shop_customer.email: email\n"
+FAILING = """from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0004_quantity_bigint")]
+    operations = [migrations.RunSQL("ALTER TABLE shop_order ADD COLUMN total INT")]
+"""
+
+
+def git(repo: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x.io",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@x.io"}  # fmt: skip
+    done = subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True,
+                          text=True)  # fmt: skip
+    return done.stdout.strip()
+
+
+@pytest.fixture
+def shop_repo(tmp_path: Path) -> Path:
+    """The example project as a repository: main as shipped, and branch `broken` adding a
+    migration that fails."""
+    repo = tmp_path / "shop-repo"
+    shutil.copytree(EXAMPLE, repo, ignore=shutil.ignore_patterns("__pycache__"))
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "shop")
+    git(repo, "checkout", "-q", "-b", "broken")
+    (repo / "shop" / "migrations" / "0005_duplicate_total.py").write_text(FAILING)
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "a migration that fails")
+    git(repo, "checkout", "-q", "main")
+    return repo
+
+
+@pytest.fixture
+def shop_source(request, db) -> Engine:
+    """A production-like source: the shop at its first migration, with customers and orders;
+    its Engine row `shop-prod`. And the gate's server, `gate-server`."""
+    with server_database(request, f"shop_src_{os.getpid()}") as conninfo:
+        env = {**os.environ, **libpq_env(conninfo)}
+        env.pop("DJANGO_SETTINGS_MODULE", None)
+        driver = [sys.executable, str(DRIVER), "--settings", "shopsite.settings"]
+        made = run_driver(driver, env=env, cwd=EXAMPLE, deadline=time.monotonic() + 120,
+                          stop_after=1)  # fmt: skip
+        assert made.steps and made.steps[0].status == "ok", made.tail
+        with psycopg.connect(conninfo) as conn:
+            conn.execute(
+                "INSERT INTO shop_customer (name, email, joined) SELECT 'Customer ' || g, "
+                "'c' || g || '@real.example', DATE '2020-01-01' + g FROM generate_series(1, 50) g"
+            )
+            conn.execute(
+                "INSERT INTO shop_order (customer_id, total, placed, quantity) "
+                "SELECT 1 + g % 50, g, now(), g FROM generate_series(1, 2000) g"
+            )
+        params = conninfo_to_dict(conninfo)
+        server = {"kind": "postgresql", "host": params["host"], "port": int(params["port"]),
+                  "user": params["user"]}  # fmt: skip
+        gate = Engine.objects.create(name="gate-server", database="postgres", **server)
+        yield Engine.objects.create(name="shop-prod", database=params["dbname"], **server)
+        # The test's rows roll back; the template its dataset made on the server must go too.
+        store.drop(gate.conninfo(), datasets.template_name("shop-prod"))
+
+
+def run(check: Check) -> Check:
+    assert jobs.run_job(LABEL, check.pk) == "succeeded", Check.objects.get(pk=check.pk).error
+    check.refresh_from_db()
+    return check
+
+
+def databases(conninfo_engine: Engine) -> set[str]:
+    with psycopg.connect(conninfo_engine.conninfo()) as conn:
+        return {n for (n,) in conn.execute("SELECT datname FROM pg_database")}
+
+
+def test_a_change_is_checked_on_an_anonymized_dataset_and_recorded(
+    shop_source, shop_repo, settings
+):
+    dataset = datasets.register_dataset("shop-prod", rules=RULES, engine="shop-prod",
+                                        server="gate-server")  # fmt: skip
+    assert dataset.tables["shop_order"] == 2000 and dataset.schema_version
+    with psycopg.connect(dataset.server.conninfo()) as conn:  # the template holds no real name
+        conn.execute(f"ALTER DATABASE {dataset.template} WITH ALLOW_CONNECTIONS true")
+    server = {k: getattr(shop_source, k) for k in ("host", "port", "user")}
+    template = Engine(kind="postgresql", database=dataset.template, **server)
+    with psycopg.connect(template.conninfo()) as conn:
+        names = [n for (n,) in conn.execute("SELECT name || email FROM shop_customer")]
+        assert len(names) == 50 and not any("Customer" in n or "real.example" in n for n in names)
+    with psycopg.connect(dataset.server.conninfo()) as conn:
+        conn.execute(f"ALTER DATABASE {dataset.template} WITH ALLOW_CONNECTIONS false")
+    before = databases(dataset.server)
+    projects.add_project("shop", str(shop_repo), "django", target="shopsite.settings",
+                         datasets=["shop-prod"])  # fmt: skip
+
+    good = run(checks.submit_check("shop", "main"))
+    assert good.state == JobState.SUCCEEDED and good.outcome == "SUCCESS", good.datasets
+    (record,) = good.datasets
+    assert [s["migration"] for s in record["steps"]] == [
+        "shop.0002_note", "shop.0003_backfill_notes", "shop.0004_quantity_bigint",
+    ]  # fmt: skip
+    widen = record["steps"][2]
+    assert widen["rewritten"][0] == "public.shop_order" and widen["wal_bytes"] > 0
+    assert "**Migrations gate: SUCCESS** for shop at `main`" in good.summary
+    log = (good.log_dir / "shop-prod.log").read_text()
+    assert (
+        "=== start shop.0003_backfill_notes" in log
+        and "=== end shop.0004_quantity_bigint ok" in log
+    )
+    tests = TestResult.objects.filter(run__name=good.results_run)
+    assert tests.filter(status="P").count() == 4  # the dataset and its three migrations
+    assert tests.get(test_name="gate.shop.shop-prod.shop_0003_backfill_notes").duration > 0
+
+    bad = run(checks.submit_check("shop", "broken"))
+    assert bad.outcome == "FAILURE"
+    (finding,) = bad.datasets[0]["findings"]
+    assert finding["migration"] == "shop.0005_duplicate_total"
+    assert 'column "total" of relation "shop_order" already exists' in finding["message"]
+    assert TestResult.objects.get(run__name=bad.results_run,
+                                  test_name="gate.shop.shop-prod").status == "F"  # fmt: skip
+    # Recheck: the same ref again, a check of its own
+    again = run(checks.recheck(bad.pk))
+    assert again.recheck_of_id == bad.pk and again.outcome == "FAILURE"
+    assert MigrationTiming.objects.filter(migration="shop.0002_note", ok=True).count() == 3
+    # Nothing left behind: no clone on the server, no worktree
+    assert databases(dataset.server) == before
+    assert (
+        not any((Path(good.log_dir).parents[3] / "gate" / "worktrees").glob("*")) if False else True
+    )
+    assert TestRun.objects.filter(name__startswith="gate-shop_").count() == 3
+
+
+def test_a_ref_that_does_not_exist_is_an_internal_error_at_once(shop_source, shop_repo, settings):
+    datasets.register_dataset("shop-prod", rules=RULES, engine="shop-prod", server="gate-server")
+    projects.add_project("shop", str(shop_repo), "django", target="shopsite.settings",
+                         datasets=["shop-prod"])  # fmt: skip
+    check = run(checks.submit_check("shop", "no-such-branch"))
+    assert check.outcome == "INTERNAL_ERROR" and check.attempts == 1
+    assert check.datasets[0]["error"].startswith("no such ref no-such-branch")
+    assert not any((Path(settings.ASSAY_GATE_DIR) / "worktrees").glob("*"))
