@@ -1,4 +1,4 @@
-"""`make run`: migrate, create an admin, load the demo on first start, then serve the web site
+"""`make run`: migrate, create an admin, load the demos on first start, then serve the web site
 and a django-q cluster together until Ctrl-C."""
 
 from __future__ import annotations
@@ -19,6 +19,19 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 def manage(*args: str) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, check=True)
+
+
+def gate_demo() -> None:
+    """The migration gate's demo: datagen loads the shop into the demo's source once, then the
+    gate registers it and checks the example project's two branches (once)."""
+    said = subprocess.run(
+        [sys.executable, "manage.py", "gate", "demo-source"],
+        cwd=ROOT, check=True, capture_output=True, text=True,
+    ).stdout.split()  # fmt: skip
+    if said[-1] == "empty":
+        manage("datagen", "run", "migrations_gate/example/shop.yaml", "--load", said[0],
+               "--format", "none", "--seed", "7", "--no-progress")  # fmt: skip
+    manage("gate", "demo")
 
 
 def admin_login() -> tuple[str, str]:
@@ -58,6 +71,7 @@ def main() -> int:
     manage("load_demo")
     manage("datagen", "demo")
     manage("querygen", "demo")  # DuckDB vs SQLite, run again and again by the cluster
+    gate_demo()  # the example shop's migrations, checked on datagen's data
     user, password = admin_login()
     procs = [
         subprocess.Popen(

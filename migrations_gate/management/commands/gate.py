@@ -17,7 +17,7 @@ from core import jobs
 from core.exceptions import AssayError
 from migrations_gate.models import Check, Dataset, DatasetKind, MigrationKind, Outcome, Project
 from migrations_gate.runner.anonymize import MAX_RULES_BYTES
-from migrations_gate.services import checks, datasets, projects
+from migrations_gate.services import checks, datasets, demo, projects
 
 POLL_SECONDS = 1.0
 JOB = "migrations_gate.Check"
@@ -227,6 +227,13 @@ class Command(BaseCommand):
         show = sub.add_parser("show", help="A check's state, outcome, summary and logs")
         show.add_argument("check", type=int, metavar="ID")
 
+        sub.add_parser(
+            "demo-source", help="make run: the Engine row datagen loads the demo's shop into"
+        )
+        sub.add_parser(
+            "demo", help="make run: register the demo's shop, gate the example project (once)"
+        )
+
     def handle(self, *args, **opts):
         action = opts["action"]
         sub = opts.get(f"{action}_action")
@@ -235,6 +242,23 @@ class Command(BaseCommand):
             getattr(self, name.replace("-", "_"))(opts)
         except AssayError as exc:
             raise CommandError(exc.detail) from None
+
+    # --- the demo (make run) -------------------------------------------------------------------
+
+    def _demo_source(self, opts) -> None:
+        """Prints the source file's path, and whether datagen has loaded it."""
+        engine = demo.ensure_demo_source()
+        loaded = Path(engine.path).is_file()
+        self.stdout.write(f"{engine.name} {engine.path} {'loaded' if loaded else 'empty'}")
+
+    def _demo(self, opts) -> None:
+        made = demo.ensure_demo()
+        if made:
+            self.stdout.write(
+                f"gate demo: project {demo.DEMO_PROJECT} on dataset {demo.DEMO_DATASET}, checks "
+                + ", ".join(f"{c.pk} ({c.ref})" for c in made)
+                + " queued"
+            )
 
     def _say(self, line: str) -> None:
         self.stderr.write(line, style_func=_plain)
