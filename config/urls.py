@@ -14,7 +14,9 @@ urlpatterns = [
     path("api/v1/", include("results.api_urls")),
     path("api/v1/datagen/", include("datagen.api_urls")),
     path("api/v1/querygen/", include("querygen.api_urls")),
+    path("api/v1/gate/", include("migrations_gate.api_urls")),
     path("datagen/", include("datagen.urls")),
     path("querygen/", include("querygen.urls")),
+    path("gate/", include("migrations_gate.urls")),
     path("", include("results.urls")),
 ]

@@ -168,12 +168,19 @@ def _check_dataset(
     log_path = check.log_dir / f"{dataset.name}.log"
     env = {k: os.environ[k] for k in _PASSED_ENV if k in os.environ} | extra_env
     clone_name = f"assay_gate_c{check.pk}_{dataset.pk}"
+    password = ""
+    if dataset.server is not None and dataset.server.password_env:
+        password = os.environ.get(dataset.server.password_env, "")
+
+    def hide(line: str) -> str:
+        return line.replace(password, "********") if password else line
+
     conninfo = admin = None
     clone_path = None
     with log_path.open("a", encoding="utf-8") as fh:
 
         def log(line: str) -> None:
-            fh.write(f"{timezone.now().isoformat(timespec='seconds')} {line}\n")
+            fh.write(f"{timezone.now().isoformat(timespec='seconds')} {hide(line)}\n")
             fh.flush()
 
         try:
@@ -197,6 +204,9 @@ def _check_dataset(
                 deadline=time.monotonic() + project.time_limit_seconds,
                 conninfo=conninfo, log=log, tick=beat,
             )  # fmt: skip
+            # The change's output is published (logs, findings): never the server's password.
+            for lines in (run.tail, *(step.tail for step in run.steps)):
+                lines[:] = [hide(line) for line in lines]
         finally:
             if admin is not None:
                 store.drop(admin, clone_name)

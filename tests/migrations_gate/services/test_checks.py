@@ -168,3 +168,41 @@ def test_a_ref_that_does_not_exist_is_an_internal_error_at_once(shop_source, sho
     assert check.outcome == "INTERNAL_ERROR" and check.attempts == 1
     assert check.datasets[0]["error"].startswith("no such ref no-such-branch")
     assert not any((Path(settings.ASSAY_GATE_DIR) / "worktrees").glob("*"))
+
+
+LEAKY = """import os
+
+from django.db import migrations
+
+
+def leak(apps, schema_editor):
+    raise RuntimeError("the password is " + os.environ["PGPASSWORD"])
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0004_quantity_bigint")]
+    operations = [migrations.RunPython(leak)]
+"""
+
+
+def test_the_gate_servers_password_never_reaches_what_a_check_publishes(
+    shop_source, shop_repo, monkeypatch
+):
+    """A change's code sees the clone's credentials (it must connect); what it prints goes to
+    published logs and findings, masked."""
+    secret = "s3cret-pw-4-the-gate"
+    monkeypatch.setenv("GATE_TEST_PASSWORD", secret)  # the test server trusts: it is not asked
+    Engine.objects.filter(name="gate-server").update(password_env="GATE_TEST_PASSWORD")
+    git(shop_repo, "checkout", "-q", "-b", "leaky")
+    (shop_repo / "shop" / "migrations" / "0005_leak.py").write_text(LEAKY)
+    git(shop_repo, "add", ".")
+    git(shop_repo, "commit", "-q", "-m", "leak")
+    datasets.register_dataset("shop-prod", rules=RULES, engine="shop-prod", server="gate-server")
+    projects.add_project("shop", str(shop_repo), "django", target="shopsite.settings",
+                         datasets=["shop-prod"])  # fmt: skip
+    check = run(checks.submit_check("shop", "leaky"))
+    (finding,) = check.datasets[0]["findings"]
+    assert finding["message"].endswith("RuntimeError: the password is ********")
+    published = [check.summary, (check.log_dir / "shop-prod.log").read_text(),
+                 (check.log_dir / "job.log").read_text(), str(check.datasets)]  # fmt: skip
+    assert not any(secret in text for text in published)
