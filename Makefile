@@ -43,6 +43,7 @@ bench: venv
 	$(PY) benchmarks/datagen.py
 	$(PY) benchmarks/querygen.py
 	$(PY) benchmarks/querygen_versions.py
+	$(PY) benchmarks/migrations_gate.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -224,16 +224,16 @@ def register_postgresql(
 
 def clone(admin_conninfo: str, template_name: str, clone_name: str) -> str:
     """A new database ``clone_name`` copied from the template by the server itself (no dump,
-    no restore): its conninfo."""
+    no restore): its conninfo. On PostgreSQL 15 and later with STRATEGY FILE_COPY: the
+    default, WAL_LOG, writes the whole copy to the WAL too (benchmarks/migrations_gate.py: a
+    1 GB dataset cloned in 1.3 s instead of 2.3 s); older servers only copy files."""
     _check_name(template_name)
     _check_name(clone_name)
     with _pg_connect(admin_conninfo, "admin server") as admin:
+        strategy = " STRATEGY FILE_COPY" if admin.info.server_version >= 150000 else ""
+        create = sql.SQL("CREATE DATABASE {} TEMPLATE {}" + strategy)
         try:
-            admin.execute(
-                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                    sql.Identifier(clone_name), sql.Identifier(template_name)
-                )
-            )
+            admin.execute(create.format(sql.Identifier(clone_name), sql.Identifier(template_name)))
         except psycopg.errors.DuplicateDatabase:
             raise DatasetError(f"database {clone_name} already exists") from None
         except psycopg.errors.InvalidCatalogName:
