@@ -66,6 +66,8 @@ def wait_healthy(url: str, proc: subprocess.Popen, seconds: float = 30) -> bool:
 
 def main() -> int:
     host, port = os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "8000")
+    # Links in reports and e-mails point where the site is served (make run PORT=...)
+    os.environ.setdefault("ASSAY_BASE_URL", f"http://{host}:{port}")
     manage("migrate", "--no-input", "-v", "0")
     manage("collectstatic", "--no-input", "-v", "0")
     manage("load_demo")
