@@ -116,6 +116,32 @@ _VALUE_NODES: tuple[type[exp.Expression], ...] = (
     exp.BitString,
     exp.National,
 )
+# A condition of constants alone (ON FALSE, ON 0 IN (7), ON '' IS NULL) is one shape, Const:
+# what the engine does with it is one bug however it is written (an hour of the demo made 68
+# groups of one SQLite bug from the ways of writing a constant false join condition).
+_CONDITIONS: tuple[type[exp.Expression], ...] = (
+    exp.Predicate, exp.Connector, exp.Not, exp.Boolean, exp.Xor,
+)  # fmt: skip
+_ROW_DEPENDENT: tuple[type[exp.Expression], ...] = (
+    exp.Column, exp.Star, exp.Select, exp.Subquery, exp.AggFunc, exp.Window,
+)  # fmt: skip
+# Functions whose value is their arguments' alone (others may read the clock or a random
+# source, or be anyone's UDF): a condition calling another is not a constant.
+_PURE_FUNCTIONS: tuple[type[exp.Expression], ...] = (
+    exp.Cast, exp.TryCast, exp.Coalesce, exp.Nullif, exp.Abs, exp.Length, exp.Lower, exp.Upper,
+    exp.Substring, exp.Concat, exp.Case, exp.If,
+)  # fmt: skip
+
+
+def _constant(node: exp.Expression) -> bool:
+    """Whether the condition reads nothing of a row (and calls no function that might)."""
+    return not any(
+        isinstance(n, _ROW_DEPENDENT)
+        or (isinstance(n, exp.Func) and not isinstance(n, _PURE_FUNCTIONS + _CONDITIONS))
+        for n in node.walk()
+    )
+
+
 # Names in these are the column's or table's own: dropped (elsewhere a name shows as "Id").
 _NAMED_NODES: tuple[type[exp.Expression], ...] = (exp.Column, exp.Table, exp.Dot)
 
@@ -123,7 +149,8 @@ _NAMED_NODES: tuple[type[exp.Expression], ...] = (exp.Column, exp.Table, exp.Dot
 def query_shape(expr: exp.Expression) -> str:
     """The query's shape: node types in tree order, as ``Type[settings](children)``.
 
-    Literals show as ``Literal:num`` / ``Literal:str`` (a negated number is a number), names of
+    Literals show as ``Literal:num`` / ``Literal:str`` (a negated number is a number), a
+    condition of constants alone as ``Const`` (``ON FALSE`` and ``ON 0 IN (7)`` alike), names of
     columns and tables are dropped (a column is ``Column``, a table ``Table``), aliases and
     parentheses are left out, and a run of identical siblings in one list (``IN (1, 2, 3)``,
     ``SELECT a, b``) counts once. Kept: every operator and function (unknown functions by
@@ -134,6 +161,8 @@ def query_shape(expr: exp.Expression) -> str:
 
 
 def _shape(node: exp.Expression, parent: exp.Expression | None) -> str:
+    if isinstance(node, _CONDITIONS) and _constant(node):
+        return "Const"
     if isinstance(node, exp.Literal):
         return "Literal:str" if node.is_string else "Literal:num"
     if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal):
