@@ -142,7 +142,13 @@ def _register_dump(
     if not path.is_file():
         raise store.DatasetError(f"{dump_file}: no such dump file")
     with path.open("rb") as fh:
-        custom = fh.read(5) == b"PGDMP"
+        head = fh.read(4096)
+    custom = head.startswith(b"PGDMP")
+    # A plain dump is SQL that pg_dump heads with this comment; anything else is not one
+    if not custom and b"-- PostgreSQL database dump" not in head:
+        raise store.DatasetError(
+            f"{path.name} is not a PostgreSQL dump (pg_dump's custom or plain format)"
+        )
     scratch = f"assay_gate_scratch_{uuid.uuid4().hex[:12]}"
     conninfo = store.create_database(admin, scratch)
     try:
