@@ -24,7 +24,6 @@ from migrations_gate.services import checks, datasets, projects
 from results.models import TestResult, TestRun
 from tests.postgres_plugin import server_database
 
-pytestmark = [pytest.mark.db_dependent, pytest.mark.postgresql_only]
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = ROOT / "migrations_gate" / "example"
 DRIVER = ROOT / "migrations_gate" / "runner" / "drivers" / "django_driver.py"
@@ -104,6 +103,8 @@ def databases(conninfo_engine: Engine) -> set[str]:
         return {n for (n,) in conn.execute("SELECT datname FROM pg_database")}
 
 
+@pytest.mark.db_dependent
+@pytest.mark.postgresql_only
 def test_a_change_is_checked_on_an_anonymized_dataset_and_recorded(
     shop_source, shop_repo, settings
 ):
@@ -160,6 +161,8 @@ def test_a_change_is_checked_on_an_anonymized_dataset_and_recorded(
     assert TestRun.objects.filter(name__startswith="gate-shop_").count() == 3
 
 
+@pytest.mark.db_dependent
+@pytest.mark.postgresql_only
 def test_a_ref_that_does_not_exist_is_an_internal_error_at_once(shop_source, shop_repo, settings):
     datasets.register_dataset("shop-prod", rules=RULES, engine="shop-prod", server="gate-server")
     projects.add_project("shop", str(shop_repo), "django", target="shopsite.settings",
@@ -185,6 +188,8 @@ class Migration(migrations.Migration):
 """
 
 
+@pytest.mark.db_dependent
+@pytest.mark.postgresql_only
 def test_the_gate_servers_password_never_reaches_what_a_check_publishes(
     shop_source, shop_repo, monkeypatch
 ):
@@ -206,3 +211,43 @@ def test_the_gate_servers_password_never_reaches_what_a_check_publishes(
     published = [check.summary, (check.log_dir / "shop-prod.log").read_text(),
                  (check.log_dir / "job.log").read_text(), str(check.datasets)]  # fmt: skip
     assert not any(secret in text for text in published)
+
+
+SLEEPY = """import time
+
+from django.db import migrations
+
+
+def wait(apps, schema_editor):
+    time.sleep(120)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0004_quantity_bigint")]
+    operations = [migrations.RunPython(wait)]
+"""
+
+
+@pytest.mark.django_db
+def test_a_migration_that_hangs_fails_the_check_at_the_time_limit(shop_repo, tmp_path, settings):
+    """On a SQLite dataset: stopped at the project's limit, FAILURE naming the migration, the
+    clone and the worktree gone."""
+    git(shop_repo, "checkout", "-q", "-b", "sleepy")
+    (shop_repo / "shop" / "migrations" / "0005_wait.py").write_text(SLEEPY)
+    git(shop_repo, "add", ".")
+    git(shop_repo, "commit", "-q", "-m", "a migration that hangs")
+    source = tmp_path / "shop.sqlite"
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    made = run_driver([sys.executable, str(DRIVER), "--settings", "shopsite.settings"],
+                      env={**env, "ASSAY_GATE_SQLITE": str(source)}, cwd=EXAMPLE,
+                      deadline=time.monotonic() + 120, stop_after=1)  # fmt: skip
+    assert made.steps[0].status == "ok", made.tail
+    datasets.register_dataset("shop-small", rules=RULES, sqlite_file=str(source))
+    project = projects.add_project("shop", str(shop_repo), "django", target="shopsite.settings",
+                                   datasets=["shop-small"], time_limit_seconds=15)  # fmt: skip
+    check = run(checks.submit_check(project.name, "sleepy"))
+    assert check.outcome == "FAILURE"
+    (finding,) = check.datasets[0]["findings"]
+    assert finding["code"] == "did_not_end" and finding["migration"] == "shop.0005_wait"
+    gate = Path(settings.ASSAY_GATE_DIR)
+    assert not any((gate / "clones").glob("*")) and not any((gate / "worktrees").glob("*"))
