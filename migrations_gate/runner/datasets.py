@@ -32,6 +32,7 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import shutil
 import sqlite3
 import subprocess
@@ -59,6 +60,8 @@ __all__ = [
     "clone_sqlite",
     "create_database",
     "drop",
+    "drop_role",
+    "hand_over",
     "pg_tool",
     "register_postgresql",
     "register_sqlite",
@@ -241,6 +244,93 @@ def clone(admin_conninfo: str, template_name: str, clone_name: str) -> str:
         except psycopg.Error as exc:
             raise DatasetError(f"cannot clone {template_name}: {_first(exc)}") from None
     return _with_dbname(admin_conninfo, clone_name)
+
+
+def hand_over(admin_conninfo: str, clone_name: str, role: str) -> str:
+    """Make ``role`` (a new login role, the admin a member of it) the owner of the clone and of
+    everything in its schemas, so that a change's migrations run as a role that owns that
+    database alone: they cannot drop or alter the templates and other clones the admin owns.
+    The role's conninfo (a random password). DatasetError without CREATEROLE."""
+    _check_name(role)
+    ident = sql.Identifier(role)
+    password = secrets.token_urlsafe(24)
+    with _pg_connect(admin_conninfo, "admin server") as admin:
+        try:
+            admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(ident))  # an earlier attempt's
+            admin.execute(
+                sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(ident, sql.Literal(password))
+            )
+            # A member of the owner may drop the clone afterwards (and, on 16, must be one).
+            admin.execute(sql.SQL("GRANT {} TO CURRENT_USER").format(ident))
+            admin.execute(
+                sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(clone_name), ident)
+            )
+        except psycopg.Error as exc:
+            raise DatasetError(
+                f"cannot make a role of its own for {clone_name} (the gate's user needs "
+                f"CREATEROLE): {_first(exc)}"
+            ) from None
+    clone_info = _with_dbname(admin_conninfo, clone_name)
+    with _pg_connect(clone_info, "clone") as conn:
+        try:
+            for statement in _ownership(conn, role):
+                conn.execute(statement)
+        except psycopg.Error as exc:
+            raise DatasetError(f"cannot hand {clone_name} over: {_first(exc)}") from None
+    return make_conninfo(clone_info, user=role, password=password)
+
+
+# Whatever a restore made in a clone, by kind: ALTER ... OWNER TO for each (one by one: REASSIGN
+# OWNED would also hand over every database the admin owns).
+_OWNED = r"""
+SELECT 'SCHEMA', quote_ident(n.nspname) FROM pg_namespace n
+ WHERE n.nspowner = (SELECT oid FROM pg_roles WHERE rolname = current_user)
+   AND n.nspname NOT LIKE 'pg\_%' AND n.nspname <> 'information_schema'
+UNION ALL
+SELECT CASE c.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW'
+       WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END,
+       quote_ident(n.nspname) || '.' || quote_ident(c.relname)
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND n.nspname NOT LIKE 'pg\_%'
+   AND n.nspname <> 'information_schema' AND c.relowner = (SELECT oid FROM pg_roles
+   WHERE rolname = current_user)
+   AND NOT (c.relkind = 'S' AND EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid
+            AND d.deptype IN ('a', 'i')))
+UNION ALL
+SELECT 'ROUTINE', p.oid::regprocedure::text FROM pg_proc p
+  JOIN pg_namespace n ON n.oid = p.pronamespace
+ WHERE n.nspname NOT LIKE 'pg\_%' AND n.nspname <> 'information_schema'
+   AND p.proowner = (SELECT oid FROM pg_roles WHERE rolname = current_user)
+   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
+UNION ALL
+SELECT 'TYPE', t.oid::regtype::text FROM pg_type t
+  JOIN pg_namespace n ON n.oid = t.typnamespace
+ WHERE t.typtype IN ('e', 'd', 'r', 'c') AND n.nspname NOT LIKE 'pg\_%'
+   AND n.nspname <> 'information_schema' AND t.typowner = (SELECT oid FROM pg_roles
+   WHERE rolname = current_user)
+   AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.reltype = t.oid AND c.relkind <> 'c')
+   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = t.oid AND d.deptype = 'e')
+"""
+
+
+def _ownership(conn: Any, role: str) -> list[sql.Composed]:
+    rows = conn.execute(_OWNED).fetchall()
+    return [
+        sql.SQL("ALTER {} {} OWNER TO {}").format(
+            sql.SQL(kind), sql.SQL(name), sql.Identifier(role)
+        )
+        for kind, name in rows
+    ] + [sql.SQL("GRANT ALL ON SCHEMA public TO {}").format(sql.Identifier(role))]
+
+
+def drop_role(admin_conninfo: str, role: str) -> None:
+    """The check's role, once its clone is dropped (nothing if it is gone)."""
+    _check_name(role)
+    with _pg_connect(admin_conninfo, "admin server") as admin:
+        try:
+            admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+        except psycopg.Error as exc:
+            raise DatasetError(f"cannot drop role {role}: {_first(exc)}") from None
 
 
 def drop(admin_conninfo: str, name: str) -> None:

@@ -168,12 +168,15 @@ def _check_dataset(
     log_path = check.log_dir / f"{dataset.name}.log"
     env = {k: os.environ[k] for k in _PASSED_ENV if k in os.environ} | extra_env
     clone_name = f"assay_gate_c{check.pk}_{dataset.pk}"
-    password = ""
+    hidden: list[str] = []  # passwords the change's output must not publish
     if dataset.server is not None and dataset.server.password_env:
-        password = os.environ.get(dataset.server.password_env, "")
+        hidden.append(os.environ.get(dataset.server.password_env, ""))
 
     def hide(line: str) -> str:
-        return line.replace(password, "********") if password else line
+        for password in hidden:
+            if password:
+                line = line.replace(password, "********")
+        return line
 
     conninfo = admin = None
     clone_path = None
@@ -190,7 +193,9 @@ def _check_dataset(
                     admin = dataset.server.conninfo()
                     store.drop(admin, clone_name)  # an earlier attempt's
                     conninfo = store.clone(admin, dataset.template, clone_name)
-                    env |= libpq_env(conninfo)
+                    # The change's code connects as a role owning this clone alone
+                    env |= libpq_env(store.hand_over(admin, clone_name, clone_name))
+                    hidden.append(env.get("PGPASSWORD", ""))
                 else:
                     clone_path = Path(settings.ASSAY_GATE_DIR) / "clones" / f"{clone_name}.sqlite"
                     clone_path.parent.mkdir(parents=True, exist_ok=True)
@@ -210,6 +215,7 @@ def _check_dataset(
         finally:
             if admin is not None:
                 store.drop(admin, clone_name)
+                store.drop_role(admin, clone_name)
             if clone_path is not None:
                 clone_path.unlink(missing_ok=True)
         findings = judge(dataset.name, run, history=_history(check, dataset, run),

@@ -251,3 +251,39 @@ def test_a_migration_that_hangs_fails_the_check_at_the_time_limit(shop_repo, tmp
     assert finding["code"] == "did_not_end" and finding["migration"] == "shop.0005_wait"
     gate = Path(settings.ASSAY_GATE_DIR)
     assert not any((gate / "clones").glob("*")) and not any((gate / "worktrees").glob("*"))
+
+
+HOSTILE = """from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    atomic = False  # DROP DATABASE runs outside a transaction
+    dependencies = [("shop", "0004_quantity_bigint")]
+    operations = [migrations.RunSQL("DROP DATABASE {template}")]
+"""
+
+
+@pytest.mark.db_dependent
+@pytest.mark.postgresql_only
+def test_a_change_runs_as_a_role_owning_its_clone_alone(shop_source, shop_repo):
+    """Its migrations own and change the clone; the template and other databases are beyond
+    them, and the role is gone after the check."""
+    dataset = datasets.register_dataset("shop-prod", rules=RULES, engine="shop-prod",
+                                        server="gate-server")  # fmt: skip
+    git(shop_repo, "checkout", "-q", "-b", "hostile")
+    (shop_repo / "shop" / "migrations" / "0005_drop.py").write_text(
+        HOSTILE.format(template=dataset.template)
+    )
+    git(shop_repo, "add", ".")
+    git(shop_repo, "commit", "-q", "-m", "drop the template")
+    projects.add_project("shop", str(shop_repo), "django", target="shopsite.settings",
+                         datasets=["shop-prod"])  # fmt: skip
+    check = run(checks.submit_check("shop", "hostile"))
+    steps = check.datasets[0]["steps"]
+    assert [s["status"] for s in steps] == ["ok", "ok", "ok", "failed"]  # its own: changed
+    (finding,) = check.datasets[0]["findings"]
+    assert "must be owner of database" in finding["message"]
+    assert dataset.template in databases(dataset.server)
+    with psycopg.connect(dataset.server.conninfo()) as conn:
+        left = conn.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE 'assay_gate_c%'")
+        assert left.fetchall() == []
