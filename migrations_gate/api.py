@@ -77,6 +77,12 @@ class GateCheckSubmitSerializer(serializers.Serializer):
         allow_blank=True,
         help_text="A branch, tag, commit or change ref (refs/changes/..., refs/pull/...).",
     )
+    refspec = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="Fetched from the origin first, when it does not advertise the ref by name "
+        "(refs/changes/34/1234/2:refs/heads/change-1234).",
+    )
 
 
 class GateLockSerializer(serializers.Serializer):
@@ -128,7 +134,7 @@ class GateCheckSerializer(serializers.ModelSerializer):
     class Meta:
         model = Check
         fields = [
-            "id", "project", "ref", "commit", "state", "outcome", "datasets", "summary",
+            "id", "project", "ref", "refspec", "commit", "state", "outcome", "datasets", "summary",
             "log_url", "results_run", "results_url", "recheck_of", "attempts", "error",
             "progress_done", "progress_total", "progress_message", "created_at", "started_at",
             "finished_at", "summary_url", "api_url",

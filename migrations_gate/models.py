@@ -120,6 +120,12 @@ class Check(JobBase):
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="checks")
     ref = models.CharField(max_length=300, help_text="A branch, tag, commit or change ref.")
+    refspec = models.CharField(
+        max_length=600,
+        blank=True,
+        help_text="Fetched from the origin first (Gerrit's refs/changes/34/1234/2:refs/heads/x)"
+        ", when the ref is not one the origin advertises.",
+    )
     commit = models.CharField(max_length=40, blank=True)
     recheck_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="rechecks"

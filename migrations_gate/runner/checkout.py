@@ -27,7 +27,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["GIT_TIMEOUT", "CheckoutError", "check_ref", "checkout", "mirror", "remove"]
+__all__ = [
+    "GIT_TIMEOUT", "CheckoutError", "check_ref", "check_refspec", "checkout", "mirror", "remove",
+]  # fmt: skip
 
 GIT_TIMEOUT = 600.0  # seconds, for any one git command (a clone of a large project included)
 
@@ -138,6 +140,11 @@ def _origin(url_or_path: str) -> str:
     if "://" not in text and Path(text).exists():
         return str(Path(text).absolute())
     return text
+
+
+def check_refspec(refspec: str) -> None:
+    """CheckoutError unless ``refspec`` is ``[+]src[:dst]`` with both sides safe refs."""
+    _check_refspec(refspec)
 
 
 def check_ref(ref: str) -> None:

@@ -50,21 +50,31 @@ class _SetupFailed(Exception):
         self.final = final
 
 
-def submit_check(project: str, ref: str, *, recheck_of: Check | None = None) -> Check:
+def submit_check(
+    project: str, ref: str, *, refspec: str = "", recheck_of: Check | None = None
+) -> Check:
+    """Queue a check of ``ref``; ``refspec`` is fetched from the origin first (a change the
+    origin does not advertise by name)."""
     p = get_project(project)
-    ref = (ref or "").strip()
+    ref, refspec = (ref or "").strip(), (refspec or "").strip()
     if not ref or len(ref) > 300:
         raise AssayError(
             "a check needs a ref (a branch, tag, commit or change ref)", code="bad_ref"
         )
+    if len(refspec) > 600:
+        raise AssayError("the refspec is over 600 characters", code="bad_ref")
     try:
         checkout.check_ref(ref)
+        if refspec:
+            checkout.check_refspec(refspec)
     except checkout.CheckoutError as exc:
         raise AssayError(str(exc), code="bad_ref") from None
     if not p.datasets.exists():
         raise AssayError(f"project {p.name} has no dataset to check on", code="no_datasets")
     # One automatic retry: an internal error (a server, the network) gets a second attempt.
-    return jobs.submit(Check(project=p, ref=ref, recheck_of=recheck_of, max_attempts=2))
+    return jobs.submit(
+        Check(project=p, ref=ref, refspec=refspec, recheck_of=recheck_of, max_attempts=2)
+    )
 
 
 def get_check(pk: int) -> Check:
@@ -77,7 +87,7 @@ def get_check(pk: int) -> Check:
 def recheck(pk: int) -> Check:
     """turbo-hipster's "recheck migrations": the same project and ref, checked again."""
     old = get_check(pk)
-    return submit_check(old.project.name, old.ref, recheck_of=old)
+    return submit_check(old.project.name, old.ref, refspec=old.refspec, recheck_of=old)
 
 
 # --- the job ----------------------------------------------------------------------------------
@@ -97,7 +107,7 @@ def execute_check(check: Check) -> dict[str, Any]:
         try:
             checkout.remove(worktree)  # an earlier attempt's
             mirror = checkout.mirror(project.repository, gate_dir / "mirrors")
-            commit = checkout.checkout(mirror, check.ref, worktree)
+            commit = checkout.checkout(mirror, check.ref, worktree, check.refspec or None)
         except checkout.CheckoutError as exc:
             text = str(exc)
             raise _SetupFailed(text, final=text.startswith(("no such ref", "refused"))) from None

@@ -216,6 +216,10 @@ class Command(BaseCommand):
         check = sub.add_parser("check", help="Check a ref of a project")
         check.add_argument("project", metavar="PROJECT")
         check.add_argument("ref", metavar="REF", help="A branch, tag, commit or change ref")
+        check.add_argument(
+            "--refspec", default="", help="Fetched from the origin first (src:dst), for a "
+            "ref it does not advertise by name",
+        )  # fmt: skip
         check.add_argument("--wait", action="store_true", help="Work it here, to its end")
         check.add_argument("--no-progress", action="store_true")
 
@@ -371,7 +375,7 @@ class Command(BaseCommand):
     # --- checks ---------------------------------------------------------------------------------
 
     def _check(self, opts) -> None:
-        check = checks.submit_check(opts["project"], opts["ref"])
+        check = checks.submit_check(opts["project"], opts["ref"], refspec=opts["refspec"])
         self._submitted(check, opts)
 
     def _recheck(self, opts) -> None:

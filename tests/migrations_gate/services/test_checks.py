@@ -16,6 +16,7 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict
 
 from core import jobs
+from core.exceptions import AssayError
 from core.models import Engine, JobState
 from migrations_gate.models import Check, MigrationTiming
 from migrations_gate.runner import datasets as store
@@ -287,3 +288,27 @@ def test_a_change_runs_as_a_role_owning_its_clone_alone(shop_source, shop_repo):
     with psycopg.connect(dataset.server.conninfo()) as conn:
         left = conn.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE 'assay_gate_c%'")
         assert left.fetchall() == []
+
+
+@pytest.mark.django_db
+def test_a_change_fetched_by_its_refspec_is_checked(shop_repo, tmp_path):
+    """Gerrit's way: the change is fetched with a refspec to a name of the check's own."""
+    sha = git(shop_repo, "rev-parse", "broken")
+    git(shop_repo, "update-ref", "refs/changes/07/7/1", sha)
+    git(shop_repo, "branch", "-q", "-D", "broken")
+    source = tmp_path / "shop.sqlite"
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    run_driver([sys.executable, str(DRIVER), "--settings", "shopsite.settings"],
+               env={**env, "ASSAY_GATE_SQLITE": str(source)}, cwd=EXAMPLE,
+               deadline=time.monotonic() + 120, stop_after=1)  # fmt: skip
+    datasets.register_dataset("shop-small", rules=RULES, sqlite_file=str(source))
+    projects.add_project("shop", str(shop_repo), "django", target="shopsite.settings",
+                         datasets=["shop-small"])  # fmt: skip
+    check = run(checks.submit_check("shop", "change-7",
+                                    refspec="refs/changes/07/7/1:refs/heads/change-7"))  # fmt: skip
+    assert check.commit == sha and check.refspec.startswith("refs/changes/07/7/1")
+    assert check.outcome == "FAILURE"  # the change's migration fails, as it should
+    assert run(checks.recheck(check.pk)).commit == sha  # a recheck fetches it the same way
+    for bad in ("refs/changes/07/7/1:--upload-pack=x", "a;rm -rf /:x", "x" * 700):
+        with pytest.raises(AssayError):
+            checks.submit_check("shop", "change-7", refspec=bad)
