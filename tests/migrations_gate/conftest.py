@@ -3,12 +3,41 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from migrations_gate.services import demo
 from tests.postgres_plugin import server_database
+
+EXAMPLE = demo.EXAMPLE
+DJANGO_DRIVER = Path(demo.EXAMPLE).parent / "runner" / "drivers" / "django_driver.py"
+DRIVER_ARGV = [sys.executable, str(DJANGO_DRIVER), "--settings", "shopsite.settings"]
+# The text columns of the shop at its first migration: strict mode needs a rule for each.
+RULES = "columns:\n  shop_customer.name: name\n  shop_customer.email: email\n"
+FAILING = demo.BROKEN_MIGRATION
+
+
+def git(repo: Path, *args: str) -> str:
+    """git in ``repo`` with a committer of the tests' own; its output."""
+    who = {"NAME": "t", "EMAIL": "t@x.io"}
+    env = {**os.environ, **{f"GIT_{r}_{k}": v for r in ("AUTHOR", "COMMITTER")
+                            for k, v in who.items()}}  # fmt: skip
+    done = subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True,
+                          text=True)  # fmt: skip
+    return done.stdout.strip()
+
+
+@pytest.fixture
+def shop_repo(tmp_path: Path) -> Path:
+    """The example project as a repository: `main` as shipped, `broken` adding a migration
+    that fails (the demo's)."""
+    return demo.make_repository(tmp_path / "shop-repo")
+
 
 PG_ONLY = [pytest.mark.db_dependent, pytest.mark.postgresql_only]
 

@@ -5,8 +5,6 @@ judged, logged, summarized and recorded in results, leaving no clone or worktree
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -23,45 +21,11 @@ from migrations_gate.runner import datasets as store
 from migrations_gate.runner.steps import libpq_env, run_driver
 from migrations_gate.services import checks, datasets, projects
 from results.models import TestResult, TestRun
+from tests.migrations_gate.conftest import DJANGO_DRIVER as DRIVER
+from tests.migrations_gate.conftest import EXAMPLE, RULES, git
 from tests.postgres_plugin import server_database
 
-ROOT = Path(__file__).resolve().parents[3]
-EXAMPLE = ROOT / "migrations_gate" / "example"
-DRIVER = ROOT / "migrations_gate" / "runner" / "drivers" / "django_driver.py"
 LABEL = "migrations_gate.Check"
-RULES = "columns:\n  shop_customer.name: name\n  shop_customer.email: email\n"
-FAILING = """from django.db import migrations
-
-
-class Migration(migrations.Migration):
-    dependencies = [("shop", "0004_quantity_bigint")]
-    operations = [migrations.RunSQL("ALTER TABLE shop_order ADD COLUMN total INT")]
-"""
-
-
-def git(repo: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x.io",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@x.io"}  # fmt: skip
-    done = subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True,
-                          text=True)  # fmt: skip
-    return done.stdout.strip()
-
-
-@pytest.fixture
-def shop_repo(tmp_path: Path) -> Path:
-    """The example project as a repository: main as shipped, and branch `broken` adding a
-    migration that fails."""
-    repo = tmp_path / "shop-repo"
-    shutil.copytree(EXAMPLE, repo, ignore=shutil.ignore_patterns("__pycache__"))
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "add", ".")
-    git(repo, "commit", "-q", "-m", "shop")
-    git(repo, "checkout", "-q", "-b", "broken")
-    (repo / "shop" / "migrations" / "0005_duplicate_total.py").write_text(FAILING)
-    git(repo, "add", ".")
-    git(repo, "commit", "-q", "-m", "a migration that fails")
-    git(repo, "checkout", "-q", "main")
-    return repo
 
 
 @pytest.fixture

@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import sqlite3
-import subprocess
-import sys
 import time
 from contextlib import closing
 from pathlib import Path
@@ -25,20 +22,9 @@ from migrations_gate.models import Check, Dataset, Project
 from migrations_gate.runner import datasets as store
 from migrations_gate.runner.steps import libpq_env, run_driver
 from migrations_gate.services import datasets
+from tests.migrations_gate.conftest import DRIVER_ARGV as DRIVER
+from tests.migrations_gate.conftest import EXAMPLE, RULES
 from tests.postgres_plugin import server_database
-
-ROOT = Path(__file__).resolve().parents[4]
-EXAMPLE = ROOT / "migrations_gate" / "example"
-DRIVER = [sys.executable, str(ROOT / "migrations_gate" / "runner" / "drivers" / "django_driver.py"),
-          "--settings", "shopsite.settings"]  # fmt: skip
-RULES = "columns:\n  shop_customer.name: name\n  shop_customer.email: email\n"
-FAILING = """from django.db import migrations
-
-
-class Migration(migrations.Migration):
-    dependencies = [("shop", "0004_quantity_bigint")]
-    operations = [migrations.RunSQL("ALTER TABLE shop_order ADD COLUMN total INT")]
-"""
 
 
 def gate(*args: str, out: io.StringIO | None = None, err: io.StringIO | None = None):
@@ -54,31 +40,6 @@ def refused(*args: str, match: str) -> str:
     message = str(info.value)
     assert "\n" not in message and "Traceback" not in message
     return message
-
-
-def git(repo: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x.io",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@x.io"}  # fmt: skip
-    done = subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True,
-                          text=True)  # fmt: skip
-    return done.stdout.strip()
-
-
-@pytest.fixture
-def shop_repo(tmp_path: Path) -> Path:
-    """The example project as a repository: main as shipped, and branch `broken` adding a
-    migration that fails."""
-    repo = tmp_path / "shop-repo"
-    shutil.copytree(EXAMPLE, repo, ignore=shutil.ignore_patterns("__pycache__"))
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "add", ".")
-    git(repo, "commit", "-q", "-m", "shop")
-    git(repo, "checkout", "-q", "-b", "broken")
-    (repo / "shop" / "migrations" / "0005_duplicate_total.py").write_text(FAILING)
-    git(repo, "add", ".")
-    git(repo, "commit", "-q", "-m", "a migration that fails")
-    git(repo, "checkout", "-q", "main")
-    return repo
 
 
 def _first_migration(env: dict[str, str]) -> None:
