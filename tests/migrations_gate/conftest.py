@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from migrations_gate.services import demo
+from core.models import Engine
+from migrations_gate.runner import datasets as store
+from migrations_gate.runner.steps import libpq_env, run_driver
+from migrations_gate.services import datasets, demo
 from tests.postgres_plugin import server_database
 
 EXAMPLE = demo.EXAMPLE
@@ -54,3 +57,41 @@ def gate_pg(request: pytest.FixtureRequest) -> Iterator[str]:
 def _gate_dir(settings, tmp_path):
     """Mirrors, environments, worktrees and SQLite datasets of the test's own."""
     settings.ASSAY_GATE_DIR = tmp_path / "gate"
+
+
+SOURCE_ORDERS = 2000
+
+
+@pytest.fixture
+def shop_source(request, db) -> Iterator[Engine]:
+    """A production-like PostgreSQL source (mark the test with PG_ONLY): the shop at its first
+    migration with 50 customers and SOURCE_ORDERS orders, Engine row `shop-prod`; and the
+    gate's server, `gate-server`."""
+    import time
+
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    with server_database(request, f"shop_src_{os.getpid()}") as conninfo:
+        env = {**os.environ, **libpq_env(conninfo)}
+        env.pop("DJANGO_SETTINGS_MODULE", None)
+        made = run_driver(DRIVER_ARGV, env=env, cwd=EXAMPLE, deadline=time.monotonic() + 120,
+                          stop_after=1)  # fmt: skip
+        assert made.steps and made.steps[0].status == "ok", made.tail
+        with psycopg.connect(conninfo) as conn:
+            conn.execute(
+                "INSERT INTO shop_customer (name, email, joined) SELECT 'Customer ' || g, "
+                "'c' || g || '@real.example', DATE '2020-01-01' + g FROM generate_series(1, 50) g"
+            )
+            conn.execute(
+                "INSERT INTO shop_order (customer_id, total, placed, quantity) "
+                "SELECT 1 + g %% 50, g, now(), g FROM generate_series(1, %s) g",
+                (SOURCE_ORDERS,),
+            )
+        params = conninfo_to_dict(conninfo)
+        server = {"kind": "postgresql", "host": params["host"], "port": int(params["port"]),
+                  "user": params["user"]}  # fmt: skip
+        gate = Engine.objects.create(name="gate-server", database="postgres", **server)
+        yield Engine.objects.create(name="shop-prod", database=params["dbname"], **server)
+        # The test's rows roll back; the template its dataset made on the server must go too.
+        store.drop(gate.conninfo(), datasets.template_name("shop-prod"))

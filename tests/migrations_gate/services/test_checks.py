@@ -11,50 +11,18 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg.conninfo import conninfo_to_dict
 
 from core import jobs
 from core.exceptions import AssayError
 from core.models import Engine, JobState
 from migrations_gate.models import Check, MigrationTiming
-from migrations_gate.runner import datasets as store
-from migrations_gate.runner.steps import libpq_env, run_driver
+from migrations_gate.runner.steps import run_driver
 from migrations_gate.services import checks, datasets, projects
 from results.models import TestResult, TestRun
 from tests.migrations_gate.conftest import DJANGO_DRIVER as DRIVER
-from tests.migrations_gate.conftest import EXAMPLE, RULES, git
-from tests.postgres_plugin import server_database
+from tests.migrations_gate.conftest import EXAMPLE, RULES, SOURCE_ORDERS, git
 
 LABEL = "migrations_gate.Check"
-
-
-@pytest.fixture
-def shop_source(request, db) -> Engine:
-    """A production-like source: the shop at its first migration, with customers and orders;
-    its Engine row `shop-prod`. And the gate's server, `gate-server`."""
-    with server_database(request, f"shop_src_{os.getpid()}") as conninfo:
-        env = {**os.environ, **libpq_env(conninfo)}
-        env.pop("DJANGO_SETTINGS_MODULE", None)
-        driver = [sys.executable, str(DRIVER), "--settings", "shopsite.settings"]
-        made = run_driver(driver, env=env, cwd=EXAMPLE, deadline=time.monotonic() + 120,
-                          stop_after=1)  # fmt: skip
-        assert made.steps and made.steps[0].status == "ok", made.tail
-        with psycopg.connect(conninfo) as conn:
-            conn.execute(
-                "INSERT INTO shop_customer (name, email, joined) SELECT 'Customer ' || g, "
-                "'c' || g || '@real.example', DATE '2020-01-01' + g FROM generate_series(1, 50) g"
-            )
-            conn.execute(
-                "INSERT INTO shop_order (customer_id, total, placed, quantity) "
-                "SELECT 1 + g % 50, g, now(), g FROM generate_series(1, 2000) g"
-            )
-        params = conninfo_to_dict(conninfo)
-        server = {"kind": "postgresql", "host": params["host"], "port": int(params["port"]),
-                  "user": params["user"]}  # fmt: skip
-        gate = Engine.objects.create(name="gate-server", database="postgres", **server)
-        yield Engine.objects.create(name="shop-prod", database=params["dbname"], **server)
-        # The test's rows roll back; the template its dataset made on the server must go too.
-        store.drop(gate.conninfo(), datasets.template_name("shop-prod"))
 
 
 def run(check: Check) -> Check:
@@ -75,7 +43,7 @@ def test_a_change_is_checked_on_an_anonymized_dataset_and_recorded(
 ):
     dataset = datasets.register_dataset("shop-prod", rules=RULES, engine="shop-prod",
                                         server="gate-server")  # fmt: skip
-    assert dataset.tables["shop_order"] == 2000 and dataset.schema_version
+    assert dataset.tables["shop_order"] == SOURCE_ORDERS and dataset.schema_version
     with psycopg.connect(dataset.server.conninfo()) as conn:  # the template holds no real name
         conn.execute(f"ALTER DATABASE {dataset.template} WITH ALLOW_CONNECTIONS true")
     server = {k: getattr(shop_source, k) for k in ("host", "port", "user")}

@@ -12,19 +12,14 @@ import time
 from contextlib import closing
 from pathlib import Path
 
-import psycopg
 import pytest
 from django.core.management import CommandError, call_command
-from psycopg.conninfo import conninfo_to_dict
 
 from core.models import Engine, JobState
 from migrations_gate.models import Check, Dataset, Project
-from migrations_gate.runner import datasets as store
-from migrations_gate.runner.steps import libpq_env, run_driver
-from migrations_gate.services import datasets
+from migrations_gate.runner.steps import run_driver
 from tests.migrations_gate.conftest import DRIVER_ARGV as DRIVER
-from tests.migrations_gate.conftest import EXAMPLE, RULES
-from tests.postgres_plugin import server_database
+from tests.migrations_gate.conftest import EXAMPLE, RULES, SOURCE_ORDERS
 
 
 def gate(*args: str, out: io.StringIO | None = None, err: io.StringIO | None = None):
@@ -281,29 +276,6 @@ def test_bad_input_is_one_line(shop_sqlite, rules, tmp_path):
     assert not Check.objects.exists()
 
 
-@pytest.fixture
-def shop_source(request, db) -> Engine:
-    """A production-like PostgreSQL source, the shop at its first migration: Engine row
-    `shop-prod`; and the gate's server, `gate-server`."""
-    with server_database(request, f"shop_cli_{os.getpid()}") as conninfo:
-        _first_migration(libpq_env(conninfo))
-        with psycopg.connect(conninfo) as conn:
-            conn.execute(
-                "INSERT INTO shop_customer (name, email, joined) SELECT 'Customer ' || g, "
-                "'c' || g || '@real.example', DATE '2020-01-01' + g FROM generate_series(1, 50) g"
-            )
-            conn.execute(
-                "INSERT INTO shop_order (customer_id, total, placed, quantity) "
-                "SELECT 1 + g % 50, g, now(), g FROM generate_series(1, 300) g"
-            )
-        params = conninfo_to_dict(conninfo)
-        server = {"kind": "postgresql", "host": params["host"], "port": int(params["port"]),
-                  "user": params["user"]}  # fmt: skip
-        gate_server = Engine.objects.create(name="gate-server", database="postgres", **server)
-        yield Engine.objects.create(name="shop-prod", database=params["dbname"], **server)
-        store.drop(gate_server.conninfo(), datasets.template_name("shop-prod"))
-
-
 @pytest.mark.usefixtures("shop_source")
 @pytest.mark.django_db
 @pytest.mark.db_dependent
@@ -314,7 +286,7 @@ def test_a_postgresql_dataset_is_added_from_an_engine(rules):
     out, err = gate("dataset", "add", "shop-prod", "--rules", str(rules), "--engine",
                     "shop-prod", "--server", "gate-server")  # fmt: skip
     dataset = Dataset.objects.get()
-    assert dataset.kind == "postgresql" and dataset.tables["shop_order"] == 300
+    assert dataset.kind == "postgresql" and dataset.tables["shop_order"] == SOURCE_ORDERS
     assert out.startswith(f"dataset shop-prod (postgresql): {len(dataset.tables)} tables, ")
     assert "from engine shop-prod (postgresql)" in out
     assert f"kept as: {dataset.template} on gate-server" in out
