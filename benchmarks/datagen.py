@@ -15,7 +15,7 @@ Prints rows per second, the ratio (b)/(a) per core (goal: at most 1.5x), and gen
 split. Then the speed-up of 2 worker processes over 1 on --workers-chunks chunks
 (generate + write, multiprocessing; goal at least 1.7x on a 2-core machine). Then the same goal
 for the app itself: a --qcluster-chunks run of fakedb (the same equatorial chunks, Parquet into a
-temp folder) submitted to a throwaway site (benchmarks/site.py: a SQLite file migrated by
+temp folder) submitted to a throwaway site (crashtest/harness/site.py: a SQLite file migrated by
 manage.py, django-q's ORM broker) and worked by a real `manage.py qcluster`, ASSAY_Q_WORKERS=1
 and then 2: seconds from submit to the run's completed_at (the database's timestamps), chunks/s,
 rows/s and the speed-up.
@@ -53,7 +53,7 @@ import duckdb  # noqa: E402
 import pyarrow as pa  # noqa: E402
 import pyarrow.types as pat  # noqa: E402
 
-from benchmarks.site import ThrowawaySite  # noqa: E402
+from crashtest.harness.site import ThrowawaySite  # noqa: E402
 from datagen.generator import generate_chunk, load_bundled_spec, write_chunk  # noqa: E402
 from datagen.generator.run import ChunkPool  # noqa: E402
 

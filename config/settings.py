@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "datagen",
     "querygen",
     "migrations_gate",
+    "crashtest",
 ]
 
 MIDDLEWARE = [

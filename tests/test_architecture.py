@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = {"core", "results", "querygen", "datagen", "migrations_gate"}
+APPS = {"core", "results", "querygen", "datagen", "migrations_gate", "crashtest"}
 # Pure packages: libraries usable from a script, no Django.
 PURE_PACKAGES = [
     "dbkinds",
@@ -18,6 +18,7 @@ PURE_PACKAGES = [
     "querygen/engine",
     "datagen/generator",
     "migrations_gate/runner",
+    "crashtest/harness",
 ]
 # Modules that take a request, a task or a command line: they parse, call a service or a
 # selector, and shape the answer (docs/architecture.md, "Inside an app").

@@ -3,9 +3,9 @@
 run; every chunk's effect is then there exactly once (rows and ledger in the load target,
 Parquet files), and the run is recorded in results once.
 
-The site (benchmarks/site.py) is not pytest-django's test database: a temp SQLite file migrated
-by `manage.py migrate` in a subprocess, read back here with plain sqlite3. Nothing here needs
-PostgreSQL.
+The site (crashtest/harness/site.py) is not pytest-django's test database: a temp SQLite file
+migrated by `manage.py migrate` in a subprocess, read back here with plain sqlite3. Nothing here
+needs PostgreSQL.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pyarrow.compute as pc
 
-from benchmarks.site import ThrowawaySite
+from crashtest.harness.site import ThrowawaySite
 from datagen.generator import Spec, dataset_checksum, generate_chunk, parse_spec, run_chunks
 from datagen.generator.loaders import LEDGER_TABLE, Target, row_counts
 from datagen.generator.run import summarize

@@ -3,7 +3,7 @@ process group) mid-run, after a checkpoint; a fresh cluster and the reaper finis
 run then checked exactly its budget of queries, and holds exactly the findings an uninterrupted
 run of the same seed finds, each once, each group counting its findings once.
 
-The site (benchmarks/site.py) is a temp SQLite file migrated in a subprocess, read back here
+The site (crashtest/harness/site.py) is a temp SQLite file migrated in a subprocess, read back here
 with plain sqlite3; the engines are tests/querygen/nan_dataset.py's DuckDB and SQLite files.
 """
 
@@ -14,7 +14,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from benchmarks.site import ThrowawaySite
+from crashtest.harness.site import ThrowawaySite
 from querygen.engine.engines import DuckDBClient, SQLiteClient
 from querygen.engine.generator import QueryGenerator
 from querygen.engine.oracles import Differential

@@ -2,9 +2,9 @@
 points the app into that folder, `manage.py` calls on it and long-lived `manage.py` processes
 (qcluster, shell scripts) started on it, each with a log file and its own process group.
 
-Shared by the benchmarks (benchmarks/datagen.py) and the tests that need real processes
-(tests/datagen/test_tasks.py), so both drive the app the same way. A plain module: it
-imports no Django, everything Django runs in the subprocesses.
+Shared by the crash tester (crashtest), the benchmarks (benchmarks/datagen.py) and the tests
+that need real processes (tests/datagen/test_tasks.py), so all drive the app the same way. A
+plain module: it imports no Django, everything Django runs in the subprocesses.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SETTINGS_MODULE = "throwaway_settings"
 
 
