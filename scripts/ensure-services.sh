@@ -98,6 +98,7 @@ need() {
 
 need pg_ctl,initdb,postgres postgresql postgresql
 need chromium chromium "chromium (browser tests)"
+need redis-server redis-server "redis-server (Redis broker tests)"
 
 if [[ ${#missing[@]} -gt 0 ]]; then
   if is_ci; then

@@ -27,3 +27,19 @@ def token_client(db):
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def redis_server(tmp_path_factory):
+    """A private redis-server (crashtest/harness/redis_server.py) for this test, stopped after
+    it. Under CI=true a missing redis-server fails the test; elsewhere it is skipped."""
+    import os
+
+    from crashtest.harness.redis_server import MISSING, RedisServer, find_redis_server
+
+    if find_redis_server() is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(MISSING)
+        pytest.skip(MISSING)
+    with RedisServer(tmp_path_factory.mktemp("redis")) as server:
+        yield server

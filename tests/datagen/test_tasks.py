@@ -119,18 +119,29 @@ def kill_a_cluster_mid_chunk(
 
 
 def test_a_killed_cluster_loses_no_chunk_and_duplicates_none(tmp_path: Path) -> None:
+    crash_and_check(tmp_path)
+
+
+def crash_and_check(
+    folder: Path, extra_env: dict[str, str] | None = None
+) -> tuple[ThrowawaySite, int, tuple[int, str]]:
+    """The whole crash test on a site in `folder` (`extra_env` over its environment: another
+    broker): crash_and_recover, then check_each_chunk_once. Returns the site, the run's id and
+    (killed chunk, dead worker), for a caller's own checks."""
     deadline = time.monotonic() + DEADLINE_SECONDS
     data = spec_data()
-    spec_file = tmp_path / "crash.json"
+    spec_file = folder / "crash.json"
     spec_file.write_text(json.dumps(data))
-    site = ThrowawaySite(tmp_path, extra_env={"ASSAY_JOB_LEASE_SECONDS": str(LEASE_SECONDS)})
+    env = {"ASSAY_JOB_LEASE_SECONDS": str(LEASE_SECONDS), **(extra_env or {})}
+    site = ThrowawaySite(folder, extra_env=env)
     site.migrate()
     with contextlib.closing(sqlite3.connect(site.db, timeout=60)) as db:
         try:
             run, key, killed = crash_and_recover(site, db, spec_file, deadline)
         finally:
             site.kill_all()
-        check_each_chunk_once(db, parse_spec(data), run, key, killed, tmp_path)
+        check_each_chunk_once(db, parse_spec(data), run, key, killed, folder)
+    return site, run, killed
 
 
 def crash_and_recover(
