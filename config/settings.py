@@ -256,8 +256,9 @@ if _redis_url:
     Q_CLUSTER["redis"] = _redis_url
 
 # --- jobs and results ---------------------------------------------------------------------
-ASSAY_JOB_LEASE_SECONDS = _env_int("ASSAY_JOB_LEASE_SECONDS", 300, minimum=5)
-ASSAY_RECURRING_PREFIXES = _env_list("ASSAY_RECURRING_PREFIXES", ["daily"])
+# Short: a live worker keeps its lease from a thread (core.jobs.keep_alive) while a job runs.
+ASSAY_JOB_LEASE_SECONDS = _env_int("ASSAY_JOB_LEASE_SECONDS", 60, minimum=5)
+ASSAY_RECURRING_PREFIXES = _env_list("ASSAY_RECURRING_PREFIXES", ["daily", "crashtest"])
 for _prefix in ASSAY_RECURRING_PREFIXES:
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9.-]*", _prefix):
         SETTINGS_ERRORS.append(
@@ -287,6 +288,8 @@ ASSAY_QUERYGEN_TICK_MINUTES = _env_int("ASSAY_QUERYGEN_TICK_MINUTES", 1, minimum
 # environments and checkouts, and the secret its anonymization is keyed with (equal values stay
 # equal under one secret; another secret gives other fakes). Registering a dataset needs it.
 ASSAY_GATE_DIR = Path(os.environ.get("ASSAY_GATE_DIR", VAR_DIR / "gate"))
+# The crash tester (docs/crashtest.md): each crash test's site, logs and report.json.
+ASSAY_CRASHTEST_DIR = Path(os.environ.get("ASSAY_CRASHTEST_DIR", VAR_DIR / "crashtest"))
 ASSAY_GATE_SECRET = os.environ.get("ASSAY_GATE_SECRET", "")
 if not ASSAY_GATE_SECRET and (
     DEBUG or os.environ.get("ASSAY_DEV") or "PYTEST_VERSION" in os.environ

@@ -6,15 +6,20 @@ here trusts the queue: the row says what is done, the lease says who may work on
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
+import threading
+import time
 import traceback
+from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import connection, transaction
+from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce, Now
 from django_q.brokers import get_broker
 from django_q.tasks import async_task
@@ -27,6 +32,29 @@ log = logging.getLogger(__name__)
 
 def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    # A killed child its parent has not waited for yet is a zombie: dead for our purpose.
+    with contextlib.suppress(OSError, IndexError):
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    return True
+
+
+def worker_is_dead(worker: str) -> bool:
+    """True when `worker` ("host:pid") ran on this host and its process is gone. A worker on
+    another host, or one that cannot be told, is not known to be dead: its lease decides."""
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    return int(pid) != os.getpid() and not _pid_alive(int(pid))
 
 
 def _lease() -> timedelta:
@@ -122,6 +150,42 @@ def heartbeat(
         job.progress_total = total
 
 
+@contextlib.contextmanager
+def keep_alive(job: JobBase) -> Iterator[None]:
+    """Extend the job's lease from a thread while the block runs: a lease can be short (a dead
+    or frozen worker's job comes back soon) and a long step (a chunk's generation, a query)
+    still never loses it. The thread writes only the lease, fenced by worker like heartbeat();
+    it stops quietly when the row went to another worker, and a frozen process (SIGSTOP)
+    freezes it too, so the lease of a frozen worker does expire."""
+    stop = threading.Event()
+    every = max(1.0, settings.ASSAY_JOB_LEASE_SECONDS / 3)
+    model, pk, worker = type(job), job.pk, job.worker
+
+    def extend() -> None:
+        try:
+            while not stop.wait(every):
+                try:
+                    kept = model.objects.filter(
+                        pk=pk, worker=worker, state=JobState.RUNNING
+                    ).update(lease_expires_at=Now() + _lease())
+                except Exception:  # a busy or restarting database: try again next time
+                    log.warning("could not extend the lease of %s %s", model, pk, exc_info=True)
+                    connection.close()
+                    continue
+                if not kept:
+                    return
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=extend, name=f"lease:{job._meta.label}:{pk}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 def _finish(job: JobBase, state: str, error: str = "", fields: dict | None = None) -> bool:
     # Fenced by worker: if our lease expired and another worker took the row, our result
     # is not the one that counts. `fields` (what execute() returned) land in the same UPDATE
@@ -145,7 +209,8 @@ def run_job(label: str, pk: int) -> str:
     if job.log_every_attempt:
         job.log(f"attempt {job.attempts} started on {job.worker}")
     try:
-        fields = job_type.execute(job)
+        with keep_alive(job):
+            fields = job_type.execute(job)
     except LeaseLost:
         job.log(f"attempt {job.attempts} stopped: the lease went to another worker")
         return "lost"
@@ -194,36 +259,80 @@ def _broker_idle() -> bool:
         return True
 
 
+def release_stale(rows: QuerySet) -> list[int]:
+    """Put back in the queue the running rows of `rows` that nobody works any more: their
+    worker's process is gone (on this host: at once), or their lease expired (a worker that
+    died elsewhere, or froze). Fenced by worker, so a row a live worker just took stays with
+    it; rows out of attempts fail with the reason. Returns the ids queued again."""
+    model = rows.model
+    running = rows.filter(state=JobState.RUNNING)
+    dead = [w for w in running.values_list("worker", flat=True).distinct() if worker_is_dead(w)]
+    stale = running.filter(Q(lease_expires_at__lt=Now()) | Q(worker__in=dead))
+    requeued = []
+    for job in stale.only("pk", "worker", "attempts", "max_attempts"):
+        out_of_attempts = job.attempts >= job.max_attempts
+        with transaction.atomic():
+            fenced = model.objects.filter(pk=job.pk, state=JobState.RUNNING, worker=job.worker)
+            if out_of_attempts:
+                reason = "died" if job.worker in dead else "stopped answering (lease expired)"
+                fenced.update(
+                    state=JobState.FAILED,
+                    finished_at=Now(),
+                    lease_expires_at=None,
+                    error=f"the worker {reason} and no attempts are left",
+                )
+                continue
+            if fenced.update(state=JobState.QUEUED, lease_expires_at=None):
+                enqueue(job)
+                requeued.append(job.pk)
+    return requeued
+
+
+def release_dead_workers() -> int:
+    """release_stale() over every job type: called when a worker process starts (a
+    restarted cluster, or django-q replacing a worker that died), so what the dead one held
+    comes back at once instead of after its lease."""
+    return sum(len(release_stale(model.objects.all())) for model in job_models())
+
+
 def reap_jobs() -> int:
-    """Requeue rows whose worker died (lease expired) or whose delivery was lost (queued for
-    longer than a lease without a claim, with nothing left in the broker's queue). Rows out
-    of attempts fail with the reason."""
+    """Requeue rows whose worker died or whose lease expired (release_stale), and rows
+    whose delivery was lost (queued for longer than a lease without a claim, with nothing
+    left in the broker's queue). Rows out of attempts fail with the reason."""
     requeued = 0
     idle = _broker_idle()
     for model in job_models():
-        expired = model.objects.filter(state=JobState.RUNNING, lease_expires_at__lt=Now())
-        model.objects.filter(pk__in=expired.filter(attempts__gte=F("max_attempts"))).update(
-            state=JobState.FAILED,
-            finished_at=Now(),
-            lease_expires_at=None,
-            error="the worker stopped answering (lease expired) and no attempts are left",
+        requeued += len(release_stale(model.objects.all()))
+        if not idle:
+            continue
+        lost = model.objects.filter(
+            Q(state=JobState.QUEUED, enqueued_at__lt=Now() - _lease())
+            | Q(state=JobState.QUEUED, enqueued_at__isnull=True)
         )
-        lost = Q(state=JobState.RUNNING, lease_expires_at__lt=Now())
-        if idle:
-            lost |= Q(state=JobState.QUEUED, enqueued_at__lt=Now() - _lease()) | Q(
-                state=JobState.QUEUED, enqueued_at__isnull=True
-            )
-        stale = model.objects.filter(lost)
-        for job in stale:
+        for job in lost:
             with transaction.atomic():
-                changed = (
-                    model.objects.filter(pk=job.pk, state=job.state, worker=job.worker)
-                    .filter(Q(lease_expires_at__lt=Now()) | Q(state=JobState.QUEUED))
-                    .update(state=JobState.QUEUED, lease_expires_at=None)
-                )
-                if changed:
+                if model.objects.filter(pk=job.pk, state=JobState.QUEUED).exists():
                     enqueue(job)
                     requeued += 1
     if requeued:
         log.info("reaper requeued %d job(s)", requeued)
     return requeued
+
+
+_last_reap = 0.0
+
+
+def reap_if_due() -> int:
+    """reap_jobs() at most every quarter lease per process: each worker, between jobs, does
+    the reaper's round when it is due, so a dead worker's job comes back within a fraction of
+    a lease on a busy cluster, not at the next minute of the schedule."""
+    global _last_reap
+    now = time.monotonic()
+    if now - _last_reap < settings.ASSAY_JOB_LEASE_SECONDS / 4:
+        return 0
+    _last_reap = now
+    try:
+        return reap_jobs()
+    except Exception:  # the job itself is done; the schedule reaps if this one could not
+        log.warning("reaper round failed", exc_info=True)
+        return 0

@@ -3,7 +3,11 @@
 Every app's tasks.py registers its jobs and schedules with core.registry; core.apps imports
 them all at start (the admin's autodiscover pattern)."""
 
+import logging
+
 from core import jobs, registry
+
+log = logging.getLogger(__name__)
 
 REAPER_SCHEDULE_NAME = "assay.reap_jobs"
 
@@ -12,7 +16,22 @@ registry.register_schedule(REAPER_SCHEDULE_NAME, "core.tasks.reap_jobs", every_m
 
 
 def run_job(label: str, pk: int) -> str:
-    return jobs.run_job(label, pk)
+    outcome = jobs.run_job(label, pk)
+    # Between jobs, the worker does the reaper's round when one is due (a quarter lease).
+    jobs.reap_if_due()
+    return outcome
+
+
+def on_worker_spawn(sender, **kwargs) -> None:
+    """django-q started a worker process (a cluster's start, or a worker replacing one that
+    died): what dead workers of this host held comes back now, not after its lease."""
+    try:
+        released = jobs.release_dead_workers()
+    except Exception:  # a database not answering yet: the reaper will do it
+        log.warning("could not release the jobs of dead workers", exc_info=True)
+        return
+    if released:
+        log.info("released %d job(s) held by dead workers", released)
 
 
 def reap_jobs() -> int:

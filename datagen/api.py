@@ -68,6 +68,7 @@ class RunSerializer(serializers.ModelSerializer):
         model = DatagenRun
         fields = [
             "id",
+            "key",  # the run's name in a load target's ledger (assay_loaded_chunks.run)
             "label",
             "spec_name",
             "seed",

@@ -327,7 +327,8 @@ class ResumeSummary:
 
 def resume_run(run: DatagenRun) -> ResumeSummary:
     """Queue again every chunk that is not completed (target, limbo, assigned with an expired
-    lease), with fresh attempts; completed chunks are not touched."""
+    lease or to a worker of this host whose process is gone), with fresh attempts; completed
+    chunks are not touched."""
     summary = ResumeSummary()
     with transaction.atomic():
         run = DatagenRun.objects.get(pk=run.pk)
@@ -335,6 +336,7 @@ def resume_run(run: DatagenRun) -> ResumeSummary:
             run.state == JobState.RUNNING
             and run.lease_expires_at
             and run.lease_expires_at > (timezone.now())
+            and not jobs.worker_is_dead(run.worker)
         ):
             raise Conflict(f"Run {run.pk} is being set up by {run.worker}; try again shortly.")
         if run.state != JobState.SUCCEEDED:
@@ -344,9 +346,12 @@ def resume_run(run: DatagenRun) -> ResumeSummary:
             jobs.enqueue(run)
             summary.setup_requeued = True
         chunks = run.chunk_rows
+        holders = chunks.filter(state=JobState.RUNNING).values_list("worker", flat=True)
+        dead = [w for w in holders.distinct() if jobs.worker_is_dead(w)]
         again = chunks.filter(
             Q(state__in=(JobState.QUEUED, JobState.FAILED))
             | Q(state=JobState.RUNNING, lease_expires_at__lt=Now())
+            | Q(state=JobState.RUNNING, worker__in=dead)
         )
         pks = list(again.values_list("pk", flat=True))
         for start in range(0, len(pks), 500):

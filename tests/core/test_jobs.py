@@ -1,7 +1,11 @@
 """The job pattern: row first, task on commit, lease, fenced finish, reaper."""
 
 import dataclasses
+import socket
+import subprocess
+import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -119,7 +123,8 @@ def test_reaper_requeues_a_lost_delivery(django_capture_on_commit_callbacks):
     assert fresh.pk
 
 
-def test_progress_extends_the_lease():
+def test_progress_extends_the_lease(settings):
+    settings.ASSAY_JOB_LEASE_SECONDS = 300
     job = CleanJob.objects.create()
     claimed = jobs.claim(CleanJob, job.pk, "w")
     CleanJob.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now())
@@ -221,3 +226,91 @@ def test_a_job_that_fails_for_good_is_not_tried_again(
     assert not OrmQ.objects.exists()  # nothing queued again
     assert finished == [JobState.FAILED]
     assert "failed for good: the file is not a database" in (job.log_dir / "job.log").read_text()
+
+
+@pytest.fixture
+def dead_pid() -> int:
+    """The pid of a process of this host that has ended (and was waited for)."""
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
+
+
+def running_row(worker: str, *, lease_seconds: int = 300, attempts: int = 1) -> CleanJob:
+    return CleanJob.objects.create(
+        state=JobState.RUNNING,
+        worker=worker,
+        attempts=attempts,
+        lease_expires_at=timezone.now() + timedelta(seconds=lease_seconds),
+    )
+
+
+def test_a_job_whose_worker_process_is_gone_comes_back_before_its_lease(
+    dead_pid, django_capture_on_commit_callbacks
+):
+    host = socket.gethostname()
+    dead = running_row(f"{host}:{dead_pid}")
+    with subprocess.Popen(["sleep", "30"]) as sleeper:
+        alive = running_row(f"{host}:{sleeper.pid}")
+        elsewhere = running_row(f"another-host:{dead_pid}")
+        assert jobs.worker_is_dead(dead.worker)
+        assert not jobs.worker_is_dead(alive.worker) and not jobs.worker_is_dead(elsewhere.worker)
+        with django_capture_on_commit_callbacks(execute=True):
+            assert jobs.release_stale(CleanJob.objects.all()) == [dead.pk]
+        sleeper.kill()
+    assert queued_tasks() == [("core.tasks.run_job", ("results.CleanJob", dead.pk))]
+    states = dict(CleanJob.objects.values_list("pk", "state"))
+    assert states == {
+        dead.pk: JobState.QUEUED,
+        alive.pk: JobState.RUNNING,  # its process lives: it may still be on it
+        elsewhere.pk: JobState.RUNNING,  # another host: only its lease can tell
+    }
+
+
+def test_a_zombie_worker_is_dead():
+    process = subprocess.Popen(["true"])
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{process.pid}/stat").read_text().split(") ")[1][0] != "Z":
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert jobs.worker_is_dead(f"{socket.gethostname()}:{process.pid}")
+    process.wait()
+
+
+def test_a_dead_workers_job_out_of_attempts_fails_with_the_reason(dead_pid):
+    job = running_row(f"{socket.gethostname()}:{dead_pid}", attempts=3)
+    assert jobs.release_stale(CleanJob.objects.all()) == []
+    job.refresh_from_db()
+    assert job.state == JobState.FAILED
+    assert job.error == "the worker died and no attempts are left"
+
+
+def test_workers_release_what_dead_workers_held_when_they_start(
+    dead_pid, django_capture_on_commit_callbacks
+):
+    from django_q.signals import post_spawn
+
+    job = running_row(f"{socket.gethostname()}:{dead_pid}")
+    with django_capture_on_commit_callbacks(execute=True):
+        post_spawn.send(sender="django_q", proc_name="Process-1:1")
+    job.refresh_from_db()
+    assert job.state == JobState.QUEUED
+
+
+@pytest.mark.django_db(transaction=True)  # the thread's own connection sees committed rows
+def test_a_long_job_keeps_its_short_lease_alive(handle_clean_job, settings):
+    """The keep-alive thread extends the lease while execute() runs longer than the lease,
+    so no reaper takes a job from a live worker."""
+    settings.ASSAY_JOB_LEASE_SECONDS = 3
+    seen = []
+
+    def slow(job):
+        for _ in range(8):
+            time.sleep(0.5)
+            seen.append(CleanJob.objects.get(pk=job.pk).lease_expires_at)
+        assert not jobs.release_stale(CleanJob.objects.filter(pk=job.pk))
+
+    handle_clean_job(execute=slow)
+    job = CleanJob.objects.create()
+    assert jobs.run_job("results.CleanJob", job.pk) == "succeeded"
+    assert len(set(seen)) >= 2  # extended by the thread, not only at the claim

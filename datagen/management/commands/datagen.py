@@ -19,7 +19,7 @@ from datagen.generator.loaders import LoaderError, copy_between
 from datagen.models import DatagenRun, OutputFormat
 from datagen.services import demo, logs, runs
 from datagen.services.engines import target_for
-from datagen.services.work import work_run
+from datagen.services.work import held_chunks, work_run
 
 POLL_SECONDS = 0.5
 
@@ -153,6 +153,8 @@ class Command(BaseCommand):
             + (f", {s.left_running} still held by a live worker" if s.left_running else "")
             + (", setup queued again" if s.setup_requeued else "")
         )
+        for line in held_chunks(run):
+            self.stdout.write(f"  waiting for {line}")
         if opts["work"]:
             self._work_and_follow(run, 1, opts["no_progress"])
 
@@ -175,9 +177,19 @@ class Command(BaseCommand):
             )
             bar.refresh()
 
+        said: list[str] = []
+
+        def waiting(lines: list[str]) -> None:
+            # Said once per change: what this process waits for, and until when.
+            if [line.split(", until")[0] for line in lines] != said:
+                said[:] = [line.split(", until")[0] for line in lines]
+                for line in lines:
+                    bar.write(f"waiting for {line}", file=self.stderr._out)
+            update()
+
         try:
             if workers == 1:
-                work_run(run, on_chunk=update)
+                work_run(run, on_chunk=update, on_wait=waiting)
             else:
                 manage = Path(settings.BASE_DIR) / "manage.py"
                 cmd = [sys.executable, str(manage), "datagen", "work", str(run.pk), "--no-progress"]
