@@ -18,5 +18,6 @@ urlpatterns = [
     path("datagen/", include("datagen.urls")),
     path("querygen/", include("querygen.urls")),
     path("gate/", include("migrations_gate.urls")),
+    path("crashtest/", include("crashtest.urls")),
     path("", include("results.urls")),
 ]
