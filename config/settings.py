@@ -246,7 +246,9 @@ Q_CLUSTER = {
     # Job rows record every outcome: django-q need not save successful tasks (-1), which
     # spares its monitor a write per task (datagen's 2-worker speed-up: 1.5x -> 1.6x).
     "save_limit": _env_int("ASSAY_Q_SAVE_LIMIT", -1, minimum=-1),
-    "queue_limit": 50,
+    # Tasks a cluster fetches ahead: few, so that a cluster that dies takes few deliveries
+    # with it (the reaper brings them back) and idle clusters are not starved by a busy one.
+    "queue_limit": 2 * _env_int("ASSAY_Q_WORKERS", 2, minimum=1),
     "catch_up": False,
     "orm": "default",
 }

@@ -320,6 +320,7 @@ def reap_jobs() -> int:
 
 
 _last_reap = 0.0
+_reaper_thread: threading.Thread | None = None
 
 
 def reap_if_due() -> int:
@@ -336,3 +337,22 @@ def reap_if_due() -> int:
     except Exception:  # the job itself is done; the schedule reaps if this one could not
         log.warning("reaper round failed", exc_info=True)
         return 0
+
+
+def start_reaper_thread() -> None:
+    """In a worker process: do the reaper's round every quarter lease from a thread, busy or
+    idle. A cluster that died took the tasks it had fetched with it; an idle cluster, which
+    runs no job and so never reaps between jobs, would otherwise wait for the minute schedule
+    to see them lost. Once per process."""
+    global _reaper_thread
+    if _reaper_thread is not None:
+        return
+
+    def loop() -> None:
+        while True:
+            time.sleep(max(1.0, settings.ASSAY_JOB_LEASE_SECONDS / 4))
+            connection.close_if_unusable_or_obsolete()
+            reap_if_due()
+
+    _reaper_thread = threading.Thread(target=loop, name="assay-reaper", daemon=True)
+    _reaper_thread.start()

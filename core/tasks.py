@@ -24,10 +24,12 @@ def run_job(label: str, pk: int) -> str:
 
 def on_worker_spawn(sender, **kwargs) -> None:
     """django-q started a worker process (a cluster's start, or a worker replacing one that
-    died): what dead workers of this host held comes back now, not after its lease."""
+    died): what dead workers of this host held comes back now, not after its lease, and the
+    process reaps from a thread from now on (core.jobs.start_reaper_thread)."""
+    jobs.start_reaper_thread()
     try:
         released = jobs.release_dead_workers()
-    except Exception:  # a database not answering yet: the reaper will do it
+    except Exception:  # a database not answering yet: the reaper thread will do it
         log.warning("could not release the jobs of dead workers", exc_info=True)
         return
     if released:

@@ -286,15 +286,18 @@ def test_a_dead_workers_job_out_of_attempts_fails_with_the_reason(dead_pid):
 
 
 def test_workers_release_what_dead_workers_held_when_they_start(
-    dead_pid, django_capture_on_commit_callbacks
+    dead_pid, django_capture_on_commit_callbacks, monkeypatch
 ):
     from django_q.signals import post_spawn
 
+    threads = []
+    monkeypatch.setattr(jobs, "start_reaper_thread", lambda: threads.append(1))
     job = running_row(f"{socket.gethostname()}:{dead_pid}")
     with django_capture_on_commit_callbacks(execute=True):
         post_spawn.send(sender="django_q", proc_name="Process-1:1")
     job.refresh_from_db()
     assert job.state == JobState.QUEUED
+    assert threads == [1]  # and it reaps from a thread from now on
 
 
 @pytest.mark.django_db(transaction=True)  # the thread's own connection sees committed rows
