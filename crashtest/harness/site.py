@@ -12,13 +12,41 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS_MODULE = "throwaway_settings"
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 free right now (the OS picks it)."""
+    with contextlib.closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_http(url: str, deadline: float, process: subprocess.Popen | None = None) -> None:
+    """Wait (until time.monotonic() `deadline`) for `url` to answer at all (any status).
+    RuntimeError if `process` dies first or the deadline passes."""
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 (our own loopback URL)
+                return
+        except urllib.error.HTTPError:
+            return  # it answered
+        except (OSError, urllib.error.URLError):
+            pass
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{url}: the server exited with {process.returncode}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url} did not answer in time")
+        time.sleep(0.1)
 
 
 class ThrowawaySite:
@@ -91,9 +119,10 @@ class ThrowawaySite:
         """Create the site's database: a fresh SQLite file, every migration applied."""
         self.manage("migrate", "--no-input")
 
-    def start(self, name: str, *args: str) -> subprocess.Popen:
-        """Start `manage.py args` in its own session, output (both streams) to `name`.log."""
-        with open(self.log_path(name), "wb") as log:
+    def start(self, name: str, *args: str, append: bool = False) -> subprocess.Popen:
+        """Start `manage.py args` in its own session, output (both streams) to `name`.log
+        (added to the end of it with `append`: a restarted process keeps its earlier lives)."""
+        with open(self.log_path(name), "ab" if append else "wb") as log:
             process = subprocess.Popen(
                 self._command(args),
                 cwd=self.root,
@@ -104,6 +133,17 @@ class ThrowawaySite:
             )
         self.processes[name] = process
         return process
+
+    def start_web(self, name: str, port: int, deadline: float) -> str:
+        """Start the site's web server (`runserver`, threaded, no autoreload) on `port` as
+        process `name`, wait until it answers; its base URL."""
+        self.start(name, "runserver", "--noreload", f"127.0.0.1:{port}")
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_http(f"{url}/healthz", deadline, self.processes[name])
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}\n{self.log(name)[-3000:]}") from None
+        return url
 
     def log_path(self, name: str) -> Path:
         return self.folder / f"{name}.log"

@@ -1,0 +1,286 @@
+"""The datagen workload: data generation runs submitted over the API, loaded into one SQLite
+target, while workers die under them. Each run is labelled, so a submission whose answer was
+lost is still recognised if the site made it (recovered).
+
+Accounting is per chunk (`<label>:<chunk>`): attempted and acknowledged are the chunks of the
+runs submitted and accepted; what is observed is the target's ledger, which holds a row per
+chunk loaded, in the same transaction as the chunk's rows. Beyond the total-queue rows:
+
+- checksum: each loaded chunk equals the crash-free run's chunk (same spec, same seed);
+- rows: the rows in the target's tables add up to the ledger's (no chunk's rows twice, or half);
+- runs finished: every accepted run finished with no chunk in limbo, and is recorded in results;
+- duplicated executions: chunk attempts beyond the first (a killed or frozen worker's chunk
+  worked again): counted, not a failure, that is the design.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from crashtest.harness.accounting import Check, total_queue
+from crashtest.harness.api import Api, NoAnswer
+from dbkinds import sqlite
+from dbkinds.base import LEDGER_TABLE
+
+
+def crash_spec(chunks: int, rows: int) -> dict:
+    """Two related tables, `rows` parents a chunk (four children each): small enough that a
+    chunk takes a fraction of a second, so kills land mid-chunk."""
+    return {
+        "name": "crash",
+        "chunking": {"kind": "integer", "num_chunks": chunks},
+        "tables": {
+            "Parent": {
+                "rows": rows,
+                "columns": {
+                    "id": {"type": "int64", "generator": "sequence"},
+                    "name": {"type": "string", "generator": "words"},
+                },
+            },
+            "Child": {
+                "rows": {"ratio": 4, "of": "Parent"},
+                "columns": {
+                    "id": {"type": "int64", "generator": "sequence"},
+                    "parent_id": {"type": "int64", "generator": "ref", "table": "Parent"},
+                },
+            },
+        },
+    }
+
+
+def read_ledger(target: Path, dataset: str) -> list[tuple[str, int, int, str]]:
+    """(run key, chunk, rows, checksum) of every chunk loaded into `target`."""
+    if not target.exists():
+        return []
+    with contextlib.closing(sqlite.connect(str(target), read_only=True)) as db:
+        if LEDGER_TABLE not in sqlite.list_tables(db, include_ledger=True):
+            return []
+        return db.execute(
+            f"SELECT run, chunk_id, rows, checksum FROM {LEDGER_TABLE} WHERE dataset = ?",  # noqa: S608
+            [dataset],
+        ).fetchall()
+
+
+def table_rows(target: Path, tables: list[str]) -> int:
+    with contextlib.closing(sqlite.connect(str(target), read_only=True)) as db:
+        return sum(
+            db.execute(f"SELECT COUNT(*) FROM {sqlite.quote(t)}").fetchone()[0]  # noqa: S608
+            for t in tables
+        )
+
+
+class DatagenWorkload:
+    name = "datagen"
+
+    def __init__(
+        self,
+        api: Api,
+        *,
+        spec: dict,
+        seed: int,
+        engine: str,
+        target: Path,
+        reference: dict[int, tuple[int, str]],
+        in_flight: int = 2,
+        on_done: Callable[[str, int], None] | None = None,
+    ) -> None:
+        """`reference`: chunk -> (rows, checksum) of the crash-free run of the same spec and
+        seed; `on_done(name, n)` hears chunks completed, as they are seen."""
+        self.api = api
+        self.spec = spec
+        self.seed = seed
+        self.engine = engine
+        self.target = target
+        self.reference = reference
+        self.in_flight = in_flight
+        self.on_done = on_done
+        self._lock = threading.Lock()
+        self.attempted: list[str] = []
+        self.acknowledged: dict[str, int] = {}  # label -> run id
+        self.indeterminate: list[str] = []
+        self.refused: dict[str, str] = {}
+        self.finished: set[str] = set()
+        self._completed: dict[str, int] = {}  # label -> chunks seen completed
+        self._submitting = threading.Event()
+        self._halt = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.errors: list[str] = []
+
+    # --- the client's loop ----------------------------------------------------------------
+
+    def start(self) -> None:
+        self._submitting.set()
+        self._thread = threading.Thread(target=self._loop, name="workload-datagen", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Submit no more runs; the loop goes on following the runs in flight (drain)."""
+        self._submitting.clear()
+
+    def halt(self) -> None:
+        self._halt.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def outstanding(self) -> int:
+        with self._lock:
+            return len(set(self.acknowledged) - self.finished)
+
+    def _loop(self) -> None:
+        n = 0
+        while not self._halt.is_set():
+            if self._submitting.is_set() and self.outstanding() < self.in_flight:
+                n += 1
+                self._submit(f"crash-{self.seed}-{n}")
+            self._follow()
+            self._halt.wait(0.3)
+
+    def _submit(self, label: str) -> None:
+        with self._lock:
+            self.attempted.append(label)
+        body = {
+            "spec": self.spec,
+            "seed": self.seed,
+            "load_engine": self.engine,
+            "chunk_attempts": 20,  # a chunk may be on a killed worker many times
+            "label": label,
+        }
+        try:
+            status, answer = self.api.call("POST", "/api/v1/datagen/runs/", body)
+        except NoAnswer:
+            with self._lock:
+                self.indeterminate.append(label)
+            return
+        with self._lock:
+            if status == 202:
+                self.acknowledged[label] = answer["id"]
+            elif 400 <= status < 500:
+                self.refused[label] = f"{status} {str(answer)[:200]}"
+            else:
+                self.indeterminate.append(label)
+
+    def _follow(self) -> None:
+        with self._lock:
+            following = {k: v for k, v in self.acknowledged.items() if k not in self.finished}
+        for label, pk in following.items():
+            try:
+                status, run = self.api.call("GET", f"/api/v1/datagen/runs/{pk}/")
+            except NoAnswer:
+                return  # the web server is down: next turn
+            if status != 200:
+                continue
+            done = run["progress"]["counts"]["completed"]
+            new = done - self._completed.get(label, 0)
+            if new > 0:
+                self._completed[label] = done
+                if self.on_done is not None:
+                    self.on_done(self.name, new)
+            if run["completed_at"] or run["setup_state"] == "failed":
+                with self._lock:
+                    self.finished.add(label)
+
+    def state(self) -> dict:
+        with self._lock:
+            return {
+                "attempted": len(self.attempted),
+                "acknowledged": len(self.acknowledged),
+                "finished": len(self.finished),
+                "indeterminate": len(self.indeterminate),
+                "refused": len(self.refused),
+                "chunks_completed": sum(self._completed.values()),
+            }
+
+    # --- while running and at the end --------------------------------------------------------
+
+    def sanity(self) -> list[str]:
+        """What can be checked while the run goes on: every chunk loaded so far is the
+        crash-free run's chunk."""
+        return [
+            f"chunk {chunk} of run {key} loaded with checksum {checksum}"
+            for key, chunk, _, checksum in read_ledger(self.target, self.spec["name"])
+            if self.reference.get(chunk, (None, None))[1] != checksum
+        ]
+
+    def check(self, deadline: float) -> list[Check]:
+        runs = {r["label"]: r for r in self.api.get_all("/api/v1/datagen/runs/", deadline)}
+        chunks = self.reference.keys()
+        label_of = {}
+        for label in self.attempted:
+            if label in runs:
+                label_of[self._key(runs[label]["id"], deadline)] = label
+        ledger = read_ledger(self.target, self.spec["name"])
+        observed = [f"{label_of.get(key, key)}:{chunk}" for key, chunk, _, _ in ledger]
+        rows = total_queue(
+            self.name,
+            attempted=[f"{label}:{c}" for label in self.attempted for c in chunks],
+            acknowledged=[f"{label}:{c}" for label in self.acknowledged for c in chunks],
+            observed=observed,
+            refused=[f"{label}:{c}" for label in self.refused for c in chunks],
+        )
+        wrong = [
+            f"{label_of.get(key, key)}:{chunk}"
+            for key, chunk, count, checksum in ledger
+            if self.reference.get(chunk) != (count, checksum)
+        ]
+        rows.append(
+            Check(
+                self.name,
+                "checksum",
+                len(wrong),
+                not wrong,
+                detail=", ".join(wrong[:10]) or "every chunk loaded equals the crash-free run's",
+            )
+        )
+        in_tables = table_rows(self.target, list(self.spec["tables"])) if ledger else 0
+        in_ledger = sum(count for _, _, count, _ in ledger)
+        rows.append(
+            Check(
+                self.name,
+                "rows",
+                in_tables - in_ledger,
+                in_tables == in_ledger,
+                detail=f"{in_tables:,} rows in the tables, {in_ledger:,} in the ledger",
+            )
+        )
+        unfinished, executions = [], 0
+        for label, pk in self.acknowledged.items():
+            run = self.api.get(f"/api/v1/datagen/runs/{pk}/", deadline)
+            limbo = run["progress"]["counts"]["limbo"]
+            if not run["completed_at"] or limbo or not run["results_run"]:
+                unfinished.append(f"{label} ({run['progress']['phase']}, {limbo} in limbo)")
+            for chunk in self.api.get_all(f"/api/v1/datagen/runs/{pk}/chunks/", deadline):
+                executions += max(0, chunk["attempts"] - 1)
+        rows.append(
+            Check(
+                self.name,
+                "runs finished",
+                len(self.acknowledged) - len(unfinished),
+                not unfinished,
+                detail="; ".join(unfinished[:5]),
+            )
+        )
+        rows.append(
+            Check(
+                self.name,
+                "duplicated executions",
+                executions,
+                fails_run=False,
+                detail="chunk attempts beyond the first (by design: effects stay once)",
+            )
+        )
+        return rows
+
+    def _key(self, pk: int, deadline: float) -> str:
+        return self.api.get(f"/api/v1/datagen/runs/{pk}/", deadline)["key"]
+
+
+def wait_finished(workload: DatagenWorkload, deadline: float) -> bool:
+    while workload.outstanding():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.3)
+    return True

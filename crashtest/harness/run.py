@@ -1,0 +1,438 @@
+"""One crash test from start to end: a throwaway site on a database it creates (its own SQLite
+file, or its own PostgreSQL server and database), N qcluster workers, a web server, the
+workloads, the nemeses, a sanity loop and a progress watchdog; then heal, drain and check.
+
+Phases: setup -> chaos (nemeses on) -> heal (every worker thawed and back) -> drain (the work
+accepted finishes) -> check. The watchdog pauses the world when no job finishes for
+`watchdog_seconds` while work is outstanding: every process of the site is frozen (SIGSTOP),
+the state written to paused-state.json beside the logs, and the run fails.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from crashtest.harness.accounting import Check, failed
+from crashtest.harness.api import Api
+from crashtest.harness.cluster import Timeline, Workers
+from crashtest.harness.datagen_load import DatagenWorkload, crash_spec, read_ledger
+from crashtest.harness.nemesis import (
+    NEMESES,
+    POSTGRESQL_ONLY,
+    Cadence,
+    Nemesis,
+    Stabilizer,
+    grow_or_shrink,
+    kill_and_restart,
+    pause_and_resume,
+)
+from crashtest.harness.site import ThrowawaySite, free_port
+
+WORKLOADS = ("datagen", "imports")
+BROKERS = ("orm", "redis")
+DATABASES = ("sqlite", "postgresql")
+TARGET_ENGINE = "crash-target"
+REFERENCE_ENGINE = "crash-reference"
+
+SETUP = """
+from django.contrib.auth.models import User
+from rest_framework.authtoken.models import Token
+from core.models import Engine
+user = User.objects.create_user("crashtest")
+print("TOKEN", Token.objects.create(user=user).key)
+Engine.objects.create(name={target_engine!r}, kind="sqlite", path={target!r})
+Engine.objects.create(name={reference_engine!r}, kind="sqlite", path={reference!r})
+"""
+
+
+class CrashTestError(Exception):
+    """The crash test could not run (bad options, a site that would not start): one line."""
+
+
+@dataclass
+class Options:
+    workers: int = 3
+    minutes: float = 1.0
+    nemeses: list[str] = field(default_factory=lambda: ["kill", "pause", "grow-shrink"])
+    workloads: list[str] = field(default_factory=lambda: ["datagen", "imports"])
+    seed: int = 1
+    broker: str = "orm"
+    database: str = "sqlite"
+    lease_seconds: int = 5
+    watchdog_seconds: float = 60.0
+    drain_seconds: float = 180.0
+    chunks: int = 24
+    rows_per_chunk: int = 4000
+    import_clients: int = 2
+    kill_every: tuple[float, float] = (0.3, 1.2)
+
+    def problems(self) -> list[str]:
+        said = []
+        if not 1 <= self.workers <= 16:
+            said.append("--workers: from 1 to 16")
+        if not 0 < self.minutes <= 24 * 60:
+            said.append("--minutes: more than 0, at most a day")
+        for name in self.nemeses:
+            if name not in NEMESES:
+                said.append(f"--nemesis {name}: one of {', '.join(NEMESES)}")
+            elif name in POSTGRESQL_ONLY and self.database != "postgresql":
+                said.append(f"--nemesis {name} needs --database postgresql")
+        for name in self.workloads:
+            if name not in WORKLOADS:
+                said.append(f"--workload {name}: one of {', '.join(WORKLOADS)}")
+        if not self.workloads:
+            said.append("--workload: at least one")
+        if self.broker not in BROKERS:
+            said.append(f"--broker: one of {', '.join(BROKERS)}")
+        if self.database not in DATABASES:
+            said.append(f"--database: one of {', '.join(DATABASES)}")
+        if self.lease_seconds < 5:
+            said.append("--lease: at least 5 seconds")
+        return said
+
+
+class CrashTest:
+    def __init__(self, options: Options, folder: Path, emit: Callable[[str], None]) -> None:
+        if problems := options.problems():
+            raise CrashTestError("; ".join(problems))
+        if folder.exists() and any(folder.iterdir()):
+            raise CrashTestError(f"{folder} is not empty: a crash test makes its own site")
+        self.options = options
+        self.folder = folder
+        self.emit = emit
+        self.timeline = Timeline(emit)
+        self.stop_chaos = threading.Event()
+        self.stopped_by = "time"
+        self.errors: list[str] = []
+        self.servers: list = []  # the Redis and PostgreSQL servers it started
+        self.pg = None
+        self.site: ThrowawaySite | None = None
+        self.workers: Workers | None = None
+        self.workloads: list = []
+        self.web_port = free_port()
+        self.web_down = threading.Event()
+        self.world_paused = threading.Event()
+        self._all_done = threading.Event()
+        self.checks: list[Check] = []
+        self.started_at = datetime.now(UTC)
+
+    # --- the whole run ----------------------------------------------------------------------
+
+    def run(self) -> dict:
+        try:
+            self.timeline.phase("setup")
+            self._set_up()
+            self.timeline.phase("chaos")
+            self._chaos()
+            if not self.world_paused.is_set():
+                self.timeline.phase("heal")
+                self._heal()
+                self.timeline.phase("drain")
+                self._drain()
+                self.timeline.phase("check")
+                self._check()
+        except KeyboardInterrupt:
+            self.stopped_by = "interrupted"
+            self.errors.append("interrupted")
+        except CrashTestError:
+            raise
+        except Exception as exc:
+            self.stopped_by = "error"
+            self.errors.append(f"{type(exc).__name__}: {exc}")
+        finally:
+            self.timeline.close()
+            self._tear_down()
+        return self.report()
+
+    def _set_up(self) -> None:
+        o = self.options
+        self.folder.mkdir(parents=True, exist_ok=True)
+        env = {"ASSAY_JOB_LEASE_SECONDS": str(o.lease_seconds)}
+        if o.broker == "redis":
+            from crashtest.harness.redis_server import RedisServer
+
+            redis = RedisServer(self.folder / "redis")
+            redis.start()
+            self.servers.append(redis)
+            env["ASSAY_Q_REDIS_URL"] = redis.url
+        if o.database == "postgresql":
+            from crashtest.harness.postgres_server import PostgresServer
+
+            self.pg = PostgresServer()
+            self.pg.start()
+            self.servers.append(self.pg)
+            env["DATABASE_URL"] = self.pg.create_database("assay_crash")
+        deadline = time.monotonic() + 180
+        self.site = site = ThrowawaySite(self.folder / "site", workers=1, extra_env=env)
+        site.migrate()
+        target, reference = self.folder / "target.sqlite3", self.folder / "reference.sqlite3"
+        printed = site.manage(
+            "shell",
+            "-c",
+            SETUP.format(
+                target_engine=TARGET_ENGINE,
+                target=str(target),
+                reference_engine=REFERENCE_ENGINE,
+                reference=str(reference),
+            ),
+        )
+        token = next(line.split()[1] for line in printed.splitlines() if line.startswith("TOKEN"))
+        url = site.start_web("web", self.web_port, deadline)
+        api = Api(url, token)
+        self.workers = Workers(site, self.timeline, o.workers)
+        self.workers.start_all(deadline)
+        if "datagen" in o.workloads:
+            self.workloads.append(self._datagen(site, api, target, reference))
+        if "imports" in o.workloads:
+            from crashtest.harness.imports import ImportsWorkload
+
+            self.workloads.append(
+                ImportsWorkload(
+                    url, token, clients=o.import_clients, seed=o.seed, on_done=self._done
+                )
+            )
+
+    def _datagen(
+        self, site: ThrowawaySite, api: Api, target: Path, reference: Path
+    ) -> DatagenWorkload:
+        """The crash-free run first: the same spec and seed, in the foreground, no cluster."""
+        o = self.options
+        spec = crash_spec(o.chunks, o.rows_per_chunk)
+        spec_file = self.folder / "crash-spec.json"
+        spec_file.write_text(json.dumps(spec, indent=1))
+        site.manage(
+            "datagen", "run", str(spec_file), "--seed", str(o.seed),
+            "--load", REFERENCE_ENGINE, "--no-progress",
+        )  # fmt: skip
+        ledger = {
+            chunk: (rows, checksum) for _, chunk, rows, checksum in read_ledger(reference, "crash")
+        }
+        if sorted(ledger) != list(range(o.chunks)):
+            raise CrashTestError(f"the crash-free run loaded chunks {sorted(ledger)}")
+        return DatagenWorkload(
+            api,
+            spec=spec,
+            seed=o.seed,
+            engine=TARGET_ENGINE,
+            target=target,
+            reference=ledger,
+            on_done=self._done,
+        )
+
+    def _done(self, workload: str, count: int = 1) -> None:
+        self.timeline.completed(workload, count)
+
+    def _ready(self) -> bool:
+        return (
+            not self.web_down.is_set()
+            and not self.world_paused.is_set()
+            and bool(self.workers and self.workers.ready())
+        )
+
+    def _chaos(self) -> None:
+        o = self.options
+        stabilizer = Stabilizer(self._ready)
+        self.stabilizer = stabilizer
+        threads: list[threading.Thread] = []
+        self.timeline.completed("start", 0)  # the watchdog counts from here
+        for workload in self.workloads:
+            workload.start()
+        for name in o.nemeses:
+            act, cadence, mark = self._nemesis(name)
+            threads.append(
+                Nemesis(
+                    name,
+                    act,
+                    cadence,
+                    seed=o.seed,
+                    timeline=self.timeline,
+                    stabilizer=stabilizer,
+                    stop=self.stop_chaos,
+                    mark=mark,
+                    errors=self.errors,
+                )  # fmt: skip
+            )
+        threads.append(threading.Thread(target=self._watch, name="watchdog", daemon=True))
+        for thread in threads:
+            thread.start()
+        end = time.monotonic() + o.minutes * 60
+        while time.monotonic() < end and not self.world_paused.is_set():
+            time.sleep(0.2)
+        stabilizer.hold()
+        self.stop_chaos.set()
+        for thread in threads:
+            if thread.name != "watchdog":
+                thread.join(timeout=60)
+        for workload in self.workloads:
+            workload.stop()
+
+    def _nemesis(self, name: str) -> tuple[Callable, Cadence, str]:
+        o = self.options
+        if name == "kill":
+            act = kill_and_restart(self.workers, self.timeline, self.stop_chaos, self._kill_web)
+            return act, Cadence(*o.kill_every), "c"
+        if name == "pause":
+            act = pause_and_resume(self.workers, self.timeline, self.stop_chaos, o.lease_seconds)
+            return act, Cadence(2.0, 6.0), "p"
+        if name == "grow-shrink":
+            return grow_or_shrink(self.workers, self.timeline, o.workers + 2), Cadence(4, 10), "g"
+        if name == "restart-db":
+            return self._restart_db, Cadence(8.0, 20.0), "D"
+        return self._terminate_backends, Cadence(3.0, 8.0), "t"
+
+    def _kill_web(self, rng) -> None:
+        self.web_down.set()
+        try:
+            self.site.kill("web")
+            self.timeline.event("kill", "kill", "web", "SIGKILL", mark="cW")
+            self.stop_chaos.wait(rng.uniform(0.1, 1.0))
+            self.site.start_web("web", self.web_port, time.monotonic() + 60)
+            self.timeline.event("kill", "restart", "web", mark="rW")
+        finally:
+            self.web_down.clear()
+
+    def _restart_db(self, rng) -> None:
+        self.web_down.set()
+        try:
+            self.timeline.event("restart-db", "restart-db", "postgresql", "-m immediate", "cD")
+            self.pg.restart(immediate=True)
+            self.timeline.event("restart-db", "restarted", "postgresql", mark="rD")
+        finally:
+            self.web_down.clear()
+
+    def _terminate_backends(self, rng) -> None:
+        count = self.pg.terminate_backends("assay_crash")
+        self.timeline.event(
+            "terminate-backends", "terminate-backends", "postgresql", f"{count} connections",
+            mark=f"t{count}",
+        )  # fmt: skip
+
+    def _watch(self) -> None:
+        """The progress watchdog and the sanity loop, master-crasher's `{AP}` and `,`."""
+        turn = 0
+        while not self.world_paused.is_set() and not self._all_done.is_set():
+            time.sleep(1.0)
+            turn += 1
+            if turn % 2 == 0:
+                self.timeline.mark(",")
+                for workload in self.workloads:
+                    for problem in getattr(workload, "sanity", list)():
+                        self._pause_the_world(f"sanity: {workload.name}: {problem}")
+                        return
+            outstanding = sum(getattr(w, "outstanding", lambda: 1)() for w in self.workloads)
+            quiet = self.timeline.seconds_since_completion()
+            if outstanding and quiet > self.options.watchdog_seconds:
+                self._pause_the_world(f"no job finished for {quiet:.0f} s")
+                return
+
+    def _pause_the_world(self, why: str) -> None:
+        """Freeze every process of the site as it is, write the state beside the logs."""
+        self.world_paused.set()
+        self.stopped_by = "watchdog"
+        self.errors.append(f"paused the world: {why}")
+        self.workers.freeze_all()
+        self.site.pause(True, "web")
+        self.timeline.event("watchdog", "pause-the-world", detail=why, mark="{PAUSE}")
+        state = {
+            "why": why,
+            "t": self.timeline.now(),
+            "workers": self.workers.report(),
+            "workloads": {w.name: w.state() for w in self.workloads},
+            "events": self.timeline.events[-50:],
+        }
+        (self.folder / "paused-state.json").write_text(json.dumps(state, indent=1, default=str))
+
+    def _heal(self) -> None:
+        self.workers.heal(time.monotonic() + 120)
+        self.timeline.event("heal", "heal", detail="every worker thawed and running")
+
+    def _drain(self) -> None:
+        deadline = time.monotonic() + self.options.drain_seconds
+        while any(getattr(w, "outstanding", lambda: 0)() for w in self.workloads):
+            if self.world_paused.is_set():
+                return
+            if time.monotonic() > deadline:
+                self.errors.append(
+                    f"drain: work still outstanding after {self.options.drain_seconds:.0f} s"
+                )
+                break
+            time.sleep(0.3)
+        self._all_done.set()
+
+    def _check(self) -> None:
+        deadline = time.monotonic() + 120
+        for workload in self.workloads:
+            getattr(workload, "halt", lambda: None)()
+            self.checks.extend(workload.check(deadline))
+        kills = self.timeline.count("kill")
+        self.checks.append(Check("nemesis", "kills", kills, fails_run=False))
+
+    def _tear_down(self) -> None:
+        self._all_done.set()
+        self.stop_chaos.set()
+        for workload in self.workloads:
+            for stop in ("stop", "halt"):
+                try:
+                    getattr(workload, stop, lambda: None)()
+                except Exception as exc:
+                    self.errors.append(f"{workload.name}.{stop}: {exc}")
+        if self.site is not None:
+            if self.workers is not None:
+                self.workers.kill_all()
+            self.site.kill_all()
+        for server in reversed(self.servers):
+            for stop in ("cleanup", "stop"):
+                if hasattr(server, stop):
+                    try:
+                        getattr(server, stop)()
+                    except Exception as exc:
+                        self.errors.append(f"stopping {type(server).__name__}: {exc}")
+                    break
+
+    # --- the report ---------------------------------------------------------------------------
+
+    def report(self) -> dict:
+        checks = [c.as_dict() for c in self.checks]
+        ok = (
+            self.stopped_by == "time"
+            and not failed(self.checks)
+            and not self.errors
+            and bool(self.checks)
+        )
+        counts = {
+            "kills": self.timeline.count("kill"),
+            "restarts": self.timeline.count("restart"),
+            "pauses": self.timeline.count("pause"),
+            "grows": self.timeline.count("grow"),
+            "shrinks": self.timeline.count("shrink"),
+            "db_restarts": self.timeline.count("restart-db"),
+            "terminations": self.timeline.count("terminate-backends"),
+            "skips": self.timeline.count("skip"),
+        }
+        report = {
+            "version": 1,
+            "options": {**asdict(self.options), "kill_every": list(self.options.kill_every)},
+            "started_at": self.started_at.isoformat(timespec="seconds"),
+            "duration": self.timeline.now(),
+            "phases": self.timeline.phases,
+            "stopped_by": self.stopped_by,
+            "ok": ok,
+            "errors": self.errors,
+            "progress": "".join(self.timeline.progress),
+            "events": self.timeline.events,
+            "completions": self.timeline.completions,
+            "workers": self.workers.report() if self.workers else [],
+            "workloads": {w.name: w.state() for w in self.workloads},
+            "checks": checks,
+            "counts": counts,
+            "folder": str(self.folder),
+        }
+        self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / "report.json").write_text(json.dumps(report, indent=1, default=str))
+        return report
