@@ -485,6 +485,17 @@ def _validated(serializer_class, request: Request) -> dict:
     return serializer.validated_data
 
 
+def _cut_off(request: Request) -> tuple[int, int] | None:
+    """(bytes received, Content-Length) when the body ended before its announced length,
+    whichever parser read it (DRF's, or Django's when a session's CSRF check read it first):
+    both read through the request's LimitedStream, which counts what it gave."""
+    stream = getattr(request._request, "_stream", None)
+    received, limit = getattr(stream, "_pos", None), getattr(stream, "limit", None)
+    if isinstance(received, int) and isinstance(limit, int) and received < limit:
+        return received, limit
+    return None
+
+
 class ImportView(APIView):
     """Import result files (pdk log, JUnit XML, Assay JSON; detected automatically).
 
@@ -511,6 +522,15 @@ class ImportView(APIView):
                 "(limits: ASSAY_MAX_UPLOAD_BYTES, ASSAY_MAX_UPLOAD_FILES).",
                 code="upload_too_large",
             ) from None
+        if cut := _cut_off(request):
+            # Django's multipart parser drops an unfinished part and keeps the files before it:
+            # without this, a client cut off mid-upload got a 201 for part of its request
+            # (found by crashtest's imports workload).
+            raise AssayError(
+                f"The upload ended after {cut[0]} of its {cut[1]} bytes (was the connection "
+                "cut?): nothing was imported; send it again.",
+                code="upload_cut_off",
+            )
         if not uploads:
             raise AssayError(
                 "Send one or more files in the multipart field `file`.", code="no_files"

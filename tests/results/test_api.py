@@ -1,5 +1,10 @@
+import json
+import socket
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from rest_framework.authtoken.models import Token
 
 from results.models import TestResult, TestRun
 from results.services.flaky import refresh_flaky
@@ -371,3 +376,88 @@ def test_flaky_api_filters_by_prefix_and_project(api_client):
     assert row["last_result_url"].endswith(f"/results/{row['last_result']}/")
     assert api_client.get("/api/v1/flaky/?project=nobody").json()["results"] == []
     assert api_client.post("/api/v1/flaky/", {}).status_code in (401, 403, 405)
+
+
+def cut_multipart(boundary: str = "cutb", cut: int = 300) -> tuple[bytes, int]:
+    """Two JSON files in one multipart body, cut in the middle of the second: what a client
+    killed mid-upload sends. Returns (the bytes sent, the full body's length)."""
+
+    def part(name: str) -> bytes:
+        doc = (
+            b'{"format": "assay-results/1", "results": ['
+            + b", ".join(
+                b'{"name": "%s.t%d", "status": "P"}' % (name.encode(), i) for i in range(20)
+            )
+            + b"]}"
+        )
+        return (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+                f'filename="{name}.json"\r\nContent-Type: application/json\r\n\r\n'
+            ).encode()
+            + doc
+            + b"\r\n"
+        )
+
+    run = f'--{boundary}\r\nContent-Disposition: form-data; name="run"\r\n\r\ncut\r\n'.encode()
+    body = run + part("first") + part("second") + f"--{boundary}--\r\n".encode()
+    return body[: len(body) - cut], len(body)
+
+
+def post_cut(url: str, sent: bytes, length: int, headers: dict[str, str]) -> tuple[int, dict]:
+    """POST `sent` announcing `length` bytes, then close our side, as a killed client does;
+    the server's answer (status, JSON). A raw socket: no HTTP client sends a short body."""
+    host, port = url.removeprefix("http://").split(":")
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(
+            (
+                f"POST /api/v1/imports/ HTTP/1.1\r\nHost: {host}\r\n{head}"
+                "Content-Type: multipart/form-data; boundary=cutb\r\n"
+                f"Content-Length: {length}\r\nConnection: close\r\n\r\n"
+            ).encode()
+            + sent
+        )
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    status = int(answer.split(b" ", 2)[1])
+    return status, json.loads(answer.split(b"\r\n\r\n", 1)[1])
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("who", ["token", "staff session"])
+def test_an_upload_cut_off_midway_imports_nothing(live_server, admin_user, who):
+    """The body ends before its Content-Length, inside the second file: Django's parser would
+    keep the first file; the import is refused whole, whichever parser read the body (DRF's
+    for a token; Django's, through the CSRF check, for a staff session)."""
+    if who == "token":
+        headers = {"Authorization": f"Token {Token.objects.create(user=admin_user).key}"}
+    else:
+        client = Client()
+        client.force_login(admin_user)
+        csrf = "a" * 32
+        session = client.cookies["sessionid"].value
+        headers = {
+            "Cookie": f"sessionid={session}; csrftoken={csrf}",
+            "X-CSRFToken": csrf,
+            "Referer": live_server.url + "/",
+        }
+    sent, length = cut_multipart()
+    status, body = post_cut(live_server.url, sent, length, headers)
+    assert status == 400, body
+    assert body["error"] == "upload_cut_off"
+    assert f"ended after {len(sent)} of its {length} bytes" in body["detail"]
+    assert not TestRun.objects.exists() and not TestResult.objects.exists()
+
+
+def test_the_same_upload_whole_is_imported(token_client):
+    """The body of the test above, not cut: valid, so the refusal there is the cut's."""
+    sent, length = cut_multipart(cut=0)
+    assert len(sent) == length
+    resp = token_client.generic(
+        "POST", "/api/v1/imports/", sent, content_type="multipart/form-data; boundary=cutb"
+    )
+    assert resp.status_code == 201, resp.content
+    assert TestResult.objects.filter(run__name="cut").count() == 40
