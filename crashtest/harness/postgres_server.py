@@ -7,8 +7,7 @@ PostgreSQL refuses to run as root: as root every server program runs as the `pos
 user (setpriv, else runuser), as tests/postgres_plugin.py does for pytest's server. The cluster
 then lives in /tmp/assay-crash-pg-*/ (0711, root's) under cluster/ (0700, the postgres user's).
 
-Pure: no Django, only psycopg for the admin connection. Needs PostgreSQL 14 or newer (as Django
-5.2 does) for pg_terminate_backend's timeout.
+Pure: no Django, only psycopg for the admin connection.
 """
 
 from __future__ import annotations
@@ -351,18 +350,29 @@ class PostgresServer:
             )
         return self.url(name)
 
-    def terminate_backends(self, database: str, *, wait_ms: int = 5000) -> int:
+    def terminate_backends(self, database: str, *, wait: float = 5) -> int:
         """pg_terminate_backend every client connection to `database` but the admin one this
-        makes, waiting (up to `wait_ms` each) until they are gone: how many were."""
+        makes, then wait (up to `wait` seconds) until they are gone: how many were cut."""
         with self.connect("postgres") as admin:
-            row = admin.execute(
-                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, %s))"
-                " FROM pg_stat_activity"
+            # In the select list, not the WHERE clause: the planner may not reorder it before
+            # the filters, which would cut connections to other databases too.
+            signalled = admin.execute(
+                "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity"
                 " WHERE datname = %s AND backend_type = 'client backend'"
                 " AND pid <> pg_backend_pid()",
-                (wait_ms, database),
-            ).fetchone()
-        return int(row[0]) if row else 0
+                (database,),
+            ).fetchall()
+            pids = [pid for pid, cut in signalled if cut]
+            # All at once: pg_terminate_backend's own timeout waits for one after the other,
+            # in steps of 100 ms. Autocommit, so each query sees the activity afresh.
+            deadline = time.monotonic() + wait
+            query = "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)"
+            while pids and time.monotonic() < deadline:
+                row = admin.execute(query, (pids,)).fetchone()
+                if not row or row[0] == 0:
+                    break
+                time.sleep(0.01)
+        return len(pids)
 
 
 def reap_stale_clusters(parent: Path | None = None, prefix: str = PREFIX) -> list[Path]:
