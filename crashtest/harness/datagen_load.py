@@ -16,13 +16,12 @@ chunk loaded, in the same transaction as the chunk's rows. Beyond the total-queu
 from __future__ import annotations
 
 import contextlib
-import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 from crashtest.harness.accounting import Check, total_queue
-from crashtest.harness.api import Api, NoAnswer
+from crashtest.harness.api import Api
+from crashtest.harness.workload import RunsWorkload
 from dbkinds import sqlite
 from dbkinds.base import LEDGER_TABLE
 
@@ -73,8 +72,9 @@ def table_rows(target: Path, tables: list[str]) -> int:
         )
 
 
-class DatagenWorkload:
+class DatagenWorkload(RunsWorkload):
     name = "datagen"
+    path = "/api/v1/datagen/runs/"
 
     def __init__(
         self,
@@ -90,109 +90,24 @@ class DatagenWorkload:
     ) -> None:
         """`reference`: chunk -> (rows, checksum) of the crash-free run of the same spec and
         seed; `on_done(name, n)` hears chunks completed, as they are seen."""
-        self.api = api
+        super().__init__(api, seed=seed, in_flight=in_flight, on_done=on_done)
         self.spec = spec
-        self.seed = seed
         self.engine = engine
         self.target = target
         self.reference = reference
-        self.in_flight = in_flight
-        self.on_done = on_done
-        self._lock = threading.Lock()
-        self.attempted: list[str] = []
-        self.acknowledged: dict[str, int] = {}  # label -> run id
-        self.indeterminate: list[str] = []
-        self.refused: dict[str, str] = {}
-        self.finished: set[str] = set()
-        self._completed: dict[str, int] = {}  # label -> chunks seen completed
-        self._submitting = threading.Event()
-        self._halt = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.errors: list[str] = []
 
-    # --- the client's loop ----------------------------------------------------------------
-
-    def start(self) -> None:
-        self._submitting.set()
-        self._thread = threading.Thread(target=self._loop, name="workload-datagen", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Submit no more runs; the loop goes on following the runs in flight (drain)."""
-        self._submitting.clear()
-
-    def halt(self) -> None:
-        self._halt.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-
-    def outstanding(self) -> int:
-        with self._lock:
-            return len(set(self.acknowledged) - self.finished)
-
-    def _loop(self) -> None:
-        n = 0
-        while not self._halt.is_set():
-            if self._submitting.is_set() and self.outstanding() < self.in_flight:
-                n += 1
-                self._submit(f"crash-{self.seed}-{n}")
-            self._follow()
-            self._halt.wait(0.3)
-
-    def _submit(self, label: str) -> None:
-        with self._lock:
-            self.attempted.append(label)
-        body = {
+    def body(self, label: str) -> dict:
+        return {
             "spec": self.spec,
             "seed": self.seed,
             "load_engine": self.engine,
             "chunk_attempts": 20,  # a chunk may be on a killed worker many times
             "label": label,
         }
-        try:
-            status, answer = self.api.call("POST", "/api/v1/datagen/runs/", body)
-        except NoAnswer:
-            with self._lock:
-                self.indeterminate.append(label)
-            return
-        with self._lock:
-            if status == 202:
-                self.acknowledged[label] = answer["id"]
-            elif 400 <= status < 500:
-                self.refused[label] = f"{status} {str(answer)[:200]}"
-            else:
-                self.indeterminate.append(label)
 
-    def _follow(self) -> None:
-        with self._lock:
-            following = {k: v for k, v in self.acknowledged.items() if k not in self.finished}
-        for label, pk in following.items():
-            try:
-                status, run = self.api.call("GET", f"/api/v1/datagen/runs/{pk}/")
-            except NoAnswer:
-                return  # the web server is down: next turn
-            if status != 200:
-                continue
-            done = run["progress"]["counts"]["completed"]
-            new = done - self._completed.get(label, 0)
-            if new > 0:
-                self._completed[label] = done
-                if self.on_done is not None:
-                    self.on_done(self.name, new)
-            if run["completed_at"] or run["setup_state"] == "failed":
-                with self._lock:
-                    self.finished.add(label)
-
-    def state(self) -> dict:
-        with self._lock:
-            return {
-                "attempted": len(self.attempted),
-                "acknowledged": len(self.acknowledged),
-                "finished": len(self.finished),
-                "indeterminate": len(self.indeterminate),
-                "refused": len(self.refused),
-                "chunks_completed": sum(self._completed.values()),
-            }
+    def progress(self, run: dict) -> tuple[int, bool]:
+        done = run["progress"]["counts"]["completed"]
+        return done, bool(run["completed_at"]) or run["setup_state"] == "failed"
 
     # --- while running and at the end --------------------------------------------------------
 
@@ -206,12 +121,9 @@ class DatagenWorkload:
         ]
 
     def check(self, deadline: float) -> list[Check]:
-        runs = {r["label"]: r for r in self.api.get_all("/api/v1/datagen/runs/", deadline)}
+        runs = self.runs_by_label(deadline)
         chunks = self.reference.keys()
-        label_of = {}
-        for label in self.attempted:
-            if label in runs:
-                label_of[self._key(runs[label]["id"], deadline)] = label
+        label_of = {self._key(run["id"], deadline): label for label, run in runs.items()}
         ledger = read_ledger(self.target, self.spec["name"])
         observed = [f"{label_of.get(key, key)}:{chunk}" for key, chunk, _, _ in ledger]
         rows = total_queue(
@@ -248,11 +160,11 @@ class DatagenWorkload:
         )
         unfinished, executions = [], 0
         for label, pk in self.acknowledged.items():
-            run = self.api.get(f"/api/v1/datagen/runs/{pk}/", deadline)
+            run = self.api.get(f"{self.path}{pk}/", deadline)
             limbo = run["progress"]["counts"]["limbo"]
             if not run["completed_at"] or limbo or not run["results_run"]:
                 unfinished.append(f"{label} ({run['progress']['phase']}, {limbo} in limbo)")
-            for chunk in self.api.get_all(f"/api/v1/datagen/runs/{pk}/chunks/", deadline):
+            for chunk in self.api.get_all(f"{self.path}{pk}/chunks/", deadline):
                 executions += max(0, chunk["attempts"] - 1)
         rows.append(
             Check(
@@ -275,12 +187,4 @@ class DatagenWorkload:
         return rows
 
     def _key(self, pk: int, deadline: float) -> str:
-        return self.api.get(f"/api/v1/datagen/runs/{pk}/", deadline)["key"]
-
-
-def wait_finished(workload: DatagenWorkload, deadline: float) -> bool:
-    while workload.outstanding():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.3)
-    return True
+        return self.api.get(f"{self.path}{pk}/", deadline)["key"]
