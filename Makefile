@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test venv test-venv lint format bench migrate demo clean
+.PHONY: run test venv test-venv lint format bench soak migrate demo clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,12 @@ bench: venv
 	$(PY) benchmarks/querygen.py
 	$(PY) benchmarks/querygen_versions.py
 	$(PY) benchmarks/migrations_gate.py
+
+# An hour of crash testing (docs/crashtest.md): not part of `make test`.
+SOAK_MINUTES ?= 60
+soak: migrate
+	ASSAY_DEV=1 $(PY) manage.py crashtest --minutes $(SOAK_MINUTES) --workers 4 \
+	    --nemesis kill,pause,grow-shrink --workload datagen,imports,querygen
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
