@@ -260,7 +260,7 @@ if _redis_url:
 # --- jobs and results ---------------------------------------------------------------------
 # Short: a live worker keeps its lease from a thread (core.jobs.keep_alive) while a job runs.
 ASSAY_JOB_LEASE_SECONDS = _env_int("ASSAY_JOB_LEASE_SECONDS", 60, minimum=5)
-ASSAY_RECURRING_PREFIXES = _env_list("ASSAY_RECURRING_PREFIXES", ["daily", "crashtest"])
+ASSAY_RECURRING_PREFIXES = _env_list("ASSAY_RECURRING_PREFIXES", ["daily"])
 for _prefix in ASSAY_RECURRING_PREFIXES:
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9.-]*", _prefix):
         SETTINGS_ERRORS.append(

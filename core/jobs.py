@@ -7,7 +7,10 @@ here trusts the queue: the row says what is done, the lease says who may work on
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import logging
+import multiprocessing
 import os
 import socket
 import threading
@@ -30,31 +33,59 @@ from core.models import JobBase, JobState
 log = logging.getLogger(__name__)
 
 
+@functools.cache
+def this_host() -> str:
+    """This machine as workers name it: its hostname, and a tag of its boot and PID namespace,
+    so that containers sharing a hostname (host networking) or machines cloned with one never
+    take each other's workers for their own (nor for dead ones)."""
+    seen = []
+    with contextlib.suppress(OSError):
+        seen.append(Path("/proc/sys/kernel/random/boot_id").read_text().strip())
+    with contextlib.suppress(OSError):
+        seen.append(str(os.stat("/proc/self/ns/pid").st_ino))
+    tag = hashlib.sha1("/".join(seen).encode(), usedforsecurity=False).hexdigest()[:6]
+    return f"{socket.gethostname()}~{tag}"
+
+
 def worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    return f"{this_host()}:{os.getpid()}"
 
 
-def _pid_alive(pid: int) -> bool:
+def _process_state(pid: int) -> str:
+    """The state letter of a process of this host ("R", "S", "T" stopped, "Z" zombie...),
+    "" when there is no such process."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    # A killed child its parent has not waited for yet is a zombie: dead for our purpose.
-    with contextlib.suppress(OSError, IndexError):
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    return True
+        return ""
+    except PermissionError:  # someone else's process: it exists
+        pass
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "?"  # exists, state unknown
+
+
+def _on_this_host(worker: str) -> int | None:
+    """The pid of `worker` ("host:pid") if it ran on this host (not this process), else None."""
+    host, _, pid = worker.rpartition(":")
+    if host != this_host() or not pid.isdigit() or int(pid) == os.getpid():
+        return None
+    return int(pid)
 
 
 def worker_is_dead(worker: str) -> bool:
-    """True when `worker` ("host:pid") ran on this host and its process is gone. A worker on
-    another host, or one that cannot be told, is not known to be dead: its lease decides."""
-    host, _, pid = worker.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    return int(pid) != os.getpid() and not _pid_alive(int(pid))
+    """True when `worker` ran on this host and its process is gone (or a zombie, killed and not
+    yet waited for). A worker on another host is not known to be dead: its lease decides."""
+    pid = _on_this_host(worker)
+    return pid is not None and _process_state(pid) in ("", "Z", "X")
+
+
+def worker_is_answering(worker: str) -> bool:
+    """True when `worker` runs on this host, neither dead nor stopped (SIGSTOP): its lease may
+    have run out (a database too busy for its keep-alive), but it is still at work."""
+    pid = _on_this_host(worker)
+    return pid is not None and _process_state(pid) not in ("", "Z", "X", "T", "t")
 
 
 def _lease() -> timedelta:
@@ -63,8 +94,12 @@ def _lease() -> timedelta:
 
 def enqueue(job: JobBase) -> None:
     """Queue the task once the row is committed, so a worker never sees a missing row."""
+    type(job).objects.filter(pk=job.pk).update(enqueued_at=Now())
+    _send(job)
+
+
+def _send(job: JobBase) -> None:
     label, pk = job._meta.label, job.pk
-    type(job).objects.filter(pk=pk).update(enqueued_at=Now())
     transaction.on_commit(
         lambda: async_task("core.tasks.run_job", label, pk, task_name=f"{label}:{pk}", group=label)
     )
@@ -157,6 +192,11 @@ def keep_alive(job: JobBase) -> Iterator[None]:
     still never loses it. The thread writes only the lease, fenced by worker like heartbeat();
     it stops quietly when the row went to another worker, and a frozen process (SIGSTOP)
     freezes it too, so the lease of a frozen worker does expire."""
+    if connection.in_atomic_block:
+        # The caller's transaction may hold the row's lock: the thread would wait for it, and
+        # the join below for the thread. Inside a transaction, the job extends nothing.
+        yield
+        return
     stop = threading.Event()
     every = max(1.0, settings.ASSAY_JOB_LEASE_SECONDS / 3)
     model, pk, worker = type(job), job.pk, job.worker
@@ -262,26 +302,33 @@ def _broker_idle() -> bool:
 def release_stale(rows: QuerySet) -> list[int]:
     """Put back in the queue the running rows of `rows` that nobody works any more: their
     worker's process is gone (on this host: at once), or their lease expired (a worker that
-    died elsewhere, or froze). Fenced by worker, so a row a live worker just took stays with
-    it; rows out of attempts fail with the reason. Returns the ids queued again."""
+    died elsewhere, or froze), unless their worker is a process of this host still at work.
+    Fenced by worker, so a row a live worker just took stays with it; rows out of attempts
+    fail with the reason (and their app hears it: after_finish). Returns the ids queued again."""
     model = rows.model
     running = rows.filter(state=JobState.RUNNING)
-    dead = [w for w in running.values_list("worker", flat=True).distinct() if worker_is_dead(w)]
-    stale = running.filter(Q(lease_expires_at__lt=Now()) | Q(worker__in=dead))
+    holders = list(running.values_list("worker", flat=True).distinct())
+    dead = [w for w in holders if worker_is_dead(w)]
+    answering = [w for w in holders if worker_is_answering(w)]
+    stale = running.filter(Q(lease_expires_at__lt=Now()) | Q(worker__in=dead)).exclude(
+        worker__in=answering
+    )
     requeued = []
     for job in stale.only("pk", "worker", "attempts", "max_attempts"):
-        out_of_attempts = job.attempts >= job.max_attempts
+        fenced = model.objects.filter(pk=job.pk, state=JobState.RUNNING, worker=job.worker)
+        if job.attempts >= job.max_attempts:
+            reason = "died" if job.worker in dead else "stopped answering (lease expired)"
+            failed = fenced.update(
+                state=JobState.FAILED,
+                finished_at=Now(),
+                lease_expires_at=None,
+                error=f"the worker {reason} and no attempts are left",
+            )
+            after_finish = registry.job_type(model._meta.label).after_finish
+            if failed and after_finish:
+                after_finish(model.objects.get(pk=job.pk), JobState.FAILED)
+            continue
         with transaction.atomic():
-            fenced = model.objects.filter(pk=job.pk, state=JobState.RUNNING, worker=job.worker)
-            if out_of_attempts:
-                reason = "died" if job.worker in dead else "stopped answering (lease expired)"
-                fenced.update(
-                    state=JobState.FAILED,
-                    finished_at=Now(),
-                    lease_expires_at=None,
-                    error=f"the worker {reason} and no attempts are left",
-                )
-                continue
             if fenced.update(state=JobState.QUEUED, lease_expires_at=None):
                 enqueue(job)
                 requeued.append(job.pk)
@@ -298,7 +345,8 @@ def release_dead_workers() -> int:
 def reap_jobs() -> int:
     """Requeue rows whose worker died or whose lease expired (release_stale), and rows
     whose delivery was lost (queued for longer than a lease without a claim, with nothing
-    left in the broker's queue). Rows out of attempts fail with the reason."""
+    left in the broker's queue); rows out of attempts fail with the reason. Then each job
+    type's sweep (registry.register_job)."""
     requeued = 0
     idle = _broker_idle()
     for model in job_models():
@@ -309,11 +357,24 @@ def reap_jobs() -> int:
             Q(state=JobState.QUEUED, enqueued_at__lt=Now() - _lease())
             | Q(state=JobState.QUEUED, enqueued_at__isnull=True)
         )
-        for job in lost:
-            with transaction.atomic():
-                if model.objects.filter(pk=job.pk, state=JobState.QUEUED).exists():
-                    enqueue(job)
-                    requeued += 1
+        for job in lost.only("pk", "enqueued_at"):
+            # Fenced on the enqueue time: reapers of several processes send it once (the first
+            # moves enqueued_at on). Not an equality: SQLite's Now() keeps milliseconds, a
+            # Python datetime microseconds, and the two never compare equal as text.
+            same = (
+                Q(enqueued_at__isnull=True)
+                if job.enqueued_at is None
+                else Q(enqueued_at__lte=job.enqueued_at)
+            )
+            won = model.objects.filter(same, pk=job.pk, state=JobState.QUEUED).update(
+                enqueued_at=Now()
+            )
+            if won:
+                _send(job)
+                requeued += 1
+    for job_type in registry.job_types():
+        if job_type.sweep is not None:
+            job_type.sweep()
     if requeued:
         log.info("reaper requeued %d job(s)", requeued)
     return requeued
@@ -345,8 +406,8 @@ def start_reaper_thread() -> None:
     runs no job and so never reaps between jobs, would otherwise wait for the minute schedule
     to see them lost. Once per process."""
     global _reaper_thread
-    if _reaper_thread is not None:
-        return
+    if _reaper_thread is not None or multiprocessing.parent_process() is None:
+        return  # started already, or not a worker process (django-q's sync mode runs tasks inline)
 
     def loop() -> None:
         while True:

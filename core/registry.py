@@ -2,8 +2,9 @@
 
 Each app's ``tasks.py`` says which of its models are jobs and which schedules it needs::
 
-    registry.register_job(Chunk, execute=work_chunk, after_finish=chunk_finished)
-    registry.register_schedule("assay.datagen.sweep", "datagen.tasks.sweep", every_minutes=1)
+    registry.register_job(Chunk, execute=work_chunk, after_finish=chunk_finished, sweep=sweep)
+    registry.register_schedule("assay.refresh_flaky_all", "results.tasks.refresh_flaky_all",
+                               daily=True)
 
 core runs the jobs (``core.jobs.run_job`` looks the handlers up here) and creates the schedules
 after ``migrate`` (``sync_schedules``). Models hold data and invariants only, so a model never
@@ -44,6 +45,9 @@ class JobType:
     label: str  # the model's "app_label.ModelName", what a task carries with the row id
     execute: Execute
     after_finish: AfterFinish | None = None
+    # A repair the reaper runs with each of its rounds: what a worker that died between its
+    # job's end and its after_finish left undone (datagen: a run whose chunks all ended).
+    sweep: Callable[[], int] | None = None
 
     @property
     def model(self) -> type[models.Model]:
@@ -80,7 +84,11 @@ def _owner(func: Callable[..., Any]) -> str:
 
 
 def register_job(
-    model: type[models.Model], *, execute: Execute, after_finish: AfterFinish | None = None
+    model: type[models.Model],
+    *,
+    execute: Execute,
+    after_finish: AfterFinish | None = None,
+    sweep: Callable[[], int] | None = None,
 ) -> JobType:
     """Say how rows of ``model`` (a core.models.JobBase) are worked."""
     if not (isinstance(model, type) and issubclass(model, JobBase)) or model._meta.abstract:
@@ -92,7 +100,7 @@ def register_job(
         raise ImproperlyConfigured(
             f"{label} is registered twice: by {_owner(known.execute)} and {_owner(execute)}"
         )
-    job_type = JobType(label=label, execute=execute, after_finish=after_finish)
+    job_type = JobType(label=label, execute=execute, after_finish=after_finish, sweep=sweep)
     _job_types[label] = job_type
     return job_type
 

@@ -4,6 +4,7 @@ Every app's tasks.py registers its jobs and schedules with core.registry; core.a
 them all at start (the admin's autodiscover pattern)."""
 
 import logging
+import multiprocessing
 
 from core import jobs, registry
 
@@ -26,6 +27,8 @@ def on_worker_spawn(sender, **kwargs) -> None:
     """django-q started a worker process (a cluster's start, or a worker replacing one that
     died): what dead workers of this host held comes back now, not after its lease, and the
     process reaps from a thread from now on (core.jobs.start_reaper_thread)."""
+    if multiprocessing.parent_process() is None:
+        return  # django-q's sync mode runs a "worker" inline, in this very process
     jobs.start_reaper_thread()
     try:
         released = jobs.release_dead_workers()

@@ -12,6 +12,7 @@ from django.utils import timezone
 from core import jobs
 from core.models import JobState
 from datagen.models import Chunk, DatagenRun
+from datagen.services import runs
 
 CHUNK_LABEL = "datagen.Chunk"
 RUN_LABEL = "datagen.DatagenRun"
@@ -70,6 +71,8 @@ def work_run(
                 on_chunk(outcome)
             continue
         if not run.chunk_rows.filter(state=JobState.RUNNING).exists():
+            # Usually the last chunk's worker did it; not when it died in between.
+            runs.finish_run_if_done(run.pk)
             return outcomes
         if jobs.release_stale(Chunk.objects.filter(run=run)):
             continue

@@ -1,13 +1,18 @@
 """The job pattern: row first, task on commit, lease, fenced finish, reaper."""
 
 import dataclasses
+import multiprocessing
+import os
+import signal
 import socket
 import subprocess
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 from django_q.models import OrmQ
 
@@ -248,7 +253,7 @@ def running_row(worker: str, *, lease_seconds: int = 300, attempts: int = 1) -> 
 def test_a_job_whose_worker_process_is_gone_comes_back_before_its_lease(
     dead_pid, django_capture_on_commit_callbacks
 ):
-    host = socket.gethostname()
+    host = jobs.this_host()
     dead = running_row(f"{host}:{dead_pid}")
     with subprocess.Popen(["sleep", "30"]) as sleeper:
         alive = running_row(f"{host}:{sleeper.pid}")
@@ -273,12 +278,12 @@ def test_a_zombie_worker_is_dead():
     while Path(f"/proc/{process.pid}/stat").read_text().split(") ")[1][0] != "Z":
         assert time.monotonic() < deadline
         time.sleep(0.01)
-    assert jobs.worker_is_dead(f"{socket.gethostname()}:{process.pid}")
+    assert jobs.worker_is_dead(f"{jobs.this_host()}:{process.pid}")
     process.wait()
 
 
 def test_a_dead_workers_job_out_of_attempts_fails_with_the_reason(dead_pid):
-    job = running_row(f"{socket.gethostname()}:{dead_pid}", attempts=3)
+    job = running_row(f"{jobs.this_host()}:{dead_pid}", attempts=3)
     assert jobs.release_stale(CleanJob.objects.all()) == []
     job.refresh_from_db()
     assert job.state == JobState.FAILED
@@ -292,12 +297,66 @@ def test_workers_release_what_dead_workers_held_when_they_start(
 
     threads = []
     monkeypatch.setattr(jobs, "start_reaper_thread", lambda: threads.append(1))
-    job = running_row(f"{socket.gethostname()}:{dead_pid}")
+    job = running_row(f"{jobs.this_host()}:{dead_pid}")
+    # django-q's sync mode sends the signal in the calling process itself: nothing happens.
+    post_spawn.send(sender="django_q", proc_name="MainProcess")
+    job.refresh_from_db()
+    assert job.state == JobState.RUNNING and threads == []
+    # In a worker process (a child of the cluster):
+    monkeypatch.setattr(multiprocessing, "parent_process", lambda: object())
     with django_capture_on_commit_callbacks(execute=True):
         post_spawn.send(sender="django_q", proc_name="Process-1:1")
     job.refresh_from_db()
     assert job.state == JobState.QUEUED
     assert threads == [1]  # and it reaps from a thread from now on
+
+
+def test_a_live_worker_of_this_host_keeps_its_job_past_its_lease_a_frozen_one_does_not(
+    django_capture_on_commit_callbacks,
+):
+    """A lease that ran out while its worker is still at work (a database too busy for the
+    keep-alive) is not a reason to take its job; a frozen worker's (SIGSTOP) is."""
+    with subprocess.Popen(["sleep", "30"]) as busy, subprocess.Popen(["sleep", "30"]) as frozen:
+        os.kill(frozen.pid, signal.SIGSTOP)
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{frozen.pid}/stat").read_text().split(") ")[1][0] != "T":
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        at_work = running_row(f"{jobs.this_host()}:{busy.pid}", lease_seconds=-5)
+        stopped = running_row(f"{jobs.this_host()}:{frozen.pid}", lease_seconds=-5)
+        with django_capture_on_commit_callbacks(execute=True):
+            assert jobs.release_stale(CleanJob.objects.all()) == [stopped.pk]
+        busy.kill()
+        frozen.kill()
+    at_work.refresh_from_db()
+    assert at_work.state == JobState.RUNNING
+
+
+def test_a_job_failed_by_the_reaper_is_heard_by_its_app(handle_clean_job, dead_pid):
+    heard = []
+    handle_clean_job(after_finish=lambda job, state: heard.append((job.pk, state, job.error)))
+    job = running_row(f"{jobs.this_host()}:{dead_pid}", attempts=3)
+    jobs.release_stale(CleanJob.objects.all())
+    assert heard == [(job.pk, JobState.FAILED, "the worker died and no attempts are left")]
+
+
+def test_a_job_run_inside_a_transaction_extends_no_lease_from_a_thread(handle_clean_job, settings):
+    settings.ASSAY_JOB_LEASE_SECONDS = 3
+    handle_clean_job(execute=lambda job: time.sleep(1.5))
+    job = CleanJob.objects.create()
+    with transaction.atomic():
+        before = threading.active_count()
+        assert jobs.run_job("results.CleanJob", job.pk) == "succeeded"
+    assert threading.active_count() == before
+
+
+def test_worker_ids_name_this_host_with_its_boot_and_pid_namespace():
+    host, pid = jobs.worker_id().rsplit(":", 1)
+    assert host == jobs.this_host() and pid == str(os.getpid())
+    name, tag = host.rsplit("~", 1)
+    assert name == socket.gethostname() and len(tag) == 6
+    # a process of the same hostname in another container is not this host's
+    assert not jobs.worker_is_dead(f"{socket.gethostname()}:999999")
 
 
 @pytest.mark.django_db(transaction=True)  # the thread's own connection sees committed rows
@@ -317,3 +376,27 @@ def test_a_long_job_keeps_its_short_lease_alive(handle_clean_job, settings):
     job = CleanJob.objects.create()
     assert jobs.run_job("results.CleanJob", job.pk) == "succeeded"
     assert len(set(seen)) >= 2  # extended by the thread, not only at the claim
+
+
+def test_each_reaper_round_runs_the_job_types_sweeps(handle_clean_job):
+    swept = []
+    handle_clean_job(sweep=lambda: swept.append("clean") or 0)
+    jobs.reap_jobs()
+    assert swept == ["clean"]
+
+
+def test_a_lost_delivery_stamped_by_the_database_is_sent_again_once(
+    settings, django_capture_on_commit_callbacks
+):
+    """enqueue() stamps enqueued_at with the database's clock (on SQLite: milliseconds, as
+    text): the reaper's fence must still match it, and move it on for the next reaper."""
+    settings.ASSAY_JOB_LEASE_SECONDS = 1
+    job = CleanJob.objects.create()
+    with django_capture_on_commit_callbacks(execute=True):
+        jobs.enqueue(job)
+    OrmQ.objects.all().delete()  # the delivery is lost
+    time.sleep(1.3)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert jobs.reap_jobs() == 1
+        assert jobs.reap_jobs() == 0  # sent again just now: not lost yet
+    assert queued_tasks() == [("core.tasks.run_job", ("results.CleanJob", job.pk))]

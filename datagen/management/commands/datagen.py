@@ -200,8 +200,12 @@ class Command(BaseCommand):
                 ]
             # Wait for the end: children, qcluster workers, or the last chunks of other workers.
             while not current().finished:
-                children_done = children and all(c.poll() is not None for c in children)
-                if children_done and not run.chunk_rows.filter(state__in=runs.PENDING).exists():
+                # This process (workers == 1) or its children worked the run: once nothing is
+                # pending, finish it here (a worker that died may not have).
+                worked_here = workers == 1 or (
+                    children and all(c.poll() is not None for c in children)
+                )
+                if worked_here and not run.chunk_rows.filter(state__in=runs.PENDING).exists():
                     runs.finish_run_if_done(run.pk)
                     break
                 update()

@@ -169,15 +169,29 @@ def test_bad_specs_are_refused_with_the_key_named():
 
 
 @pytest.mark.db_dependent
-def test_the_sweep_finishes_a_run_whose_last_chunk_the_reaper_failed(
+def test_a_run_whose_last_chunk_the_reaper_failed_is_finished(
     spec, tmp_path, django_capture_on_commit_callbacks
 ):
+    """The reaper tells the app (after_finish), which finishes the run; the sweep, kept for
+    a worker that died between its chunk's end and the run's, finds nothing left."""
     run = runs.submit_run(spec, seed=2, chunks="0", output_dir=str(tmp_path), chunk_attempts=1)
     (pk,) = set_up(run, django_capture_on_commit_callbacks)
     jobs.claim(Chunk, pk, "dead-worker")
     Chunk.objects.filter(pk=pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
     jobs.reap_jobs()
     assert Chunk.objects.get(pk=pk).state == JobState.FAILED
+    run.refresh_from_db()
+    assert run.completed_at is not None
+    assert runs.sweep() == 0
+
+
+def test_the_sweep_finishes_a_run_its_last_worker_did_not(
+    spec, tmp_path, django_capture_on_commit_callbacks
+):
+    run = runs.submit_run(spec, seed=2, chunks="0", output_dir=str(tmp_path), chunk_attempts=1)
+    (pk,) = set_up(run, django_capture_on_commit_callbacks)
+    # The chunk's row finished, its worker died before finishing the run.
+    Chunk.objects.filter(pk=pk).update(state=JobState.FAILED, error="boom")
     assert runs.sweep() == 1
     run.refresh_from_db()
     assert run.completed_at is not None

@@ -50,8 +50,8 @@ def test_lists_every_schedule_with_its_next_run():
 def test_a_schedule_not_created_yet_says_to_migrate():
     from django_q.models import Schedule
 
-    Schedule.objects.filter(name="assay.datagen.sweep").delete()
-    assert "assay.datagen.sweep: datagen.tasks.sweep, every 1 min, not created yet" in run_jobs()
+    Schedule.objects.filter(name="assay.reap_jobs").delete()
+    assert "assay.reap_jobs: core.tasks.reap_jobs, every 1 min, not created yet" in run_jobs()
 
 
 def test_an_unmigrated_database_is_a_one_line_error(tmp_path):
