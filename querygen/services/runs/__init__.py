@@ -21,6 +21,7 @@ from querygen.services.runs.submit import (
     MAX_ROWS,
     MAX_SEED,
     MAX_TIMEOUT,
+    RUN_ATTEMPTS,
     build_run,
     submit_run,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "MAX_SEED",
     "MAX_TIMEOUT",
     "PENDING",
+    "RUN_ATTEMPTS",
     "Replay",
     "announce",
     "build_run",

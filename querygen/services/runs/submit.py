@@ -20,6 +20,7 @@ MAX_SEED = 2**63 - 1
 MAX_BUDGET_QUERIES = 100_000_000
 MAX_BUDGET_SECONDS = 7 * 24 * 3600  # and at most the django-q task timeout (see build_run)
 MAX_TIMEOUT = 600.0
+RUN_ATTEMPTS = 10
 MAX_ROWS = 1_000_000
 MAX_REDUCTIONS = 10_000
 DEFAULT_MAX_REDUCTIONS = 500
@@ -133,13 +134,13 @@ def build_run(
         )
     if isinstance(timeout, bool) or not isinstance(timeout, int | float):
         raise AssayError("timeout: seconds, a number.", code="bad_timeout")
-    # A check runs the query on two engines (a private build gets a grace period on top)
-    # between two extensions of the run's lease: both must fit in one lease.
-    longest_query = min(MAX_TIMEOUT, max(1.0, (settings.ASSAY_JOB_LEASE_SECONDS - 30) / 2 - 5))
+    # The run's lease is kept alive from a thread while a check runs (core.jobs.keep_alive):
+    # a check on two engines must only fit in django-q's task timeout.
+    longest_query = min(MAX_TIMEOUT, max(1.0, (settings.Q_TIMEOUT - 120) / 2 - 5))
     if not 0.01 <= timeout <= longest_query:
         raise AssayError(
-            f"timeout: from 0.01 to {longest_query:g} seconds (half a job lease, "
-            "ASSAY_JOB_LEASE_SECONDS).",
+            f"timeout: from 0.01 to {longest_query:g} seconds (a check on two engines must "
+            "end within the task timeout, ASSAY_Q_TIMEOUT).",
             code="bad_timeout",
         )
     _whole(max_rows, "max_rows", 1, MAX_ROWS)
@@ -162,6 +163,9 @@ def build_run(
         max_rows=max_rows,
         seed=seed,
         max_reductions=max_reductions,
+        # A run goes on from its checkpoint: each worker that dies under it costs an attempt,
+        # not the run's progress, so a long run may outlive several.
+        max_attempts=RUN_ATTEMPTS,
     )
 
 
