@@ -3,6 +3,7 @@ clear line between an answer (any status) and no answer (the server is down or c
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import urllib.error
@@ -38,8 +39,9 @@ class Api:
                 return answer.status, _decode(answer.read())
         except urllib.error.HTTPError as answer:
             return answer.code, _decode(answer.read())
-        except (OSError, urllib.error.URLError) as exc:
-            raise NoAnswer(f"{method} {path}: {exc}") from None
+        except (OSError, urllib.error.URLError, http.client.HTTPException) as exc:
+            # HTTPException: the server died between its headers and its body (IncompleteRead)
+            raise NoAnswer(f"{method} {path}: {type(exc).__name__}: {exc}") from None
 
     def get(self, path: str, deadline: float) -> Any:
         """GET until it answers 200 (the server may be restarting) or time.monotonic() passes

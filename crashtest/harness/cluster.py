@@ -87,6 +87,7 @@ class Worker:
     pauses: list[dict] = field(default_factory=list)
     alive: bool = False
     paused: bool = False
+    stopping: bool = False  # being stopped by shrink: no nemesis touches it meanwhile
     log_mark: int = 0  # where this life's output starts in the worker's log
 
 
@@ -101,6 +102,7 @@ class Workers:
         self.workers: dict[str, Worker] = {}
         self._lock = threading.RLock()
         self._next = 1
+        self.closed = False  # after close(), nothing is started any more
 
     def _new_name(self) -> str:
         name = f"w{self._next}"
@@ -108,6 +110,8 @@ class Workers:
         return name
 
     def _start(self, name: str) -> None:
+        if self.closed:
+            raise RuntimeError(f"{name}: the crash test is over, nothing is started")
         worker = self.workers.setdefault(name, Worker(name))
         # Each life appends to the same log: the readiness of this life is after log_mark.
         log = self.site.log_path(name)
@@ -159,7 +163,9 @@ class Workers:
     def running(self) -> list[str]:
         """Alive and not frozen: what a nemesis may kill or freeze."""
         with self._lock:
-            return [n for n, w in self.workers.items() if w.alive and not w.paused]
+            return [
+                n for n, w in self.workers.items() if w.alive and not w.paused and not w.stopping
+            ]
 
     def pick(self, rng: random.Random) -> str | None:
         """A worker to disturb, keeping at least one other ready worker, so work goes on."""
@@ -207,13 +213,17 @@ class Workers:
         """Stop one worker the way an operator would (SIGTERM, then SIGKILL what is left
         after 15 s), keeping at least one."""
         with self._lock:
-            alive = [n for n, w in self.workers.items() if w.alive and not w.paused]
+            alive = self.running()
             if len(alive) <= 1:
                 return None
             name = rng.choice(sorted(alive))
-        self.site.stop(name)
-        with self._lock:
-            self._end(self.workers[name], "stopped")
+            self.workers[name].stopping = True
+        try:
+            self.site.stop(name)
+        finally:
+            with self._lock:
+                self.workers[name].stopping = False
+                self._end(self.workers[name], "stopped")
         return name
 
     def heal(self, deadline: float) -> None:
@@ -223,6 +233,8 @@ class Workers:
             for name, worker in self.workers.items():
                 if worker.paused:
                     self.resume(name)
+                if worker.alive and self.site.processes[name].poll() is not None:
+                    self._end(worker, "exited")  # died by itself: started again below
             alive = [n for n, w in self.workers.items() if w.alive]
             dead = [n for n, w in self.workers.items() if not w.alive]
             for name in dead[: max(0, self.desired - len(alive))]:
@@ -255,6 +267,16 @@ class Workers:
                 if worker.alive:
                     self.site.kill(name)
                     self._end(worker, "killed")
+
+    def close(self) -> None:
+        """The end of the crash test: nothing starts any more, every worker is killed; lives
+        that were still going end without a reason (they did not die, the test ended)."""
+        with self._lock:
+            self.closed = True
+            for name, worker in self.workers.items():
+                if worker.alive:
+                    self.site.kill(name)
+                    self._end(worker, "")
 
     def report(self) -> list[dict]:
         with self._lock:

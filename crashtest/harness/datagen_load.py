@@ -53,23 +53,30 @@ def crash_spec(chunks: int, rows: int) -> dict:
 
 def read_ledger(target: Path, dataset: str) -> list[tuple[str, int, int, str]]:
     """(run key, chunk, rows, checksum) of every chunk loaded into `target`."""
+    return read_target(target, dataset, [])[0]
+
+
+def read_target(
+    target: Path, dataset: str, tables: list[str]
+) -> tuple[list[tuple[str, int, int, str]], int]:
+    """The ledger's rows of `dataset` and the rows in `tables`, read in one transaction: a
+    chunk loaded meanwhile is in both or in neither."""
     if not target.exists():
-        return []
+        return [], 0
     with contextlib.closing(sqlite.connect(str(target), read_only=True)) as db:
+        db.execute("BEGIN")
         if LEDGER_TABLE not in sqlite.list_tables(db, include_ledger=True):
-            return []
-        return db.execute(
+            return [], 0
+        ledger = db.execute(
             f"SELECT run, chunk_id, rows, checksum FROM {LEDGER_TABLE} WHERE dataset = ?",  # noqa: S608
             [dataset],
         ).fetchall()
-
-
-def table_rows(target: Path, tables: list[str]) -> int:
-    with contextlib.closing(sqlite.connect(str(target), read_only=True)) as db:
-        return sum(
+        rows = sum(
             db.execute(f"SELECT COUNT(*) FROM {sqlite.quote(t)}").fetchone()[0]  # noqa: S608
             for t in tables
         )
+        db.execute("COMMIT")
+    return ledger, rows
 
 
 class DatagenWorkload(RunsWorkload):
@@ -124,7 +131,7 @@ class DatagenWorkload(RunsWorkload):
         runs = self.runs_by_label(deadline)
         chunks = self.reference.keys()
         label_of = {self._key(run["id"], deadline): label for label, run in runs.items()}
-        ledger = read_ledger(self.target, self.spec["name"])
+        ledger, in_tables = read_target(self.target, self.spec["name"], list(self.spec["tables"]))
         observed = [f"{label_of.get(key, key)}:{chunk}" for key, chunk, _, _ in ledger]
         rows = total_queue(
             self.name,
@@ -147,7 +154,6 @@ class DatagenWorkload(RunsWorkload):
                 detail=", ".join(wrong[:10]) or "every chunk loaded equals the crash-free run's",
             )
         )
-        in_tables = table_rows(self.target, list(self.spec["tables"])) if ledger else 0
         in_ledger = sum(count for _, _, count, _ in ledger)
         rows.append(
             Check(

@@ -10,10 +10,12 @@ the state written to paused-state.json beside the logs, and the run fails.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,9 +34,10 @@ from crashtest.harness.nemesis import (
     kill_and_restart,
     pause_and_resume,
 )
+from crashtest.harness.querygen_load import QuerygenWorkload, findings_of, run_body
 from crashtest.harness.site import ThrowawaySite, free_port
 
-WORKLOADS = ("datagen", "imports")
+WORKLOADS = ("datagen", "imports", "querygen")
 BROKERS = ("orm", "redis")
 DATABASES = ("sqlite", "postgresql")
 TARGET_ENGINE = "crash-target"
@@ -48,7 +51,14 @@ user = User.objects.create_user("crashtest")
 print("TOKEN", Token.objects.create(user=user).key)
 Engine.objects.create(name={target_engine!r}, kind="sqlite", path={target!r})
 Engine.objects.create(name={reference_engine!r}, kind="sqlite", path={reference!r})
+# querygen's runs generate databases of their own in memory: the files are never written.
+Engine.objects.create(name="crash-duckdb", kind="duckdb", path={duckdb!r})
+Engine.objects.create(name="crash-sqlite", kind="sqlite", path={sqlite!r})
 """
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
 
 
 class CrashTestError(Exception):
@@ -60,7 +70,7 @@ class Options:
     workers: int = 3
     minutes: float = 1.0
     nemeses: list[str] = field(default_factory=lambda: ["kill", "pause", "grow-shrink"])
-    workloads: list[str] = field(default_factory=lambda: ["datagen", "imports"])
+    workloads: list[str] = field(default_factory=lambda: list(WORKLOADS))
     seed: int = 1
     broker: str = "orm"
     database: str = "sqlite"
@@ -70,7 +80,8 @@ class Options:
     chunks: int = 24
     rows_per_chunk: int = 4000
     import_clients: int = 2
-    kill_every: tuple[float, float] = (0.3, 1.2)
+    querygen_queries: int = 300
+    kill_every: tuple[float, float] = (0.2, 0.9)
 
     def problems(self) -> list[str]:
         said = []
@@ -117,6 +128,8 @@ class CrashTest:
         self.workloads: list = []
         self.web_port = free_port()
         self.web_down = threading.Event()
+        self.shared = threading.Lock()
+        self.nemesis_threads: list[threading.Thread] = []
         self.world_paused = threading.Event()
         self._all_done = threading.Event()
         self.checks: list[Check] = []
@@ -130,11 +143,12 @@ class CrashTest:
             self._set_up()
             self.timeline.phase("chaos")
             self._chaos()
+            # After a pause of the world nothing goes on: the state is kept as it was.
+            for phase, step in (("heal", self._heal), ("drain", self._drain)):
+                if not self.world_paused.is_set():
+                    self.timeline.phase(phase)
+                    step()
             if not self.world_paused.is_set():
-                self.timeline.phase("heal")
-                self._heal()
-                self.timeline.phase("drain")
-                self._drain()
                 self.timeline.phase("check")
                 self._check()
         except KeyboardInterrupt:
@@ -143,11 +157,18 @@ class CrashTest:
         except CrashTestError:
             raise
         except Exception as exc:
-            self.stopped_by = "error"
+            if self.stopped_by == "time":  # a watchdog's verdict stays the verdict
+                self.stopped_by = "error"
             self.errors.append(f"{type(exc).__name__}: {exc}")
         finally:
             self.timeline.close()
-            self._tear_down()
+            # A second Ctrl-C must not leave processes behind halfway through the tear-down.
+            previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if _main_thread() else None
+            try:
+                self._tear_down()
+            finally:
+                if previous is not None:
+                    signal.signal(signal.SIGINT, previous)
         return self.report()
 
     def _set_up(self) -> None:
@@ -158,15 +179,15 @@ class CrashTest:
             from crashtest.harness.redis_server import RedisServer
 
             redis = RedisServer(self.folder / "redis")
+            self.servers.append(redis)  # before start(): a start that fails is cleaned up too
             redis.start()
-            self.servers.append(redis)
             env["ASSAY_Q_REDIS_URL"] = redis.url
         if o.database == "postgresql":
             from crashtest.harness.postgres_server import PostgresServer
 
             self.pg = PostgresServer()
-            self.pg.start()
             self.servers.append(self.pg)
+            self.pg.start()
             env["DATABASE_URL"] = self.pg.create_database("assay_crash")
         deadline = time.monotonic() + 180
         self.site = site = ThrowawaySite(self.folder / "site", workers=1, extra_env=env)
@@ -180,6 +201,8 @@ class CrashTest:
                 target=str(target),
                 reference_engine=REFERENCE_ENGINE,
                 reference=str(reference),
+                duckdb=str(self.folder / "querygen.duckdb"),
+                sqlite=str(self.folder / "querygen.sqlite3"),
             ),
         )
         token = next(line.split()[1] for line in printed.splitlines() if line.startswith("TOKEN"))
@@ -189,6 +212,8 @@ class CrashTest:
         self.workers.start_all(deadline)
         if "datagen" in o.workloads:
             self.workloads.append(self._datagen(site, api, target, reference))
+        if "querygen" in o.workloads:
+            self.workloads.append(self._querygen(site, api, deadline))
         if "imports" in o.workloads:
             from crashtest.harness.imports import ImportsWorkload
 
@@ -225,6 +250,33 @@ class CrashTest:
             on_done=self._done,
         )
 
+    def _querygen(self, site: ThrowawaySite, api: Api, deadline: float) -> QuerygenWorkload:
+        """The uninterrupted run first: the same budget and seed, in the foreground."""
+        o = self.options
+        label = f"crash-querygen-{o.seed}-reference"
+        body = run_body(
+            label, sut="crash-duckdb", reference="crash-sqlite", queries=o.querygen_queries,
+            seed=o.seed,
+        )  # fmt: skip
+        site.manage(
+            "querygen", "run", "--sut", body["sut"], "--reference", body["reference"],
+            "--queries", str(body["budget_queries"]), "--seed", str(o.seed),
+            "--timeout", str(body["timeout"]), "--max-reductions", str(body["max_reductions"]),
+            "--label", label, "--no-progress",
+        )  # fmt: skip
+        runs = [r for r in api.get_all(QuerygenWorkload.path, deadline) if r["label"] == label]
+        if len(runs) != 1 or runs[0]["queries"] != o.querygen_queries:
+            raise CrashTestError(f"the uninterrupted querygen run did not finish: {runs}")
+        return QuerygenWorkload(
+            api,
+            sut=body["sut"],
+            reference=body["reference"],
+            queries=o.querygen_queries,
+            seed=o.seed,
+            expected=findings_of(api, runs[0]["id"], deadline),
+            on_done=self._done,
+        )
+
     def _done(self, workload: str, count: int = 1) -> None:
         self.timeline.completed(workload, count)
 
@@ -258,6 +310,7 @@ class CrashTest:
                     errors=self.errors,
                 )  # fmt: skip
             )
+        self.nemesis_threads = list(threads)
         threads.append(threading.Thread(target=self._watch, name="watchdog", daemon=True))
         for thread in threads:
             thread.start()
@@ -286,35 +339,57 @@ class CrashTest:
             return self._restart_db, Cadence(8.0, 20.0), "D"
         return self._terminate_backends, Cadence(3.0, 8.0), "t"
 
-    def _kill_web(self, rng) -> None:
+    @contextlib.contextmanager
+    def _shared_part(self, nemesis: str, mark: str) -> Iterator[bool]:
+        """One disruption of a shared part (the web server, the database) at a time: a turn
+        that finds another one going on is skipped. The cluster is not ready meanwhile."""
+        if not self.shared.acquire(blocking=False):
+            self.timeline.event(nemesis, "skip", detail="another part is down", mark=f":{mark}")
+            yield False
+            return
         self.web_down.set()
         try:
+            yield True
+        finally:
+            self.web_down.clear()
+            self.shared.release()
+
+    def _kill_web(self, rng) -> None:
+        with self._shared_part("kill", "cW") as mine:
+            if not mine:
+                return
             self.site.kill("web")
             self.timeline.event("kill", "kill", "web", "SIGKILL", mark="cW")
             self.stop_chaos.wait(rng.uniform(0.1, 1.0))
             self.site.start_web("web", self.web_port, time.monotonic() + 60)
             self.timeline.event("kill", "restart", "web", mark="rW")
-        finally:
-            self.web_down.clear()
 
     def _restart_db(self, rng) -> None:
-        self.web_down.set()
-        try:
+        with self._shared_part("restart-db", "D") as mine:
+            if not mine:
+                return
             self.timeline.event("restart-db", "restart-db", "postgresql", "-m immediate", "cD")
             self.pg.restart(immediate=True)
             self.timeline.event("restart-db", "restarted", "postgresql", mark="rD")
-        finally:
-            self.web_down.clear()
 
     def _terminate_backends(self, rng) -> None:
-        count = self.pg.terminate_backends("assay_crash")
-        self.timeline.event(
-            "terminate-backends", "terminate-backends", "postgresql", f"{count} connections",
-            mark=f"t{count}",
-        )  # fmt: skip
+        with self._shared_part("terminate-backends", "t") as mine:
+            if not mine:
+                return
+            count = self.pg.terminate_backends("assay_crash")
+            self.timeline.event(
+                "terminate-backends", "terminate-backends", "postgresql", f"{count} connections",
+                mark=f"t{count}",
+            )  # fmt: skip
 
     def _watch(self) -> None:
         """The progress watchdog and the sanity loop, master-crasher's `{AP}` and `,`."""
+        try:
+            self._watch_loop()
+        except Exception as exc:  # a watchdog that dies must say so: the run fails
+            self.errors.append(f"watchdog: {type(exc).__name__}: {exc}")
+
+    def _watch_loop(self) -> None:
         turn = 0
         while not self.world_paused.is_set() and not self._all_done.is_set():
             time.sleep(1.0)
@@ -334,6 +409,7 @@ class CrashTest:
     def _pause_the_world(self, why: str) -> None:
         """Freeze every process of the site as it is, write the state beside the logs."""
         self.world_paused.set()
+        self.stop_chaos.set()  # no nemesis turn after this (one going on ends at its next step)
         self.stopped_by = "watchdog"
         self.errors.append(f"paused the world: {why}")
         self.workers.freeze_all()
@@ -354,6 +430,8 @@ class CrashTest:
 
     def _drain(self) -> None:
         deadline = time.monotonic() + self.options.drain_seconds
+        for workload in self.workloads:
+            getattr(workload, "adopt", lambda _: None)(deadline)
         while any(getattr(w, "outstanding", lambda: 0)() for w in self.workloads):
             if self.world_paused.is_set():
                 return
@@ -376,6 +454,12 @@ class CrashTest:
     def _tear_down(self) -> None:
         self._all_done.set()
         self.stop_chaos.set()
+        for thread in self.nemesis_threads:
+            thread.join(timeout=60)  # a restart going on ends before the processes are killed
+        if self.workers is not None:
+            self.workers.close()
+        if self.site is not None:
+            self.site.kill_all()  # before joining clients that may wait on a frozen server
         for workload in self.workloads:
             for stop in ("stop", "halt"):
                 try:
@@ -383,8 +467,6 @@ class CrashTest:
                 except Exception as exc:
                     self.errors.append(f"{workload.name}.{stop}: {exc}")
         if self.site is not None:
-            if self.workers is not None:
-                self.workers.kill_all()
             self.site.kill_all()
         for server in reversed(self.servers):
             for stop in ("cleanup", "stop"):

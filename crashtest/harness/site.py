@@ -190,12 +190,18 @@ class ThrowawaySite:
     def stop(self, name: str) -> None:
         """Stop `name` cleanly if it will: thaw it, TERM the leader (qcluster stops its
         workers), then KILL whatever is left of its group."""
+        # The process as it is now, all through: a restart meanwhile is another life.
         process = self.processes[name]
-        self._signal_group(name, signal.SIGCONT)
+
+        def signal_group(signum: int) -> None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signum)
+
+        signal_group(signal.SIGCONT)
         with contextlib.suppress(ProcessLookupError, subprocess.TimeoutExpired):
             process.terminate()
             process.wait(timeout=15)
-        self._signal_group(name, signal.SIGKILL)
+        signal_group(signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=5)
 

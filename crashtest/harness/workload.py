@@ -38,6 +38,8 @@ class RunsWorkload:
         self._submitting = threading.Event()
         self._halt = threading.Event()
         self._thread: threading.Thread | None = None
+        self.following: dict[str, int] = {}  # recovered runs followed to their end (adopt)
+        self.errors: list[str] = []
 
     def body(self, label: str) -> dict:
         raise NotImplementedError
@@ -63,16 +65,31 @@ class RunsWorkload:
 
     def outstanding(self) -> int:
         with self._lock:
-            return len(set(self.acknowledged) - self.finished)
+            return len((set(self.acknowledged) | set(self.following)) - self.finished)
 
     def _loop(self) -> None:
         n = 0
         while not self._halt.is_set():
-            if self._submitting.is_set() and self.outstanding() < self.in_flight:
-                n += 1
-                self._submit(f"crash-{self.name}-{self.seed}-{n}")
-            self._follow()
+            try:
+                if self._submitting.is_set() and self.outstanding() < self.in_flight:
+                    n += 1
+                    self._submit(f"crash-{self.name}-{self.seed}-{n}")
+                self._follow()
+            except Exception as exc:  # a client bug must not stop the client silently
+                self.errors.append(f"{type(exc).__name__}: {exc}")
+                if len(self.errors) > 20:
+                    return
             self._halt.wait(0.3)
+
+    def adopt(self, deadline: float) -> None:
+        """Follow to their end the runs the site made although their submission got no
+        answer (recovered): the drain waits for them too, so the checks see a still target."""
+        with self._lock:
+            unknown = set(self.indeterminate) - set(self.acknowledged)
+        for label, run in self.runs_by_label(deadline).items():
+            if label in unknown:
+                with self._lock:
+                    self.following[label] = run["id"]
 
     def _submit(self, label: str) -> None:
         with self._lock:
@@ -93,7 +110,11 @@ class RunsWorkload:
 
     def _follow(self) -> None:
         with self._lock:
-            following = {k: v for k, v in self.acknowledged.items() if k not in self.finished}
+            following = {
+                k: v
+                for k, v in {**self.acknowledged, **self.following}.items()
+                if k not in self.finished
+            }
         for label, pk in following.items():
             try:
                 status, run = self.api.call("GET", f"{self.path}{pk}/")

@@ -3,12 +3,13 @@ with its report, and the run in results (`crashtest_<date>`, one test per check)
 
 from __future__ import annotations
 
+import math
 import secrets
 from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import close_old_connections, transaction
 from django.utils import timezone
 
 from core.exceptions import AssayError
@@ -24,7 +25,17 @@ def build_options(**given) -> Options:
     if given.get("seed") is None:
         given["seed"] = secrets.randbelow(MAX_SEED)
     options = Options(**{k: v for k, v in given.items() if v is not None})
-    if problems := options.problems():
+    problems = options.problems()
+    if not 0 <= options.seed <= MAX_SEED:
+        problems.append(f"--seed: from 0 to {MAX_SEED}")
+    if not math.isfinite(options.watchdog_seconds) or options.watchdog_seconds < 2 * (
+        options.lease_seconds
+    ):
+        problems.append(
+            f"--watchdog: seconds, at least two leases ({2 * options.lease_seconds} s): a "
+            "frozen worker's job comes back after a lease"
+        )
+    if problems:
         raise AssayError("; ".join(problems), code="bad_options")
     return options
 
@@ -51,11 +62,17 @@ def run_crashtest(
     CrashRun.objects.filter(pk=row.pk).update(folder=str(folder))
     try:
         report = CrashTest(options, folder, emit).run()
-    except CrashTestError as exc:
+    except BaseException as exc:  # whatever stopped it (a second Ctrl-C too): not "running"
+        close_old_connections()  # an hour later, the connection may be gone
         CrashRun.objects.filter(pk=row.pk).update(
-            state=CrashRun.State.ERROR, error=str(exc), finished_at=timezone.now()
+            state=CrashRun.State.ERROR,
+            error=f"{type(exc).__name__}: {exc}"[:2000],
+            finished_at=timezone.now(),
         )
-        raise AssayError(str(exc), code="crashtest_error") from None
+        if isinstance(exc, CrashTestError | OSError):
+            raise AssayError(str(exc), code="crashtest_error") from None
+        raise
+    close_old_connections()
     row.refresh_from_db()
     row.report = report
     row.kills = report["counts"]["kills"]
@@ -65,9 +82,10 @@ def run_crashtest(
     else:
         row.state = CrashRun.State.PASSED if report["ok"] else CrashRun.State.FAILED
     row.error = "\n".join(report["errors"])
+    row.save()  # the verdict first: recording in results comes on top of it
     if record:
         row.results_run = _record(row)
-    row.save()
+        row.save(update_fields=["results_run"])
     return row
 
 
@@ -80,7 +98,12 @@ def _record(row: CrashRun) -> str:
     whole (failing when the watchdog stopped it or it could not finish)."""
     name = results_run_name(row)
     base = f"crashtest.{row.database}.{row.broker}"
-    common = {"test_run": name, "project": "crashtest", "context": f"seed {row.seed}"}
+    # The context names the crash test: a rerun of the same seed the same day is told apart.
+    common = {
+        "test_run": name,
+        "project": "crashtest",
+        "context": f"crash test {row.pk}, seed {row.seed}",
+    }
     report = row.report
     out = [
         ParsedResult(

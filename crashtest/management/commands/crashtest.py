@@ -32,7 +32,7 @@ class Command(BaseCommand):
             "--nemesis", default="kill,pause,grow-shrink", help=f"Any of {','.join(NEMESES)}"
         )
         parser.add_argument(
-            "--workload", default="datagen,imports", help=f"Any of {','.join(WORKLOADS)}"
+            "--workload", default=",".join(WORKLOADS), help=f"Any of {','.join(WORKLOADS)}"
         )
         parser.add_argument("--seed", type=int, default=None, help="Default: random (printed)")
         parser.add_argument("--broker", default="orm", help="orm or redis (a private redis-server)")

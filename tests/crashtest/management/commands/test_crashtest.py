@@ -43,9 +43,11 @@ def test_a_minute_of_kills_pauses_and_resizing_on_the_orm_broker(tmp_path: Path)
     row, printed = crash(tmp_path, "--minutes", "1", "--seed", "5", "--workers", "3")
     assert row.state == CrashRun.State.PASSED, printed
     assert row.kills >= 20, printed
-    checks = check_nothing_lost(row, {"datagen", "imports"})
+    checks = check_nothing_lost(row, {"datagen", "imports", "querygen"})
     assert checks["datagen", "checksum"]["value"] == 0
     assert checks["datagen", "runs finished"]["value"] >= 1
+    assert checks["querygen", "queries"]["value"] == 0
+    assert checks["querygen", "group counts"]["value"] == 0
     counts = row.report["counts"]
     assert counts["restarts"] == counts["kills"]
     assert counts["pauses"] >= 1 and counts["grows"] + counts["shrinks"] >= 1
@@ -94,6 +96,10 @@ def test_a_crash_test_on_the_redis_broker(tmp_path: Path) -> None:
         (["--workers", "0"], "--workers: from 1 to 16"),
         (["--broker", "kafka"], "--broker: one of orm, redis"),
         (["--lease", "1"], "--lease: at least 5 seconds"),
+        (["--watchdog", "5"], "--watchdog: seconds, at least two leases"),
+        (["--watchdog", "nan"], "--watchdog: seconds, at least two leases"),
+        (["--seed", "-1"], "--seed: from 0 to 2147483647"),
+        (["--minutes", "0"], "--minutes: more than 0"),
     ],
 )
 def test_bad_options_are_one_line(tmp_path: Path, args: list[str], said: str) -> None:
@@ -108,4 +114,12 @@ def test_a_folder_in_use_is_refused(tmp_path: Path) -> None:
     (tmp_path / "crash" / "site.sqlite3").write_text("someone's")
     with pytest.raises(CommandError, match="is not empty: a crash test makes its own site"):
         crash(tmp_path)
+    assert CrashRun.objects.get().state == CrashRun.State.ERROR
+
+
+def test_a_folder_that_is_a_file_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "crash").write_text("a file")
+    with pytest.raises(CommandError) as caught:
+        crash(tmp_path)
+    assert "\n" not in str(caught.value) and "crash" in str(caught.value)
     assert CrashRun.objects.get().state == CrashRun.State.ERROR
