@@ -27,8 +27,8 @@ test: venv
 	bash scripts/ensure-services.sh
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m pytest -q -p no:cacheprovider
-	$(PY) -m pytest -q -p no:cacheprovider --db=postgresql
+	$(PY) -m pytest -q -p no:cacheprovider --durations=12
+	$(PY) -m pytest -q -p no:cacheprovider --durations=12 --db=postgresql
 
 lint: venv
 	$(PY) -m ruff check . && $(PY) -m ruff format --check .

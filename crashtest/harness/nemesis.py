@@ -4,7 +4,7 @@ stabilize switch). Each action is recorded on the timeline with its progress mar
 
 | nemesis | does | marks |
 | --- | --- | --- |
-| kill | SIGKILL a worker (or the web server), a short sleep, restart it | cN rN (cW rW) |
+| kill | SIGKILL a worker, sleep, restart it; in a loop of its own: the web server | cN rN, cW rW |
 | pause | SIGSTOP a worker for longer than a lease, then SIGCONT | pN uN |
 | grow-shrink | start a new worker, or stop one with SIGTERM (never the last) | +N -N |
 | restart-db | restart the PostgreSQL server, crash-like (pg_ctl -m immediate) | cD rD |
@@ -90,15 +90,11 @@ class Nemesis(threading.Thread):
 
 
 def kill_and_restart(
-    workers: Workers, timeline: Timeline, stop: threading.Event, web: Callable | None = None
+    workers: Workers, timeline: Timeline, stop: threading.Event
 ) -> Callable[[random.Random], None]:
-    """SIGKILL a worker (or, one turn in N+1 when there is a web server, the web server),
-    sleep a little as master-crasher does, restart it."""
+    """SIGKILL a worker's process group, sleep a little as master-crasher does, restart it."""
 
     def act(rng: random.Random) -> None:
-        if web is not None and rng.random() < 1 / (len(workers.running()) + 1):
-            web(rng)
-            return
         name = workers.pick(rng)
         if name is None:
             timeline.event("kill", "skip", detail="no worker to spare", mark=":c")

@@ -127,7 +127,7 @@ class CrashTest:
         self.workers: Workers | None = None
         self.workloads: list = []
         self.web_port = free_port()
-        self.web_down = threading.Event()
+        self.db_down = threading.Event()
         self.shared = threading.Lock()
         self.nemesis_threads: list[threading.Thread] = []
         self.world_paused = threading.Event()
@@ -281,8 +281,10 @@ class CrashTest:
         self.timeline.completed(workload, count)
 
     def _ready(self) -> bool:
+        """The stabilize switch's question: can the cluster work? (The web server being down
+        stops no worker: it holds only the other disruptions of shared parts.)"""
         return (
-            not self.web_down.is_set()
+            not self.db_down.is_set()
             and not self.world_paused.is_set()
             and bool(self.workers and self.workers.ready())
         )
@@ -295,7 +297,10 @@ class CrashTest:
         self.timeline.completed("start", 0)  # the watchdog counts from here
         for workload in self.workloads:
             workload.start()
-        for name in o.nemeses:
+        # `kill` is two loops, as master-crasher's subshells: the workers, and the web server
+        # (its restart takes seconds, which the workers' loop does not wait for).
+        loops = [n for m in o.nemeses for n in ([m, "kill-web"] if m == "kill" else [m])]
+        for name in loops:
             act, cadence, mark = self._nemesis(name)
             threads.append(
                 Nemesis(
@@ -328,8 +333,10 @@ class CrashTest:
     def _nemesis(self, name: str) -> tuple[Callable, Cadence, str]:
         o = self.options
         if name == "kill":
-            act = kill_and_restart(self.workers, self.timeline, self.stop_chaos, self._kill_web)
+            act = kill_and_restart(self.workers, self.timeline, self.stop_chaos)
             return act, Cadence(*o.kill_every), "c"
+        if name == "kill-web":
+            return self._kill_web, Cadence(2.0, 6.0), "cW"
         if name == "pause":
             act = pause_and_resume(self.workers, self.timeline, self.stop_chaos, o.lease_seconds)
             return act, Cadence(2.0, 6.0), "p"
@@ -340,32 +347,37 @@ class CrashTest:
         return self._terminate_backends, Cadence(3.0, 8.0), "t"
 
     @contextlib.contextmanager
-    def _shared_part(self, nemesis: str, mark: str) -> Iterator[bool]:
+    def _shared_part(
+        self, nemesis: str, mark: str, down: threading.Event | None = None
+    ) -> Iterator[bool]:
         """One disruption of a shared part (the web server, the database) at a time: a turn
-        that finds another one going on is skipped. The cluster is not ready meanwhile."""
+        that finds another one going on is skipped. `down` is set meanwhile (the database:
+        the cluster is not ready)."""
         if not self.shared.acquire(blocking=False):
             self.timeline.event(nemesis, "skip", detail="another part is down", mark=f":{mark}")
             yield False
             return
-        self.web_down.set()
+        if down is not None:
+            down.set()
         try:
             yield True
         finally:
-            self.web_down.clear()
+            if down is not None:
+                down.clear()
             self.shared.release()
 
     def _kill_web(self, rng) -> None:
-        with self._shared_part("kill", "cW") as mine:
+        with self._shared_part("kill-web", "cW") as mine:
             if not mine:
                 return
             self.site.kill("web")
-            self.timeline.event("kill", "kill", "web", "SIGKILL", mark="cW")
+            self.timeline.event("kill-web", "kill", "web", "SIGKILL", mark="cW")
             self.stop_chaos.wait(rng.uniform(0.1, 1.0))
             self.site.start_web("web", self.web_port, time.monotonic() + 60)
-            self.timeline.event("kill", "restart", "web", mark="rW")
+            self.timeline.event("kill-web", "restart", "web", mark="rW")
 
     def _restart_db(self, rng) -> None:
-        with self._shared_part("restart-db", "D") as mine:
+        with self._shared_part("restart-db", "D", self.db_down) as mine:
             if not mine:
                 return
             self.timeline.event("restart-db", "restart-db", "postgresql", "-m immediate", "cD")
@@ -373,7 +385,7 @@ class CrashTest:
             self.timeline.event("restart-db", "restarted", "postgresql", mark="rD")
 
     def _terminate_backends(self, rng) -> None:
-        with self._shared_part("terminate-backends", "t") as mine:
+        with self._shared_part("terminate-backends", "t", self.db_down) as mine:
             if not mine:
                 return
             count = self.pg.terminate_backends("assay_crash")

@@ -78,7 +78,7 @@ def test_a_crash_test_on_the_redis_broker(tmp_path: Path) -> None:
             pytest.fail(MISSING)
         pytest.skip(MISSING)
     row, printed = crash(
-        tmp_path, "--minutes", "0.4", "--seed", "9", "--broker", "redis",
+        tmp_path, "--minutes", "0.25", "--seed", "9", "--broker", "redis",
         "--nemesis", "kill", "--workload", "datagen", "--no-record",
     )  # fmt: skip
     assert row.state == CrashRun.State.PASSED, printed
