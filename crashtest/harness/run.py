@@ -409,7 +409,12 @@ class CrashTest:
             if turn % 2 == 0:
                 self.timeline.mark(",")
                 for workload in self.workloads:
-                    for problem in getattr(workload, "sanity", list)():
+                    try:
+                        problems = getattr(workload, "sanity", list)()
+                    except Exception as exc:  # a target busy with loads: look next round
+                        self.timeline.event("sanity", "skip", workload.name, str(exc)[:200])
+                        continue
+                    for problem in problems:
                         self._pause_the_world(f"sanity: {workload.name}: {problem}")
                         return
             outstanding = sum(getattr(w, "outstanding", lambda: 1)() for w in self.workloads)
