@@ -35,6 +35,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+# Running a program as the postgres user when we are root: the crash tester's private server
+# does it the same way (one implementation, crashtest/harness/postgres_server.py).
+from crashtest.harness.postgres_server import server_user_prefix as _run_as_server_user_prefix
+
 if TYPE_CHECKING:
     from pytest_postgresql.executors import PostgreSQLExecutor
 
@@ -113,23 +117,6 @@ def find_pg_ctl(explicit: str | None = None) -> str | None:
     for candidate in candidates:
         if os.path.isfile(candidate) and _has_server_binaries(candidate):
             return os.path.realpath(candidate)
-    return None
-
-
-def _run_as_server_user_prefix() -> list[str] | None:
-    """Command prefix that runs a program as the postgres user; [] when not root."""
-    if os.geteuid() != 0:
-        return []
-    try:
-        pwd.getpwnam(SERVER_OS_USER)
-    except KeyError:
-        return None
-    # setpriv needs no PAM session; runuser is the fallback on systems without it.
-    if setpriv := shutil.which("setpriv"):
-        user = SERVER_OS_USER
-        return [setpriv, f"--reuid={user}", f"--regid={user}", "--init-groups", "--"]
-    if runuser := shutil.which("runuser"):
-        return [runuser, "-u", SERVER_OS_USER, "--"]
     return None
 
 
