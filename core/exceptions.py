@@ -56,7 +56,7 @@ def api_exception_handler(exc, context):
     if isinstance(exc, Http404):
         exc = drf_exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
-        exc = drf_exceptions.PermissionDenied()
+        exc = drf_exceptions.PermissionDenied(str(exc) or None)  # core.roles.require's sentence
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -13,6 +13,7 @@ from django.db import models
 from django.utils import timezone
 
 from core.exceptions import AssayError
+from core.roles import PERMISSIONS
 from dbkinds import postgresql
 
 
@@ -157,3 +158,16 @@ class Engine(models.Model):
             **self.options,
         }
         return postgresql.conninfo(parts)
+
+
+class Access(models.Model):
+    """No table: it only carries the permissions of core.roles (Django ties a permission to a
+    model). Groups (the roles) hold them; see core/roles.py and docs/permissions.md."""
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = list(PERMISSIONS.items())
+
+    def __str__(self) -> str:
+        return "access"

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core import roles
 from core.exceptions import AssayError
 from datagen import selectors
 from datagen.generator import bundled_spec_names, load_bundled_spec
@@ -152,6 +153,7 @@ class DatagenRunViewSet(
 
     queryset = DatagenRun.objects.select_related("load_engine").order_by("-pk")
     filterset_fields = ["spec_name"]
+    write_permissions = {"*": "submit_datagen"}
 
     def get_serializer_class(self):
         if self.action == "create":
@@ -173,6 +175,9 @@ class DatagenRunViewSet(
         data = dict(form.validated_data)
         spec = runs.resolve_spec(data.pop("spec"))
         data["load_engine"] = data["load_engine"] or None
+        if data["load_engine"] and data.get("replace_tables"):
+            # A reference database's tables dropped and reloaded: staff's call, not CI's.
+            roles.require(request.user, "replace_tables", "A load that replaces tables")
         # Output always under ASSAY_DATAGEN_ROOT: the API never writes where a caller says.
         run = runs.submit_run(spec, **data)
         body = RunDetailSerializer(run, context={"request": request}).data

@@ -193,6 +193,7 @@ class CheckViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     queryset = Check.objects.select_related("project").order_by("-created_at", "-pk")
     serializer_class = GateCheckSerializer
     filterset_class = CheckFilter
+    write_permissions = {"*": "submit_gate_check"}
 
     def _accepted(self, request: Request, check: Check) -> Response:
         body = GateCheckSerializer(check, context={"request": request}).data

@@ -14,11 +14,11 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core import roles
 from core.exceptions import AssayError
 from querygen import selectors
 from querygen.models import Finding, Group, GroupStatus, OracleKind, Pair, QuerygenRun
@@ -228,6 +228,7 @@ class QuerygenRunViewSet(
     # Findings are counted from their rows: a running run's show as they are recorded.
     queryset = selectors.runs()
     filterset_fields = ["state", "pair", "oracle"]
+    write_permissions = {"create": "submit_querygen"}
 
     def get_serializer_class(self):
         if self.action == "create":
@@ -240,10 +241,10 @@ class QuerygenRunViewSet(
         form = QuerygenSubmitSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         programs = form.validated_data.get("sut_python") or form.validated_data.get("ladder")
-        if programs and not request.user.is_staff:
+        if programs:
             # The interpreter is a program the worker runs: a staff decision, not a CI token's.
-            raise PermissionDenied(
-                "Only staff may run a private build's interpreter (sut_python, ladder)."
+            roles.require(
+                request.user, "private_builds", "Running a private build (sut_python, ladder)"
             )
         run = runs.submit_run(**form.validated_data)
         body = QuerygenRunDetailSerializer(run, context={"request": request}).data
@@ -305,6 +306,7 @@ class FindingViewSet(viewsets.ReadOnlyModelViewSet):
 
     queryset = Finding.objects.order_by("-pk")
     filterset_fields = ["group", "run", "kind"]
+    write_permissions = {"replay": "triage"}
 
     def get_serializer_class(self):
         if self.action == "replay":
@@ -424,6 +426,7 @@ class GroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     the list (their own URL still answers, with merged_into)."""
 
     queryset = Group.objects.all()
+    write_permissions = {"*": "triage"}
     filter_backends = [DjangoFilterBackend, OrderingFilter]
     filterset_fields = ["status", "kind", "scope"]
     ordering_fields = ["last_seen", "count"]

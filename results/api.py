@@ -444,6 +444,7 @@ class ExpectedTestViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Expected tests per class of runs; generate them from a run, check a run against them."""
 
     serializer_class = ExpectedTestSerializer
+    write_permissions = {"*": "import_results"}
 
     def get_queryset(self):
         params = self.request.query_params
@@ -503,6 +504,7 @@ class ImportView(APIView):
     names the file and the line."""
 
     parser_classes = [MultiPartParser, FormParser]
+    write_permissions = {"*": "import_results"}
 
     @extend_schema(
         request={"multipart/form-data": ImportFormSerializer},

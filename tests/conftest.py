@@ -12,16 +12,31 @@ def api_client():
 
 @pytest.fixture
 def token_client(db):
-    """An API client authenticated with a token, as CI would be."""
+    """An API client authenticated with a token of the CI role, as CI would be."""
+    from core import roles
+
+    return _role_client("ci-bot", roles.CI)
+
+
+def _role_client(name: str, role: str):
     from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
     from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
-    user = get_user_model().objects.create_user("ci-bot", password="not-used-here-123")
-    token = Token.objects.create(user=user)
+    user = get_user_model().objects.create_user(name, password="not-used-here-123")
+    user.groups.add(Group.objects.get(name=role))
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     return client
+
+
+@pytest.fixture
+def triager_client(db):
+    """An API client with the token of a triager (core.roles): group status, replay."""
+    from core import roles
+
+    return _role_client("triager", roles.TRIAGER)
 
 
 @pytest.fixture(autouse=True)

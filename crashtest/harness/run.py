@@ -44,10 +44,11 @@ TARGET_ENGINE = "crash-target"
 REFERENCE_ENGINE = "crash-reference"
 
 SETUP = """
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from rest_framework.authtoken.models import Token
 from core.models import Engine
 user = User.objects.create_user("crashtest")
+user.groups.add(Group.objects.get(name="CI"))
 print("TOKEN", Token.objects.create(user=user).key)
 Engine.objects.create(name={target_engine!r}, kind="sqlite", path={target!r})
 Engine.objects.create(name={reference_engine!r}, kind="sqlite", path={reference!r})

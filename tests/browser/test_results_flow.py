@@ -5,6 +5,7 @@ import re
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from rest_framework.authtoken.models import Token
 
 from results.demo import junit_document
@@ -31,6 +32,7 @@ def _import(page, base: str, token: str, run: str, data: bytes) -> dict:
 
 def test_import_then_find_the_failing_test_and_its_log(page, live_server):
     user = get_user_model().objects.create_user("ci", password="unused-password-1")
+    user.groups.add(Group.objects.get(name="CI"))
     token = Token.objects.create(user=user).key
     base = live_server.url
     _import(page, base, token, "daily_2026-11-01", junit_document(300, seed=1, fail_every=1000))

@@ -144,7 +144,7 @@ def test_only_staff_run_a_private_build(token_client, qg_engines):
     """The interpreter is a program the worker runs: a CI token may not name one."""
     answer = submit(token_client, {**GOOD, "sut_python": "/bin/true"})
     assert answer.status_code == 403, answer.content
-    assert "staff" in answer.json()["detail"]
+    assert "private_builds" in answer.json()["detail"]
     assert not QuerygenRun.objects.exists()
 
 
@@ -234,15 +234,17 @@ def test_pairs_are_read_only(api_client, token_client, rows):
 # --- group status -------------------------------------------------------------------------------
 
 
-def test_set_a_groups_status(token_client, rows):
+def test_set_a_groups_status(triager_client, token_client, rows):
     group = rows["a"]
     url = f"/api/v1/querygen/groups/{group.pk}/"
-    refused = token_client.patch(url, {"status": "known"}, format="json")
+    ci = token_client.patch(url, {"status": "ignored"}, format="json")
+    assert ci.status_code == 403 and "triage" in ci.json()["detail"]  # a CI token does not triage
+    refused = triager_client.patch(url, {"status": "known"}, format="json")
     assert refused.status_code == 400 and refused.json()["error"] == "link_required"
     group.refresh_from_db()
     assert group.status == GroupStatus.NEW
 
-    known = token_client.patch(
+    known = triager_client.patch(
         url, {"status": "known", "link": "https://bugs.example.org/7", "note": "dup"},
         format="json",
     )  # fmt: skip
@@ -251,10 +253,10 @@ def test_set_a_groups_status(token_client, rows):
     group.refresh_from_db()
     assert (group.status, group.link) == ("known", "https://bugs.example.org/7")
 
-    ignored = token_client.post(url + "status/", {"status": "ignored"}, format="json")
+    ignored = triager_client.post(url + "status/", {"status": "ignored"}, format="json")
     assert ignored.status_code == 200 and ignored.json()["status"] == "ignored"
     # a note alone keeps the status
-    noted = token_client.patch(url, {"note": "seen on 1.2"}, format="json").json()
+    noted = triager_client.patch(url, {"note": "seen on 1.2"}, format="json").json()
     assert noted["status"] == "ignored" and noted["note"] == "seen on 1.2"
 
     for body, error in [
@@ -262,7 +264,7 @@ def test_set_a_groups_status(token_client, rows):
         ({"link": "ftp://x"}, "bad_link"),
         ({"title": "renamed"}, "unknown_field"),
     ]:
-        answer = token_client.patch(url, body, format="json")
+        answer = triager_client.patch(url, body, format="json")
         assert answer.status_code == 400 and answer.json()["error"] == error, answer.json()
     group.refresh_from_db()
     assert group.status == "ignored" and group.title == "content: aaaa"
@@ -271,7 +273,7 @@ def test_set_a_groups_status(token_client, rows):
 # --- a real run: its report, its findings, a replay ---------------------------------------------
 
 
-def test_a_real_runs_detail_and_replay(api_client, token_client, found):
+def test_a_real_runs_detail_and_replay(api_client, token_client, triager_client, found):
     detail = api_client.get(f"{RUNS}{found.pk}/").json()
     assert detail["state"] == "succeeded" and detail["counts"]["queries"] == 20
     assert detail["counts"]["findings"] == found.findings
@@ -285,18 +287,18 @@ def test_a_real_runs_detail_and_replay(api_client, token_client, found):
     findings = api_client.get(f"/api/v1/querygen/findings/?run={found.pk}").json()["results"]
     assert len(findings) == found.findings
     finding = findings[0]
-    replay = token_client.post(
-        f"/api/v1/querygen/findings/{finding['id']}/replay/", {}, format="json"
-    )
+    url = f"/api/v1/querygen/findings/{finding['id']}/replay/"
+    assert token_client.post(url, {}, format="json").status_code == 403  # CI does not triage
+    replay = triager_client.post(url, {}, format="json")
     assert replay.status_code == 200, replay.content
     body = replay.json()
     assert body["reproduced"] is True and body["kind"] == finding["kind"]
     assert body["which"] in ("reduced", "original") and body["sql"]
-    original = token_client.post(
+    original = triager_client.post(
         f"/api/v1/querygen/findings/{finding['id']}/replay/", {"which": "original"}, format="json"
     ).json()
     assert original["which"] == "original" and original["reproduced"] is True
-    bad = token_client.post(
+    bad = triager_client.post(
         f"/api/v1/querygen/findings/{finding['id']}/replay/", {"which": "both"}, format="json"
     )
     assert bad.status_code == 400 and "which" in bad.json()["detail"]
@@ -351,9 +353,9 @@ def test_a_running_run_shows_its_findings_as_they_are_recorded(api_client, rows)
 BULK = "/api/v1/querygen/groups/bulk/"
 
 
-def test_bulk_marks_groups(token_client, rows):
+def test_bulk_marks_groups(triager_client, rows):
     a, b = rows["a"], rows["b"]
-    answer = token_client.post(
+    answer = triager_client.post(
         BULK, {"ids": [a.pk, b.pk], "action": "fixed", "note": "fixed in 1.3"}, format="json"
     )
     assert answer.status_code == 200, answer.content
@@ -363,7 +365,7 @@ def test_bulk_marks_groups(token_client, rows):
     a.refresh_from_db()
     assert a.note == "fixed in 1.3"
 
-    known = token_client.post(
+    known = triager_client.post(
         BULK, {"ids": [a.pk], "action": "known", "link": "https://bugs.example.org/3"},
         format="json",
     ).json()  # fmt: skip
@@ -371,9 +373,9 @@ def test_bulk_marks_groups(token_client, rows):
     assert known["groups"][0]["link"] == "https://bugs.example.org/3"
 
 
-def test_bulk_merges_into_the_first_id(token_client, api_client, rows):
+def test_bulk_merges_into_the_first_id(triager_client, api_client, rows):
     a, b = rows["a"], rows["b"]
-    answer = token_client.post(BULK, {"ids": [b.pk, a.pk], "action": "merge"}, format="json")
+    answer = triager_client.post(BULK, {"ids": [b.pk, a.pk], "action": "merge"}, format="json")
     assert answer.status_code == 200, answer.content
     body = answer.json()
     assert body["count"] == 1 and body["detail"] == f"Merged group {a.pk} into group {b.pk}."
@@ -402,7 +404,7 @@ def test_bulk_merges_into_the_first_id(token_client, api_client, rows):
         ({"ids": ["A"], "action": "fixed", "status": "x"}, "unknown_field"),
     ],
 )
-def test_bad_bulk_bodies_are_400_and_change_nothing(token_client, rows, body, error):
+def test_bad_bulk_bodies_are_400_and_change_nothing(triager_client, rows, body, error):
     tlp = make_group(rows["queued"], "tttt")
     named = {"A": rows["a"].pk, "T": tlp.pk}
     ids = body.get("ids")
@@ -410,7 +412,7 @@ def test_bad_bulk_bodies_are_400_and_change_nothing(token_client, rows, body, er
         body = {**body, "ids": [named[i] for i in ids]}
     elif ids is not None:
         body = {**body, "ids": named[ids]}
-    answer = token_client.post(BULK, body, format="json")
+    answer = triager_client.post(BULK, body, format="json")
     assert answer.status_code == 400 and answer.json()["error"] == error, answer.json()
     assert set(answer.json()) == {"error", "detail"}
     assert not Group.objects.exclude(merged_into=None).exists()
@@ -419,8 +421,8 @@ def test_bad_bulk_bodies_are_400_and_change_nothing(token_client, rows, body, er
     }  # fmt: skip
 
 
-def test_bulk_with_unknown_ids_is_404(token_client, rows):
-    answer = token_client.post(
+def test_bulk_with_unknown_ids_is_404(triager_client, rows):
+    answer = triager_client.post(
         BULK, {"ids": [rows["a"].pk, 999999], "action": "ignored"}, format="json"
     )
     assert answer.status_code == 404

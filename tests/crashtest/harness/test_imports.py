@@ -17,7 +17,9 @@ from crashtest.harness.site import ThrowawaySite, free_port
 TOKEN = """
 from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
+from django.contrib.auth.models import Group
 user = get_user_model().objects.create_user("crashtest")
+user.groups.add(Group.objects.get(name="CI"))
 print(Token.objects.create(user=user).key)
 """
 STARTUP_SECONDS = 30
