@@ -177,7 +177,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
 
 # Uploads: imports of big JUnit files are streamed to disk past this size.
 DATA_UPLOAD_MAX_MEMORY_SIZE = _env_int("ASSAY_MAX_UPLOAD_BYTES", 200 * 1024 * 1024, minimum=1024)

@@ -11,4 +11,8 @@ NAVIGATION = [
 
 
 def navigation(request):
-    return {"nav_items": NAVIGATION, "recurring_prefixes": settings.ASSAY_RECURRING_PREFIXES}
+    return {
+        "nav_items": NAVIGATION,
+        "recurring_prefixes": settings.ASSAY_RECURRING_PREFIXES,
+        "public_read": settings.ASSAY_PUBLIC_READ,
+    }

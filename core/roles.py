@@ -24,6 +24,7 @@ PERMISSIONS: dict[str, str] = {
     "manage_engines": "Add and change engines, datasets and projects",
     "purge": "Delete runs and results",
     "rewrite_history": "Re-import into a valuable run; mark runs valuable",
+    "read_job_logs": "Read job logs and the crash tester's folders (stack traces, paths)",
 }
 
 CI = "CI"

@@ -4,8 +4,12 @@ from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.db import connection
 from django.http import JsonResponse
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.static import serve
+
+from core import roles
+from core.decorators import readable
 
 
 @never_cache
@@ -24,3 +28,18 @@ def healthz(request):
 def job_log(request, path: str):
     """Job logs (MEDIA_ROOT/logs/<app>/<id>/job.log) for staff; they can hold stack traces."""
     return serve(request, path, document_root=Path(settings.MEDIA_ROOT) / "logs")
+
+
+@readable
+def permissions(request):
+    """Who may do what: the roles of core.roles, and what the visitor holds."""
+    rows = [
+        (codename, text, [codename in perms for perms in roles.ROLES.values()],
+         roles.has_permission(request.user, codename))
+        for codename, text in roles.PERMISSIONS.items()
+    ]  # fmt: skip
+    return render(
+        request,
+        "core/permissions.html",
+        {"roles": list(roles.ROLES), "rows": rows, "public_read": settings.ASSAY_PUBLIC_READ},
+    )

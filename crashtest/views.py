@@ -7,8 +7,9 @@ from __future__ import annotations
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.safestring import mark_safe
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
+from core import roles
 from core.decorators import readable
 from core.pagination import CappedPaginator
 from crashtest import selectors
@@ -24,7 +25,7 @@ def _run_or_404(pk: int) -> CrashRun:
         raise Http404(f"No crash test {pk}.") from None
 
 
-@require_GET
+@require_safe
 @readable
 def run_list(request: HttpRequest) -> HttpResponse:
     page = CappedPaginator(selectors.crash_runs(), RUNS_PER_PAGE).get_page(request.GET.get("page"))
@@ -33,7 +34,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 @readable
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = _run_or_404(pk)
@@ -46,12 +47,12 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "detail": shown,
             "timeline": mark_safe(shown.timeline),  # noqa: S308 - the renderer escapes every text
             # a path on the server: staff only, as the job logs
-            "folder": run.folder if request.user.is_staff else "",
+            "folder": run.folder if roles.has_permission(request.user, "read_job_logs") else "",
         },
     )
 
 
-@require_GET
+@require_safe
 @readable
 def run_report(request: HttpRequest, pk: int) -> JsonResponse:
     """The report as recorded (report.json of the crash test's folder)."""

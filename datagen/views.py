@@ -8,8 +8,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.defaultfilters import filesizeformat
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
+from core import roles
 from core.decorators import readable
 from datagen import selectors
 from datagen.models import LSST_STATES, DatagenRun
@@ -66,7 +67,7 @@ def _display(progress: selectors.RunProgress) -> dict[str, str]:
     }
 
 
-@require_GET
+@require_safe
 @readable
 def run_list(request: HttpRequest) -> HttpResponse:
     runs = DatagenRun.objects.select_related("load_engine").order_by("-created_at", "-pk")
@@ -76,7 +77,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
     return render(request, "datagen/run_list.html", {"page": page, "rows": rows})
 
 
-@require_GET
+@require_safe
 @readable
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(DatagenRun.objects.select_related("load_engine"), pk=pk)
@@ -98,13 +99,13 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "bar": _bar(progress),
             "map_rows": map_rows,
             "limbo_more": progress.counts["limbo"] - len(progress.limbo),
-            "can_read_log": request.user.is_staff,
+            "can_read_log": roles.has_permission(request.user, "read_job_logs"),
         },
     )
 
 
 @never_cache
-@require_GET
+@require_safe
 @readable
 def run_progress_json(request: HttpRequest, pk: int) -> JsonResponse:
     run = get_object_or_404(DatagenRun, pk=pk)

@@ -8,13 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
-from core.decorators import readable
+from core import roles
+from core.decorators import permission_required, readable
 from core.exceptions import AssayError
 from migrations_gate import selectors
 from migrations_gate.models import Check, Outcome
@@ -30,7 +30,7 @@ def _check_or_404(pk: int) -> Check:
         raise Http404(f"No check {pk}.") from None
 
 
-@require_GET
+@require_safe
 @readable
 def check_list(request: HttpRequest) -> HttpResponse:
     names = selectors.project_names()
@@ -54,7 +54,7 @@ def check_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 @readable
 def check_detail(request: HttpRequest, pk: int) -> HttpResponse:
     check = _check_or_404(pk)
@@ -71,18 +71,21 @@ def check_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "matrix": selectors.matrix(check),
             "findings": selectors.dataset_findings(check),
             "logs": selectors.dataset_logs(check),
-            "can_recheck": request.user.is_staff,
+            "can_recheck": roles.has_permission(request.user, "submit_gate_check"),
             # job.log holds the gate's own side (checkout, pip): staff only, as every job log
-            "job_log": "/" + check.log_url.lstrip("/") if request.user.is_staff else "",
+            "job_log": (
+                "/" + check.log_url.lstrip("/")
+                if roles.has_permission(request.user, "read_job_logs")
+                else ""
+            ),
         },
     )
 
 
 @require_POST
+@permission_required("submit_gate_check", "Rechecking")
 def check_recheck(request: HttpRequest, pk: int) -> HttpResponse:
-    """Staff only: check the same project and ref again; to the new check's page."""
-    if not request.user.is_staff:
-        raise PermissionDenied("Only staff may recheck.")
+    """The CI role and staff: check the same project and ref again; to the new check's page."""
     try:
         again = check_service.recheck(pk)
     except AssayError as exc:
@@ -100,7 +103,7 @@ def _log_or_404(pk: int, dataset: str) -> tuple[Check, Path]:
     return check, path
 
 
-@require_GET
+@require_safe
 @readable
 def dataset_log(request: HttpRequest, pk: int, dataset: str) -> HttpResponse:
     check, path = _log_or_404(pk, dataset)
@@ -120,7 +123,7 @@ def dataset_log(request: HttpRequest, pk: int, dataset: str) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 @readable
 def dataset_log_raw(request: HttpRequest, pk: int, dataset: str) -> FileResponse:
     """The whole log as a file, streamed."""
@@ -134,7 +137,7 @@ def dataset_log_raw(request: HttpRequest, pk: int, dataset: str) -> FileResponse
     return response
 
 
-@require_GET
+@require_safe
 @readable
 def dataset_list(request: HttpRequest) -> HttpResponse:
     return render(

@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
@@ -21,12 +19,13 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import slugify
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import SqlglotError
 from sqlglot.tokens import TokenType
 
-from core.decorators import readable
+from core import roles
+from core.decorators import permission_required, readable
 from core.exceptions import AssayError
 from querygen import selectors
 from querygen.forms import BulkForm, MergeForm, ReplayForm, RunForm, StatusForm
@@ -272,7 +271,7 @@ def _live_stamp() -> dict[str, Any]:
     return data
 
 
-@require_GET
+@require_safe
 @readable
 def dashboard(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.runs(), RUNS_PER_PAGE).get_page(request.GET.get("page"))
@@ -293,20 +292,20 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "groups": selectors.recent_groups(),
             "status_counts": selectors.status_counts(),
             "live": live,
-            "can_start": request.user.is_staff,
+            "can_start": roles.has_permission(request.user, "submit_querygen"),
         },
     )
 
 
 @never_cache
-@require_GET
+@require_safe
 @readable
 def live_json(request: HttpRequest) -> JsonResponse:
     """What the dashboard polls while a run is pending."""
     return JsonResponse(_live_stamp())
 
 
-@require_GET
+@require_safe
 @readable
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     try:
@@ -323,12 +322,14 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "groups": run_groups,
             "new_groups": sum(1 for g in run_groups if g.first_run_id == run.pk),
             "live": _live_stamp() if run.state in selectors.PENDING else None,
-            "log_href": _log_href(run) if request.user.is_staff else "",
+            "log_href": _log_href(run)
+            if roles.has_permission(request.user, "read_job_logs")
+            else "",
         },
     )
 
 
-@require_GET
+@require_safe
 @readable
 def group_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
@@ -352,7 +353,7 @@ def group_list(request: HttpRequest) -> HttpResponse:
             "status_counts": selectors.status_counts(),
             **selectors.group_choices(),
             # staff: a checkbox per row and the bulk form, which comes back with these filters
-            "can_act": request.user.is_staff,
+            "can_act": roles.has_permission(request.user, "triage"),
             "bulk_actions": group_service.BULK_ACTIONS.items(),
             "query": request.GET.urlencode(),
         },
@@ -374,7 +375,7 @@ def _group_page(
         # a page for its history (title, signature, note), with nothing left to act on.
         "merged_end": selectors.live_group(group) if merged else None,
         "merged_here": selectors.merged_here(group),
-        "can_act": request.user.is_staff and not merged,
+        "can_act": roles.has_permission(request.user, "triage") and not merged,
         "statuses": GroupStatus,
         "replay": replay,
     }
@@ -397,14 +398,14 @@ def _group_page(
     return render(request, "querygen/group_detail.html", context)
 
 
-@require_GET
+@require_safe
 @readable
 def group_detail(request: HttpRequest, pk: int) -> HttpResponse:
     group = get_object_or_404(Group.objects.select_related("first_run", "last_run"), pk=pk)
     return _group_page(request, group, request.GET.get("sample"))
 
 
-@require_GET
+@require_safe
 @readable
 def finding_script(request: HttpRequest, pk: int, side: str) -> HttpResponse:
     """A finding's reproducer for one side, as a .sql file to run in that side's engine."""
@@ -418,15 +419,10 @@ def finding_script(request: HttpRequest, pk: int, side: str) -> HttpResponse:
     return response
 
 
-def _staff_only(request: HttpRequest, what: str) -> None:
-    if not request.user.is_staff:
-        raise PermissionDenied(f"Only staff may {what}.")
-
-
 @require_POST
+@permission_required("triage", "Changing a group's status")
 def group_status(request: HttpRequest, pk: int) -> HttpResponse:
-    """Staff only: mark the group known (with a link), fixed, ignored, or new again."""
-    _staff_only(request, "change a group's status")
+    """Triagers: mark the group known (with a link), fixed, ignored, or new again."""
     group = get_object_or_404(Group, pk=pk)
     form = StatusForm(request.POST)
     if not form.is_valid():
@@ -442,10 +438,10 @@ def group_status(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+@permission_required("triage", "Replaying a finding")
 def group_replay(request: HttpRequest, pk: int) -> HttpResponse:
-    """Staff only: check a sample's query again on its run's engines; the page shows how it
+    """Triagers: check a sample's query again on its run's engines; the page shows how it
     went (not kept: a replay is a look, not a record)."""
-    _staff_only(request, "replay a finding")
     group = get_object_or_404(Group.objects.select_related("first_run", "last_run"), pk=pk)
     form = ReplayForm(request.POST)
     sample = None
@@ -470,10 +466,10 @@ def _list_url(query: str) -> str:
 
 
 @require_POST
+@permission_required("triage", "Changing groups")
 def group_bulk(request: HttpRequest) -> HttpResponse:
-    """Staff only: the group list's form: mark the ticked groups, or merge them into the first
+    """Triagers: the group list's form: mark the ticked groups, or merge them into the first
     ticked; back to the list with its filters, and a message saying what was done or why not."""
-    _staff_only(request, "change groups")
     back = _list_url(request.POST.get("back", ""))
     form = BulkForm(request.POST)
     if not form.is_valid():
@@ -489,9 +485,9 @@ def group_bulk(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@permission_required("triage", "Merging groups")
 def group_merge(request: HttpRequest, pk: int) -> HttpResponse:
-    """Staff only: merge this group into another one, named by its number; to that one's page."""
-    _staff_only(request, "merge groups")
+    """Triagers: merge this group into another one, named by its number; to that one's page."""
     group = get_object_or_404(Group, pk=pk)
     form = MergeForm(request.POST)
     error = next(iter(form.errors.get("target", [])), "")
@@ -507,15 +503,19 @@ def group_merge(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("querygen:group-detail", pk=target.pk)
 
 
-@staff_member_required
+@permission_required("submit_querygen", "Starting a querygen run")
 def run_new(request: HttpRequest) -> HttpResponse:
-    """Staff only: start a custom run. submit_run validates everything and creates nothing on
+    """The CI role, triagers' leads and staff: start a custom run (a private build's
+    interpreter is staff's). submit_run validates everything and creates nothing on
     bad input; its sentence is shown on the form, the values kept."""
     if request.method == "POST":
         form = RunForm(request.POST)
         if form.is_valid():
+            options = form.run_options()
+            if options.get("sut_python") or options.get("ladder"):
+                roles.require(request.user, "private_builds", "Running a private build")
             try:
-                run = run_service.submit_run(**form.run_options())
+                run = run_service.submit_run(**options)
             except AssayError as exc:
                 form.add_error(None, exc.detail)
             else:

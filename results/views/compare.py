@@ -7,14 +7,14 @@ from collections.abc import Callable, Sequence
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
-from core.decorators import readable
+from core import roles
+from core.decorators import permission_required, readable
 from core.exceptions import AssayError
 from results.models import STATUS_LABELS, TestResult, TestRun
 from results.selectors import browse
@@ -66,7 +66,7 @@ def _refuse(request: HttpRequest, run: TestRun, message: str, status: int) -> Ht
     )
 
 
-@require_GET
+@require_safe
 @readable
 def compare_runs(request: HttpRequest, name: str, other: str | None = None) -> HttpResponse:
     real, run = resolve_or_404(name)
@@ -126,16 +126,15 @@ def compare_runs(request: HttpRequest, name: str, other: str | None = None) -> H
             "labels": STATUS_LABELS,
             "swap_url": _compare_url(other_run.name, run.name, urlencode({"kind": kind})),
             "run_choices": browse.recent_run_names(run),
-            "can_unexpect": request.user.is_staff,
+            "can_unexpect": roles.has_permission(request.user, "triage"),
         },
     )
 
 
 @require_POST
+@permission_required("triage", "Changing the expected tests")
 def unexpect_result(request: HttpRequest, pk: int) -> HttpResponse:
-    """Staff only: the missing test is not expected any more (see services.expected)."""
-    if not request.user.is_staff:
-        raise PermissionDenied("Only staff may change the expected tests.")
+    """Triagers: the missing test is not expected any more (see services.expected)."""
     result = get_object_or_404(
         TestResult.objects.select_related("run"), pk=pk, run__deleted_at__isnull=True
     )

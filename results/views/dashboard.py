@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from core.decorators import readable
 from results.models import STATUS_LABELS
@@ -19,7 +19,7 @@ def _compare_url(name: str, other: str) -> str:
         return f"{reverse('results:run-detail', args=[name])}compare/{other}/"
 
 
-@require_GET
+@require_safe
 @readable
 def dashboard(request: HttpRequest) -> HttpResponse:
     summaries = history.prefix_summaries()

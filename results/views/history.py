@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from core.decorators import readable
 from core.exceptions import AssayError
@@ -19,7 +19,7 @@ FLAKY_PER_PAGE = 100
 SEARCH_PER_PAGE = 100
 
 
-@require_GET
+@require_safe
 @readable
 def test_page(request: HttpRequest, pk: int) -> HttpResponse:
     """A result: its log and attributes, and its test's history over the last N runs."""
@@ -43,7 +43,7 @@ def test_page(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 @readable
 def flaky_list(request: HttpRequest) -> HttpResponse:
     prefix = request.GET.get("prefix", "").strip()
@@ -66,7 +66,7 @@ def flaky_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 @readable
 def search(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()

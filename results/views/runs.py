@@ -8,8 +8,9 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
+from core import roles
 from core.decorators import readable
 from core.exceptions import AssayError
 from results import selectors
@@ -29,7 +30,7 @@ def _status_columns(counts_list: list[dict[str, int]]) -> list[str]:
     return STATUS_ORDER + extra
 
 
-@require_GET
+@require_safe
 @readable
 def run_list(request: HttpRequest) -> HttpResponse:
     runs = selectors.live_runs()
@@ -146,7 +147,7 @@ def _tree_rows(nodes, columns: list[str], links, keep: dict) -> list[dict]:
     return rows
 
 
-@require_GET
+@require_safe
 @readable
 def run_detail(request: HttpRequest, name: str) -> HttpResponse:
     real, run = resolve_or_404(name)
@@ -205,7 +206,7 @@ def run_detail(request: HttpRequest, name: str) -> HttpResponse:
                 for s in columns
             ],
             "run_choices": browse.recent_run_names(run),
-            "can_unexpect": request.user.is_staff,
+            "can_unexpect": roles.has_permission(request.user, "triage"),
         },
     )
 

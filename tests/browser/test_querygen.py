@@ -5,6 +5,7 @@ Screenshots go to test-output/screenshots/."""
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import Group as DjangoGroup
 from playwright.sync_api import expect
 
 from core import jobs
@@ -33,7 +34,9 @@ def _group_with_marked_rows(run) -> Group:
 
 @pytest.mark.usefixtures("qg_engines")
 def test_a_run_s_findings_from_the_dashboard_to_a_known_group(page, live_server, django_user_model):
-    django_user_model.objects.create_user("qa-lead", password="secret-pw", is_staff=True)
+    # A triager, not staff: signs in on the site's own page and acts on groups (core.roles).
+    triager = django_user_model.objects.create_user("qa-lead", password="secret-pw")
+    triager.groups.add(DjangoGroup.objects.get(name="Triager"))
     # On the fixture dataset, whose FLOAT column holds NaN (SQLite reads it back as NULL): a
     # content difference with rows to mark. Generated databases, quiet by design, rarely
     # show one in 60 queries.
@@ -73,10 +76,10 @@ def test_a_run_s_findings_from_the_dashboard_to_a_known_group(page, live_server,
     expect(page.get_by_role("button", name="Mark known")).to_have_count(0)
     page.shot("group")
 
-    page.goto(f"{live_server.url}/admin/login/?next=/querygen/groups/{group.pk}/")
+    page.goto(f"{live_server.url}/accounts/login/?next=/querygen/groups/{group.pk}/")
     page.fill("#id_username", "qa-lead")
     page.fill("#id_password", "secret-pw")
-    page.locator("input[type=submit]").click()
+    page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(f"{live_server.url}/querygen/groups/{group.pk}/")
 
     page.fill("input[name=link]", LINK)

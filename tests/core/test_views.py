@@ -1,4 +1,4 @@
-"""core.views: the health check and the job logs."""
+"""core.views: the health check, the job logs, signing in, the permissions page."""
 
 import pytest
 
@@ -24,3 +24,28 @@ def test_job_logs_are_served_to_staff_only(client, admin_client):
     assert resp.status_code == 200
     assert b"hello from the job" in b"".join(resp.streaming_content)
     assert admin_client.get("/media/logs/../../settings.py").status_code in (400, 404)
+
+
+def test_a_reader_without_staff_signs_in_to_a_private_site(client, settings, django_user_model):
+    settings.ASSAY_PUBLIC_READ = False
+    django_user_model.objects.create_user("reader", password="a-reader-pw-1")
+    gone = client.get("/runs/")
+    assert gone.status_code == 302 and gone.url.startswith("/accounts/login/?next=/runs/")
+    form = client.get(gone.url)
+    assert form.status_code == 200 and b"Sign in" in form.content
+    signed = client.post(
+        "/accounts/login/", {"username": "reader", "password": "a-reader-pw-1", "next": "/runs/"}
+    )
+    assert signed.status_code == 302 and signed.url == "/runs/"
+    assert client.get("/runs/").status_code == 200
+    assert b"reader" in client.get("/permissions/").content
+    client.post("/accounts/logout/")
+    assert client.get("/runs/").status_code == 302
+
+
+@pytest.mark.django_db
+def test_head_answers_on_pages(client):
+    for url in ("/", "/runs/", "/querygen/", "/datagen/", "/gate/", "/crashtest/", "/permissions/"):
+        answer = client.head(url)
+        assert answer.status_code == 200, (url, answer.status_code)
+        assert answer.content == b""

@@ -265,7 +265,7 @@ def test_private_reads_need_a_login(client, admin_client, submit, settings):
     run = submit()
     for url in ["/datagen/", f"/datagen/runs/{run.pk}/", f"/datagen/runs/{run.pk}/progress.json"]:
         resp = client.get(url)
-        assert resp.status_code == 302 and resp["Location"].startswith("/admin/login/")
+        assert resp.status_code == 302 and resp["Location"].startswith("/accounts/login/")
         assert admin_client.get(url).status_code == 200
 
 

@@ -331,17 +331,19 @@ def test_private_reads_need_a_login(client, settings):
     group = make_group(make_run())
     for url in ("/querygen/", f"/querygen/groups/{group.pk}/", "/querygen/groups/"):
         resp = client.get(url)
-        assert resp.status_code == 302 and resp["Location"].startswith("/admin/login/")
+        assert resp.status_code == 302 and resp["Location"].startswith("/accounts/login/")
 
 
 # --- starting a run -----------------------------------------------------------------------------
 
 
-def test_the_run_form_is_for_staff(client):
+def test_the_run_form_needs_a_role(client, django_user_model):
     resp = client.get("/querygen/runs/new/")
-    assert resp.status_code == 302 and resp["Location"].startswith("/admin/login/")
+    assert resp.status_code == 302 and resp["Location"].startswith("/accounts/login/")
     resp = client.post("/querygen/runs/new/", {"sut": "x"})
-    assert resp.status_code == 302 and QuerygenRun.objects.count() == 0
+    assert resp.status_code == 403 and QuerygenRun.objects.count() == 0
+    client.force_login(django_user_model.objects.create_user("reader", password="pw"))
+    assert client.get("/querygen/runs/new/").status_code == 403
 
 
 def test_the_form_starts_a_run(staff_client, qg_engines):

@@ -98,7 +98,7 @@ def test_compare_with_the_previous_run_and_aliases(client, compared_days):
 def test_private_reads_need_a_login(client, staff_client, compared_days, settings):
     settings.ASSAY_PUBLIC_READ = False
     resp = client.get(COMPARE)
-    assert resp.status_code == 302 and resp["Location"].startswith("/admin/login/")
+    assert resp.status_code == 302 and resp["Location"].startswith("/accounts/login/")
     assert staff_client.get(COMPARE).status_code == 200
 
 

@@ -148,7 +148,7 @@ def test_private_reads_need_a_login(client, admin_client, day, settings):
     result = TestResult.objects.get(test_name="pkg.a.test_2")
     for url in ["/", "/runs/daily_2026-11-01/", f"/results/{result.pk}/"]:
         resp = client.get(url)
-        assert resp.status_code == 302 and resp["Location"].startswith("/admin/login/")
+        assert resp.status_code == 302 and resp["Location"].startswith("/accounts/login/")
         assert admin_client.get(url).status_code == 200
 
 
