@@ -27,8 +27,7 @@ test: venv
 	bash scripts/ensure-services.sh
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m pytest -q -p no:cacheprovider --durations=12
-	$(PY) -m pytest -q -p no:cacheprovider --durations=12 --db=postgresql
+	PY=$(PY) bash scripts/test-passes.sh
 
 lint: venv
 	$(PY) -m ruff check . && $(PY) -m ruff format --check .
