@@ -543,7 +543,12 @@ class ImportView(APIView):
             host=request.data.get("host", ""),
             context=request.data.get("context", ""),
         )
-        files, runs = services.import_files(((f.name, f.read()) for f in uploads), defaults)
+        files, runs = services.import_files(
+            ((f.name, f.read()) for f in uploads),
+            defaults,
+            who=request.user.get_username(),
+            user=request.user,
+        )
         return Response(
             {
                 "files": [

@@ -9,7 +9,7 @@ from rest_framework.authtoken.models import Token
 from results.models import TestResult, TestRun
 from results.services.flaky import refresh_flaky
 from tests import factories
-from tests.results.factories import flaky_days, history_days, result_in
+from tests.results.factories import flaky_days, history_days, in_thread, result_in
 
 pytestmark = [pytest.mark.django_db, pytest.mark.db_dependent]
 
@@ -461,3 +461,59 @@ def test_the_same_upload_whole_is_imported(token_client):
     )
     assert resp.status_code == 201, resp.content
     assert TestResult.objects.filter(run__name="cut").count() == 40
+
+
+def post_files(base: str, token: str, run: str, files: list[tuple[str, bytes]]) -> tuple[int, dict]:
+    """A multipart import over real HTTP, as CI sends it: (status, JSON answer)."""
+    import urllib.error
+    import urllib.request
+
+    from crashtest.harness.imports import multipart
+
+    body, content_type = multipart({"run": run}, files)
+    request = urllib.request.Request(  # noqa: S310 (the test server)
+        f"{base}/api/v1/imports/", data=body, method="POST",
+        headers={"Authorization": f"Token {token}", "Content-Type": content_type},
+    )  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=120) as answer:  # noqa: S310
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as answer:
+        raw = answer.read()
+        return answer.code, json.loads(raw) if raw.startswith(b"{") else {"raw": raw[:300]}
+
+
+def get_json(url: str):
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=60) as answer:  # noqa: S310 (the test server)
+        return json.loads(answer.read())
+
+
+def junit_file(tests: int) -> bytes:
+    cases = "".join(f'<testcase classname="big.t" name="test_{i}"/>' for i in range(tests))
+    return f'<testsuite name="big">{cases}</testsuite>'.encode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_small_import_lands_while_a_large_one_is_parsing(file_db_server, held_parse):
+    """The large import is held in the middle of its parse (the only fake: a pause); the
+    database, its lock, the server and both imports are real. The small one must neither
+    wait for the parse nor fail with "database is locked"."""
+    parsing, release = held_parse
+    base, token = file_db_server
+    big = in_thread(lambda: post_files(base, token, "big", [("big.xml", junit_file(5000))]))
+    try:
+        assert parsing.wait(timeout=120), "the large import never started its parse"
+        status, body = post_files(base, token, "small", [("small.xml", JUNIT)])
+        assert status == 201, body
+        assert body["runs"][0]["run_counts"] == {"P": 1, "F": 1, "E": 1, "D": 1}
+        assert get_json(f"{base}/api/v1/runs/small/")["total"] == 4  # committed, for all
+        assert parsing.is_set() and not release.is_set()  # the large one is still parsing
+    finally:
+        release.set()
+    status, body = big()
+    assert status == 201, body
+    assert body["runs"][0]["imported"] == 5000
+    assert body["runs"][0]["run_counts"] == {"P": 5000}
+    assert get_json(f"{base}/api/v1/runs/big/")["total"] == 5000

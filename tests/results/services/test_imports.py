@@ -9,6 +9,7 @@ from results.importers import ParsedResult
 from results.models import Project, TestResult, TestRun
 from results.services import check_expected, gen_expected
 from results.services.imports import ImportDefaults, ImportFailed, import_files, record_run
+from tests.results.factories import in_thread
 
 pytestmark = [pytest.mark.django_db, pytest.mark.db_dependent]
 
@@ -174,3 +175,25 @@ def test_concurrent_imports_into_one_new_run(django_db_blocker):
     run = TestRun.objects.get(name="daily_2026-11-20")
     assert run.results.count() == 1200
     assert run.status_counts == {"P": 798, "F": 402}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_cli_import_parses_outside_its_transaction(file_database, held_parse, tmp_path):
+    """import_paths holds no lock while a file parses: a producer's record_run lands
+    meanwhile, on a real SQLite file (or PostgreSQL)."""
+    from results.services.imports import import_paths
+
+    parsing, release = held_parse
+    big = tmp_path / "big.json"
+    big.write_bytes(JSON_OK)
+    file_database()
+    cli = in_thread(lambda: import_paths([big], ImportDefaults(run="cli-run")))
+    try:
+        assert parsing.wait(timeout=120)
+        [s] = in_thread(lambda: record_run([pr("t")], ImportDefaults(run="producer")))()
+        assert s.imported == 1 and not release.is_set()
+    finally:
+        release.set()
+    assert cli() == (1, 0)
+    names = in_thread(lambda: sorted(TestRun.objects.values_list("name", flat=True)))()
+    assert names == ["cli-run", "producer"]
