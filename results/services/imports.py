@@ -75,9 +75,9 @@ class ImportFailed(AssayError):
 
     code = "bad_file"
 
-    def __init__(self, filename: str, line: int | None, message: str):
+    def __init__(self, filename: str, line: int | None, message: str, code: str | None = None):
         where = f"{filename}:{line}" if line else filename
-        super().__init__(f"{where}: {message}")
+        super().__init__(f"{where}: {message}", code=code)
         self.filename, self.line, self.message = filename, line, message
 
 
@@ -339,16 +339,22 @@ def parse_one(data: bytes, filename: str, defaults: ImportDefaults) -> tuple[Par
     except ParseError as exc:
         raise ImportFailed(filename, exc.line, exc.message) from None
     except Exception as exc:  # a parser's bug must refuse the file, not fail the request
-        log.exception("parsing %s failed", filename)
+        log.debug("parsing %s failed", filename, exc_info=True)  # LOG_LEVEL=DEBUG: traceback
         raise ImportFailed(
-            filename, None, f"the importer failed on it ({type(exc).__name__}: {exc}); "
-            "nothing was imported (please report it)"
+            filename, None, f"the importer failed on it ({_one_line(exc)}); nothing was "
+            "imported (please report it)"
         ) from None  # fmt: skip
     try:
         prepared = prepare(parsed.results, defaults, source=filename)
-    except AssayError as exc:
-        raise ImportFailed(filename, None, exc.detail.removeprefix(f"{filename}: ")) from None
+    except AssayError as exc:  # its own code when it has one (run_date_ahead, bad_run_name)
+        code = exc.code if exc.code != AssayError.code else None
+        raise ImportFailed(filename, None, exc.detail.removeprefix(f"{filename}: "), code) from None
     return parsed, prepared
+
+
+def _one_line(exc: BaseException, limit: int = 300) -> str:
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return _clip(text, limit)
 
 
 def _file_summary(filename: str, parsed: ParsedFile, runs: list[RunSummary]) -> FileSummary:
@@ -395,8 +401,8 @@ def import_paths(
         except ImportFailed as exc:
             error = exc
         except Exception as exc:  # a bug must not stop the other files
-            log.exception("importing %s failed", path)
-            error = ImportFailed(str(path), None, f"{type(exc).__name__}: {exc}".strip())
+            log.debug("importing %s failed", path, exc_info=True)
+            error = ImportFailed(str(path), None, _one_line(exc))
         else:
             ok += 1
             if on_file:

@@ -517,3 +517,54 @@ def test_a_small_import_lands_while_a_large_one_is_parsing(file_db_server, held_
     assert body["runs"][0]["imported"] == 5000
     assert body["runs"][0]["run_counts"] == {"P": 5000}
     assert get_json(f"{base}/api/v1/runs/big/")["total"] == 5000
+
+
+# --- history is append-only for CI -----------------------------------------------------------
+
+
+def test_a_ci_token_cannot_change_a_valuable_run_and_staff_can(token_client, admin_client):
+    def send(client, data=JUNIT):
+        return client.post("/api/v1/imports/", {"file": upload("r.xml", data), "run": "rel-1"},
+                           format="multipart")  # fmt: skip
+
+    assert send(token_client).status_code == 201
+    TestRun.objects.filter(name="rel-1").update(valuable=True)
+    resp = send(token_client, JUNIT.replace(b'<skipped message="later"/>', b""))
+    assert resp.status_code == 409, resp.content
+    error, detail = resp.json()["error"], resp.json()["detail"]
+    assert error == "valuable_run"
+    assert "rel-1 is marked valuable, and this import would change 4 of its results" in detail
+    run = TestRun.objects.get(name="rel-1")
+    assert run.status_counts == {"P": 1, "F": 1, "E": 1, "D": 1} and run.imports.count() == 1
+    more = JUNIT.replace(b'name="test_ok"', b'name="test_added"')
+    # a new result with three changes: refused; new results only: allowed
+    assert send(token_client, more).status_code == 409
+    added = b'<testsuite><testcase classname="tests.test_c" name="test_new"/></testsuite>'
+    assert send(token_client, added).status_code == 201
+    resp = send(admin_client, JUNIT.replace(b'<skipped message="later"/>', b""))
+    assert resp.status_code == 201, resp.content
+    assert resp.json()["runs"][0]["reimported"] == 4
+
+
+def test_a_recurring_run_dated_ahead_is_refused(token_client):
+    resp = token_client.post("/api/v1/imports/",
+                             {"file": upload("r.xml", JUNIT), "run": "daily_9999-12-31"},
+                             format="multipart")  # fmt: skip
+    assert resp.status_code == 400
+    error, detail = resp.json()["error"], resp.json()["detail"]
+    assert error == "run_date_ahead"
+    assert "r.xml: daily_9999-12-31 is dated 9999-12-31, more than a day after today" in detail
+    assert not TestRun.objects.exists()
+
+
+def test_the_run_detail_lists_its_imports(token_client, api_client):
+    for data in (JUNIT, JUNIT.replace(b"test_ok", b"test_fine")):
+        token_client.post("/api/v1/imports/", {"file": upload("r.xml", data), "run": "r"},
+                          format="multipart")  # fmt: skip
+    body = api_client.get("/api/v1/runs/r/").json()
+    assert body["imports_total"] == 2
+    newest, first = body["imports"]
+    assert (first["who"], first["source"], first["results"], first["new"]) == (
+        "ci-bot", "r.xml", 4, 4)  # fmt: skip
+    assert (newest["new"], newest["reimported"], newest["replaced_missing"]) == (1, 3, 0)
+    assert "imports" not in api_client.get("/api/v1/runs/").json()["results"][0]
