@@ -400,6 +400,8 @@ def import_paths(
             summary = _import_path(path, defaults)
         except ImportFailed as exc:
             error = exc
+        except AssayError as exc:
+            error = ImportFailed(str(path), None, exc.detail)
         except Exception as exc:  # a bug must not stop the other files
             log.debug("importing %s failed", path, exc_info=True)
             error = ImportFailed(str(path), None, _one_line(exc))
