@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination
@@ -16,7 +21,15 @@ from rest_framework.views import APIView
 
 from core.exceptions import AssayError, NotFound
 from results import selectors, services
-from results.models import STATUS_LETTERS, ExpectedTest, FlakyTest, Project, TestResult, TestRun
+from results.models import (
+    STATUS_LETTERS,
+    ExpectedTest,
+    FlakyTest,
+    Project,
+    RunImport,
+    TestResult,
+    TestRun,
+)
 from results.selectors import browse
 from results.selectors.compare import KINDS as COMPARE_KINDS
 from results.selectors.compare import previous_run
@@ -44,6 +57,32 @@ class RunSerializer(serializers.ModelSerializer):
         return self.context["request"].build_absolute_uri(
             reverse("api-run-detail", args=[run.name])
         )
+
+
+class RunImportSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RunImport
+        fields = ["at", "who", "source", "results", "new", "reimported", "replaced_missing"]
+
+
+IMPORTS_LISTED = 100  # the newest imports a run's detail lists
+
+
+class RunDetailSerializer(RunSerializer):
+    imports = serializers.SerializerMethodField(
+        help_text=f"The run's newest {IMPORTS_LISTED} imports, newest first."
+    )
+    imports_total = serializers.SerializerMethodField(help_text="Imports the run has had.")
+
+    class Meta(RunSerializer.Meta):
+        fields = [*RunSerializer.Meta.fields, "imports", "imports_total"]
+
+    @extend_schema_field(RunImportSerializer(many=True))
+    def get_imports(self, run: TestRun) -> list:
+        return RunImportSerializer(selectors.run_imports(run, IMPORTS_LISTED)[0], many=True).data
+
+    def get_imports_total(self, run: TestRun) -> int:
+        return run.imports.count()
 
 
 class ResultSerializer(serializers.ModelSerializer):
@@ -228,6 +267,9 @@ class RunViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return selectors.live_runs()
+
+    def get_serializer_class(self):
+        return RunDetailSerializer if self.action == "retrieve" else RunSerializer
 
     def get_object(self) -> TestRun:
         return services.get_run(self.kwargs["name"])
@@ -512,7 +554,9 @@ class ImportView(APIView):
             201: inline_serializer(
                 "ImportAnswer",
                 {"files": serializers.ListField(), "runs": serializers.ListField()},
-            )
+            ),
+            400: ErrorAnswer,
+            409: ErrorAnswer,  # valuable_run: changes to a valuable run need rewrite_history
         },
     )
     def post(self, request: Request) -> Response:
@@ -543,7 +587,12 @@ class ImportView(APIView):
             host=request.data.get("host", ""),
             context=request.data.get("context", ""),
         )
-        files, runs = services.import_files(((f.name, f.read()) for f in uploads), defaults)
+        files, runs = services.import_files(
+            ((f.name, f.read()) for f in uploads),
+            defaults,
+            who=request.user.get_username(),
+            user=request.user,
+        )
         return Response(
             {
                 "files": [

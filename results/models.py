@@ -117,6 +117,32 @@ class TestResult(models.Model):
         return f"{self.test_name} [{self.status}]"
 
 
+class RunImport(models.Model):
+    """One import into a run: when, who, from what, and what it wrote (the run's import
+    history, shown on its page). Written in the import's own transaction."""
+
+    run = models.ForeignKey(TestRun, on_delete=models.CASCADE, related_name="imports")
+    at = models.DateTimeField()
+    who = models.CharField(max_length=150, help_text='A username, "cli", or the producer.')
+    source = models.CharField(max_length=1000, blank=True, help_text="The files, or the producer.")
+    results = models.PositiveIntegerField(help_text="Results written.")
+    new = models.PositiveIntegerField()
+    reimported = models.PositiveIntegerField(help_text="Replaced an earlier real result.")
+    replaced_missing = models.PositiveIntegerField(help_text="Replaced an M record.")
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["run", "-at"], name="runimport_run_at")]
+
+    def __str__(self) -> str:
+        return f"{self.run} by {self.who} at {self.at:%Y-%m-%d %H:%M}"
+
+    @property
+    def changed(self) -> int:
+        """Results this import changed (re-imported, or missing replaced)."""
+        return self.reimported + self.replaced_missing
+
+
 class ExpectedTest(models.Model):
     """A test that every run of a class (e.g. "daily") should contain."""
 

@@ -19,13 +19,12 @@ def token_client(db):
 
 
 def _role_client(name: str, role: str):
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
     from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
-    user = get_user_model().objects.create_user(name, password="not-used-here-123")
-    user.groups.add(Group.objects.get(name=role))
+    from tests.factories import role_user
+
+    user = role_user(name, role)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     return client

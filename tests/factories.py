@@ -8,6 +8,16 @@ from django.utils import timezone
 from results.models import ExpectedTest, Project, TestResult, TestRun
 
 
+def role_user(name: str, role: str):
+    """A user in the group of `role` (core.roles: CI, Triager, Staff)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    user = get_user_model().objects.create_user(name, password="not-used-here-123")
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
 def project(name: str = "proj") -> Project:
     return Project.objects.get_or_create(name=name)[0]
 

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from results.models import ExpectedTest, TestResult, TestRun
+from results.models import ExpectedTest, RunImport, TestResult, TestRun
 from results.selectors.names import name_startswith
 
 
 def live_runs() -> QuerySet[TestRun]:
     return TestRun.objects.filter(deleted_at__isnull=True)
+
+
+def run_imports(run: TestRun, limit: int) -> tuple[list[RunImport], int]:
+    """The run's newest `limit` imports (newest first), and how many it has had."""
+    qs = RunImport.objects.filter(run=run)
+    newest = list(qs[:limit])
+    return newest, len(newest) if len(newest) < limit else qs.count()
 
 
 def run_results(

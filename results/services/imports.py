@@ -1,30 +1,39 @@
-"""Importing results: parse files, resolve runs, write every result of a file in one go.
+"""Importing results: parse and validate outside any transaction, then write in a short one.
 
-A file is all-or-nothing (one transaction). Importing a result whose identity
-(run, project, host, context, test_name) is already there replaces it: a re-import, or the
-arrival of a test that check_expected had entered as missing (M).
+An import is all-or-nothing (one transaction per API request, per file for the CLI), and no
+other writer waits while it parses (SQLite has one write lock). Importing a result whose
+identity (run, project, host, context, test_name) is already there replaces it: a re-import,
+or the arrival of a test that check_expected had entered as missing (M). A valuable run's
+results are changed only by whoever holds rewrite_history; every import is recorded
+(RunImport).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from core.exceptions import AssayError
+from core.exceptions import AssayError, Conflict
+from core.roles import has_permission
 from results.importers import ParsedFile, ParsedResult, ParseError, parse_file
-from results.models import STATUS_LETTERS, Project, TestResult, TestRun
+from results.models import STATUS_LETTERS, Project, RunImport, TestResult, TestRun
 from results.services.bulk import write_results
 from results.services.flaky import refresh_flaky_on_commit
 from results.services.runs import (
     get_or_create_run,
     refresh_counts,
+    refuse_ahead,
     resolve_run_name,
     validate_run_name,
 )
+
+log = logging.getLogger(__name__)
 
 DEFAULT_PROJECT = "default"
 DEFAULT_CONTEXT = "default"
@@ -66,9 +75,9 @@ class ImportFailed(AssayError):
 
     code = "bad_file"
 
-    def __init__(self, filename: str, line: int | None, message: str):
+    def __init__(self, filename: str, line: int | None, message: str, code: str | None = None):
         where = f"{filename}:{line}" if line else filename
-        super().__init__(f"{where}: {message}")
+        super().__init__(f"{where}: {message}", code=code)
         self.filename, self.line, self.message = filename, line, message
 
 
@@ -93,18 +102,26 @@ def _nul_field(item: ParsedResult) -> str | None:
     return None
 
 
-def record_run(
+Key = tuple[str, str, str, str]  # project, host, context, test name
+
+
+@dataclass
+class Prepared:
+    """Results validated and grouped by run name (aliases not yet resolved), ready to be
+    written: built outside any transaction, so the write that follows is short."""
+
+    source: str  # a file name, or the producer: named in errors
+    by_run: dict[str, dict[Key, ParsedResult]]
+
+
+def prepare(
     results: Iterable[ParsedResult],
     defaults: ImportDefaults = ImportDefaults(),  # noqa: B008 (frozen dataclass)
     *,
     source: str = "results",
-) -> list[RunSummary]:
-    """Write results into their runs. The one write path every producer uses.
-
-    Each result's run/project/host/context comes from the result, else from `defaults`.
-    Call inside a transaction to make several calls all-or-nothing (import_files does)."""
-    now = timezone.now()
-    by_run: dict[str, dict[tuple[str, str, str, str], ParsedResult]] = {}
+) -> Prepared:
+    """Validate every result (run names, statuses, NULs) without touching the database."""
+    by_run: dict[str, dict[Key, ParsedResult]] = {}
     # Files repeat the same few run/project/host/context values: resolve each combination once.
     scopes: dict[tuple, tuple[str, str, str, str]] = {}
     statuses = frozenset(STATUS_LETTERS)
@@ -120,7 +137,7 @@ def record_run(
                     code="run_required",
                 )
             scope = scopes[raw] = (
-                validate_run_name(run_name),
+                refuse_ahead(validate_run_name(run_name)),
                 _text(item.project, defaults.project or DEFAULT_PROJECT, "project", 200),
                 _text(item.host, defaults.host, "host", 200),
                 _text(item.context, defaults.context or DEFAULT_CONTEXT, "context", 200),
@@ -136,16 +153,95 @@ def record_run(
             )
         # The same identity twice in one import: the later result wins, as a re-import.
         by_run.setdefault(scope[0], {})[(scope[1], scope[2], scope[3], item.test_name)] = item
+    return Prepared(source, by_run)
 
+
+def write_prepared(
+    batches: Sequence[Prepared], *, who: str, user: Any = None
+) -> list[list[RunSummary]]:
+    """Write validated batches in one short transaction (all or nothing), in order: a later
+    batch's result replaces an earlier one's of the same identity. Records each run's import
+    (RunImport). `user` is the API's caller: changing results of a valuable run needs
+    rewrite_history; None is the server itself (the CLI, a producer), which may.
+    Returns the summaries per batch."""
+    now = timezone.now()
+    may_rewrite = user is None or has_permission(user, "rewrite_history")
+    per_batch: list[list[RunSummary]] = []
     with transaction.atomic():
         # Aliases (daily_latest) resolve before anything is written, so a bad one refuses all.
-        targets = {name: resolve_run_name(name) for name in by_run}
-        project_ids = _project_ids({key[0] for items in by_run.values() for key in items})
-        summaries = []
-        for run_name, items in by_run.items():
-            run, created = get_or_create_run(targets[run_name], lock=True)
-            summaries.append(_write_run(run, created, items, project_ids, now))
-        refresh_flaky_on_commit(s.run for s in summaries)  # recurring runs: queued, debounced
+        targets = [_resolve(batch) for batch in batches]
+        names = {key[0] for batch in batches for items in batch.by_run.values() for key in items}
+        project_ids = _project_ids(names)
+        runs: dict[str, tuple[TestRun, bool]] = {}
+        for batch, target in zip(batches, targets, strict=True):
+            summaries = []
+            for run_name, items in batch.by_run.items():
+                real = target[run_name]
+                if real not in runs:
+                    runs[real] = get_or_create_run(real, lock=True)
+                run, created = runs[real]
+                summary = _write_run(run, created, items, project_ids, now, may_rewrite)
+                runs[real] = (run, False)  # the next batch's rows may meet these
+                summaries.append(summary)
+            per_batch.append(summaries)
+        merged: dict[str, RunSummary] = {}
+        for summaries in per_batch:
+            _merge(merged, [replace(s, counts=dict(s.counts)) for s in summaries])
+        sources = ", ".join(dict.fromkeys(batch.source for batch in batches))
+        RunImport.objects.bulk_create(
+            RunImport(
+                run=s.run,
+                at=now,
+                who=who[:150],
+                source=_clip(sources, 1000),
+                results=s.imported,
+                new=s.new,
+                reimported=s.reimported,
+                replaced_missing=s.replaced_missing,
+            )  # fmt: skip
+            for s in merged.values()
+        )
+        refresh_flaky_on_commit(s.run for s in merged.values())  # recurring runs: debounced
+    return per_batch
+
+
+def _resolve(batch: Prepared) -> dict[str, str]:
+    try:
+        return {name: resolve_run_name(name) for name in batch.by_run}
+    except AssayError as exc:
+        raise ImportFailed(batch.source, None, exc.detail) from None
+
+
+def _rewrite_refused(summary: RunSummary) -> Conflict:
+    return Conflict(
+        f"{summary.run.name} is marked valuable, and this import would change "
+        f"{summary.reimported + summary.replaced_missing} of its results "
+        f"({summary.reimported} re-imported, {summary.replaced_missing} missing replaced). "
+        "Its history is kept as it is: new results may be added, changes need the permission "
+        "'rewrite_history' (staff). Nothing was imported.",
+        code="valuable_run",
+    )
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def record_run(
+    results: Iterable[ParsedResult],
+    defaults: ImportDefaults = ImportDefaults(),  # noqa: B008 (frozen dataclass)
+    *,
+    source: str = "results",
+    who: str = "",
+    user: Any = None,
+) -> list[RunSummary]:
+    """Write results into their runs. The one write path every producer uses.
+
+    Each result's run/project/host/context comes from the result, else from `defaults`.
+    Validates first, outside the transaction; `who` (default: `source`) is recorded in the
+    runs' import history. Inside a caller's transaction the write joins it."""
+    prepared = prepare(results, defaults, source=source)
+    [summaries] = write_prepared([prepared], who=who or source, user=user)
     return summaries
 
 
@@ -163,9 +259,10 @@ def _project_ids(names: set[str]) -> dict[str, int]:
 def _write_run(
     run: TestRun,
     created: bool,
-    items: dict[tuple[str, str, str, str], ParsedResult],
+    items: dict[Key, ParsedResult],
     project_ids: dict[str, int],
     now,
+    may_rewrite: bool = True,
 ) -> RunSummary:
     summary = RunSummary(run=run, created=created, imported=len(items))
     previous: dict[tuple[int, str, str, str], str] = {}
@@ -209,6 +306,8 @@ def _write_run(
             )  # fmt: skip
         )
     summary.new = summary.imported - summary.reimported - summary.replaced_missing
+    if run.valuable and not may_rewrite and summary.new < summary.imported:
+        raise _rewrite_refused(summary)  # before writing: the run's row is locked meanwhile
     # Only a run this transaction created can take plain inserts; any other may have gained
     # rows since `previous` was read.
     write_results(rows, upsert=not created)
@@ -233,20 +332,32 @@ def _merge(into: dict[str, RunSummary], summaries: Sequence[RunSummary]) -> None
             total.counts[status] = total.counts.get(status, 0) + n
 
 
-def import_one(data: bytes, filename: str, defaults: ImportDefaults) -> FileSummary:
-    """Parse and write one file; raises ImportFailed (nothing written) when it is refused.
-    The caller provides the transaction."""
+def parse_one(data: bytes, filename: str, defaults: ImportDefaults) -> tuple[ParsedFile, Prepared]:
+    """Parse and validate one file, outside any transaction; ImportFailed when it is refused."""
     try:
         parsed: ParsedFile = parse_file(data, filename)
     except ParseError as exc:
         raise ImportFailed(filename, exc.line, exc.message) from None
+    except Exception as exc:  # a parser's bug must refuse the file, not fail the request
+        log.debug("parsing %s failed", filename, exc_info=True)  # LOG_LEVEL=DEBUG: traceback
+        raise ImportFailed(
+            filename, None, f"the importer failed on it ({_one_line(exc)}); nothing was "
+            "imported (please report it)"
+        ) from None  # fmt: skip
     try:
-        with transaction.atomic():
-            runs = record_run(parsed.results, defaults, source=filename)
-    except ImportFailed:
-        raise
-    except AssayError as exc:
-        raise ImportFailed(filename, None, exc.detail.removeprefix(f"{filename}: ")) from None
+        prepared = prepare(parsed.results, defaults, source=filename)
+    except AssayError as exc:  # its own code when it has one (run_date_ahead, bad_run_name)
+        code = exc.code if exc.code != AssayError.code else None
+        raise ImportFailed(filename, None, exc.detail.removeprefix(f"{filename}: "), code) from None
+    return parsed, prepared
+
+
+def _one_line(exc: BaseException, limit: int = 300) -> str:
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return _clip(text, limit)
+
+
+def _file_summary(filename: str, parsed: ParsedFile, runs: list[RunSummary]) -> FileSummary:
     return FileSummary(
         filename, parsed.format, parsed.flavour, len(parsed.results), runs, parsed.warnings
     )
@@ -255,53 +366,65 @@ def import_one(data: bytes, filename: str, defaults: ImportDefaults) -> FileSumm
 def import_files(
     files: Iterable[tuple[str, bytes]],
     defaults: ImportDefaults = ImportDefaults(),  # noqa: B008
+    *,
+    who: str = "",
+    user: Any = None,
 ) -> tuple[list[FileSummary], list[RunSummary]]:
-    """All-or-nothing import of several files (the API): one bad file refuses the request."""
-    file_summaries: list[FileSummary] = []
+    """All-or-nothing import of several files (the API): one bad file refuses the request.
+    Every file is parsed and validated first, then everything is written in one short
+    transaction: other writers never wait for a parse. `user` as for write_prepared."""
+    parsed_files = [(filename, *parse_one(data, filename, defaults)) for filename, data in files]
+    per_file = write_prepared([p for _, _, p in parsed_files], who=who or "api", user=user)
+    file_summaries = []
     per_run: dict[str, RunSummary] = {}
-    with transaction.atomic():
-        for filename, data in files:
-            summary = import_one(data, filename, defaults)
-            file_summaries.append(summary)
-            _merge(per_run, summary.runs)
+    for (filename, parsed, _), runs in zip(parsed_files, per_file, strict=True):
+        file_summaries.append(_file_summary(filename, parsed, runs))
+        _merge(per_run, runs)
     for s in per_run.values():
         s.run.refresh_from_db()
     return file_summaries, list(per_run.values())
 
 
+OnFile = Callable[[Path, FileSummary | None, ImportFailed | None], None]
+
+
 def import_paths(
-    paths: Sequence[Path],
-    defaults: ImportDefaults,
-    *,
-    on_file: Callable[[Path, FileSummary | None, ImportFailed | None], None] | None = None,
+    paths: Sequence[Path], defaults: ImportDefaults, *, on_file: OnFile | None = None
 ) -> tuple[int, int]:
-    """The CLI's import (Pandokia's `pdk import *`): each file is its own transaction, so a bad
-    file is reported and skipped while the others land. Returns (files imported, files refused)."""
+    """The CLI's import (Pandokia's `pdk import *`): each file is parsed on its own, then
+    written in its own short transaction, so a bad file is reported and skipped while the
+    others land, whatever it raised. Returns (files imported, files refused)."""
     ok = failed = 0
     for path in paths:
         try:
-            data = path.read_bytes()
-        except OSError as exc:
-            err = ImportFailed(str(path), None, f"cannot read: {exc.strerror}")
-            failed += 1
-            if on_file:
-                on_file(path, None, err)
-            continue
-        try:
-            with transaction.atomic():
-                summary = import_one(data, str(path), defaults)
-        except DatabaseError as exc:  # e.g. a value the database cannot store
-            error = ImportFailed(str(path), None, f"the database refused it: {exc}".strip())
-            failed += 1
-            if on_file:
-                on_file(path, None, error)
-            continue
+            summary = _import_path(path, defaults)
         except ImportFailed as exc:
-            failed += 1
+            error = exc
+        except AssayError as exc:
+            error = ImportFailed(str(path), None, exc.detail)
+        except Exception as exc:  # a bug must not stop the other files
+            log.debug("importing %s failed", path, exc_info=True)
+            error = ImportFailed(str(path), None, _one_line(exc))
+        else:
+            ok += 1
             if on_file:
-                on_file(path, None, exc)
+                on_file(path, summary, None)
             continue
-        ok += 1
+        failed += 1
         if on_file:
-            on_file(path, summary, None)
+            on_file(path, None, error)
     return ok, failed
+
+
+def _import_path(path: Path, defaults: ImportDefaults) -> FileSummary:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ImportFailed(str(path), None, f"cannot read: {exc.strerror}") from None
+    parsed, prepared = parse_one(data, str(path), defaults)
+    del data
+    try:
+        [runs] = write_prepared([prepared], who="cli")
+    except DatabaseError as exc:  # e.g. a value the database cannot store
+        raise ImportFailed(str(path), None, f"the database refused it: {exc}".strip()) from None
+    return _file_summary(str(path), parsed, runs)

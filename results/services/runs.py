@@ -56,6 +56,25 @@ def today() -> date:
     return timezone.localdate()
 
 
+def latest_allowed() -> date:
+    """The last date a recurring run may have: tomorrow (a CI host ahead of the server's
+    time zone), not later, or it would stay `<prefix>_latest` for everyone until then."""
+    return today() + timedelta(days=1)
+
+
+def refuse_ahead(name: str) -> str:
+    """The name back, unless it is a recurring run dated after latest_allowed()."""
+    parsed = parse_recurring(name)
+    if parsed and parsed.run_date and parsed.run_date > latest_allowed():
+        raise AssayError(
+            f"{name} is dated {parsed.run_date}, more than a day after today ({today()} on "
+            f"the server): recurring runs cannot be dated ahead, or {parsed.prefix}_latest "
+            "would name it until then. Check the CI host's clock and date format.",
+            code="run_date_ahead",
+        )
+    return name
+
+
 def resolve_run_name(name: str, *, on: date | None = None) -> str:
     """Turn an alias into a real run name; other names come back unchanged.
 
@@ -72,8 +91,8 @@ def resolve_run_name(name: str, *, on: date | None = None) -> str:
     if when == "yesterday":
         return f"{parsed.prefix}_{(day - timedelta(days=1)).isoformat()}"
     latest = (
-        TestRun.objects.filter(
-            prefix=parsed.prefix, run_date__isnull=False, deleted_at__isnull=True
+        TestRun.objects.filter(  # runs dated ahead (imported before they were refused): never
+            prefix=parsed.prefix, run_date__lte=latest_allowed(), deleted_at__isnull=True
         )
         .order_by("-run_date")
         .values_list("name", flat=True)
@@ -100,8 +119,9 @@ def get_or_create_run(name: str, *, lock: bool = False) -> tuple[TestRun, bool]:
     """The live run of that name, created if needed. Safe when several CI jobs report into a
     new run at once: the loser of the race on the unique name takes the winner's row. With
     lock, the row is locked until the transaction ends, so writes to one run serialize (their
-    cached counts stay right) while writes to different runs go in parallel."""
-    real = resolve_run_name(name)
+    cached counts stay right) while writes to different runs go in parallel. A recurring run
+    dated ahead is refused (refuse_ahead)."""
+    real = refuse_ahead(resolve_run_name(name))
     live = TestRun.objects.filter(name=real, deleted_at__isnull=True)
     if lock:
         live = live.select_for_update()

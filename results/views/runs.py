@@ -22,6 +22,7 @@ from results.services.runs import get_run, resolve_run_name
 RUNS_PER_PAGE = 50
 RESULTS_PER_PAGE = 200
 TREE_NODES_PER_PAGE = 500  # a level of flat names can hold a whole run
+IMPORTS_SHOWN = 20  # a daily run takes an import per CI job: the newest are shown
 
 
 def _status_columns(counts_list: list[dict[str, int]]) -> list[str]:
@@ -175,6 +176,7 @@ def run_detail(request: HttpRequest, name: str) -> HttpResponse:
         qs = selectors.run_results(run, status=status or None, name_prefix=prefix or None)
         count = browse.count_under(nodes, status)
         page = KnownCountPaginator(qs, RESULTS_PER_PAGE, count).get_page(request.GET.get("page"))
+    imports, imports_total = selectors.run_imports(run, IMPORTS_SHOWN)
     return render(
         request,
         "results/run_detail.html",
@@ -207,6 +209,8 @@ def run_detail(request: HttpRequest, name: str) -> HttpResponse:
             ],
             "run_choices": browse.recent_run_names(run),
             "can_unexpect": roles.has_permission(request.user, "triage"),
+            "imports": imports,
+            "imports_earlier": imports_total - len(imports),
         },
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -96,3 +97,82 @@ def night():
     contact("web", "", "carol@example.com")
     run.results_by_name = r
     return run
+
+
+# --- a real SQLite file, and a real server on it (imports while another import parses) ----
+
+
+@pytest.fixture
+def file_database(transactional_db, tmp_path):
+    """A function: once called, threads started afterwards open their own connections to a
+    real database. On SQLite, a copy of the test database as it is then, in a file (WAL,
+    busy timeout, BEGIN IMMEDIATE: the settings' own options), so SQLite's write lock is the
+    file's, as in production; on PostgreSQL, the test server. This thread keeps its
+    connection (the in-memory test database must stay open), so read through threads too.
+    Mark the test django_db(transaction=True)."""
+    import sqlite3
+
+    from django.db import connection, connections
+
+    original = connections.settings["default"]
+
+    def switch() -> None:
+        if connection.vendor == "sqlite":
+            path = tmp_path / "assay.sqlite3"
+            connection.ensure_connection()
+            with sqlite3.connect(path) as target:
+                connection.connection.backup(target)
+            target.close()
+            connections.settings["default"] = {**original, "NAME": str(path)}
+
+    yield switch
+    connections.settings["default"] = original
+
+
+@pytest.fixture
+def held_parse(monkeypatch):
+    """Holds the parse of any file named big.* until released: (parsing, release) events.
+    The only fake of the concurrency tests; databases, locks and imports are real."""
+    import threading
+
+    from results.services import imports
+
+    parsing, release = threading.Event(), threading.Event()
+    real_parse = imports.parse_file
+
+    def parse(data: bytes, filename: str):
+        if Path(filename).stem == "big":
+            parsing.set()
+            release.wait(timeout=300)  # a safety net only: the test releases it
+        return real_parse(data, filename)
+
+    monkeypatch.setattr(imports, "parse_file", parse)
+    yield parsing, release
+    release.set()
+
+
+@pytest.fixture
+def file_db_server(file_database, token_client):
+    """A threaded HTTP server of the site, in this process, on file_database (each request
+    thread its own connection). Yields (base URL, a CI token)."""
+    import threading
+
+    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+    from django.core.wsgi import get_wsgi_application
+    from rest_framework.authtoken.models import Token
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args) -> None:  # the test reads the answers, not the log
+            pass
+
+    token = Token.objects.get(user__username="ci-bot").key
+    file_database()
+    server = ThreadedWSGIServer(("127.0.0.1", 0), Quiet)
+    server.set_app(get_wsgi_application())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", token
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -62,3 +62,32 @@ def history_days(statuses: str, name: str = "a.test_x", **kwargs) -> list[TestRu
 
 def result_in(run: TestRun, name: str = "a.test_x", host: str = "h1") -> TestResult:
     return TestResult.objects.select_related("run").get(run=run, test_name=name, host=host)
+
+
+def in_thread(work):
+    """Run `work` in a new thread with its own database connection; returns a function that
+    waits for it and gives back what it returned (or raises what it raised)."""
+    import threading
+
+    from django.db import connection
+
+    box: dict = {}
+
+    def run() -> None:
+        try:
+            box["value"] = work()
+        except BaseException as exc:  # handed to the caller
+            box["error"] = exc
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+
+    def result():
+        thread.join()
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
+
+    return result

@@ -9,7 +9,7 @@ from rest_framework.authtoken.models import Token
 from results.models import TestResult, TestRun
 from results.services.flaky import refresh_flaky
 from tests import factories
-from tests.results.factories import flaky_days, history_days, result_in
+from tests.results.factories import flaky_days, history_days, in_thread, result_in
 
 pytestmark = [pytest.mark.django_db, pytest.mark.db_dependent]
 
@@ -79,8 +79,11 @@ def test_many_files_in_one_request(token_client):
         ("cut.xml", JUNIT[: len(JUNIT) // 2], "cut.xml:"),
         ("empty.xml", b"", "empty.xml"),
         ("bin.dat", bytes(range(256)), "bin.dat"),
+        # the JUnit importer raises ValueError on it (pyexpat): a 400 too, never a 500
+        ("sjis.xml", b'<?xml version="1.0" encoding="shift_jis"?><testsuite/>',
+         "sjis.xml: the importer failed on it (ValueError: multi-byte encodings"),
     ],
-)
+)  # fmt: skip
 def test_bad_files_are_400_with_file_and_nothing_written(token_client, name, data, fragment):
     resp = token_client.post(
         "/api/v1/imports/",
@@ -461,3 +464,110 @@ def test_the_same_upload_whole_is_imported(token_client):
     )
     assert resp.status_code == 201, resp.content
     assert TestResult.objects.filter(run__name="cut").count() == 40
+
+
+def post_files(base: str, token: str, run: str, files: list[tuple[str, bytes]]) -> tuple[int, dict]:
+    """A multipart import over real HTTP, as CI sends it: (status, JSON answer)."""
+    import urllib.error
+    import urllib.request
+
+    from crashtest.harness.imports import multipart
+
+    body, content_type = multipart({"run": run}, files)
+    request = urllib.request.Request(  # noqa: S310 (the test server)
+        f"{base}/api/v1/imports/", data=body, method="POST",
+        headers={"Authorization": f"Token {token}", "Content-Type": content_type},
+    )  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=120) as answer:  # noqa: S310
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as answer:
+        raw = answer.read()
+        return answer.code, json.loads(raw) if raw.startswith(b"{") else {"raw": raw[:300]}
+
+
+def get_json(url: str):
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=60) as answer:  # noqa: S310 (the test server)
+        return json.loads(answer.read())
+
+
+def junit_file(tests: int) -> bytes:
+    cases = "".join(f'<testcase classname="big.t" name="test_{i}"/>' for i in range(tests))
+    return f'<testsuite name="big">{cases}</testsuite>'.encode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_small_import_lands_while_a_large_one_is_parsing(file_db_server, held_parse):
+    """The large import is held in the middle of its parse (the only fake: a pause); the
+    database, its lock, the server and both imports are real. The small one must neither
+    wait for the parse nor fail with "database is locked"."""
+    parsing, release = held_parse
+    base, token = file_db_server
+    big = in_thread(lambda: post_files(base, token, "big", [("big.xml", junit_file(5000))]))
+    try:
+        assert parsing.wait(timeout=120), "the large import never started its parse"
+        status, body = post_files(base, token, "small", [("small.xml", JUNIT)])
+        assert status == 201, body
+        assert body["runs"][0]["run_counts"] == {"P": 1, "F": 1, "E": 1, "D": 1}
+        assert get_json(f"{base}/api/v1/runs/small/")["total"] == 4  # committed, for all
+        assert parsing.is_set() and not release.is_set()  # the large one is still parsing
+    finally:
+        release.set()
+    status, body = big()
+    assert status == 201, body
+    assert body["runs"][0]["imported"] == 5000
+    assert body["runs"][0]["run_counts"] == {"P": 5000}
+    assert get_json(f"{base}/api/v1/runs/big/")["total"] == 5000
+
+
+# --- history is append-only for CI -----------------------------------------------------------
+
+
+def test_a_ci_token_cannot_change_a_valuable_run_and_staff_can(token_client, admin_client):
+    def send(client, data=JUNIT):
+        return client.post("/api/v1/imports/", {"file": upload("r.xml", data), "run": "rel-1"},
+                           format="multipart")  # fmt: skip
+
+    assert send(token_client).status_code == 201
+    TestRun.objects.filter(name="rel-1").update(valuable=True)
+    resp = send(token_client, JUNIT.replace(b'<skipped message="later"/>', b""))
+    assert resp.status_code == 409, resp.content
+    error, detail = resp.json()["error"], resp.json()["detail"]
+    assert error == "valuable_run"
+    assert "rel-1 is marked valuable, and this import would change 4 of its results" in detail
+    run = TestRun.objects.get(name="rel-1")
+    assert run.status_counts == {"P": 1, "F": 1, "E": 1, "D": 1} and run.imports.count() == 1
+    more = JUNIT.replace(b'name="test_ok"', b'name="test_added"')
+    # a new result with three changes: refused; new results only: allowed
+    assert send(token_client, more).status_code == 409
+    added = b'<testsuite><testcase classname="tests.test_c" name="test_new"/></testsuite>'
+    assert send(token_client, added).status_code == 201
+    resp = send(admin_client, JUNIT.replace(b'<skipped message="later"/>', b""))
+    assert resp.status_code == 201, resp.content
+    assert resp.json()["runs"][0]["reimported"] == 4
+
+
+def test_a_recurring_run_dated_ahead_is_refused(token_client):
+    resp = token_client.post("/api/v1/imports/",
+                             {"file": upload("r.xml", JUNIT), "run": "daily_9999-12-31"},
+                             format="multipart")  # fmt: skip
+    assert resp.status_code == 400
+    error, detail = resp.json()["error"], resp.json()["detail"]
+    assert error == "run_date_ahead"
+    assert "r.xml: daily_9999-12-31 is dated 9999-12-31, more than a day after today" in detail
+    assert not TestRun.objects.exists()
+
+
+def test_the_run_detail_lists_its_imports(token_client, api_client):
+    for data in (JUNIT, JUNIT.replace(b"test_ok", b"test_fine")):
+        token_client.post("/api/v1/imports/", {"file": upload("r.xml", data), "run": "r"},
+                          format="multipart")  # fmt: skip
+    body = api_client.get("/api/v1/runs/r/").json()
+    assert body["imports_total"] == 2
+    newest, first = body["imports"]
+    assert (first["who"], first["source"], first["results"], first["new"]) == (
+        "ci-bot", "r.xml", 4, 4)  # fmt: skip
+    assert (newest["new"], newest["reimported"], newest["replaced_missing"]) == (1, 3, 0)
+    assert "imports" not in api_client.get("/api/v1/runs/").json()["results"][0]

@@ -16,8 +16,9 @@ MAX_WARNINGS = 10
 class Command(BaseCommand):
     help = (
         "Import result files (pdk logs, JUnit XML, Assay JSON; the format is detected). "
-        "Each file is all-or-nothing: a refused file is reported and the others still land. "
-        "Exits with status 1 if any file was refused."
+        "Each file is all-or-nothing: a refused file (whatever went wrong with it) is reported "
+        "and the others still land. Exits with status 1 if any file was refused, 130 if "
+        "interrupted (Ctrl-C); the summary line is printed either way."
     )
 
     def add_arguments(self, parser):
@@ -46,8 +47,11 @@ class Command(BaseCommand):
             file=self.stderr._out, leave=False,
         )  # fmt: skip
 
+        done = {"imported": 0, "refused": 0}
+
         def on_file(path, summary, error):
             bar.update(1)
+            done["refused" if error is not None else "imported"] += 1
             if error is not None:
                 bar.write(self.style.ERROR(f"REFUSED {error.detail}"), file=self.stderr._out)
                 return
@@ -66,8 +70,20 @@ class Command(BaseCommand):
                 more = len(summary.warnings) - MAX_WARNINGS
                 bar.write(f"{path}: ... and {more} more warning(s)", file=self.stderr._out)
 
-        ok, failed = import_paths(paths, defaults, on_file=on_file)
-        bar.close()
+        try:
+            import_paths(paths, defaults, on_file=on_file)
+            interrupted = False
+        except KeyboardInterrupt:  # the file being written rolls back; the summary still counts
+            interrupted = True
+        finally:
+            bar.close()
+        ok, failed = done["imported"], done["refused"]
         self.stdout.write(f"{ok} file(s) imported, {failed} refused")
+        if interrupted:
+            left = len(paths) - ok - failed
+            raise CommandError(
+                f"interrupted: {left} file(s) not imported (the one in progress wrote nothing)",
+                returncode=130,
+            )
         if failed:
             raise CommandError(f"{failed} file(s) refused; see the REFUSED lines above")

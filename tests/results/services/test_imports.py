@@ -6,9 +6,10 @@ import pytest
 
 from core.exceptions import AssayError
 from results.importers import ParsedResult
-from results.models import Project, TestResult, TestRun
+from results.models import Project, RunImport, TestResult, TestRun
 from results.services import check_expected, gen_expected
 from results.services.imports import ImportDefaults, ImportFailed, import_files, record_run
+from tests.results.factories import in_thread
 
 pytestmark = [pytest.mark.django_db, pytest.mark.db_dependent]
 
@@ -174,3 +175,110 @@ def test_concurrent_imports_into_one_new_run(django_db_blocker):
     run = TestRun.objects.get(name="daily_2026-11-20")
     assert run.results.count() == 1200
     assert run.status_counts == {"P": 798, "F": 402}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_cli_import_parses_outside_its_transaction(file_database, held_parse, tmp_path):
+    """import_paths holds no lock while a file parses: a producer's record_run lands
+    meanwhile, on a real SQLite file (or PostgreSQL)."""
+    from results.services.imports import import_paths
+
+    parsing, release = held_parse
+    big = tmp_path / "big.json"
+    big.write_bytes(JSON_OK)
+    file_database()
+    cli = in_thread(lambda: import_paths([big], ImportDefaults(run="cli-run")))
+    try:
+        assert parsing.wait(timeout=120)
+        [s] = in_thread(lambda: record_run([pr("t")], ImportDefaults(run="producer")))()
+        assert s.imported == 1 and not release.is_set()
+    finally:
+        release.set()
+    assert cli() == (1, 0)
+    names = in_thread(lambda: sorted(TestRun.objects.values_list("name", flat=True)))()
+    assert names == ["cli-run", "producer"]
+
+
+# --- history is append-only for CI -----------------------------------------------------------
+
+
+@pytest.fixture
+def valuable():
+    """A valuable run with a pass, a fail and a missing record; and a CI user."""
+    from core import roles
+    from tests.factories import role_user
+
+    record_run([pr("t.pass"), pr("t.fail", "F"), pr("t.gone", "M")], ImportDefaults(run="rel-1"))
+    TestRun.objects.filter(name="rel-1").update(valuable=True)
+    return role_user("ci-bot", roles.CI)
+
+
+@pytest.mark.parametrize(
+    "items",
+    [[pr("t.fail", "P")], [pr("t.gone", "P")], [pr("t.new"), pr("t.pass")]],
+    ids=["re-import", "missing replaced", "new and re-import"],
+)
+def test_ci_cannot_change_a_valuable_run(valuable, items):
+    before = list(TestResult.objects.order_by("id").values_list("test_name", "status", "log"))
+    with pytest.raises(AssayError) as err:
+        record_run(items, ImportDefaults(run="rel-1"), who="ci-bot", user=valuable)
+    assert err.value.code == "valuable_run" and err.value.status == 409
+    assert "rel-1 is marked valuable" in err.value.detail
+    assert "'rewrite_history'" in err.value.detail
+    assert list(TestResult.objects.order_by("id").values_list("test_name", "status", "log")) == (
+        before
+    )
+    assert RunImport.objects.filter(run__name="rel-1").count() == 1  # only the first import
+
+
+def test_ci_may_add_new_results_to_a_valuable_run(valuable):
+    [s] = record_run([pr("t.new")], ImportDefaults(run="rel-1"), who="ci-bot", user=valuable)
+    assert (s.new, s.reimported) == (1, 0)
+
+
+def test_staff_and_the_server_may_change_a_valuable_run(valuable, admin_user):
+    [s] = record_run([pr("t.fail", "P")], ImportDefaults(run="rel-1"), user=admin_user)
+    assert s.reimported == 1
+    [s] = record_run([pr("t.gone", "E")], ImportDefaults(run="rel-1"), source="datagen run 7")
+    assert s.replaced_missing == 1
+    assert TestRun.objects.get(name="rel-1").status_counts == {"P": 2, "E": 1}
+
+
+def test_a_request_with_one_refused_change_writes_nothing(valuable):
+    """All-or-nothing across files: the first file's results in another run are not kept."""
+    other = b'{"format": "assay-results/1", "run": "r2", "results": [{"name": "x", "status": "P"}]}'
+    again = b'{"format": "assay-results/1", "results": [{"name": "t.fail", "status": "P"}]}'
+    with pytest.raises(AssayError, match="marked valuable"):
+        import_files([("a.json", other), ("b.json", again)], ImportDefaults(run="rel-1"),
+                     user=valuable)  # fmt: skip
+    assert not TestRun.objects.filter(name="r2").exists()
+
+
+def test_a_run_dated_ahead_is_refused_before_anything_is_written():
+    with pytest.raises(ImportFailed, match="more than a day after today"):
+        import_files([("a.json", JSON_OK)], ImportDefaults(run="daily_9999-12-31"))
+    assert not TestRun.objects.exists()
+
+
+# --- every import is recorded ----------------------------------------------------------------
+
+
+def test_every_import_is_recorded_per_run_with_who_and_what_changed():
+    files = [("a.json", JSON_OK), ("b.json", JSON_OK.replace(b'"P"', b'"F"'))]
+    import_files(files, ImportDefaults(run="r"), who="ci-bot")
+    record_run([pr("a.t1", "E"), pr("a.t2")], ImportDefaults(run="r"), source="querygen run 3")
+    fields = ["run__name", "who", "source", "results", "new", "reimported", "replaced_missing"]
+    rows = list(RunImport.objects.order_by("id").values_list(*fields))
+    assert rows == [
+        # one row for the request: its second file re-imported what its first wrote
+        ("r", "ci-bot", "a.json, b.json", 2, 1, 1, 0),
+        ("r", "querygen run 3", "querygen run 3", 2, 1, 1, 0),
+    ]
+
+
+def test_an_import_into_two_runs_records_one_row_each():
+    record_run([pr("t", test_run="x"), pr("u", test_run="y")], who="cli")
+    assert sorted(RunImport.objects.values_list("run__name", "who", "new")) == [
+        ("x", "cli", 1),
+        ("y", "cli", 1),
+    ]

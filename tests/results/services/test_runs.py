@@ -50,3 +50,26 @@ def test_latest_without_runs_is_a_clear_error():
 def test_bad_run_names_are_refused(bad):
     with pytest.raises(AssayError):
         resolve_run_name(bad)
+
+
+def test_a_recurring_run_dated_more_than_a_day_ahead_is_refused():
+    from datetime import timedelta
+
+    from results.services.runs import today
+
+    tomorrow, later = today() + timedelta(days=1), today() + timedelta(days=2)
+    assert get_or_create_run(f"daily_{tomorrow}")[1]  # a CI host ahead of the server
+    for name in [f"daily_{later}", "daily_9999-12-31"]:
+        with pytest.raises(AssayError, match="more than a day after today") as err:
+            get_or_create_run(name)
+        assert err.value.code == "run_date_ahead"
+    assert get_or_create_run("pr-9999-12-31")[1]  # not a recurring name: any text goes
+
+
+def test_latest_never_names_a_run_dated_ahead():
+    """One imported before such runs were refused stays out of `_latest`."""
+    from results.models import TestRun
+
+    factories.run("daily_2026-11-01")
+    TestRun.objects.create(name="daily_9999-12-31", prefix="daily", run_date=date(9999, 12, 31))
+    assert resolve_run_name("daily_latest") == "daily_2026-11-01"

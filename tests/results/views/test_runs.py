@@ -166,3 +166,23 @@ def test_the_runs_list_moved_to_runs(client, nights):
     assert reverse("results:dashboard") == "/"
     html = client.get("/runs/").content.decode()
     assert 'href="/runs/daily_2026-11-04/?status=F">2</a>' in html
+
+
+def test_run_page_lists_its_imports(client):
+    from results.importers import ParsedResult
+    from results.services.imports import ImportDefaults, record_run
+
+    first = [ParsedResult(test_name=n, status="P") for n in ("a.t1", "a.t2")]
+    record_run(first, ImportDefaults(run="r"), source="a.xml, b.xml", who="ci-bot")
+    again = [ParsedResult(test_name="a.t2", status="F"), ParsedResult(test_name="a.t3", status="P")]
+    record_run(again, ImportDefaults(run="r"), source="c.xml", who="cli")
+    html = client.get("/runs/r/").content.decode()
+    imports = html[html.index('<h2 id="imports">Imports</h2>') :]
+    rows = re.findall(
+        r"<tr>\s*<td>[^<]*</td><td>([^<]*)</td><td>([^<]*)</td>(.*?)</tr>", imports, re.S
+    )
+    assert [(who, src, re.findall(r">(\d+)</td>", rest)) for who, src, rest in rows] == [
+        ("cli", "c.xml", ["2", "1", "1"]),  # newest first: results, new, changed
+        ("ci-bot", "a.xml, b.xml", ["2", "2", "0"]),
+    ]
+    assert 'title="1 re-imported, 0 missing replaced">1</td>' in imports

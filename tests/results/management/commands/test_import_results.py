@@ -60,3 +60,81 @@ def test_warnings_are_printed(tmp_path):
     err = io.StringIO()
     call_command("import_results", str(tmp_path / "w.pdk"), stdout=io.StringIO(), stderr=err)
     assert "warning: line 4: unknown field 'colour' ignored" in err.getvalue()
+
+
+JSON_DOC = '{"format": "assay-results/1", "results": [{"name": "c.t", "status": "P"}]}'
+# A real file on which the JUnit importer raises ValueError (pyexpat: "multi-byte encodings are
+# not supported"), not a ParseError: the command must not stop there.
+SHIFT_JIS_XML = (
+    b'<?xml version="1.0" encoding="shift_jis"?><testsuite><testcase name="a"/></testsuite>'
+)
+
+
+def test_a_file_whose_importer_raises_is_refused_in_one_line_and_the_rest_land(tmp_path):
+    (tmp_path / "a.pdk").write_text(PDK)
+    (tmp_path / "b.xml").write_bytes(SHIFT_JIS_XML)
+    (tmp_path / "c.json").write_text(JSON_DOC)
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(CommandError, match="1 file\\(s\\) refused"):
+        call_command("import_results", "--run", "r", str(tmp_path / "*"), stdout=out, stderr=err)
+    assert "2 file(s) imported, 1 refused" in out.getvalue()
+    [refused] = [line for line in err.getvalue().splitlines() if "b.xml" in line]
+    assert refused.startswith("REFUSED ") and "ValueError: multi-byte encodings" in refused
+    assert "Traceback" not in err.getvalue()
+    assert sorted(TestRun.objects.values_list("name", flat=True)) == ["daily_2026-11-01", "r"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_interrupted_import_prints_its_summary_and_fails(tmp_path):
+    """Ctrl-C (a real SIGINT) while the second file is being read: the first has landed, the
+    summary is printed, the exit status is 130. The second file is a FIFO, so the command is
+    certainly reading it when the signal comes."""
+    import os
+    import signal
+    import threading
+
+    (tmp_path / "a.pdk").write_text(PDK)
+    os.mkfifo(tmp_path / "b.pdk")
+    (tmp_path / "c.json").write_text(JSON_DOC)
+    done = threading.Event()
+    main = threading.main_thread().ident
+
+    def interrupt_the_reader() -> None:
+        with open(tmp_path / "b.pdk", "wb"):  # returns once the command opened it to read
+            signal.pthread_kill(main, signal.SIGINT)
+            done.wait(timeout=120)  # keep it open: the read ends by the signal, not EOF
+
+    writer = threading.Thread(target=interrupt_the_reader)
+    writer.start()
+    out, err = io.StringIO(), io.StringIO()
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(CommandError, match="interrupted: 2 file\\(s\\) not imported") as exc:
+            call_command("import_results", "--run", "r", str(tmp_path / "*"), stdout=out,
+                         stderr=err)  # fmt: skip
+    except KeyboardInterrupt:
+        pytest.fail("the interrupt escaped the command without a summary")
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        done.set()
+        writer.join()
+    assert exc.value.returncode == 130
+    assert "1 file(s) imported, 0 refused" in out.getvalue()
+    assert list(TestRun.objects.values_list("name", flat=True)) == ["daily_2026-11-01"]
+
+
+def test_the_server_operator_may_change_a_valuable_run(tmp_path):
+    (tmp_path / "a.pdk").write_text(PDK)
+    run("import_results", str(tmp_path / "a.pdk"))
+    TestRun.objects.update(valuable=True)
+    out = run("import_results", str(tmp_path / "a.pdk"))
+    assert "0 new, 2 re-imported" in out
+
+
+def test_a_recurring_run_dated_ahead_is_refused_in_one_line(tmp_path):
+    (tmp_path / "a.pdk").write_text(PDK.replace("daily_2026-11-01", "daily_9999-12-31"))
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="1 file\\(s\\) refused"):
+        call_command("import_results", str(tmp_path / "a.pdk"), stdout=io.StringIO(), stderr=err)
+    assert "daily_9999-12-31 is dated 9999-12-31, more than a day after today" in err.getvalue()
+    assert not TestRun.objects.exists()
