@@ -7,6 +7,7 @@ import logging
 import multiprocessing
 
 from core import jobs, registry
+from core.db import busy_retried
 
 log = logging.getLogger(__name__)
 
@@ -39,5 +40,6 @@ def on_worker_spawn(sender, **kwargs) -> None:
         log.info("released %d job(s) held by dead workers", released)
 
 
+@busy_retried  # a busy database delays the tick, never loses it
 def reap_jobs() -> int:
     return jobs.reap_jobs()

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
+from core.db import retry_on_busy
 from core.exceptions import AssayError, NotFound
 from results import selectors, services
 from results.models import STATUS_LETTERS, ExpectedTest, FlakyTest, Project, TestResult, TestRun
@@ -497,6 +498,11 @@ def _cut_off(request: Request) -> tuple[int, int] | None:
     return None
 
 
+def _read(upload) -> bytes:
+    upload.seek(0)
+    return upload.read()
+
+
 class ImportView(APIView):
     """Import result files (pdk log, JUnit XML, Assay JSON; detected automatically).
 
@@ -512,7 +518,10 @@ class ImportView(APIView):
             201: inline_serializer(
                 "ImportAnswer",
                 {"files": serializers.ListField(), "runs": serializers.ListField()},
-            )
+            ),
+            400: ErrorAnswer,
+            413: ErrorAnswer,
+            503: ErrorAnswer,
         },
     )
     def post(self, request: Request) -> Response:
@@ -543,7 +552,11 @@ class ImportView(APIView):
             host=request.data.get("host", ""),
             context=request.data.get("context", ""),
         )
-        files, runs = services.import_files(((f.name, f.read()) for f in uploads), defaults)
+        # import_files is one transaction: a busy database rolled all of it back, so it is run
+        # again from the start, files read again from the start (core.db.retry_on_busy).
+        files, runs = retry_on_busy(
+            lambda: services.import_files(((f.name, _read(f)) for f in uploads), defaults)
+        )
         return Response(
             {
                 "files": [
