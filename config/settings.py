@@ -286,6 +286,9 @@ for _prefix in ASSAY_RECURRING_PREFIXES:
 # Where data generation runs submitted over the API write their files (<root>/<run id>/).
 ASSAY_DATAGEN_ROOT = Path(os.environ.get("ASSAY_DATAGEN_ROOT", VAR_DIR / "datagen"))
 ASSAY_CLEAN_CHUNK = _env_int("ASSAY_CLEAN_CHUNK", 5000, minimum=100)
+# A result's log longer than this (bytes) is stored cut, its head and tail kept with a note;
+# its full size is kept (results/services/logs.py).
+ASSAY_MAX_LOG_BYTES = _env_int("ASSAY_MAX_LOG_BYTES", 1024 * 1024, minimum=1024)
 ASSAY_PUBLIC_READ = _env_bool("ASSAY_PUBLIC_READ", True)
 # History strips and flaky tests look at the last N runs of a prefix; a test is flaky when its
 # status flipped at least k times in them (docs/results.md).

@@ -19,6 +19,7 @@ from results.importers import ParsedFile, ParsedResult, ParseError, parse_file
 from results.models import STATUS_LETTERS, Project, TestResult, TestRun
 from results.services.bulk import write_results
 from results.services.flaky import refresh_flaky_on_commit
+from results.services.logs import clip_log
 from results.services.runs import (
     get_or_create_run,
     refresh_counts,
@@ -202,7 +203,7 @@ def _write_run(
                 duration,
                 item.location[:1000],
                 item.test_runner[:100],
-                item.log,
+                *clip_log(item.log),  # log, log_size
                 item.tda,
                 item.tra,
                 now,
