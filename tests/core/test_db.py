@@ -101,3 +101,35 @@ def test_the_job_runner_waits_out_a_busy_database(busy_site):
     assert "FINISHED True" in out
     # A lock held for longer than a lease (5 s here): the runner gives up with DatabaseBusy.
     assert "BUSY The database is busy" in out
+
+
+def test_a_page_whose_write_meets_a_held_lock_is_a_short_503_page(busy_site, web):
+    """Signing in writes (the session, last_login); no retry there, but never a 500."""
+    import http.cookiejar
+    import re
+    import urllib.parse
+
+    url, _ = web
+    busy_site.manage(
+        "shell", "-c",
+        "from django.contrib.auth.models import User; "
+        "User.objects.create_superuser('boss', 'b@example.org', 'a-long-password-1')",
+    )  # fmt: skip
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+    )
+    with opener.open(f"{url}/admin/login/", timeout=60) as page:
+        token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page.read())[1]
+    form = urllib.parse.urlencode(
+        {"username": "boss", "password": "a-long-password-1", "csrfmiddlewaretoken": token}
+    ).encode()
+    with write_lock(busy_site.db):
+        try:
+            opener.open(f"{url}/admin/login/", data=form, timeout=60)
+            raise AssertionError("signed in, although another connection held the write lock")
+        except urllib.error.HTTPError as exc:
+            status, headers, text = exc.code, exc.headers, exc.read().decode()
+    assert status == 503, text
+    assert headers["Retry-After"] == "4"
+    assert headers["Content-Type"].startswith("text/plain")
+    assert text.startswith("The database is busy with another write")
