@@ -23,7 +23,7 @@ from typing import ParamSpec, TypeVar
 from django.conf import settings
 from django.db import OperationalError, connection
 
-from core.exceptions import DatabaseBusy, busy_detail, is_busy  # noqa: F401 (core.db.is_busy)
+from core.exceptions import DatabaseBusy, busy_detail, is_busy
 
 log = logging.getLogger(__name__)
 
