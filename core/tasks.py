@@ -51,7 +51,8 @@ def _watch_cluster_stop() -> None:
     to finish its task, with no timeout: a querygen run held a stop for minutes. django-q
     offers no hook for the stop; but a worker process is forked by the sentinel and shares
     that event, found on this process's stack (the sentinel's frames that forked it). A thread
-    polls it: wait() would hold the event's lock across processes while it sleeps."""
+    polls it: wait() would count this process among the event's sleepers, and the cluster's
+    set() waits for each sleeper to wake, so a worker killed while waiting would hang it."""
     from django_q.cluster import Sentinel
 
     frame = sys._getframe()
