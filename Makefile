@@ -44,6 +44,7 @@ bench: venv
 	$(PY) benchmarks/querygen_versions.py
 	$(PY) benchmarks/migrations_gate.py
 	$(PY) benchmarks/crashtest.py
+	$(PY) benchmarks/write_contention.py
 
 # An hour of crash testing (docs/crashtest.md): not part of `make test`.
 SOAK_MINUTES ?= 60

@@ -94,6 +94,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "core.middleware.RejectNulMiddleware",
+    "core.middleware.UploadLimitMiddleware",
+    "core.middleware.DatabaseBusyMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -136,16 +138,21 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     if _db["NAME"] and _db["NAME"] != ":memory:":
         Path(_db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # WAL lets the web server read while a worker imports; busy timeout instead of
-    # "database is locked" when two writers meet.
+    # "database is locked" when two writers meet. IMMEDIATE: a transaction takes the write
+    # lock at BEGIN, where SQLite's busy timeout waits for it; a deferred one that read first
+    # fails at once when it upgrades to write while another writer holds the lock.
     _db["CONN_MAX_AGE"] = 0
     _db.setdefault("OPTIONS", {}).update(
         {
-            "timeout": 20,
+            "timeout": _env_int("ASSAY_SQLITE_BUSY_TIMEOUT", 20, minimum=1),
             "transaction_mode": "IMMEDIATE",
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
 DATABASES = {"default": _db}
+# A write that meets a busy database (SQLite's "database is locked") is retried for this long in
+# all (core/db.py: retry_on_busy), then answered 503 with Retry-After (docs/operations.md).
+ASSAY_BUSY_RETRY_SECONDS = _env_int("ASSAY_BUSY_RETRY_SECONDS", 10, minimum=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -181,9 +188,18 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 
-# Uploads: imports of big JUnit files are streamed to disk past this size.
-DATA_UPLOAD_MAX_MEMORY_SIZE = _env_int("ASSAY_MAX_UPLOAD_BYTES", 200 * 1024 * 1024, minimum=1024)
-FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Uploads (docs/operations.md): a request over ASSAY_MAX_UPLOAD_BYTES is refused from its
+# Content-Length, a file over ASSAY_MAX_UPLOAD_FILE_BYTES once read (413, core/middleware.py);
+# files are spooled to disk past ASSAY_UPLOAD_MEMORY_BYTES instead of held in memory.
+ASSAY_MAX_UPLOAD_BYTES = _env_int("ASSAY_MAX_UPLOAD_BYTES", 200 * 1024 * 1024, minimum=1024)
+ASSAY_MAX_UPLOAD_FILE_BYTES = _env_int("ASSAY_MAX_UPLOAD_FILE_BYTES", 100 * 1024 * 1024, minimum=1)
+DATA_UPLOAD_MAX_MEMORY_SIZE = ASSAY_MAX_UPLOAD_BYTES
+FILE_UPLOAD_MAX_MEMORY_SIZE = _env_int("ASSAY_UPLOAD_MEMORY_BYTES", 1024 * 1024, minimum=0)
+FILE_UPLOAD_HANDLERS = [
+    "core.middleware.FileSizeLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 DATA_UPLOAD_MAX_NUMBER_FILES = _env_int("ASSAY_MAX_UPLOAD_FILES", 1000, minimum=1)
 
 # --- e-mail -------------------------------------------------------------------------------
@@ -272,6 +288,9 @@ for _prefix in ASSAY_RECURRING_PREFIXES:
 # Where data generation runs submitted over the API write their files (<root>/<run id>/).
 ASSAY_DATAGEN_ROOT = Path(os.environ.get("ASSAY_DATAGEN_ROOT", VAR_DIR / "datagen"))
 ASSAY_CLEAN_CHUNK = _env_int("ASSAY_CLEAN_CHUNK", 5000, minimum=100)
+# A result's log longer than this (bytes) is stored cut, its head and tail kept with a note;
+# its full size is kept (results/services/logs.py).
+ASSAY_MAX_LOG_BYTES = _env_int("ASSAY_MAX_LOG_BYTES", 1024 * 1024, minimum=1024)
 ASSAY_PUBLIC_READ = _env_bool("ASSAY_PUBLIC_READ", True)
 # History strips and flaky tests look at the last N runs of a prefix; a test is flaky when its
 # status flipped at least k times in them (docs/results.md).

@@ -6,7 +6,11 @@ Services raise these with a sentence a person can act on; the API answers
 
 from __future__ import annotations
 
+import math
+
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import OperationalError
 from django.http import Http404
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
@@ -36,6 +40,45 @@ class Conflict(AssayError):
     status = 409
 
 
+class DatabaseBusy(AssayError):
+    """The database stayed busy (another writer's lock) for the whole retry budget
+    (core.db.retry_on_busy): 503 with Retry-After, nothing of the request written."""
+
+    code = "database_busy"
+    status = 503
+
+
+class UploadTooLarge(AssayError):
+    """A request or one of its files is over its limit (core.middleware: UploadLimitMiddleware,
+    FileSizeLimitHandler): 413, the limit in the sentence."""
+
+    code = "upload_too_large"
+    status = 413
+
+
+# SQLITE_BUSY ("database is locked") and SQLITE_LOCKED ("database table is locked").
+_BUSY_MESSAGES = ("database is locked", "database table is locked")
+
+
+def is_busy(exc: BaseException) -> bool:
+    """True for SQLite's "database is locked": another writer held the lock too long."""
+    return isinstance(exc, DatabaseBusy) or (
+        isinstance(exc, OperationalError) and any(m in str(exc) for m in _BUSY_MESSAGES)
+    )
+
+
+def retry_after_seconds() -> int:
+    """What a 503 asks the client to wait: one retry budget, at least a second."""
+    return max(1, math.ceil(settings.ASSAY_BUSY_RETRY_SECONDS))
+
+
+def busy_detail() -> str:
+    return (
+        "The database is busy with another write; nothing of this request was written. "
+        f"Try again in {retry_after_seconds()} s."
+    )
+
+
 def _first_message(detail) -> str:
     if isinstance(detail, dict):
         parts = []
@@ -51,6 +94,13 @@ def _first_message(detail) -> str:
 
 def api_exception_handler(exc, context):
     """One error shape for every API failure."""
+    if is_busy(exc):
+        # Unretried writes too: a busy database is a 503 to try again, never a 500.
+        return Response(
+            {"error": DatabaseBusy.code, "detail": busy_detail()},
+            status=DatabaseBusy.status,
+            headers={"Retry-After": str(retry_after_seconds())},
+        )
     if isinstance(exc, AssayError):
         return Response({"error": exc.code, "detail": exc.detail}, status=exc.status)
     if isinstance(exc, Http404):

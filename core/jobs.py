@@ -28,6 +28,8 @@ from django_q.brokers import get_broker
 from django_q.tasks import async_task
 
 from core import registry
+from core.db import retry_on_busy
+from core.exceptions import is_busy
 from core.models import JobBase, JobState
 
 log = logging.getLogger(__name__)
@@ -92,6 +94,27 @@ def _lease() -> timedelta:
     return timedelta(seconds=settings.ASSAY_JOB_LEASE_SECONDS)
 
 
+def _retried(fn):
+    """The runner's own writes wait out a busy database (core.db.retry_on_busy) for up to a
+    lease: a claim or a finish that failed on "database is locked" would otherwise fail the
+    job, or leave it running until its lease ran out. Each is one fenced statement (or one
+    transaction), so running it again is safe."""
+    return retry_on_busy(fn, seconds=settings.ASSAY_JOB_LEASE_SECONDS)
+
+
+_stopping = threading.Event()
+
+
+def request_stop() -> None:
+    """This worker process is stopping (its cluster got SIGTERM): the running job's next
+    heartbeat checkpoints it and hands it back (Stopping), and no new job is claimed."""
+    _stopping.set()
+
+
+def stop_requested() -> bool:
+    return _stopping.is_set()
+
+
 def enqueue(job: JobBase) -> None:
     """Queue the task once the row is committed, so a worker never sees a missing row."""
     type(job).objects.filter(pk=job.pk).update(enqueued_at=Now())
@@ -131,13 +154,12 @@ def claim(model: type[JobBase], pk: int, worker: str) -> JobBase | None:
     """Take the row if it is queued or its lease expired; None if someone else has it or it
     is finished (a duplicate delivery)."""
     # The database's clock, not this machine's: workers on several machines share the rows.
-    claimed = (
-        model.objects.filter(pk=pk)
-        .filter(
-            Q(state=JobState.QUEUED) | Q(state=JobState.RUNNING, lease_expires_at__lt=Now()),
-            attempts__lt=F("max_attempts"),
-        )
-        .update(
+    claimable = model.objects.filter(pk=pk).filter(
+        Q(state=JobState.QUEUED) | Q(state=JobState.RUNNING, lease_expires_at__lt=Now()),
+        attempts__lt=F("max_attempts"),
+    )
+    claimed = _retried(
+        lambda: claimable.update(
             state=JobState.RUNNING,
             attempts=F("attempts") + 1,
             lease_expires_at=Now() + _lease(),
@@ -154,6 +176,11 @@ class LeaseLost(Exception):
     """This worker's lease expired and the job was handed to another: stop working on it."""
 
 
+class Stopping(Exception):
+    """This worker process is stopping (request_stop): the job was checkpointed by the
+    heartbeat that raised this, and the runner hands it back to the queue."""
+
+
 class JobFailed(Exception):
     """Raised by a job to fail for good at once: the failure is deterministic (a file one
     engine cannot read, a spec that cannot be built) and another attempt would only repeat it.
@@ -164,7 +191,8 @@ def heartbeat(
     job: JobBase, done: int, total: int | None, message: str, extra: dict | None = None
 ) -> None:
     """Extend the lease and record progress, fenced by worker; ``extra`` fields (a job's own
-    checkpoint) are written in the same UPDATE."""
+    checkpoint) are written in the same UPDATE. Raises LeaseLost when the row went to another
+    worker, and Stopping (after writing the checkpoint) when this worker process stops."""
     fields = {
         **(extra or {}),
         "progress_done": done,
@@ -173,16 +201,14 @@ def heartbeat(
     }
     if total is not None:
         fields["progress_total"] = total
-    kept = (
-        type(job)
-        .objects.filter(pk=job.pk, worker=job.worker, state=JobState.RUNNING)
-        .update(**fields)
-    )
-    if not kept:
+    mine = type(job).objects.filter(pk=job.pk, worker=job.worker, state=JobState.RUNNING)
+    if not _retried(lambda: mine.update(**fields)):
         raise LeaseLost(f"{job._meta.label} {job.pk}: lease lost by {job.worker}")
     job.progress_done, job.progress_message = done, message[:500]
     if total is not None:
         job.progress_total = total
+    if stop_requested():
+        raise Stopping(f"{job._meta.label} {job.pk}: the worker {job.worker} is stopping")
 
 
 @contextlib.contextmanager
@@ -230,19 +256,43 @@ def _finish(job: JobBase, state: str, error: str = "", fields: dict | None = Non
     # Fenced by worker: if our lease expired and another worker took the row, our result
     # is not the one that counts. `fields` (what execute() returned) land in the same UPDATE
     # as the state, so a row is never finished without its results or the other way round.
+    mine = type(job).objects.filter(pk=job.pk, worker=job.worker, state=JobState.RUNNING)
     return bool(
-        type(job)
-        .objects.filter(pk=job.pk, worker=job.worker, state=JobState.RUNNING)
-        .update(
-            state=state, finished_at=Now(), error=error, lease_expires_at=None, **(fields or {})
+        _retried(
+            lambda: mine.update(
+                state=state, finished_at=Now(), error=error, lease_expires_at=None, **(fields or {})
+            )
         )
     )
+
+
+def _hand_back(job: JobBase, why: str) -> bool:
+    """Put a running job back in the queue without counting the attempt (the job did not fail:
+    its worker stops, or the database was too busy); fenced by worker."""
+    mine = type(job).objects.filter(pk=job.pk, worker=job.worker, state=JobState.RUNNING)
+
+    def put_back() -> bool:
+        with transaction.atomic():
+            if not mine.update(
+                state=JobState.QUEUED, lease_expires_at=None, attempts=F("attempts") - 1
+            ):
+                return False
+            enqueue(job)  # sent once the transaction commits
+            return True
+
+    handed = _retried(put_back)
+    job.log(f"attempt {job.attempts} on {job.worker} handed back: {why}")
+    return handed
 
 
 def run_job(label: str, pk: int) -> str:
     """django-q entry point (via core.tasks.run_job): run one job row by id, with the
     handlers its app registered (core.registry)."""
     job_type = registry.job_type(label)
+    if stop_requested():
+        # Tasks fetched before the cluster stopped: sent again for a cluster that goes on.
+        async_task("core.tasks.run_job", label, pk, task_name=f"{label}:{pk}", group=label)
+        return "handed back"
     job = claim(job_type.model, pk, worker_id())
     if job is None:
         return "skipped"
@@ -254,19 +304,24 @@ def run_job(label: str, pk: int) -> str:
     except LeaseLost:
         job.log(f"attempt {job.attempts} stopped: the lease went to another worker")
         return "lost"
+    except Stopping:
+        _hand_back(job, "the worker is stopping (SIGTERM); the job goes on from its checkpoint")
+        return "handed back"
     except JobFailed as exc:
         job.log(f"attempt {job.attempts} on {job.worker} failed for good: {exc}")
         if _finish(job, JobState.FAILED, str(exc)) and job_type.after_finish:
             job_type.after_finish(job, JobState.FAILED)
         return "failed"
     except Exception as exc:
+        if is_busy(exc):  # the database, not the job: another attempt, not counted
+            _hand_back(job, f"the database stayed busy ({exc})")
+            return "handed back"
         job.log(f"attempt {job.attempts} on {job.worker} failed:\n" + traceback.format_exc())
         detail = f"{type(exc).__name__}: {exc}"
         if job.attempts < job.max_attempts:
-            requeued = (
-                type(job)
-                .objects.filter(pk=job.pk, worker=job.worker, state=JobState.RUNNING)
-                .update(state=JobState.QUEUED, error=detail, lease_expires_at=None)
+            mine = type(job).objects.filter(pk=job.pk, worker=job.worker, state=JobState.RUNNING)
+            requeued = _retried(
+                lambda: mine.update(state=JobState.QUEUED, error=detail, lease_expires_at=None)
             )
             if requeued:
                 enqueue(job)
@@ -318,20 +373,28 @@ def release_stale(rows: QuerySet) -> list[int]:
         fenced = model.objects.filter(pk=job.pk, state=JobState.RUNNING, worker=job.worker)
         if job.attempts >= job.max_attempts:
             reason = "died" if job.worker in dead else "stopped answering (lease expired)"
-            failed = fenced.update(
-                state=JobState.FAILED,
-                finished_at=Now(),
-                lease_expires_at=None,
-                error=f"the worker {reason} and no attempts are left",
+            failed = _retried(
+                lambda fenced=fenced, reason=reason: fenced.update(
+                    state=JobState.FAILED,
+                    finished_at=Now(),
+                    lease_expires_at=None,
+                    error=f"the worker {reason} and no attempts are left",
+                )
             )
             after_finish = registry.job_type(model._meta.label).after_finish
             if failed and after_finish:
                 after_finish(model.objects.get(pk=job.pk), JobState.FAILED)
             continue
-        with transaction.atomic():
-            if fenced.update(state=JobState.QUEUED, lease_expires_at=None):
+
+        def put_back(fenced=fenced, job=job) -> bool:
+            with transaction.atomic():
+                if not fenced.update(state=JobState.QUEUED, lease_expires_at=None):
+                    return False
                 enqueue(job)
-                requeued.append(job.pk)
+                return True
+
+        if _retried(put_back):
+            requeued.append(job.pk)
     return requeued
 
 

@@ -4,6 +4,7 @@ a service. Runs are job rows, run through core.tasks.run_job."""
 from django.conf import settings
 
 from core import registry
+from core.db import busy_retried
 from querygen.models import QuerygenRun
 from querygen.services import runs
 
@@ -18,5 +19,6 @@ registry.register_schedule(
 )
 
 
+@busy_retried  # a busy database delays the tick, never loses it
 def start_due_runs() -> int:
     return len(runs.start_due_runs())

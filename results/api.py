@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.http import StreamingHttpResponse
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
@@ -35,6 +37,7 @@ from results.selectors.compare import KINDS as COMPARE_KINDS
 from results.selectors.compare import previous_run
 from results.selectors.history import HISTORY_MAX_RUNS, flaky_entry, history_runs
 from results.services.imports import ImportDefaults
+from results.services.logs import log_chunks
 
 
 class RunSerializer(serializers.ModelSerializer):
@@ -98,8 +101,16 @@ class ResultSerializer(serializers.ModelSerializer):
 
 
 class ResultDetailSerializer(ResultSerializer):
+    log_size = serializers.IntegerField(
+        read_only=True, help_text="The log's full size in bytes, as it was imported."
+    )
+    log_truncated = serializers.BooleanField(
+        read_only=True,
+        help_text="The log was longer than ASSAY_MAX_LOG_BYTES: its head and tail are kept.",
+    )
+
     class Meta(ResultSerializer.Meta):
-        fields = [*ResultSerializer.Meta.fields, "log"]
+        fields = [*ResultSerializer.Meta.fields, "log", "log_size", "log_truncated"]
 
 
 class ProjectSerializer(serializers.ModelSerializer):
@@ -474,6 +485,19 @@ class ResultViewSet(viewsets.ReadOnlyModelViewSet):
         answer = {"prefix": history.prefix, "cells": history.cells, "flaky": flaky_entry(result)}
         return Response(HistorySerializer(answer, context={"request": request}).data)
 
+    @extend_schema(responses={(200, "text/plain"): OpenApiTypes.STR})
+    @action(detail=True, methods=["get"])
+    def log(self, request: Request, pk: str) -> StreamingHttpResponse:
+        """The result's log as plain text, streamed (as stored: cut past ASSAY_MAX_LOG_BYTES)."""
+        result = self.get_object()
+        size = len(result.log.encode("utf-8", "surrogatepass"))
+        response = StreamingHttpResponse(
+            log_chunks(result.log), content_type="text/plain; charset=utf-8"
+        )
+        response["Content-Length"] = str(size)
+        response["Content-Disposition"] = f'inline; filename="result-{result.pk}.log"'
+        return response
+
 
 class ProjectViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ProjectSerializer
@@ -557,6 +581,8 @@ class ImportView(APIView):
             ),
             400: ErrorAnswer,
             409: ErrorAnswer,  # valuable_run: changes to a valuable run need rewrite_history
+            413: ErrorAnswer,
+            503: ErrorAnswer,
         },
     )
     def post(self, request: Request) -> Response:
@@ -587,6 +613,8 @@ class ImportView(APIView):
             host=request.data.get("host", ""),
             context=request.data.get("context", ""),
         )
+        # Parsed first, then written in one short transaction that is retried while the
+        # database is busy (results.services.imports.import_files, core.db.retry_on_busy).
         files, runs = services.import_files(
             ((f.name, f.read()) for f in uploads),
             defaults,

@@ -90,6 +90,9 @@ class TestResult(models.Model):
     location = models.CharField(max_length=1000, blank=True)
     test_runner = models.CharField(max_length=100, blank=True)
     log = models.TextField(blank=True)
+    # The log's full size in bytes (UTF-8): a log past ASSAY_MAX_LOG_BYTES is stored cut, its
+    # head and tail kept (results.services.logs.clip_log).
+    log_size = models.BigIntegerField(default=0, db_default=0)
     tda = models.JSONField(default=dict, blank=True)
     tra = models.JSONField(default=dict, blank=True)
     imported_at = models.DateTimeField()
@@ -115,6 +118,11 @@ class TestResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.test_name} [{self.status}]"
+
+    @property
+    def log_truncated(self) -> bool:
+        """True when the stored log is shorter than the log that was imported."""
+        return self.log_size > len(self.log.encode("utf-8", "surrogatepass"))
 
 
 class RunImport(models.Model):

@@ -2,6 +2,7 @@
 they call a service. Job rows run through core.tasks.run_job (a row first, docs/architecture.md)."""
 
 from core import registry
+from core.db import busy_retried
 from results.models import CleanJob, FlakinessJob
 from results.services.flaky import queue_flaky_refresh_all, run_flakiness_job
 from results.services.purge import run_clean_job
@@ -15,6 +16,7 @@ registry.register_job(FlakinessJob, execute=run_flakiness_job)
 registry.register_schedule(FLAKY_SCHEDULE_NAME, "results.tasks.refresh_flaky_all", daily=True)
 
 
+@busy_retried  # a busy database delays the tick, never loses it
 def refresh_flaky_all() -> int:
     """Queue a FlakinessJob per recurring prefix."""
     return queue_flaky_refresh_all()

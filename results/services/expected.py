@@ -73,8 +73,8 @@ def check_expected(run_class: str, run_name: str) -> ExpectedSummary:
     e, r = ExpectedTest._meta.db_table, TestResult._meta.db_table
     sql = (
         f"INSERT INTO {r} (run_id, project_id, host, context, test_name, status, "  # noqa: S608
-        "location, test_runner, log, tda, tra, imported_at) "
-        f"SELECT %s, e.project_id, e.host, e.context, e.test_name, 'M', '', '', %s, %s, %s, %s "
+        "location, test_runner, log, log_size, tda, tra, imported_at) "
+        f"SELECT %s, e.project_id, e.host, e.context, e.test_name, 'M', '', '', %s, %s, %s, %s, %s "
         f"FROM {e} e WHERE e.run_class = %s AND NOT EXISTS ("
         f"SELECT 1 FROM {r} t WHERE t.run_id = %s AND t.project_id = e.project_id "
         "AND t.host = e.host AND t.context = e.context AND t.test_name = e.test_name)"
@@ -86,7 +86,9 @@ def check_expected(run_class: str, run_name: str) -> ExpectedSummary:
         log = f"Missing: expected in class {run_class}, not reported in {run.name}."
         tra = json.dumps({"expected_in": run_class})
         with connection.cursor() as cursor:
-            cursor.execute(sql, [run.pk, log, "{}", tra, timezone.now(), run_class, run.pk])
+            cursor.execute(
+                sql, [run.pk, log, len(log.encode()), "{}", tra, timezone.now(), run_class, run.pk]
+            )
             added = max(cursor.rowcount, 0)
         refresh_counts(run)
         notify_after_check_expected(run, run_class)  # after commit, when enabled

@@ -19,12 +19,14 @@ from typing import Any
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from core.db import retry_on_busy
 from core.exceptions import AssayError, Conflict
 from core.roles import has_permission
 from results.importers import ParsedFile, ParsedResult, ParseError, parse_file
 from results.models import STATUS_LETTERS, Project, RunImport, TestResult, TestRun
 from results.services.bulk import write_results
 from results.services.flaky import refresh_flaky_on_commit
+from results.services.logs import clip_log
 from results.services.runs import (
     get_or_create_run,
     refresh_counts,
@@ -299,7 +301,7 @@ def _write_run(
                 duration,
                 item.location[:1000],
                 item.test_runner[:100],
-                item.log,
+                *clip_log(item.log),  # log, log_size
                 item.tda,
                 item.tra,
                 now,
@@ -374,7 +376,10 @@ def import_files(
     Every file is parsed and validated first, then everything is written in one short
     transaction: other writers never wait for a parse. `user` as for write_prepared."""
     parsed_files = [(filename, *parse_one(data, filename, defaults)) for filename, data in files]
-    per_file = write_prepared([p for _, _, p in parsed_files], who=who or "api", user=user)
+    # The write is one transaction: a busy database rolled it back whole, so it runs again.
+    per_file = retry_on_busy(
+        lambda: write_prepared([p for _, _, p in parsed_files], who=who or "api", user=user)
+    )
     file_summaries = []
     per_run: dict[str, RunSummary] = {}
     for (filename, parsed, _), runs in zip(parsed_files, per_file, strict=True):
@@ -424,7 +429,7 @@ def _import_path(path: Path, defaults: ImportDefaults) -> FileSummary:
     parsed, prepared = parse_one(data, str(path), defaults)
     del data
     try:
-        [runs] = write_prepared([prepared], who="cli")
+        [runs] = retry_on_busy(lambda: write_prepared([prepared], who="cli"))
     except DatabaseError as exc:  # e.g. a value the database cannot store
         raise ImportFailed(str(path), None, f"the database refused it: {exc}".strip()) from None
     return _file_summary(str(path), parsed, runs)

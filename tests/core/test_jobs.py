@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.utils import timezone
 from django_q.models import OrmQ
 
@@ -231,6 +231,53 @@ def test_a_job_that_fails_for_good_is_not_tried_again(
     assert not OrmQ.objects.exists()  # nothing queued again
     assert finished == [JobState.FAILED]
     assert "failed for good: the file is not a database" in (job.log_dir / "job.log").read_text()
+
+
+def test_a_stopping_worker_checkpoints_and_hands_its_job_back(
+    handle_clean_job, django_capture_on_commit_callbacks, monkeypatch
+):
+    monkeypatch.setattr(jobs, "_stopping", threading.Event())
+    beats = []
+
+    def long_job(job):
+        jobs.heartbeat(job, 1, 10, "one of ten")
+        beats.append(1)
+        jobs.request_stop()  # as the cluster's SIGTERM does, from the stop watcher's thread
+        jobs.heartbeat(job, 2, 10, "two of ten", extra={"rows_deleted": 2})
+        beats.append(2)  # never reached: the heartbeat raised
+
+    handle_clean_job(execute=long_job)
+    job = CleanJob.objects.create(max_attempts=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert jobs.run_job("results.CleanJob", job.pk) == "handed back"
+    job.refresh_from_db()
+    # The checkpoint is written, the row queued again, its only attempt not used up.
+    assert (job.state, job.attempts, job.lease_expires_at) == (JobState.QUEUED, 0, None)
+    assert (job.progress_done, job.rows_deleted, beats) == (2, 2, [1])
+    assert queued_tasks() == [("core.tasks.run_job", ("results.CleanJob", job.pk))]
+    assert "handed back: the worker is stopping" in (job.log_dir / "job.log").read_text()
+    # A stopping worker claims nothing more: the delivery goes back to the broker.
+    OrmQ.objects.all().delete()
+    assert jobs.run_job("results.CleanJob", job.pk) == "handed back"
+    job.refresh_from_db()
+    assert (job.state, job.attempts) == (JobState.QUEUED, 0)
+    assert queued_tasks() == [("core.tasks.run_job", ("results.CleanJob", job.pk))]
+
+
+def test_a_job_that_meets_a_busy_database_is_handed_back_not_failed(
+    handle_clean_job, django_capture_on_commit_callbacks
+):
+    def busy(job):
+        # What SQLite raises once another writer held the lock past the busy timeout.
+        raise OperationalError("database is locked")
+
+    handle_clean_job(execute=busy)
+    job = CleanJob.objects.create(max_attempts=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert jobs.run_job("results.CleanJob", job.pk) == "handed back"
+    job.refresh_from_db()
+    assert (job.state, job.attempts) == (JobState.QUEUED, 0)
+    assert queued_tasks() == [("core.tasks.run_job", ("results.CleanJob", job.pk))]
 
 
 @pytest.fixture

@@ -124,6 +124,56 @@ def test_a_killed_cluster_loses_no_query_and_records_no_finding_twice(tmp_path: 
         assert findings == len(found)
 
 
+def test_a_cluster_stops_within_10_s_of_sigterm_and_hands_its_run_back(tmp_path: Path) -> None:
+    """SIGTERM to qcluster (its leader only, as `kill` or a container runtime sends it): the
+    running querygen run checkpoints, goes back to the queue with its attempt not counted, and
+    the cluster exits within 10 s; a fresh cluster then completes the run, once."""
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    duck, lite = nan_dataset.build(tmp_path / "data")
+    site = ThrowawaySite(tmp_path / "site")
+    site.migrate()
+    with contextlib.closing(sqlite3.connect(site.db, timeout=60)) as db:
+        try:
+            cluster = site.start("cluster-a", "qcluster")
+            site.wait_running("cluster-a", deadline)
+            printed = site.manage(
+                "shell",
+                "-c",
+                SUBMIT.format(
+                    duck=str(duck), lite=str(lite), queries=QUERIES, seed=SEED, timeout=TIMEOUT
+                ),
+            )
+            run = int(next(ln for ln in printed.splitlines() if ln.startswith("RUN ")).split()[1])
+            while True:
+                assert time.monotonic() < deadline, f"{row(db, run)}\n{site.logs()}"
+                state, next_index, *_ = row(db, run)
+                assert state != "succeeded", "the run ended before the cluster was stopped"
+                if state == "running" and next_index >= 100:
+                    break
+                time.sleep(0.05)
+            cluster.terminate()  # SIGTERM to the leader alone
+            cluster.wait(timeout=10)  # the requirement itself: TimeoutExpired fails the test
+            state, next_index, queries, attempts, _, _ = row(db, run)
+            assert (state, attempts) == ("queued", 0), site.logs()
+            assert 100 <= next_index < QUERIES, "the checkpoint went back"
+            site.start("cluster-b", "qcluster")
+            while row(db, run)[0] != "succeeded":
+                assert time.monotonic() < deadline, f"{row(db, run)}\n{site.logs()}"
+                assert row(db, run)[0] != "failed", f"{row(db, run)}\n{site.logs()}"
+                time.sleep(0.2)
+        finally:
+            site.kill_all()
+        state, next_index, queries, attempts, _, _ = row(db, run)
+        assert (next_index, queries, attempts) == (QUERIES, QUERIES, 1)
+        found = [
+            index
+            for (index,) in db.execute(
+                "SELECT `index` FROM querygen_finding WHERE run_id = ? ORDER BY `index`", [run]
+            )
+        ]
+        assert found == uninterrupted_findings(duck, lite)
+
+
 def uninterrupted_findings(duck: Path, lite: Path) -> list[int]:
     """The indexes of the findings of the same run, in this process, without a crash."""
     with DuckDBClient(duck) as d, SQLiteClient(lite) as s:

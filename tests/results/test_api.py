@@ -571,3 +571,39 @@ def test_the_run_detail_lists_its_imports(token_client, api_client):
         "ci-bot", "r.xml", 4, 4)  # fmt: skip
     assert (newest["new"], newest["reimported"], newest["replaced_missing"]) == (1, 3, 0)
     assert "imports" not in api_client.get("/api/v1/runs/").json()["results"][0]
+
+
+def test_a_long_log_is_stored_cut_with_its_size_and_downloaded_streamed(
+    token_client, api_client, client, settings
+):
+    settings.ASSAY_MAX_LOG_BYTES = 2048
+    log = "first line: what ran\n" + "é" * 5000 + "\nlast line: how it failed"
+    doc = {"format": "assay-results/1", "results": [{"name": "t.long", "status": "F", "log": log}]}
+    doc["results"].append({"name": "t.short", "status": "P", "log": "short"})
+    files = {"file": upload("a.json", json.dumps(doc).encode()), "run": "logs"}
+    resp = token_client.post("/api/v1/imports/", files, format="multipart")
+    assert resp.status_code == 201, resp.json()
+    long = TestResult.objects.get(test_name="t.long")
+    full = len(log.encode())
+    assert long.log_size == full and long.log_truncated
+    assert long.log.startswith("first line: what ran\n")
+    assert long.log.endswith("\nlast line: how it failed")
+    note = next(line for line in long.log.splitlines() if line.startswith("[... "))
+    kept = len(long.log.encode()) - len(note.encode()) - 2  # the head and tail, without the note
+    assert note.startswith(f"[... {full - kept} bytes cut: this log had {full} bytes")
+    assert len(long.log.encode()) < 2048 + 200
+
+    detail = api_client.get(f"/api/v1/results/{long.pk}/").json()
+    assert (detail["log_size"], detail["log_truncated"]) == (full, True)
+    short = TestResult.objects.get(test_name="t.short")
+    detail = api_client.get(f"/api/v1/results/{short.pk}/").json()
+    assert (detail["log"], detail["log_size"], detail["log_truncated"]) == ("short", 5, False)
+
+    download = api_client.get(f"/api/v1/results/{long.pk}/log/")
+    assert download.status_code == 200 and download.streaming
+    body = b"".join(download.streaming_content)
+    assert body.decode() == long.log
+    assert download["Content-Length"] == str(len(body))
+
+    page = client.get(f"/results/{long.pk}/").content.decode()
+    assert "stored cut to its head and tail" in page

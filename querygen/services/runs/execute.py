@@ -167,12 +167,14 @@ class _Worker:
 
     def beat(self) -> None:
         """Extend the lease (counts are checkpointed by progress() only, between queries)."""
-        if time.monotonic() - self.last_beat >= CHECKPOINT_SECONDS:
+        if time.monotonic() - self.last_beat >= CHECKPOINT_SECONDS or jobs.stop_requested():
             self.last_beat = time.monotonic()
             jobs.heartbeat(self.run, self.run.progress_done, None, self.run.progress_message)
 
     def progress(self, stats: RunStats, force: bool = False) -> None:
-        if not force and time.monotonic() - self.last_beat < CHECKPOINT_SECONDS:
+        # A stopping worker checkpoints at once: its heartbeat then hands the run back.
+        recent = time.monotonic() - self.last_beat < CHECKPOINT_SECONDS
+        if not force and recent and not jobs.stop_requested():
             return
         self.last_beat = time.monotonic()
         fields = self.totals.fields(stats)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
+from core.db import retry_on_busy
 from core.exceptions import AssayError
 from core.models import JobState
 from querygen.models import Pair, QuerygenRun
@@ -31,18 +34,30 @@ def start_due_runs() -> list[QuerygenRun]:
             continue
         if pair.runs.filter(state__in=PENDING).exists():
             continue
+        run = retry_on_busy(functools.partial(_start_pair, pair, now))
+        if run is not None:
+            started.append(run)
+    return started
+
+
+def _start_pair(pair: Pair, now: datetime) -> QuerygenRun | None:
+    """The pair's claim and its run in one transaction: a busy database that fails the submit
+    rolls the claim back too, so the tick is retried (core.db.retry_on_busy), not lost until
+    the pair's next interval."""
+    with transaction.atomic():
         # Two schedulers racing: the one whose conditional update wins starts the run.
         won = Pair.objects.filter(pk=pair.pk, last_started_at=pair.last_started_at).update(
             last_started_at=now
         )
         if not won:
-            continue
+            return None
         try:
-            started.append(submit_pair(pair))
+            with transaction.atomic():
+                return submit_pair(pair)
         except AssayError as exc:  # an engine gone, say: the other pairs still start
             log.warning("querygen pair %s not started: %s", pair, exc)
             Pair.objects.filter(pk=pair.pk).update(last_error=exc.detail)
-    return started
+            return None
 
 
 def submit_pair(pair: Pair, **overrides: Any) -> QuerygenRun:
