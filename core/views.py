@@ -1,7 +1,6 @@
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.admin.views.decorators import staff_member_required
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
@@ -9,7 +8,7 @@ from django.views.decorators.cache import never_cache
 from django.views.static import serve
 
 from core import roles
-from core.decorators import readable
+from core.decorators import permission_required, readable
 
 
 @never_cache
@@ -24,9 +23,10 @@ def healthz(request):
     return JsonResponse({"status": "ok", "database": connection.vendor})
 
 
-@staff_member_required
+@permission_required("read_job_logs", "Reading a job's log")
 def job_log(request, path: str):
-    """Job logs (MEDIA_ROOT/logs/<app>/<id>/job.log) for staff; they can hold stack traces."""
+    """Job logs (MEDIA_ROOT/logs/<app>/<id>/job.log), streamed, for those who may read them
+    (staff): they can hold stack traces."""
     return serve(request, path, document_root=Path(settings.MEDIA_ROOT) / "logs")
 
 

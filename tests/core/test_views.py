@@ -12,7 +12,9 @@ def test_healthz_reports_the_database(client):
 
 
 @pytest.mark.django_db
-def test_job_logs_are_served_to_staff_only(client, admin_client):
+def test_job_logs_are_served_to_staff_only(client, admin_client, django_user_model):
+    from django.contrib.auth.models import Group
+
     from results.models import CleanJob
 
     job = CleanJob.objects.create()
@@ -20,6 +22,10 @@ def test_job_logs_are_served_to_staff_only(client, admin_client):
     url = job.log_url
     assert url == f"/media/logs/results/{job.pk}/job.log"
     assert client.get(url).status_code == 302  # to the login page
+    ci = django_user_model.objects.create_user("ci-person", password="pw-unused-1")
+    ci.groups.add(Group.objects.get(name="CI"))
+    client.force_login(ci)
+    assert client.get(url).status_code == 403  # read_job_logs is staff's
     resp = admin_client.get(url)
     assert resp.status_code == 200
     assert b"hello from the job" in b"".join(resp.streaming_content)
