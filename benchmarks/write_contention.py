@@ -130,12 +130,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=4, help="large-import clients")
     parser.add_argument("--cases", type=int, default=20_000, help="results per large file")
     parser.add_argument("--seconds", type=float, default=60.0, help="per phase")
+    parser.add_argument(
+        "--database",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="the site's database: the embedded SQLite file (one writer at a time) or a "
+        "private PostgreSQL server, as in production",
+    )
     args = parser.parse_args(argv)
     load_before = os.getloadavg()
     large_document = junit_document(args.cases)
     print(f"large file: {args.cases:,} results, {len(large_document):,} bytes", flush=True)
     with tempfile.TemporaryDirectory(prefix="assay-bench-contention-") as scratch:
-        site = ThrowawaySite(Path(scratch) / "site")
+        env = {}
+        pg = None
+        if args.database == "postgresql":
+            from crashtest.harness.postgres_server import PostgresServer
+
+            pg = PostgresServer()
+            pg.start()
+            env["DATABASE_URL"] = pg.create_database("assay_bench")
+        print(f"database: {args.database}", flush=True)
+        site = ThrowawaySite(Path(scratch) / "site", extra_env=env)
         try:
             site.migrate()
             token = site.manage("create_ci_token", "bench").strip()
@@ -146,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
             print(busy.line(f"with {args.clients} large-import clients"), flush=True)
         finally:
             site.stop_all()
+            if pg is not None:
+                pg.cleanup()
     large_errors = sum(1 for s in large if s >= 500)
     print(
         f"large imports: {len(large)} answered, {sum(1 for s in large if s == 201)} imported, "
