@@ -7,6 +7,8 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.static import serve
 
+from core.secrets import scrub
+
 
 @never_cache
 def healthz(request):
@@ -16,7 +18,8 @@ def healthz(request):
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except Exception as exc:  # any database failure means "not healthy"
-        return JsonResponse({"status": "error", "database": str(exc)}, status=503)
+        # Public: the driver's message may name the DATABASE_URL's password.
+        return JsonResponse({"status": "error", "database": scrub(str(exc))}, status=503)
     return JsonResponse({"status": "ok", "database": connection.vendor})
 
 
