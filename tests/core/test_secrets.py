@@ -180,6 +180,7 @@ def _body(response) -> bytes:
     return response.content
 
 
+@pytest.mark.db_dependent
 @pytest.mark.django_db
 def test_secrets_never_leave_the_server(token_client, api_client, settings, tmp_path, monkeypatch):
     settings.ASSAY_DATAGEN_ROOT = tmp_path / "datagen"
