@@ -78,7 +78,7 @@ class JobBase(models.Model):
         return f"{settings.MEDIA_URL}logs/{self._meta.app_label}/{self.pk}/job.log"
 
     def log(self, message: str) -> None:
-        """Append a line to the job's log (MEDIA_ROOT, public), secrets scrubbed."""
+        """Append a line to the job's log (MEDIA_ROOT; staff read it), secrets scrubbed."""
         message = secrets.scrub(message)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_dir / "job.log", "a", encoding="utf-8") as fh:
