@@ -172,11 +172,13 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+# Where `collectstatic` gathers the static files that WhiteNoise serves (README "Serving for real").
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every request otherwise
 STATICFILES_DIRS = [BASE_DIR / "static"]
-# WhiteNoise serves the app's own static files without collectstatic too (tests, first start).
-WHITENOISE_USE_FINDERS = True
+# WhiteNoise serves what `collectstatic` gathered (with its compressed copies); until it has run,
+# and in tests (which must see the sources as they are), the apps' own folders.
+WHITENOISE_USE_FINDERS = "PYTEST_VERSION" in os.environ or not any(STATIC_ROOT.iterdir())
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 STORAGES = {
@@ -329,3 +331,9 @@ LOGGING = {
 if not DEBUG:
     SESSION_COOKIE_HTTPONLY = True
     X_FRAME_OPTIONS = "DENY"
+
+# Behind a TLS proxy (README "Serving for real"): it says the request came over HTTPS in
+# X-Forwarded-Proto, so links are https:// and cookies are sent over HTTPS only.
+if _env_bool("ASSAY_TLS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True

@@ -16,6 +16,8 @@ from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from core.secrets import scrub
+
 
 class AssayError(Exception):
     """Base of the errors a user can fix: bad input, unknown names, refused operations."""
@@ -102,7 +104,8 @@ def api_exception_handler(exc, context):
             headers={"Retry-After": str(retry_after_seconds())},
         )
     if isinstance(exc, AssayError):
-        return Response({"error": exc.code, "detail": exc.detail}, status=exc.status)
+        # A service's sentence may quote what an engine said (its conninfo with it).
+        return Response({"error": exc.code, "detail": scrub(exc.detail)}, status=exc.status)
     if isinstance(exc, Http404):
         exc = drf_exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

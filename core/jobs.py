@@ -27,7 +27,7 @@ from django.db.models.functions import Coalesce, Now
 from django_q.brokers import get_broker
 from django_q.tasks import async_task
 
-from core import registry
+from core import registry, secrets
 from core.db import retry_on_busy
 from core.exceptions import is_busy
 from core.models import JobBase, JobState
@@ -309,7 +309,7 @@ def run_job(label: str, pk: int) -> str:
         return "handed back"
     except JobFailed as exc:
         job.log(f"attempt {job.attempts} on {job.worker} failed for good: {exc}")
-        if _finish(job, JobState.FAILED, str(exc)) and job_type.after_finish:
+        if _finish(job, JobState.FAILED, secrets.scrub(str(exc))) and job_type.after_finish:
             job_type.after_finish(job, JobState.FAILED)
         return "failed"
     except Exception as exc:
@@ -317,7 +317,8 @@ def run_job(label: str, pk: int) -> str:
             _hand_back(job, f"the database stayed busy ({exc})")
             return "handed back"
         job.log(f"attempt {job.attempts} on {job.worker} failed:\n" + traceback.format_exc())
-        detail = f"{type(exc).__name__}: {exc}"
+        # The error is shown to anyone (pages, API): an engine's conninfo must not be in it.
+        detail = secrets.scrub(f"{type(exc).__name__}: {exc}")
         if job.attempts < job.max_attempts:
             mine = type(job).objects.filter(pk=job.pk, worker=job.worker, state=JobState.RUNNING)
             requeued = _retried(

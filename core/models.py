@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from core import secrets
 from core.exceptions import AssayError
 from core.roles import PERMISSIONS
 from dbkinds import postgresql
@@ -77,6 +78,8 @@ class JobBase(models.Model):
         return f"{settings.MEDIA_URL}logs/{self._meta.app_label}/{self.pk}/job.log"
 
     def log(self, message: str) -> None:
+        """Append a line to the job's log (MEDIA_ROOT; staff read it), secrets scrubbed."""
+        message = secrets.scrub(message)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_dir / "job.log", "a", encoding="utf-8") as fh:
             fh.write(f"{timezone.now().isoformat(timespec='seconds')} {message}\n")

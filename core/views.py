@@ -9,6 +9,7 @@ from django.views.static import serve
 
 from core import roles
 from core.decorators import permission_required, readable
+from core.secrets import scrub
 
 
 @never_cache
@@ -19,7 +20,8 @@ def healthz(request):
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except Exception as exc:  # any database failure means "not healthy"
-        return JsonResponse({"status": "error", "database": str(exc)}, status=503)
+        # Public: the driver's message may name the DATABASE_URL's password.
+        return JsonResponse({"status": "error", "database": scrub(str(exc))}, status=503)
     return JsonResponse({"status": "ok", "database": connection.vendor})
 
 

@@ -17,6 +17,8 @@ from rest_framework.views import APIView
 
 from core import roles
 from core.exceptions import AssayError
+from core.secrets import scrub
+from core.serializers import ScrubbedText
 from datagen import selectors
 from datagen.generator import bundled_spec_names, load_bundled_spec
 from datagen.models import LSST_STATES, STATE_OF_LSST, Chunk, DatagenRun, OutputFormat
@@ -54,12 +56,13 @@ class ProgressSerializer(serializers.Serializer):
     limbo = serializers.SerializerMethodField()
 
     def get_limbo(self, progress: selectors.RunProgress) -> list[dict]:
-        return [{"chunk_id": c, "error": e} for c, e in progress.limbo]
+        return [{"chunk_id": c, "error": scrub(e, known=())} for c, e in progress.limbo]
 
 
 @extend_schema_serializer(component_name="DatagenRun")  # results has its own "Run"
 class RunSerializer(serializers.ModelSerializer):
     load_engine = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    error = ScrubbedText()
     setup_state = serializers.CharField(source="state", read_only=True)
     url = serializers.SerializerMethodField()
     api_url = serializers.SerializerMethodField()
@@ -119,6 +122,7 @@ class RunDetailSerializer(RunSerializer):
 
 class ChunkSerializer(serializers.ModelSerializer):
     state = serializers.SerializerMethodField()
+    error = ScrubbedText()
 
     class Meta:
         model = Chunk

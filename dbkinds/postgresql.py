@@ -68,15 +68,23 @@ def conninfo_params(location: str) -> dict[str, str]:
         ) from None
 
 
+# libpq's parameters that hold a secret: a description leaves them out.
+SECRET_PARAMS = ("password", "sslpassword")
+
+
 def describe(location: str) -> str:
-    """The conninfo without its password, for logs and messages."""
+    """The conninfo without its secrets, for logs and messages."""
     import psycopg.conninfo
 
     try:
         params = conninfo_params(location)
     except ValueError:
         return "<unparsable conninfo>"
-    params.pop("password", None)
+    for name in SECRET_PARAMS:
+        params.pop(name, None)
+    # A dbname may be a whole conninfo or URL (libpq expands it), password included.
+    if "=" in params.get("dbname", "") or "://" in params.get("dbname", ""):
+        params["dbname"] = "<conninfo>"
     return psycopg.conninfo.make_conninfo(**params)
 
 

@@ -9,7 +9,6 @@ in core.exceptions.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import django_filters
 from django.conf import settings
@@ -25,6 +24,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.exceptions import AssayError, Conflict, NotFound
+from core.secrets import scrub
+from core.serializers import ScrubbedText
 from migrations_gate.models import Check, Dataset, Outcome, Project
 from migrations_gate.services import checks
 
@@ -122,6 +123,7 @@ class GateDatasetRecordSerializer(serializers.Serializer):
 class GateCheckSerializer(serializers.ModelSerializer):
     project = serializers.SlugRelatedField(slug_field="name", read_only=True)
     state = serializers.CharField(read_only=True, help_text="The job: queued, running, ...")
+    error = ScrubbedText()
     outcome = serializers.SerializerMethodField(
         help_text="SUCCESS, WARNING, FAILURE or INTERNAL_ERROR; null while not done."
     )
@@ -147,7 +149,11 @@ class GateCheckSerializer(serializers.ModelSerializer):
     def get_datasets(self, check: Check) -> list[dict[str, Any]]:
         base = check.log_url.rsplit("/", 1)[0]
         return [
-            {**record, "log_url": _site_url(f"{base}/{record['dataset']}.log")}
+            {
+                **record,
+                "error": scrub(record.get("error", ""), known=()),
+                "log_url": _site_url(f"{base}/{record['dataset']}.log"),
+            }
             for record in check.datasets
         ]
 
@@ -293,18 +299,6 @@ class DatasetViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_fields = ["kind"]
 
 
-def _without_password(url: str) -> str:
-    """A repository URL may carry a token (https://user:token@host/...): never shown."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 class GateProjectSerializer(serializers.ModelSerializer):
     repository = serializers.SerializerMethodField()
     datasets = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
@@ -320,7 +314,7 @@ class GateProjectSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
     def get_repository(self, project: Project) -> str:
-        return _without_password(project.repository)
+        return scrub(project.repository, known=())  # https://user:token@host/...: never shown
 
     def get_checks_url(self, project: Project) -> str:
         return _absolute(self, reverse(f"{NAMESPACE}:check-list") + f"?project={project.name}")

@@ -20,6 +20,7 @@ from rest_framework.response import Response
 
 from core import roles
 from core.exceptions import AssayError
+from core.serializers import ScrubbedText
 from querygen import selectors
 from querygen.models import Finding, Group, GroupStatus, OracleKind, Pair, QuerygenRun
 from querygen.services import groups, runs
@@ -196,6 +197,7 @@ class QuerygenRunDetailSerializer(QuerygenRunSerializer):
     queries_per_second = serializers.FloatField(read_only=True)
     log_url = serializers.SerializerMethodField()
     results_url = serializers.SerializerMethodField()
+    error = ScrubbedText()
 
     class Meta(QuerygenRunSerializer.Meta):
         fields = [
@@ -362,6 +364,7 @@ class QuerygenGroupSerializer(serializers.ModelSerializer):
 
 class QuerygenGroupDetailSerializer(QuerygenGroupSerializer):
     samples = serializers.SerializerMethodField()
+    error = ScrubbedText()
 
     class Meta(QuerygenGroupSerializer.Meta):
         fields = [*QuerygenGroupSerializer.Meta.fields, "shape", "error", "samples"]

@@ -215,13 +215,15 @@ NOT_MIRRORED = {"tests/browser", "tests/test_architecture.py", "tests/test_postg
 
 
 def test_tests_mirror_the_tree():
-    """tests/<dir>/test_<name>.py tests <dir>/<name>.py or the package <dir>/<name>/."""
+    """tests/<dir>/test_<name>.py tests <dir>/<name>.py, the package <dir>/<name>/ or a tool's
+    config file <dir>/<name>.conf.py (config/gunicorn.conf.py)."""
     strays = []
     for path in sorted((ROOT / "tests").rglob("test_*.py")):
         rel = path.relative_to(ROOT / "tests")
         if any(str(path.relative_to(ROOT)).startswith(x) for x in NOT_MIRRORED):
             continue
         target = ROOT / rel.parent / rel.name.removeprefix("test_")
-        if not (target.exists() or target.with_suffix("").is_dir()):
+        conf = target.with_suffix(".conf.py")
+        if not (target.exists() or target.with_suffix("").is_dir() or conf.exists()):
             strays.append(str(path.relative_to(ROOT)))
     assert strays == [], f"test files that mirror no module: {strays}"

@@ -13,6 +13,7 @@ from django.db import close_old_connections, transaction
 from django.utils import timezone
 
 from core.exceptions import AssayError
+from core.secrets import scrub
 from crashtest.harness.run import CrashTest, CrashTestError, Options
 from crashtest.models import CrashRun
 from results.services import ParsedResult, record_run
@@ -66,7 +67,7 @@ def run_crashtest(
         close_old_connections()  # an hour later, the connection may be gone
         CrashRun.objects.filter(pk=row.pk).update(
             state=CrashRun.State.ERROR,
-            error=f"{type(exc).__name__}: {exc}"[:2000],
+            error=scrub(f"{type(exc).__name__}: {exc}")[:2000],
             finished_at=timezone.now(),
         )
         if isinstance(exc, CrashTestError | OSError):
@@ -81,7 +82,7 @@ def run_crashtest(
         row.state = CrashRun.State.ERROR
     else:
         row.state = CrashRun.State.PASSED if report["ok"] else CrashRun.State.FAILED
-    row.error = "\n".join(report["errors"])
+    row.error = scrub("\n".join(report["errors"]))
     row.save()  # the verdict first: recording in results comes on top of it
     if record:
         row.results_run = _record(row)

@@ -18,6 +18,7 @@ from core import jobs
 from core.engines import get_engine
 from core.exceptions import AssayError, Conflict
 from core.models import Engine, JobState
+from core.secrets import scrub_each
 from datagen.generator import (
     ChunkSelectionError,
     Spec,
@@ -234,7 +235,8 @@ def finish_run_if_done(run_id: int) -> bool:
             return False
         # A resumed run is recorded afresh: its earlier record's limbo failures go with it.
         delete_runs(find_runs(name))
-        record_run(_results(run, name), ImportDefaults(run=name), source=f"datagen run {run.pk}")
+        results = scrub_each(_results(run, name), "log")  # results are public: no secret in them
+        record_run(results, ImportDefaults(run=name), source=f"datagen run {run.pk}")
     run.log(f"finished; recorded in results as {name}")
     return True
 

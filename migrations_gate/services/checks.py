@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from core import jobs
 from core.exceptions import AssayError, NotFound
+from core.secrets import known_secrets, scrub
 from migrations_gate.models import Check, Dataset, DatasetKind, MigrationKind, MigrationTiming
 from migrations_gate.models import Outcome as O
 from migrations_gate.runner import checkout, environments
@@ -178,15 +179,12 @@ def _check_dataset(
     log_path = check.log_dir / f"{dataset.name}.log"
     env = {k: os.environ[k] for k in _PASSED_ENV if k in os.environ} | extra_env
     clone_name = f"assay_gate_c{check.pk}_{dataset.pk}"
-    hidden: list[str] = []  # passwords the change's output must not publish
-    if dataset.server is not None and dataset.server.password_env:
-        hidden.append(os.environ.get(dataset.server.password_env, ""))
+    # What the change's output must not publish: the server's secrets (its password among
+    # them) and, once made, the clone's role's password.
+    hidden = known_secrets()
 
     def hide(line: str) -> str:
-        for password in hidden:
-            if password:
-                line = line.replace(password, "********")
-        return line
+        return scrub(line, hidden)
 
     conninfo = admin = None
     clone_path = None
@@ -205,7 +203,7 @@ def _check_dataset(
                     conninfo = store.clone(admin, dataset.template, clone_name)
                     # The change's code connects as a role owning this clone alone
                     env |= libpq_env(store.hand_over(admin, clone_name, clone_name))
-                    hidden.append(env.get("PGPASSWORD", ""))
+                    hidden.add(env.get("PGPASSWORD", ""))
                 else:
                     clone_path = Path(settings.ASSAY_GATE_DIR) / "clones" / f"{clone_name}.sqlite"
                     clone_path.parent.mkdir(parents=True, exist_ok=True)

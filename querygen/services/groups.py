@@ -23,6 +23,7 @@ from django.utils import timezone
 from core.exceptions import AssayError, NotFound
 from core.jobs import LeaseLost
 from core.models import JobState
+from core.secrets import scrub
 from querygen import selectors
 from querygen.engine.compare import Kind
 from querygen.engine.oracles import Check
@@ -90,7 +91,7 @@ def results_of(check: Check) -> list[dict[str, Any]]:
                 "side": side,
                 "engine": check.engines.get(side, side),
                 "status": outcome.status.value,
-                "error": outcome.error[:2000],
+                "error": scrub(outcome.error)[:2000],
                 "columns": list(outcome.columns),
                 "rows": rows,
                 "total": len(outcome.rows),
@@ -198,6 +199,7 @@ def record_finding(
                     error=finding.error,
                     sql=next(iter(finding.sql.values()), ""),
                 )
+            error = scrub(error)  # shown on the group's page; the signature is made already
             status = GroupStatus.NEW
             if issue is not None:
                 status = GroupStatus.KNOWN if issue.action == "label" else GroupStatus.IGNORED

@@ -39,6 +39,11 @@ def test_a_conninfo_is_described_without_its_password() -> None:
     described = db.describe("host=127.0.0.1 port=1 user=u password=hunter2 dbname=d")
     assert "hunter2" not in described and "dbname=d" in described
     assert "hunter2" not in db.describe("postgresql://u:hunter2@127.0.0.1:1/d")
+    described = db.describe("host=h sslpassword=hunter2 sslmode=require dbname=d")
+    assert "hunter2" not in described and "sslmode=require" in described
+    # libpq expands a dbname that is itself a conninfo or a URL
+    assert "hunter2" not in db.describe("host=h dbname='postgresql://u:hunter2@h/d'")
+    assert "hunter2" not in db.describe("host=h dbname='user=u password=hunter2'")
     assert db.describe("host=x password=hunter2 dbname") == "<unparsable conninfo>"
     with pytest.raises(ValueError, match="not shown") as raised:
         db.conninfo_params("host=x password=hunter2 dbname")

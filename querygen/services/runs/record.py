@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.exceptions import AssayError
+from core.secrets import scrub_each
 from querygen.models import Group, GroupStatus, QuerygenRun
 from results.services import ImportDefaults, ParsedResult, delete_runs, find_runs, record_run
 from results.services.notify import notify_contacts
@@ -89,6 +90,7 @@ def record_results(r: QuerygenRun) -> str:
         )
     with transaction.atomic():
         delete_runs(find_runs(name))
+        out = scrub_each(out, "log")  # results are public: no secret in them
         record_run(out, ImportDefaults(run=name), source=f"querygen run {r.pk}")
     return name
 
