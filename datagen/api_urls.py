@@ -1,9 +1,9 @@
 from django.urls import include, path
-from rest_framework.routers import DefaultRouter
 
+from core.routers import Router
 from datagen import api
 
-router = DefaultRouter()
+router = Router()
 router.register("runs", api.DatagenRunViewSet, basename="api-datagen-run")
 
 urlpatterns = [

@@ -1,13 +1,13 @@
 """The gate's REST API (api.py), under /api/v1/gate/."""
 
 from django.urls import include, path
-from rest_framework.routers import DefaultRouter
 
+from core.routers import Router
 from migrations_gate import api
 
 app_name = api.NAMESPACE
 
-router = DefaultRouter()
+router = Router()
 router.register("checks", api.CheckViewSet, basename="check")
 router.register("datasets", api.DatasetViewSet, basename="dataset")
 router.register("projects", api.ProjectViewSet, basename="project")

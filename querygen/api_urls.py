@@ -1,9 +1,9 @@
 from django.urls import include, path
-from rest_framework.routers import DefaultRouter
 
+from core.routers import Router
 from querygen import api
 
-router = DefaultRouter()
+router = Router()
 router.register("runs", api.QuerygenRunViewSet, basename="api-querygen-run")
 router.register("groups", api.GroupViewSet, basename="api-querygen-group")
 router.register("findings", api.FindingViewSet, basename="api-querygen-finding")

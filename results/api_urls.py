@@ -1,9 +1,9 @@
 from django.urls import include, path
-from rest_framework.routers import DefaultRouter
 
+from core.routers import Router
 from results import api
 
-router = DefaultRouter()
+router = Router()
 router.register("runs", api.RunViewSet, basename="api-run")
 router.register("results", api.ResultViewSet, basename="api-result")
 router.register("projects", api.ProjectViewSet, basename="api-project")
