@@ -6,6 +6,7 @@ from django.urls import reverse
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
+    extend_schema_field,
     extend_schema_serializer,
     inline_serializer,
 )
@@ -23,8 +24,20 @@ from datagen.models import LSST_STATES, STATE_OF_LSST, Chunk, DatagenRun, Output
 from datagen.services import runs
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "enum": bundled_spec_names()},
+            {"type": "object", "description": "A spec (docs/datagen.md)."},
+        ]
+    }
+)
+class SpecField(serializers.JSONField):
+    """A bundled spec's name or a spec: not null, not a list (the schema says so)."""
+
+
 class SubmitSerializer(serializers.Serializer):
-    spec = serializers.JSONField(help_text="A bundled spec's name (fakedb, querygen) or a spec.")
+    spec = SpecField(help_text="A bundled spec's name (fakedb, querygen) or a spec.")
     seed = serializers.IntegerField(required=False, min_value=0, max_value=runs.MAX_SEED)
     chunks = serializers.CharField(
         required=False, default="all", help_text="all, first:N, or ids and ranges: 0-63,70"
@@ -59,7 +72,7 @@ class ProgressSerializer(serializers.Serializer):
 
 @extend_schema_serializer(component_name="DatagenRun")  # results has its own "Run"
 class RunSerializer(serializers.ModelSerializer):
-    load_engine = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    load_engine = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
     setup_state = serializers.CharField(source="state", read_only=True)
     url = serializers.SerializerMethodField()
     api_url = serializers.SerializerMethodField()
@@ -151,6 +164,8 @@ class DatagenRunViewSet(
     run on the django-q workers. Progress uses LSST's chunk states: target, assigned,
     completed, limbo."""
 
+    refuses_unknown_fields = True  # core.schema documents it
+
     queryset = DatagenRun.objects.select_related("load_engine").order_by("-pk")
     filterset_fields = ["spec_name"]
     write_permissions = {"*": "submit_datagen"}
@@ -191,7 +206,7 @@ class DatagenRunViewSet(
         ],
         responses=ChunkSerializer(many=True),
     )
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], filter_backends=[])  # the runs' filters are not its
     def chunks(self, request: Request, pk: str) -> Response:
         """The run's chunks in id order, paged; `?state=limbo` for the failed ones."""
         run = self.get_object()

@@ -190,6 +190,8 @@ class CheckViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     project. Submitting answers 202 with the check and a Location to poll until its state is
     succeeded or failed; then `outcome` is the verdict and `summary` a Markdown comment."""
 
+    refuses_unknown_fields = True  # core.schema documents it
+
     queryset = Check.objects.select_related("project").order_by("-created_at", "-pk")
     serializer_class = GateCheckSerializer
     filterset_class = CheckFilter
@@ -271,7 +273,10 @@ class CheckSummaryView(GenericAPIView):
 
 class GateDatasetSerializer(serializers.ModelSerializer):
     server = serializers.SlugRelatedField(
-        slug_field="name", read_only=True, help_text="PostgreSQL: the gate's server (an Engine)."
+        slug_field="name",
+        read_only=True,
+        allow_null=True,
+        help_text="PostgreSQL: the gate's server (an Engine).",
     )
     projects = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
 

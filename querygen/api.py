@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import reverse
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -20,6 +19,7 @@ from rest_framework.response import Response
 
 from core import roles
 from core.exceptions import AssayError
+from core.filters import FilterBackend
 from querygen import selectors
 from querygen.models import Finding, Group, GroupStatus, OracleKind, Pair, QuerygenRun
 from querygen.services import groups, runs
@@ -27,8 +27,9 @@ from querygen.services import groups, runs
 SAMPLES_SHOWN = 5  # findings shown with a group; the rest are under findings/?group=<id>
 
 
-def _engine_name() -> serializers.SlugRelatedField:
-    return serializers.SlugRelatedField(slug_field="name", read_only=True)
+def _row_name(**kwargs: Any) -> serializers.SlugRelatedField:
+    """A related row (an engine, a pair) shown by its name."""
+    return serializers.SlugRelatedField(slug_field="name", read_only=True, **kwargs)
 
 
 def _refuse_unknown(data: Any, form: type[serializers.Serializer]) -> None:
@@ -49,6 +50,11 @@ def _absolute(serializer: serializers.Serializer, path: str) -> str:
 
 
 # --- runs ----------------------------------------------------------------------------------------
+
+
+@extend_schema_field({"type": "object"})
+class ProfileField(serializers.JSONField):
+    """An object (not null, not a list): services.runs checks its settings (bad_profile)."""
 
 
 class QuerygenSubmitSerializer(serializers.Serializer):
@@ -80,7 +86,7 @@ class QuerygenSubmitSerializer(serializers.Serializer):
         "sut_python (staff only). A reduced finding's group records the first release from "
         "which its reproducer stops failing.",
     )
-    profile = serializers.JSONField(
+    profile = ProfileField(
         required=False, default=dict, help_text="Query profile settings over the defaults."
     )
     budget_queries = serializers.IntegerField(
@@ -117,8 +123,8 @@ class QuerygenSubmitSerializer(serializers.Serializer):
         minutes = data.pop("budget_minutes", None)
         if minutes is not None:
             if data.get("budget_seconds") is not None:
-                raise serializers.ValidationError(
-                    "Give budget_seconds or budget_minutes, not both."
+                raise AssayError(
+                    "Give budget_seconds or budget_minutes, not both.", code="budget_twice"
                 )
             data["budget_seconds"] = max(1, round(minutes * 60))
         return data
@@ -164,9 +170,9 @@ class QuerygenProgressSerializer(serializers.Serializer):
 
 
 class QuerygenRunSerializer(serializers.ModelSerializer):
-    sut = _engine_name()
-    reference = _engine_name()
-    pair = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    sut = _row_name()
+    reference = _row_name(allow_null=True)  # one-engine oracles have none
+    pair = _row_name(allow_null=True)  # none for a run submitted alone
     scope = serializers.CharField(read_only=True)
     findings = serializers.SerializerMethodField()
     progress = QuerygenProgressSerializer(source="*", read_only=True)
@@ -224,6 +230,8 @@ class QuerygenRunViewSet(
 ):
     """Querygen runs. Submitting answers 202 with the run and a Location; the run is a job
     the django-q workers execute. Progress and counts are checkpointed on the run as it goes."""
+
+    refuses_unknown_fields = True  # core.schema documents it
 
     # Findings are counted from their rows: a running run's show as they are recorded.
     queryset = selectors.runs()
@@ -304,6 +312,8 @@ class QuerygenReplaySerializer(serializers.Serializer):
 class FindingViewSet(viewsets.ReadOnlyModelViewSet):
     """Findings: the failing queries behind groups (a few samples are kept per group)."""
 
+    refuses_unknown_fields = True  # core.schema documents it
+
     queryset = Finding.objects.order_by("-pk")
     filterset_fields = ["group", "run", "kind"]
     write_permissions = {"replay": "triage"}
@@ -373,20 +383,33 @@ class QuerygenGroupDetailSerializer(QuerygenGroupSerializer):
         return QuerygenFindingDetailSerializer(latest, many=True, context=self.context).data
 
 
+@extend_schema_field({"type": "string", "pattern": r"^\s*(https?://[\s\S]*)?$"})
+class LinkField(serializers.CharField):
+    """A bug report's URL: empty, or http(s) once stripped (services.groups checks the rest
+    and answers bad_link)."""
+
+
+def _link(help_text: str) -> LinkField:
+    return LinkField(required=False, allow_blank=True, default="", help_text=help_text)
+
+
 class QuerygenGroupStatusSerializer(serializers.Serializer):
     status = serializers.ChoiceField(
         choices=GroupStatus.choices,
         required=False,
         help_text="Default (PATCH): unchanged. known needs a link (given now or before).",
     )
-    link = serializers.CharField(
-        required=False, allow_blank=True, default="", help_text="The bug report's http(s) URL."
-    )
+    link = _link("The bug report's http(s) URL.")
     note = serializers.CharField(required=False, allow_blank=True, default="")
 
 
+@extend_schema_field({"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1})
+class IdsField(serializers.ListField):
+    """At least one id, as the schema says: services.groups answers no_groups to none."""
+
+
 class QuerygenGroupBulkSerializer(serializers.Serializer):
-    ids = serializers.ListField(
+    ids = IdsField(
         child=serializers.IntegerField(min_value=1),
         help_text="The groups; merge: the first is the one the others are merged into.",
     )
@@ -395,12 +418,7 @@ class QuerygenGroupBulkSerializer(serializers.Serializer):
         help_text="A status to mark every group with (known needs a link, given now or each "
         "group's own), or merge: the others into the first.",
     )
-    link = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        default="",
-        help_text="The bug report's http(s) URL: each group's (merge: the target's).",
-    )
+    link = _link("The bug report's http(s) URL: each group's (merge: the target's).")
     note = serializers.CharField(
         required=False,
         allow_blank=True,
@@ -425,9 +443,11 @@ class GroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     groups/bulk/ marks several groups, or merges groups into one; merged groups are left out of
     the list (their own URL still answers, with merged_into)."""
 
+    refuses_unknown_fields = True  # core.schema documents it
+
     queryset = Group.objects.all()
     write_permissions = {"*": "triage"}
-    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    filter_backends = [FilterBackend, OrderingFilter]
     filterset_fields = ["status", "kind", "scope"]
     ordering_fields = ["last_seen", "count"]
     ordering = ["-last_seen", "-pk"]
@@ -489,8 +509,8 @@ class GroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
 
 class QuerygenPairSerializer(serializers.ModelSerializer):
-    sut = _engine_name()
-    reference = _engine_name()
+    sut = _row_name()
+    reference = _row_name(allow_null=True)  # one-engine oracles have none
     scope = serializers.CharField(read_only=True)
     runs_url = serializers.SerializerMethodField()
 
