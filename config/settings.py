@@ -230,6 +230,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The schema and its docs pages are read like the rest: a login or a token while
+    # ASSAY_PUBLIC_READ is off.
+    "SERVE_PERMISSIONS": ["core.permissions.Readable"],
     # The errors every operation may give, in one place (core/schema.py).
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

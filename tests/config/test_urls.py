@@ -20,6 +20,27 @@ def test_schema_and_docs_are_served(client):
     assert b"swagger" in docs.content.lower()
 
 
+@pytest.mark.django_db
+def test_private_mode_covers_the_schema_and_docs(settings, client, token_client):
+    """With ASSAY_PUBLIC_READ off they stayed public (issue 14). Now the schema needs a login
+    or a token, as the API; the docs pages a login, as the site's pages."""
+    from django.contrib.auth import get_user_model
+
+    settings.ASSAY_PUBLIC_READ = False
+    assert client.get("/api/schema/").status_code == 401
+    assert token_client.get("/api/schema/").status_code == 200
+    for page in ["/api/docs/", "/api/redoc/"]:
+        answer = client.get(page)
+        assert answer.status_code == 302 and answer["Location"].startswith("/admin/login/")
+    client.force_login(get_user_model().objects.create_user("reader", password="x-12345678"))
+    for url in ["/api/schema/", "/api/docs/", "/api/redoc/"]:
+        assert client.get(url).status_code == 200, url
+    client.logout()
+    settings.ASSAY_PUBLIC_READ = True
+    for url in ["/api/schema/", "/api/docs/", "/api/redoc/"]:
+        assert client.get(url).status_code == 200, url
+
+
 def test_the_schema_builds_without_warnings(tmp_path):
     """A warning means a wrong schema (two components of one name), so clients built from it
     are wrong: datagen's and results' runs once were."""
