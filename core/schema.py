@@ -74,28 +74,13 @@ def _json_only(operation: dict[str, Any]) -> None:
                 del content[media]
 
 
-def _refuse_unknown_fields(result: dict[str, Any], generator: Any) -> None:
-    """Request bodies of views that refuse unknown fields (`refuses_unknown_fields = True`:
-    a typo is an error, not a default) say additionalProperties: false."""
-    components = result["components"]["schemas"]
-    for path, _regex, method, view in generator._get_paths_and_endpoints():
-        if not getattr(view, "refuses_unknown_fields", False):
-            continue
-        operation = result["paths"].get(path, {}).get(method.lower(), {})
-        for media in operation.get("requestBody", {}).get("content", {}).values():
-            ref = media.get("schema", {}).get("$ref", "")
-            if ref:
-                components[ref.rsplit("/", 1)[-1]]["additionalProperties"] = False
-
-
 def add_shared_answers(result: dict[str, Any], generator: Any, request: Any, public: bool,
                        **kwargs: Any) -> dict[str, Any]:  # fmt: skip
     """Adds the shared error answers to every operation (an answer an operation documents
-    itself wins), documents JSON bodies as JSON only and strict ones as strict, and marks
-    reads as open to anonymous users while ASSAY_PUBLIC_READ is on."""
+    itself wins), documents JSON bodies as JSON only, and marks reads as open to anonymous
+    users while ASSAY_PUBLIC_READ is on. (Strict bodies say so through core.serializers.)"""
     components = result.setdefault("components", {}).setdefault("schemas", {})
     components[ERROR_COMPONENT] = ERROR_SCHEMA
-    _refuse_unknown_fields(result, generator)
     for path, item in result.get("paths", {}).items():
         for method, operation in item.items():
             if not isinstance(operation, dict) or "responses" not in operation:

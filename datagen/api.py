@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from core import roles
 from core.exceptions import AssayError
+from core.serializers import StrictSerializer
 from datagen import selectors
 from datagen.generator import bundled_spec_names, load_bundled_spec
 from datagen.models import LSST_STATES, STATE_OF_LSST, Chunk, DatagenRun, OutputFormat
@@ -36,7 +37,7 @@ class SpecField(serializers.JSONField):
     """A bundled spec's name or a spec: not null, not a list (the schema says so)."""
 
 
-class SubmitSerializer(serializers.Serializer):
+class SubmitSerializer(StrictSerializer):
     spec = SpecField(help_text="A bundled spec's name (fakedb, querygen) or a spec.")
     seed = serializers.IntegerField(required=False, min_value=0, max_value=runs.MAX_SEED)
     chunks = serializers.CharField(
@@ -164,8 +165,6 @@ class DatagenRunViewSet(
     run on the django-q workers. Progress uses LSST's chunk states: target, assigned,
     completed, limbo."""
 
-    refuses_unknown_fields = True  # core.schema documents it
-
     queryset = DatagenRun.objects.select_related("load_engine").order_by("-pk")
     filterset_fields = ["spec_name"]
     write_permissions = {"*": "submit_datagen"}
@@ -177,14 +176,6 @@ class DatagenRunViewSet(
 
     @extend_schema(request=SubmitSerializer, responses={202: RunDetailSerializer})
     def create(self, request: Request) -> Response:
-        if not isinstance(request.data, dict):
-            raise AssayError("Send a JSON object.", code="bad_request")
-        unknown = sorted(set(request.data) - set(SubmitSerializer().fields))
-        if unknown:
-            raise AssayError(
-                f"Unknown field(s) {unknown}; known: {sorted(SubmitSerializer().fields)}.",
-                code="unknown_field",
-            )
         form = SubmitSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         data = dict(form.validated_data)

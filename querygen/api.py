@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from core import roles
 from core.exceptions import AssayError
 from core.filters import FilterBackend
+from core.serializers import StrictSerializer
 from querygen import selectors
 from querygen.models import Finding, Group, GroupStatus, OracleKind, Pair, QuerygenRun
 from querygen.services import groups, runs
@@ -30,18 +31,6 @@ SAMPLES_SHOWN = 5  # findings shown with a group; the rest are under findings/?g
 def _row_name(**kwargs: Any) -> serializers.SlugRelatedField:
     """A related row (an engine, a pair) shown by its name."""
     return serializers.SlugRelatedField(slug_field="name", read_only=True, **kwargs)
-
-
-def _refuse_unknown(data: Any, form: type[serializers.Serializer]) -> None:
-    """A body must be a JSON object of known fields: a typo is an error, not a default."""
-    if not isinstance(data, dict):
-        raise AssayError("Send a JSON object.", code="bad_request")
-    known = set(form().fields)
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise AssayError(
-            f"Unknown field(s) {unknown}; known: {sorted(known)}.", code="unknown_field"
-        )
 
 
 def _absolute(serializer: serializers.Serializer, path: str) -> str:
@@ -57,7 +46,7 @@ class ProfileField(serializers.JSONField):
     """An object (not null, not a list): services.runs checks its settings (bad_profile)."""
 
 
-class QuerygenSubmitSerializer(serializers.Serializer):
+class QuerygenSubmitSerializer(StrictSerializer):
     sut = serializers.CharField(help_text="The system under test: an Engine's name.")
     reference = serializers.CharField(
         required=False,
@@ -231,8 +220,6 @@ class QuerygenRunViewSet(
     """Querygen runs. Submitting answers 202 with the run and a Location; the run is a job
     the django-q workers execute. Progress and counts are checkpointed on the run as it goes."""
 
-    refuses_unknown_fields = True  # core.schema documents it
-
     # Findings are counted from their rows: a running run's show as they are recorded.
     queryset = selectors.runs()
     filterset_fields = ["state", "pair", "oracle"]
@@ -245,7 +232,6 @@ class QuerygenRunViewSet(
 
     @extend_schema(request=QuerygenSubmitSerializer, responses={202: QuerygenRunDetailSerializer})
     def create(self, request: Request) -> Response:
-        _refuse_unknown(request.data, QuerygenSubmitSerializer)
         form = QuerygenSubmitSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         programs = form.validated_data.get("sut_python") or form.validated_data.get("ladder")
@@ -287,7 +273,7 @@ class QuerygenFindingDetailSerializer(QuerygenFindingSerializer):
         ]  # fmt: skip
 
 
-class QuerygenReplayOptionsSerializer(serializers.Serializer):
+class QuerygenReplayOptionsSerializer(StrictSerializer):
     which = serializers.ChoiceField(
         choices=["reduced", "original"],
         required=False,
@@ -312,8 +298,6 @@ class QuerygenReplaySerializer(serializers.Serializer):
 class FindingViewSet(viewsets.ReadOnlyModelViewSet):
     """Findings: the failing queries behind groups (a few samples are kept per group)."""
 
-    refuses_unknown_fields = True  # core.schema documents it
-
     queryset = Finding.objects.order_by("-pk")
     filterset_fields = ["group", "run", "kind"]
     write_permissions = {"replay": "triage"}
@@ -334,7 +318,6 @@ class FindingViewSet(viewsets.ReadOnlyModelViewSet):
     def replay(self, request: Request, pk: str) -> Response:
         """Check the finding's query again on its run's engines (runs queries: a write)."""
         finding = self.get_object()
-        _refuse_unknown(request.data, QuerygenReplayOptionsSerializer)
         form = QuerygenReplayOptionsSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         replay = runs.replay_finding(finding, form.validated_data["which"])
@@ -393,7 +376,7 @@ def _link(help_text: str) -> LinkField:
     return LinkField(required=False, allow_blank=True, default="", help_text=help_text)
 
 
-class QuerygenGroupStatusSerializer(serializers.Serializer):
+class QuerygenGroupStatusSerializer(StrictSerializer):
     status = serializers.ChoiceField(
         choices=GroupStatus.choices,
         required=False,
@@ -408,7 +391,7 @@ class IdsField(serializers.ListField):
     """At least one id, as the schema says: services.groups answers no_groups to none."""
 
 
-class QuerygenGroupBulkSerializer(serializers.Serializer):
+class QuerygenGroupBulkSerializer(StrictSerializer):
     ids = IdsField(
         child=serializers.IntegerField(min_value=1),
         help_text="The groups; merge: the first is the one the others are merged into.",
@@ -443,8 +426,6 @@ class GroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     groups/bulk/ marks several groups, or merges groups into one; merged groups are left out of
     the list (their own URL still answers, with merged_into)."""
 
-    refuses_unknown_fields = True  # core.schema documents it
-
     queryset = Group.objects.all()
     write_permissions = {"*": "triage"}
     filter_backends = [FilterBackend, OrderingFilter]
@@ -468,7 +449,6 @@ class GroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     def _set_status(self, request: Request) -> Response:
         group = self.get_object()
-        _refuse_unknown(request.data, QuerygenGroupStatusSerializer)
         form = QuerygenGroupStatusSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
@@ -498,7 +478,6 @@ class GroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def bulk(self, request: Request) -> Response:
         """Mark several groups (known, fixed, ignored, new) or merge them into the first, all
         or nothing: 400 for bad input, 404 when an id names no group."""
-        _refuse_unknown(request.data, QuerygenGroupBulkSerializer)
         form = QuerygenGroupBulkSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         done = groups.bulk_action(**form.validated_data)
