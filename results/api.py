@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination
@@ -91,10 +96,23 @@ class ImportFormSerializer(serializers.Serializer):
     context = serializers.CharField(required=False, allow_blank=True)
 
 
+# Names whose pattern the schema gives; the services check them (bad_run_class, bad_run_name),
+# for the API as for the CLI.
+@extend_schema_field({"type": "string", "pattern": RUN_CLASS_RE.pattern})
+class RunClassField(serializers.CharField):
+    pass
+
+
+@extend_schema_field({"type": "string", "pattern": RUN_NAME_RE.pattern})
+class RunNameField(serializers.CharField):
+    pass
+
+
 class ExpectedActionSerializer(serializers.Serializer):
-    run_class = serializers.RegexField(RUN_CLASS_RE.pattern, help_text="Class of runs, e.g. daily.")
-    run = serializers.RegexField(
-        RUN_NAME_RE.pattern, help_text="Run name; aliases such as daily_latest allowed."
+    # Not trimmed: " daily" is no name, as the pattern says.
+    run_class = RunClassField(trim_whitespace=False, help_text="Class of runs, e.g. daily.")
+    run = RunNameField(
+        trim_whitespace=False, help_text="Run name; aliases such as daily_latest allowed."
     )
 
 
