@@ -124,6 +124,7 @@ def test_the_api_answers_as_its_schema_says(
         **os.environ,
         "ASSAY_FUZZ_TOKEN": _token(role),
         "SCHEMATHESIS_HOOKS": "tests.config.schemathesis_hooks",
+        "HYPOTHESIS_STORAGE_DIRECTORY": str(tmp_path / "hypothesis"),  # not in the repository
     }
     done = subprocess.run(
         command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=FUZZ_TIMEOUT
