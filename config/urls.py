@@ -4,6 +4,9 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from core import views as core_views
+from core.decorators import readable
+
+handler404 = core_views.not_found
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
@@ -14,8 +17,18 @@ urlpatterns = [
     path("permissions/", core_views.permissions, name="permissions"),
     path("media/logs/<path:path>", core_views.job_log, name="job-log"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    # The schema is the API's (a login or a token while ASSAY_PUBLIC_READ is off: its
+    # SERVE_PERMISSIONS); its docs pages are pages (a login, as the site's own).
+    path(
+        "api/docs/",
+        readable(SpectacularSwaggerView.as_view(url_name="api-schema")),
+        name="api-docs",
+    ),
+    path(
+        "api/redoc/",
+        readable(SpectacularRedocView.as_view(url_name="api-schema")),
+        name="api-redoc",
+    ),
     path("api/v1/", include("results.api_urls")),
     path("api/v1/datagen/", include("datagen.api_urls")),
     path("api/v1/querygen/", include("querygen.api_urls")),

@@ -5,6 +5,7 @@ from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
+from django.views.defaults import page_not_found
 from django.views.static import serve
 
 from core import roles
@@ -45,3 +46,13 @@ def permissions(request):
         "core/permissions.html",
         {"roles": list(roles.ROLES), "rows": rows, "public_read": settings.ASSAY_PUBLIC_READ},
     )
+
+
+def not_found(request, exception):
+    """A path no route matches (config.urls' handler404): under /api/ in the API's one error
+    shape, as its clients read it; elsewhere the site's page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"error": "not_found", "detail": f"No API path {request.path[:200]}."}, status=404
+        )
+    return page_not_found(request, exception)

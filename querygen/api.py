@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import reverse
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -20,7 +19,8 @@ from rest_framework.response import Response
 
 from core import roles
 from core.exceptions import AssayError
-from core.serializers import ScrubbedText
+from core.filters import FilterBackend
+from core.serializers import ScrubbedText, StrictSerializer
 from querygen import selectors
 from querygen.models import Finding, Group, GroupStatus, OracleKind, Pair, QuerygenRun
 from querygen.services import groups, runs
@@ -28,20 +28,9 @@ from querygen.services import groups, runs
 SAMPLES_SHOWN = 5  # findings shown with a group; the rest are under findings/?group=<id>
 
 
-def _engine_name() -> serializers.SlugRelatedField:
-    return serializers.SlugRelatedField(slug_field="name", read_only=True)
-
-
-def _refuse_unknown(data: Any, form: type[serializers.Serializer]) -> None:
-    """A body must be a JSON object of known fields: a typo is an error, not a default."""
-    if not isinstance(data, dict):
-        raise AssayError("Send a JSON object.", code="bad_request")
-    known = set(form().fields)
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise AssayError(
-            f"Unknown field(s) {unknown}; known: {sorted(known)}.", code="unknown_field"
-        )
+def _row_name(**kwargs: Any) -> serializers.SlugRelatedField:
+    """A related row (an engine, a pair) shown by its name."""
+    return serializers.SlugRelatedField(slug_field="name", read_only=True, **kwargs)
 
 
 def _absolute(serializer: serializers.Serializer, path: str) -> str:
@@ -52,7 +41,12 @@ def _absolute(serializer: serializers.Serializer, path: str) -> str:
 # --- runs ----------------------------------------------------------------------------------------
 
 
-class QuerygenSubmitSerializer(serializers.Serializer):
+@extend_schema_field({"type": "object"})
+class ProfileField(serializers.JSONField):
+    """An object (not null, not a list): services.runs checks its settings (bad_profile)."""
+
+
+class QuerygenSubmitSerializer(StrictSerializer):
     sut = serializers.CharField(help_text="The system under test: an Engine's name.")
     reference = serializers.CharField(
         required=False,
@@ -81,7 +75,7 @@ class QuerygenSubmitSerializer(serializers.Serializer):
         "sut_python (staff only). A reduced finding's group records the first release from "
         "which its reproducer stops failing.",
     )
-    profile = serializers.JSONField(
+    profile = ProfileField(
         required=False, default=dict, help_text="Query profile settings over the defaults."
     )
     budget_queries = serializers.IntegerField(
@@ -118,8 +112,8 @@ class QuerygenSubmitSerializer(serializers.Serializer):
         minutes = data.pop("budget_minutes", None)
         if minutes is not None:
             if data.get("budget_seconds") is not None:
-                raise serializers.ValidationError(
-                    "Give budget_seconds or budget_minutes, not both."
+                raise AssayError(
+                    "Give budget_seconds or budget_minutes, not both.", code="budget_twice"
                 )
             data["budget_seconds"] = max(1, round(minutes * 60))
         return data
@@ -165,9 +159,9 @@ class QuerygenProgressSerializer(serializers.Serializer):
 
 
 class QuerygenRunSerializer(serializers.ModelSerializer):
-    sut = _engine_name()
-    reference = _engine_name()
-    pair = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    sut = _row_name()
+    reference = _row_name(allow_null=True)  # one-engine oracles have none
+    pair = _row_name(allow_null=True)  # none for a run submitted alone
     scope = serializers.CharField(read_only=True)
     findings = serializers.SerializerMethodField()
     progress = QuerygenProgressSerializer(source="*", read_only=True)
@@ -239,7 +233,6 @@ class QuerygenRunViewSet(
 
     @extend_schema(request=QuerygenSubmitSerializer, responses={202: QuerygenRunDetailSerializer})
     def create(self, request: Request) -> Response:
-        _refuse_unknown(request.data, QuerygenSubmitSerializer)
         form = QuerygenSubmitSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         programs = form.validated_data.get("sut_python") or form.validated_data.get("ladder")
@@ -281,7 +274,7 @@ class QuerygenFindingDetailSerializer(QuerygenFindingSerializer):
         ]  # fmt: skip
 
 
-class QuerygenReplayOptionsSerializer(serializers.Serializer):
+class QuerygenReplayOptionsSerializer(StrictSerializer):
     which = serializers.ChoiceField(
         choices=["reduced", "original"],
         required=False,
@@ -326,7 +319,6 @@ class FindingViewSet(viewsets.ReadOnlyModelViewSet):
     def replay(self, request: Request, pk: str) -> Response:
         """Check the finding's query again on its run's engines (runs queries: a write)."""
         finding = self.get_object()
-        _refuse_unknown(request.data, QuerygenReplayOptionsSerializer)
         form = QuerygenReplayOptionsSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         replay = runs.replay_finding(finding, form.validated_data["which"])
@@ -376,20 +368,33 @@ class QuerygenGroupDetailSerializer(QuerygenGroupSerializer):
         return QuerygenFindingDetailSerializer(latest, many=True, context=self.context).data
 
 
-class QuerygenGroupStatusSerializer(serializers.Serializer):
+@extend_schema_field({"type": "string", "pattern": r"^\s*(https?://[\s\S]*)?$"})
+class LinkField(serializers.CharField):
+    """A bug report's URL: empty, or http(s) once stripped (services.groups checks the rest
+    and answers bad_link)."""
+
+
+def _link(help_text: str) -> LinkField:
+    return LinkField(required=False, allow_blank=True, default="", help_text=help_text)
+
+
+class QuerygenGroupStatusSerializer(StrictSerializer):
     status = serializers.ChoiceField(
         choices=GroupStatus.choices,
         required=False,
         help_text="Default (PATCH): unchanged. known needs a link (given now or before).",
     )
-    link = serializers.CharField(
-        required=False, allow_blank=True, default="", help_text="The bug report's http(s) URL."
-    )
+    link = _link("The bug report's http(s) URL.")
     note = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class QuerygenGroupBulkSerializer(serializers.Serializer):
-    ids = serializers.ListField(
+@extend_schema_field({"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1})
+class IdsField(serializers.ListField):
+    """At least one id, as the schema says: services.groups answers no_groups to none."""
+
+
+class QuerygenGroupBulkSerializer(StrictSerializer):
+    ids = IdsField(
         child=serializers.IntegerField(min_value=1),
         help_text="The groups; merge: the first is the one the others are merged into.",
     )
@@ -398,12 +403,7 @@ class QuerygenGroupBulkSerializer(serializers.Serializer):
         help_text="A status to mark every group with (known needs a link, given now or each "
         "group's own), or merge: the others into the first.",
     )
-    link = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        default="",
-        help_text="The bug report's http(s) URL: each group's (merge: the target's).",
-    )
+    link = _link("The bug report's http(s) URL: each group's (merge: the target's).")
     note = serializers.CharField(
         required=False,
         allow_blank=True,
@@ -430,7 +430,7 @@ class GroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     queryset = Group.objects.all()
     write_permissions = {"*": "triage"}
-    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    filter_backends = [FilterBackend, OrderingFilter]
     filterset_fields = ["status", "kind", "scope"]
     ordering_fields = ["last_seen", "count"]
     ordering = ["-last_seen", "-pk"]
@@ -451,7 +451,6 @@ class GroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     def _set_status(self, request: Request) -> Response:
         group = self.get_object()
-        _refuse_unknown(request.data, QuerygenGroupStatusSerializer)
         form = QuerygenGroupStatusSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
@@ -481,7 +480,6 @@ class GroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def bulk(self, request: Request) -> Response:
         """Mark several groups (known, fixed, ignored, new) or merge them into the first, all
         or nothing: 400 for bad input, 404 when an id names no group."""
-        _refuse_unknown(request.data, QuerygenGroupBulkSerializer)
         form = QuerygenGroupBulkSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         done = groups.bulk_action(**form.validated_data)
@@ -492,8 +490,8 @@ class GroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
 
 class QuerygenPairSerializer(serializers.ModelSerializer):
-    sut = _engine_name()
-    reference = _engine_name()
+    sut = _row_name()
+    reference = _row_name(allow_null=True)  # one-engine oracles have none
     scope = serializers.CharField(read_only=True)
     runs_url = serializers.SerializerMethodField()
 

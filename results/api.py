@@ -36,8 +36,10 @@ from results.selectors import browse
 from results.selectors.compare import KINDS as COMPARE_KINDS
 from results.selectors.compare import previous_run
 from results.selectors.history import HISTORY_MAX_RUNS, flaky_entry, history_runs
+from results.services.expected import RUN_CLASS_RE
 from results.services.imports import ImportDefaults
 from results.services.logs import log_chunks
+from results.services.runs import RUN_NAME_RE
 
 
 class RunSerializer(serializers.ModelSerializer):
@@ -129,7 +131,9 @@ class ExpectedTestSerializer(serializers.ModelSerializer):
 
 class ImportFormSerializer(serializers.Serializer):
     file = serializers.ListField(
-        child=serializers.FileField(), help_text="One or more result files (repeat the field)."
+        child=serializers.FileField(),
+        min_length=1,
+        help_text="One or more result files (repeat the field).",
     )
     run = serializers.CharField(required=False, allow_blank=True, help_text="Default run name.")
     project = serializers.CharField(required=False, allow_blank=True)
@@ -137,9 +141,24 @@ class ImportFormSerializer(serializers.Serializer):
     context = serializers.CharField(required=False, allow_blank=True)
 
 
+# Names whose pattern the schema gives; the services check them (bad_run_class, bad_run_name),
+# for the API as for the CLI.
+@extend_schema_field({"type": "string", "pattern": RUN_CLASS_RE.pattern})
+class RunClassField(serializers.CharField):
+    pass
+
+
+@extend_schema_field({"type": "string", "pattern": RUN_NAME_RE.pattern})
+class RunNameField(serializers.CharField):
+    pass
+
+
 class ExpectedActionSerializer(serializers.Serializer):
-    run_class = serializers.CharField(help_text="Class of runs, e.g. daily.")
-    run = serializers.CharField(help_text="Run name; aliases such as daily_latest allowed.")
+    # Not trimmed: " daily" is no name, as the pattern says.
+    run_class = RunClassField(trim_whitespace=False, help_text="Class of runs, e.g. daily.")
+    run = RunNameField(
+        trim_whitespace=False, help_text="Run name; aliases such as daily_latest allowed."
+    )
 
 
 COMPARE_LIMIT = 1000  # tests per list of a comparison, and per page of ?kind=
@@ -162,9 +181,6 @@ class ComparedRowSerializer(serializers.Serializer):
     )
 
 
-ErrorAnswer = inline_serializer(
-    "ErrorAnswer", {"error": serializers.CharField(), "detail": serializers.CharField()}
-)
 _COUNTS = inline_serializer("CompareCounts", {k: serializers.IntegerField() for k in COMPARE_KINDS})
 CompareAnswer = inline_serializer(
     "CompareAnswer",
@@ -208,22 +224,31 @@ TreeAnswer = inline_serializer(
         ),
     },
 )
+PAGE = {"type": "integer", "minimum": 1}
+# What a run's name may be (results.services.runs.RUN_NAME_RE): a path that names no possible
+# run is no route (404), and the schema says so.
+RUN_LOOKUP = RUN_NAME_RE.pattern.strip("^$")
+RUN_NAME = {"type": "string", "pattern": RUN_NAME_RE.pattern}
 COMPARE_PARAMETERS = [
     OpenApiParameter(
         "kind", str, enum=list(COMPARE_KINDS),
         description="Page through one list instead of the first tests of each.",
     ),
-    OpenApiParameter("page", int, description=f"With kind: {COMPARE_LIMIT:,} tests a page."),
+    OpenApiParameter("page", PAGE, description=f"With kind: {COMPARE_LIMIT:,} tests a page."),
 ]  # fmt: skip
+
+
+def _page_number(request: Request) -> int:
+    raw = request.query_params.get("page") or "1"  # empty: as if not given, as DRF's
+    if not raw.isdigit() or int(raw) < 1:
+        raise AssayError(f"page={raw[:20]!r}: use a page number from 1.", code="bad_page")
+    return int(raw)
 
 
 def _page(request: Request, count: int, size: int) -> tuple[int, int, dict]:
     """(page number, pages, next/previous links) of ?page= over `count` items."""
     pages = max(1, -(-count // size))
-    raw = request.query_params.get("page", "1")
-    if not raw.isdigit() or int(raw) < 1:
-        raise AssayError(f"page={raw[:20]!r}: use a page number from 1.", code="bad_page")
-    page = int(raw)
+    page = _page_number(request)
     if page > pages:
         raise NotFound(f"There are {pages} page(s); page {page} is past the end.", code="no_page")
     url = request.build_absolute_uri()
@@ -242,13 +267,14 @@ def _rows(rows) -> list:
 
 
 def _comparison(request: Request, run: TestRun, other: TestRun) -> Response:
+    _page_number(request)  # a bad page is refused even where it is not used
     if other.pk == run.pk:
         raise AssayError(
             f"Both names are the run {run.name}: compare it with another run.", code="same_run"
         )
     counts = vars(browse.cached_compare_counts(run, other))
     answer = {"run": run.name, "other": other.name, "counts": counts, "limit": COMPARE_LIMIT}
-    kind = request.query_params.get("kind")
+    kind = request.query_params.get("kind") or None
     if kind is None:
         for k in COMPARE_KINDS:
             rows = browse.compared_rows(run, other, k, limit=COMPARE_LIMIT) if counts[k] else []
@@ -263,9 +289,6 @@ def _comparison(request: Request, run: TestRun, other: TestRun) -> Response:
     answer.update(kind=kind, count=counts[kind], page=page, pages=pages, **links)
     answer["results"] = _rows(rows)
     return Response(answer)
-
-
-RUN_LOOKUP = r"[^/]+"
 
 
 class RunViewSet(viewsets.ReadOnlyModelViewSet):
@@ -287,13 +310,17 @@ class RunViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("status", str, description="One or more status letters, e.g. FE"),
+            OpenApiParameter(
+                "status",
+                {"type": "string", "pattern": f"^[{''.join(STATUS_LETTERS)}]*$"},
+                description="One or more status letters, e.g. FE",
+            ),
             OpenApiParameter("project", str),
             OpenApiParameter("prefix", str, description="Test-name prefix"),
         ],
         responses=ResultSerializer(many=True),
     )
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], filter_backends=[])  # the runs' filters are not its
     def results(self, request: Request, name: str) -> Response:
         run = self.get_object()
         status_filter = request.query_params.get("status") or None
@@ -312,12 +339,12 @@ class RunViewSet(viewsets.ReadOnlyModelViewSet):
         summary="Compare a run with another run",
         operation_id="v1_runs_compare",
         parameters=[
-            OpenApiParameter("other", str, OpenApiParameter.PATH, description=OTHER_HELP),
+            OpenApiParameter("other", RUN_NAME, OpenApiParameter.PATH, description=OTHER_HELP),
             *COMPARE_PARAMETERS,
         ],
-        responses={200: CompareAnswer, 400: ErrorAnswer, 404: ErrorAnswer},
+        responses={200: CompareAnswer},
     )
-    @action(detail=True, methods=["get"], url_path=r"compare/(?P<other>[^/]+)")
+    @action(detail=True, methods=["get"], url_path=rf"compare/(?P<other>{RUN_LOOKUP})")
     def compare(self, request: Request, name: str, other: str) -> Response:
         """Regressions (P before; F, E or M now), fixes (F, E or M before; P now), new and
         vanished tests of `{name}` against `{other}`. Each list holds at most the first 1,000
@@ -328,7 +355,7 @@ class RunViewSet(viewsets.ReadOnlyModelViewSet):
         summary="Compare a run with the previous run of its prefix",
         operation_id="v1_runs_compare_previous",
         parameters=COMPARE_PARAMETERS,
-        responses={200: CompareAnswer, 400: ErrorAnswer, 404: ErrorAnswer},
+        responses={200: CompareAnswer},
     )
     @action(detail=True, methods=["get"], url_path="compare", url_name="compare-previous")
     def compare_previous(self, request: Request, name: str) -> Response:
@@ -348,16 +375,18 @@ class RunViewSet(viewsets.ReadOnlyModelViewSet):
         summary="One level of the run's test-name tree",
         parameters=[
             OpenApiParameter(
-                "prefix", str, description="The level: empty for the root, else ending with "
+                "prefix", {"type": "string", "pattern": r"^([\s\S]*[./])?$"},
+                description="The level: empty for the root, else ending with "
                 "its separator, e.g. `engine.storage.` (the `path` of a group node)."
             ),
             OpenApiParameter(
-                "compare", str, description="Run the deltas are against (aliases allowed); "
+                "compare", {"type": "string", "pattern": f"^$|{RUN_NAME_RE.pattern}"},
+                description="Run the deltas are against (aliases allowed); "
                 "default: the previous run of the prefix; empty: no comparison."
             ),
-            OpenApiParameter("page", int, description=f"{TREE_PAGE_SIZE:,} nodes a page."),
+            OpenApiParameter("page", PAGE, description=f"{TREE_PAGE_SIZE:,} nodes a page."),
         ],
-        responses={200: TreeAnswer, 400: ErrorAnswer, 404: ErrorAnswer},
+        responses={200: TreeAnswer},
     )  # fmt: skip
     @action(detail=True, methods=["get"])
     def tree(self, request: Request, name: str) -> Response:
@@ -472,7 +501,13 @@ class ResultViewSet(viewsets.ReadOnlyModelViewSet):
         return qs.defer("log") if self.action in ("list", "history") else qs
 
     @extend_schema(
-        parameters=[OpenApiParameter("n", int, description=HISTORY_N_HELP)],
+        parameters=[
+            OpenApiParameter(
+                "n",
+                {"type": "integer", "minimum": 1, "maximum": HISTORY_MAX_RUNS},
+                description=HISTORY_N_HELP,
+            )
+        ],  # fmt: skip
         responses=HistorySerializer,
     )
     @action(detail=True, methods=["get"])
@@ -503,7 +538,7 @@ class ProjectViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ProjectSerializer
     queryset = Project.objects.all()
     lookup_field = "name"
-    lookup_value_regex = RUN_LOOKUP
+    lookup_value_regex = r"[^/]+"
 
 
 class ExpectedTestViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -579,10 +614,6 @@ class ImportView(APIView):
                 "ImportAnswer",
                 {"files": serializers.ListField(), "runs": serializers.ListField()},
             ),
-            400: ErrorAnswer,
-            409: ErrorAnswer,  # valuable_run: changes to a valuable run need rewrite_history
-            413: ErrorAnswer,
-            503: ErrorAnswer,
         },
     )
     def post(self, request: Request) -> Response:

@@ -1,4 +1,5 @@
-"""core.views: the health check, the job logs, signing in, the permissions page."""
+"""core.views: the health check, the job logs, signing in, the permissions page, and the 404
+of a path no route matches."""
 
 import pytest
 
@@ -55,3 +56,17 @@ def test_head_answers_on_pages(client):
         answer = client.head(url)
         assert answer.status_code == 200, (url, answer.status_code)
         assert answer.content == b""
+
+
+@pytest.mark.django_db
+def test_an_unrouted_api_path_is_a_404_in_the_api_s_shape(client):
+    """Found by the API's fuzz test: /api/v1/results/0.5/history/ matched no route and answered
+    Django's HTML page, which no API client reads."""
+    resp = client.get("/api/v1/results/0.5/history/")
+    assert resp.status_code == 404
+    assert resp.json() == {
+        "error": "not_found",
+        "detail": "No API path /api/v1/results/0.5/history/.",
+    }
+    page = client.get("/no-such-page/")
+    assert page.status_code == 404 and page["Content-Type"].startswith("text/html")

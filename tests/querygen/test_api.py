@@ -112,7 +112,7 @@ def test_budget_minutes_become_seconds(token_client, qg_engines):
         ({"reference": None}, "reference_required", "needs a reference engine"),
         ({"oracle": "tlp"}, "reference_unused", "give no reference"),
         ({"oracle": "sqlancer"}, "invalid", "oracle"),
-        ({"budget_seconds": 60, "budget_minutes": 1}, "invalid", "not both"),
+        ({"budget_seconds": 60, "budget_minutes": 1}, "budget_twice", "not both"),
         ({"budget_minutes": 0}, "invalid", "budget_minutes"),
         ({"timeout": 0}, "bad_timeout", "timeout"),
         ({"seed": -1}, "bad_seed", "seed"),
@@ -187,6 +187,30 @@ def test_runs_filter_by_state_pair_and_oracle(api_client, rows):
     assert ids("?oracle=tlp") == [queued]
     listed = api_client.get(RUNS).json()["results"][1]
     assert listed["pair"] == "nightly" and listed["progress"]["done"] == 0
+
+
+def test_filters_by_id_find_nothing_for_an_unknown_id_and_refuse_a_bad_word(api_client, rows):
+    """Found by the API's fuzz test: ?group=0 (well-formed, no such group) answered 400;
+    ?enabled=yes listed every pair as if not given, and ?enabled=%25j made a 500."""
+    huge = 10**30  # past any id column: nothing, not SQLite's OverflowError
+    for url in ["/api/v1/querygen/findings/?group=0", f"{RUNS}?pair=99999", f"{RUNS}?pair={huge}"]:
+        answer = api_client.get(url)
+        assert answer.status_code == 200 and answer.json()["results"] == [], url
+    assert api_client.get("/api/v1/querygen/findings/?group=x").status_code == 400
+    pairs = "/api/v1/querygen/pairs/"
+    assert len(api_client.get(f"{pairs}?enabled=true").json()["results"]) == 1
+    assert api_client.get(f"{pairs}?enabled=false").json()["results"] == []
+    assert len(api_client.get(f"{pairs}?enabled=").json()["results"]) == 1  # as if not given
+    for word in ["yes", "null", "%25j"]:
+        refused = api_client.get(f"{pairs}?enabled={word}")
+        assert refused.status_code == 400 and "use true or false" in refused.json()["detail"]
+
+
+def test_a_run_without_pair_or_reference_shows_them_as_null(api_client, rows):
+    """The schema said strings: a one-engine run's reference and a run without a pair are
+    null (found by the fuzz test's response checks)."""
+    queued = api_client.get(f"{RUNS}{rows['queued'].pk}/").json()
+    assert queued["pair"] is None and queued["reference"] is None
 
 
 def test_groups_filter_and_order(api_client, rows):

@@ -226,6 +226,20 @@ def test_bulk_status_refuses_what_set_status_refuses(status, link, code):
     assert refused.value.code == code
 
 
+@pytest.mark.parametrize(
+    "link", ["https://\u00cc\x15\u00fcqI", "http://", "https://bugs.example/" + "x" * 500]
+)
+def test_a_link_the_url_field_would_refuse_is_refused(link):
+    """Found by the API's fuzz test: "https://" and anything after it was stored, though the
+    field (and the API's schema) says URL."""
+    group = make_group(make_run())
+    with pytest.raises(AssayError) as refused:
+        groups.bulk_status([group], GroupStatus.KNOWN, link=link)
+    assert refused.value.code == "bad_link"
+    group.refresh_from_db()
+    assert group.link == ""
+
+
 def test_bulk_status_refuses_no_group_and_merged_groups():
     run = make_run()
     target, gone = make_group(run), make_group(run)
