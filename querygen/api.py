@@ -395,7 +395,8 @@ class IdsField(serializers.ListField):
 
 class QuerygenGroupBulkSerializer(StrictSerializer):
     ids = IdsField(
-        child=serializers.IntegerField(min_value=1),
+        # An id past a 64-bit key made SQLite raise OverflowError (a 500, found by the fuzzer).
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
         help_text="The groups; merge: the first is the one the others are merged into.",
     )
     action = serializers.ChoiceField(

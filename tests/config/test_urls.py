@@ -31,7 +31,7 @@ def test_private_mode_covers_the_schema_and_docs(settings, client, token_client)
     assert token_client.get("/api/schema/").status_code == 200
     for page in ["/api/docs/", "/api/redoc/"]:
         answer = client.get(page)
-        assert answer.status_code == 302 and answer["Location"].startswith("/admin/login/")
+        assert answer.status_code == 302 and answer["Location"].startswith("/accounts/login/")
     client.force_login(get_user_model().objects.create_user("reader", password="x-12345678"))
     for url in ["/api/schema/", "/api/docs/", "/api/redoc/"]:
         assert client.get(url).status_code == 200, url

@@ -426,6 +426,7 @@ def test_bulk_merges_into_the_first_id(triager_client, api_client, rows):
         ({"ids": ["A"], "action": "merge"}, "merge_needs_two"),
         ({"ids": ["A", "T"], "action": "merge"}, "merge_scopes"),
         ({"ids": ["A"], "action": "fixed", "status": "x"}, "unknown_field"),
+        ({"ids": [10**30], "action": "fixed"}, "invalid"),  # past a 64-bit id: was a 500
     ],
 )
 def test_bad_bulk_bodies_are_400_and_change_nothing(triager_client, rows, body, error):
@@ -433,7 +434,7 @@ def test_bad_bulk_bodies_are_400_and_change_nothing(triager_client, rows, body, 
     named = {"A": rows["a"].pk, "T": tlp.pk}
     ids = body.get("ids")
     if isinstance(ids, list):
-        body = {**body, "ids": [named[i] for i in ids]}
+        body = {**body, "ids": [named.get(i, i) for i in ids]}
     elif ids is not None:
         body = {**body, "ids": named[ids]}
     answer = triager_client.post(BULK, body, format="json")
