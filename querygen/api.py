@@ -388,15 +388,23 @@ class QuerygenGroupStatusSerializer(StrictSerializer):
     note = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-@extend_schema_field({"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1})
+MAX_ID = 2**63 - 1  # a 64-bit key: past it SQLite raised OverflowError (a 500, found by fuzzing)
+
+
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {"type": "integer", "format": "int64", "minimum": 1, "maximum": MAX_ID},
+        "minItems": 1,
+    }
+)
 class IdsField(serializers.ListField):
     """At least one id, as the schema says: services.groups answers no_groups to none."""
 
 
 class QuerygenGroupBulkSerializer(StrictSerializer):
     ids = IdsField(
-        # An id past a 64-bit key made SQLite raise OverflowError (a 500, found by the fuzzer).
-        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
         help_text="The groups; merge: the first is the one the others are merged into.",
     )
     action = serializers.ChoiceField(

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# `make test`'s two passes side by side: the whole suite on SQLite in the foreground, and the
-# tests marked for the database on a private PostgreSQL in the background (the machine has two
-# cores, and one pass mostly waits on the other's database). The PostgreSQL pass's output is
+# `make test`'s two passes side by side: the whole suite on SQLite in the foreground (on two
+# pytest-xdist processes), and the tests marked for the database on a private PostgreSQL in the
+# background. The suite spends most of its time waiting on what it started (servers, clusters,
+# browsers, timeouts): a 2-core machine ran it at about one core. The PostgreSQL pass's output is
 # printed when it ends; the exit status is non-zero when either pass failed.
 set -uo pipefail
 
@@ -14,8 +15,10 @@ pg_log="var/test-postgresql.log"
 pg_pid=$!
 trap 'kill "$pg_pid" 2>/dev/null' INT TERM
 
-echo "== SQLite pass (the PostgreSQL pass runs beside it: $pg_log)"
-"$PY" -m pytest "${ARGS[@]}"
+echo "== SQLite pass, on ${XDIST_WORKERS:-2} processes (the PostgreSQL pass runs beside it: $pg_log)"
+# Most of the suite waits on servers, clusters and browsers it started: two processes, a test
+# file each at a time (--dist loadfile keeps a file's fixtures in one process).
+"$PY" -m pytest "${ARGS[@]}" -n "${XDIST_WORKERS:-2}" --dist loadfile
 sqlite_status=$?
 
 echo "== PostgreSQL pass"

@@ -92,8 +92,10 @@ def test_most_queries_run_on_duckdb_and_sqlite() -> None:
 
 def test_the_same_engine_twice_finds_nothing() -> None:
     with DuckDBClient(worker.MEMORY) as one, DuckDBClient(worker.MEMORY) as other:
-        result = run_naive(one, other, 1.0, seed=2)
-    assert result.queries > 50 and result.databases >= 1
+        # Long enough for a few dozen queries on a loaded machine (21 in 1 s under make test's
+        # parallel passes): the claim is "nothing found", not a speed.
+        result = run_naive(one, other, 3.0, seed=2)
+    assert result.queries > 20 and result.databases >= 1
     assert result.per_second > 0
     assert (result.mismatches, result.errors, result.crashes, result.findings) == (0, 0, 0, [])
 
