@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import subprocess
 import time
 from pathlib import Path
 
@@ -61,6 +62,27 @@ def row(db: sqlite3.Connection, run: int) -> tuple:
     ).fetchone()
 
 
+def run_past_a_checkpoint(
+    site: ThrowawaySite, db: sqlite3.Connection, duck: Path, lite: Path, deadline: float
+) -> tuple[subprocess.Popen, int]:
+    """Start cluster-a, submit the run, and return (the cluster, the run's id) once the run
+    is running with a checkpoint past its 100th query, before it ends."""
+    cluster = site.start("cluster-a", "qcluster")
+    site.wait_running("cluster-a", deadline)
+    script = SUBMIT.format(
+        duck=str(duck), lite=str(lite), queries=QUERIES, seed=SEED, timeout=TIMEOUT
+    )
+    printed = site.manage("shell", "-c", script)
+    run = int(next(ln for ln in printed.splitlines() if ln.startswith("RUN ")).split()[1])
+    while True:
+        assert time.monotonic() < deadline, f"{row(db, run)}\n{site.logs()}"
+        state, next_index, *_ = row(db, run)
+        assert state != "succeeded", "the run ended before its cluster was interrupted"
+        if state == "running" and next_index >= 100:
+            return cluster, run
+        time.sleep(0.05)
+
+
 def test_a_killed_cluster_loses_no_query_and_records_no_finding_twice(tmp_path: Path) -> None:
     deadline = time.monotonic() + DEADLINE_SECONDS
     duck, lite = nan_dataset.build(tmp_path / "data")
@@ -70,25 +92,9 @@ def test_a_killed_cluster_loses_no_query_and_records_no_finding_twice(tmp_path: 
     site.migrate()
     with contextlib.closing(sqlite3.connect(site.db, timeout=60)) as db:
         try:
-            site.start("cluster-a", "qcluster")
-            site.wait_running("cluster-a", deadline)
-            printed = site.manage(
-                "shell",
-                "-c",
-                SUBMIT.format(
-                    duck=str(duck), lite=str(lite), queries=QUERIES, seed=SEED, timeout=TIMEOUT
-                ),
-            )
-            run = int(next(ln for ln in printed.splitlines() if ln.startswith("RUN ")).split()[1])
             # Kill once a checkpoint is on the row and findings are recorded past it or not:
             # whatever was done after the checkpoint is done again by the next attempt.
-            while True:
-                assert time.monotonic() < deadline, f"{row(db, run)}\n{site.logs()}"
-                state, next_index, *_ = row(db, run)
-                assert state != "succeeded", "the run ended before it could be killed"
-                if state == "running" and next_index >= 100:
-                    break
-                time.sleep(0.05)
+            _, run = run_past_a_checkpoint(site, db, duck, lite, deadline)
             site.kill("cluster-a")
             killed_at = row(db, run)
             assert killed_at[0] == "running" and killed_at[1] < QUERIES
@@ -134,23 +140,7 @@ def test_a_cluster_stops_within_10_s_of_sigterm_and_hands_its_run_back(tmp_path:
     site.migrate()
     with contextlib.closing(sqlite3.connect(site.db, timeout=60)) as db:
         try:
-            cluster = site.start("cluster-a", "qcluster")
-            site.wait_running("cluster-a", deadline)
-            printed = site.manage(
-                "shell",
-                "-c",
-                SUBMIT.format(
-                    duck=str(duck), lite=str(lite), queries=QUERIES, seed=SEED, timeout=TIMEOUT
-                ),
-            )
-            run = int(next(ln for ln in printed.splitlines() if ln.startswith("RUN ")).split()[1])
-            while True:
-                assert time.monotonic() < deadline, f"{row(db, run)}\n{site.logs()}"
-                state, next_index, *_ = row(db, run)
-                assert state != "succeeded", "the run ended before the cluster was stopped"
-                if state == "running" and next_index >= 100:
-                    break
-                time.sleep(0.05)
+            cluster, run = run_past_a_checkpoint(site, db, duck, lite, deadline)
             cluster.terminate()  # SIGTERM to the leader alone
             cluster.wait(timeout=10)  # the requirement itself: TimeoutExpired fails the test
             state, next_index, queries, attempts, _, _ = row(db, run)
