@@ -87,6 +87,7 @@ class _PdkParser:
         defaults: dict[str, _Field] = {}
         record: dict[str, _Field] = {}
         record_start: int | None = None  # line of the first field set since the last END
+        given: dict[str, int] = {}  # "test_name" -> its line, once set since the last END
         count = len(lines)
         index = 0
         while index < count:
@@ -101,27 +102,33 @@ class _PdkParser:
                 # else: an END with nothing new since the last one is ignored, as Pandokia
                 record = dict(defaults)
                 record_start = None
+                given = {}
                 continue
             if line == "SETDEFAULT":
                 if "test_name" in record or "name" in record:
                     raise self.error(lineno, "test_name is not allowed before SETDEFAULT")
                 defaults = dict(record)
                 record_start = None  # everything pending became a default
+                given = {}
                 continue
             if line == "START":
                 defaults = {}
                 record = {}
                 record_start = None
+                given = {}
                 continue
             equals = line.find("=")
             if equals >= 0:
-                record[line[:equals].lower()] = _Field(line[equals + 1 :], lineno)
+                name = line[:equals].lower()
+                self.once(given, name, lineno, record_start)
+                record[name] = _Field(line[equals + 1 :], lineno)
                 if record_start is None:
                     record_start = lineno
                 continue
             colon = line.find(":")
             if colon >= 0:
                 name = line[:colon].lower()
+                self.once(given, name, lineno, record_start)
                 if line[colon + 1 :].strip():
                     raise self.error(
                         lineno,
@@ -165,6 +172,20 @@ class _PdkParser:
                 f"the file ends inside the record started at line {record_start}: "
                 "missing END (truncated file?)",
             )
+
+    def once(self, given: dict[str, int], name: str, lineno: int, start: int | None) -> None:
+        """A second test name in one record: the END between two records is missing, and
+        Pandokia would merge them, losing a test without a word. (Other fields may be given
+        again: the later value wins, as in Pandokia; but every record names its test.)"""
+        if name not in ("test_name", "name"):
+            return
+        if "test_name" in given:
+            raise self.error(
+                lineno,
+                f"a second test name in the record started at line {start} (the first at "
+                f"line {given['test_name']}): is the END line missing before line {lineno}?",
+            )
+        given["test_name"] = lineno
 
     def finish(self, record: dict[str, _Field], end_line: int) -> None:
         name_field = record.get("name") or record.get("test_name")

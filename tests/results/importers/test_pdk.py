@@ -290,6 +290,25 @@ def test_file_ending_without_end_is_refused():
     assert "record started at line 4" in error.message and "missing END" in error.message
 
 
+def test_a_missing_end_in_the_middle_is_refused_not_merged():
+    """Pandokia merges the two records and keeps the second test: one test lost, silently."""
+    text = "test_name=a\nstatus=F\ntest_name=b\nstatus=P\nEND\n"
+    error = error_of(text)
+    assert error.line == 3
+    assert "a second test name in the record started at line 1" in error.message
+    assert "END line missing before line 3" in error.message
+    alias = error_of("name=a\nstatus=F\nlog:\n.boom\n\ntest_name=b\nstatus=P\nEND\n")
+    assert alias.line == 6 and "(the first at line 1)" in alias.message
+
+
+def test_a_default_may_be_given_again_in_a_record():
+    """SETDEFAULT's fields are the defaults, not this record's: a record may override them."""
+    [one, two] = parse(
+        "host=ci-1\nSETDEFAULT\ntest_name=a\nstatus=P\nhost=ci-2\nEND\ntest_name=b\nstatus=P\nEND\n"
+    ).results
+    assert (one.host, two.host) == ("ci-2", "ci-1")
+
+
 # -- SETDEFAULT and START -----------------------------------------------------------------
 
 
