@@ -83,6 +83,13 @@ def run_past_a_checkpoint(
         time.sleep(0.05)
 
 
+def wait_succeeded(site: ThrowawaySite, db: sqlite3.Connection, run: int, deadline: float) -> None:
+    while row(db, run)[0] != "succeeded":
+        assert time.monotonic() < deadline, f"{row(db, run)}\n{site.logs()}"
+        assert row(db, run)[0] != "failed", f"{row(db, run)}\n{site.logs()}"
+        time.sleep(0.2)
+
+
 def test_a_killed_cluster_loses_no_query_and_records_no_finding_twice(tmp_path: Path) -> None:
     deadline = time.monotonic() + DEADLINE_SECONDS
     duck, lite = nan_dataset.build(tmp_path / "data")
@@ -101,10 +108,7 @@ def test_a_killed_cluster_loses_no_query_and_records_no_finding_twice(tmp_path: 
             site.start("cluster-b", "qcluster")
             seconds = int(deadline - time.monotonic())
             site.start("reaper", "shell", "-c", REAPER.format(run=run, seconds=seconds))
-            while row(db, run)[0] != "succeeded":
-                assert time.monotonic() < deadline, f"{row(db, run)}\n{site.logs()}"
-                assert row(db, run)[0] != "failed", f"{row(db, run)}\n{site.logs()}"
-                time.sleep(0.2)
+            wait_succeeded(site, db, run, deadline)
         finally:
             site.kill_all()
 
@@ -147,10 +151,7 @@ def test_a_cluster_stops_within_10_s_of_sigterm_and_hands_its_run_back(tmp_path:
             assert (state, attempts) == ("queued", 0), site.logs()
             assert 100 <= next_index < QUERIES, "the checkpoint went back"
             site.start("cluster-b", "qcluster")
-            while row(db, run)[0] != "succeeded":
-                assert time.monotonic() < deadline, f"{row(db, run)}\n{site.logs()}"
-                assert row(db, run)[0] != "failed", f"{row(db, run)}\n{site.logs()}"
-                time.sleep(0.2)
+            wait_succeeded(site, db, run, deadline)
         finally:
             site.kill_all()
         state, next_index, queries, attempts, _, _ = row(db, run)
