@@ -7,6 +7,7 @@ import re
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from core.models import JobBase
 
@@ -54,6 +55,19 @@ class TestRun(models.Model):
     # Counts per status, recomputed by results.services after every write to the run:
     # the run list shows them without scanning millions of results.
     status_counts = models.JSONField(default=dict, blank=True)
+    # A build of a series: previous/next, history, flaky and trends follow a series in order of
+    # start time (any number of runs a day). `<prefix>_YYYY-MM-DD` names get series = prefix.
+    series = models.CharField(max_length=200, blank=True, db_index=True)
+    started_at = models.DateTimeField(
+        default=timezone.now,
+        help_text="Explicit, or the recurring name's date, or when the run was created.",
+    )
+    ended_at = models.DateTimeField(null=True, blank=True)
+    branch = models.CharField(max_length=200, blank=True)
+    commit = models.CharField(max_length=200, blank=True)
+    build_url = models.URLField(max_length=1000, blank=True)
+    # Any other key/values of the build (environment, platform, ...), strings only.
+    attributes = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -62,7 +76,10 @@ class TestRun(models.Model):
                 fields=["name"], condition=Q(deleted_at__isnull=True), name="unique_live_run_name"
             )
         ]
-        indexes = [models.Index(fields=["prefix", "run_date"], name="run_prefix_date")]
+        indexes = [
+            models.Index(fields=["prefix", "run_date"], name="run_prefix_date"),
+            models.Index(fields=["series", "started_at"], name="run_series_start"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -93,6 +110,12 @@ class TestResult(models.Model):
     # The log's full size in bytes (UTF-8): a log past ASSAY_MAX_LOG_BYTES is stored cut, its
     # head and tail kept (results.services.logs.clip_log).
     log_size = models.BigIntegerField(default=0, db_default=0)
+    # A failure's reason: JUnit's failure/error message (or its text's first line), pdk's log's
+    # first line; and the hash of its normalized form, which clusters failures across runs.
+    message = models.CharField(max_length=1000, blank=True, default="", db_default="")
+    fingerprint = models.CharField(max_length=16, blank=True, default="", db_default="")
+    # Failed attempts before this result (JUnit reruns): a P with retries passed on retry.
+    retries = models.PositiveSmallIntegerField(default=0, db_default=0)
     tda = models.JSONField(default=dict, blank=True)
     tra = models.JSONField(default=dict, blank=True)
     imported_at = models.DateTimeField()
@@ -114,6 +137,12 @@ class TestResult(models.Model):
             # Covers counts per status, a status filter in name order, and the tree walk's
             # GROUP BY over names without reading the table.
             models.Index(fields=["run", "status", "test_name"], name="result_run_status"),
+            # A cluster's page across runs; partial, so passing results cost no index entry.
+            models.Index(
+                fields=["fingerprint", "run"],
+                condition=~Q(fingerprint=""),
+                name="result_fingerprint",
+            ),
         ]
 
     def __str__(self) -> str:
