@@ -17,7 +17,6 @@ from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core import roles
 from core.exceptions import AssayError
 from core.filters import FilterBackend
 from core.serializers import ScrubbedText, StrictSerializer
@@ -235,13 +234,7 @@ class QuerygenRunViewSet(
     def create(self, request: Request) -> Response:
         form = QuerygenSubmitSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        programs = form.validated_data.get("sut_python") or form.validated_data.get("ladder")
-        if programs:
-            # The interpreter is a program the worker runs: a staff decision, not a CI token's.
-            roles.require(
-                request.user, "private_builds", "Running a private build (sut_python, ladder)"
-            )
-        run = runs.submit_run(**form.validated_data)
+        run = runs.submit_run(user=request.user, **form.validated_data)
         body = QuerygenRunDetailSerializer(run, context={"request": request}).data
         return Response(
             body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["api_url"]}

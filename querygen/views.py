@@ -511,11 +511,8 @@ def run_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = RunForm(request.POST)
         if form.is_valid():
-            options = form.run_options()
-            if options.get("sut_python") or options.get("ladder"):
-                roles.require(request.user, "private_builds", "Running a private build")
             try:
-                run = run_service.submit_run(**options)
+                run = run_service.submit_run(user=request.user, **form.run_options())
             except AssayError as exc:
                 form.add_error(None, exc.detail)
             else:

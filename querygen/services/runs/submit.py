@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 
-from core import jobs
+from core import jobs, roles
 from core.engines import get_engine
 from core.exceptions import AssayError
 from core.models import Engine
@@ -169,6 +169,12 @@ def build_run(
     )
 
 
-def submit_run(**options: Any) -> QuerygenRun:
-    """Create the run and queue it; raises AssayError (nothing created) on bad input."""
+def submit_run(*, user: Any = None, **options: Any) -> QuerygenRun:
+    """Create the run and queue it; raises AssayError (nothing created) on bad input.
+
+    ``user`` is who asks over the web (None: the CLI and the schedule, trusted): a private
+    build's interpreter (sut_python, ladder) is a program the worker runs, so it needs the
+    private_builds permission (PermissionDenied otherwise)."""
+    if user is not None and (options.get("sut_python") or options.get("ladder")):
+        roles.require(user, "private_builds", "Running a private build (sut_python, ladder)")
     return jobs.submit(build_run(**options))

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from django.contrib.auth.models import Group as Group_
+from django.core.exceptions import PermissionDenied
 from django.test import Client
 from django.utils import timezone
 
@@ -124,6 +126,20 @@ def test_only_listed_interpreters_when_a_list_is_set(nan_engines, settings) -> N
         runs.submit_run(
             sut="nan-duckdb", reference="nan-sqlite", sut_python=sys.executable, budget_queries=5
         )
+
+
+def test_a_private_build_needs_the_permission_of_who_asks(nan_engines, django_user_model) -> None:
+    """The web's callers pass their user: a CI user may start runs, not a private build's
+    interpreter; the CLI and the schedule (no user) are trusted."""
+    ci = django_user_model.objects.create_user("ci-runner")
+    ci.groups.add(Group_.objects.get(name="CI"))
+    private = {"sut": "nan-duckdb", "reference": "nan-sqlite", "budget_queries": 5}
+    with pytest.raises(PermissionDenied, match="private build"):
+        runs.submit_run(user=ci, sut_python=sys.executable, **private)
+    assert QuerygenRun.objects.count() == 0
+    runs.submit_run(user=ci, **private)
+    runs.submit_run(sut_python=sys.executable, **private)
+    assert QuerygenRun.objects.count() == 2
 
 
 # --- the proof: a real difference found, reduced and grouped ---------------------------------
