@@ -679,9 +679,7 @@ def test_a_series_of_builds_has_neighbours_compare_history_and_flaky(token_clien
 
     refresh_flaky("nightly", k=2)
     flaky = token_client.get("/api/v1/flaky/?series=nightly").json()["results"]
-    assert [(f["series"], f["test_name"], f["flips"]) for f in flaky] == [
-        ("nightly", "t.flaky", 2)
-    ]
+    assert [(f["series"], f["test_name"], f["flips"]) for f in flaky] == [("nightly", "t.flaky", 2)]
     assert history_flaky(token_client, result) == 2
 
 
@@ -721,8 +719,9 @@ def test_the_run_page_shows_the_build_and_its_neighbours(token_client, three_bui
 
 
 def test_explicit_fields_win_over_the_files_and_recurring_names_derive_a_series(token_client):
+    result = {"name": "t.a", "status": "P", "start_time": "2026-11-01T06:00:00Z"}
     doc = {"format": "assay-results/1", "series": "from-file", "attributes": {"env": "file"},
-           "results": [{"name": "t.a", "status": "P", "start_time": "2026-11-01T06:00:00Z"}]}  # fmt: skip
+           "results": [result]}  # fmt: skip
     resp = token_client.post(
         "/api/v1/imports/",
         {"file": upload("r.json", json.dumps(doc).encode()), "run": "build-1",
@@ -753,7 +752,10 @@ def test_explicit_fields_win_over_the_files_and_recurring_names_derive_a_series(
 
 def test_a_run_keeps_its_series(token_client):
     data = json_results(t_a="P")
-    assert import_build(token_client, "nightly-aaa111", "2026-11-01T08:00:00Z", data).status_code == 201
+    assert (
+        import_build(token_client, "nightly-aaa111", "2026-11-01T08:00:00Z", data).status_code
+        == 201
+    )
     resp = import_build(token_client, "nightly-aaa111", "2026-11-01T08:00:00Z", data,
                         series="weekly")  # fmt: skip
     assert resp.status_code == 409, resp.content

@@ -182,5 +182,6 @@ def test_history_follows_a_series_by_start_time_with_several_runs_a_day():
     assert [(c.run.name, c.status, c.current) for c in history.cells] == [
         ("b-c", "P", False), ("b-a", "F", True), ("b-b", "P", False),
     ]  # fmt: skip
-    assert [c.run.name for c in result_history(result_in(made[0]), 2).cells] == ["b-a", "b-b"]
-    assert [c.run.name for c in result_history(result_in(made[0]), 1).cells] == ["b-c"]
+    assert [c.run.name for c in result_history(result_in(made[1]), 2).cells] == ["b-a", "b-b"]
+    # Older than the newest two: the two that end with it (here only itself).
+    assert [c.run.name for c in result_history(result_in(made[0]), 2).cells] == ["b-c"]
