@@ -761,6 +761,7 @@ class ImportView(APIView):
                 "runs": [
                     {
                         "name": r.run.name,
+                        "series": r.run.series,
                         "created": r.created,
                         "imported": r.imported,
                         "new": r.new,
