@@ -94,6 +94,10 @@ class RunStateFilter(admin.SimpleListFilter):
         return queryset.filter(deleted_at__isnull=True)
 
 
+# A run's build, as imports give it (results.services.builds).
+BUILD_FIELDS = ("series", "started_at", "ended_at", "branch", "commit", "build_url", "attributes")
+
+
 @admin.register(TestRun)
 class TestRunAdmin(admin.ModelAdmin):
     list_display = (
@@ -113,13 +117,7 @@ class TestRunAdmin(admin.ModelAdmin):
     actions = ("mark_valuable", "unmark_valuable", "delete_runs_action")
     fields = (
         "name",
-        "series",
-        "started_at",
-        "ended_at",
-        "branch",
-        "commit",
-        "build_url",
-        "attributes",
+        *BUILD_FIELDS,
         "prefix",
         "run_date",
         "valuable",
@@ -133,13 +131,7 @@ class TestRunAdmin(admin.ModelAdmin):
     # builds); the admin only marks it valuable and annotates it.
     readonly_fields = (
         "name",
-        "series",
-        "started_at",
-        "ended_at",
-        "branch",
-        "commit",
-        "build_url",
-        "attributes",
+        *BUILD_FIELDS,
         "prefix",
         "run_date",
         "result_counts",

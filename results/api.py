@@ -24,8 +24,9 @@ from rest_framework.views import APIView
 from core.exceptions import AssayError, NotFound
 from results import selectors, services
 from results.importers import BuildInfo
-from results.importers.base import BUILD_FIELDS
+from results.importers.base import BUILD_FIELDS, ISO_DATETIME_PATTERN
 from results.models import (
+    ATTRIBUTE_KEY_RE,
     STATUS_LETTERS,
     ExpectedTest,
     FlakyTest,
@@ -38,7 +39,7 @@ from results.selectors import browse
 from results.selectors.compare import KINDS as COMPARE_KINDS
 from results.selectors.compare import next_run, previous_run
 from results.selectors.history import HISTORY_MAX_RUNS, flaky_entry, history_runs
-from results.services.builds import build_from_fields, parse_attribute_json, parse_attribute_pairs
+from results.services.builds import MAX_ATTRIBUTES, build_from_fields, parse_attribute_pairs
 from results.services.expected import RUN_CLASS_RE
 from results.services.imports import ImportDefaults
 from results.services.logs import log_chunks
@@ -148,6 +149,41 @@ class ExpectedTestSerializer(serializers.ModelSerializer):
         fields = ["id", "run_class", "project", "host", "context", "test_name", "created_at"]
 
 
+# The build's form fields as the schema gives them (results.services.builds checks them).
+@extend_schema_field({"type": "string", "pattern": f"^$|{RUN_NAME_RE.pattern}"})
+class SeriesField(serializers.CharField):
+    pass
+
+
+@extend_schema_field(
+    {"type": "string", "maxLength": 200, "pattern": "^[^\\u0000-\\u001f\\u007f]*$"}
+)
+class LineField(serializers.CharField):
+    pass
+
+
+@extend_schema_field(
+    {"type": "string", "maxLength": 1000, "pattern": "^$|^[hH][tT][tT][pP][sS]?://"}
+)
+class UrlField(serializers.CharField):
+    pass
+
+
+@extend_schema_field({"type": "string", "pattern": f"^$|^{ISO_DATETIME_PATTERN}$"})
+class TimeField(serializers.CharField):
+    pass
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": f"{ATTRIBUTE_KEY_RE.pattern[:-1]}=[^\\u0000-\\u001f\\u007f]{{0,500}}$",
+    }
+)
+class AttributeField(serializers.CharField):
+    pass
+
+
 class ImportFormSerializer(serializers.Serializer):
     file = serializers.ListField(
         child=serializers.FileField(),
@@ -158,30 +194,25 @@ class ImportFormSerializer(serializers.Serializer):
     project = serializers.CharField(required=False, allow_blank=True)
     host = serializers.CharField(required=False, allow_blank=True)
     context = serializers.CharField(required=False, allow_blank=True)
-    series = serializers.CharField(
+    series = SeriesField(
         required=False, allow_blank=True,
         help_text="The series the run is a build of (wins over the file's). A run keeps its "
         "series: naming another is a 409 series_mismatch.",
     )  # fmt: skip
-    branch = serializers.CharField(required=False, allow_blank=True)
-    commit = serializers.CharField(required=False, allow_blank=True)
-    build_url = serializers.CharField(
+    branch = LineField(required=False, allow_blank=True)
+    commit = LineField(required=False, allow_blank=True)
+    build_url = UrlField(
         required=False, allow_blank=True, help_text="Link to the CI build (http or https)."
     )
-    started_at = serializers.CharField(
+    started_at = TimeField(
         required=False, allow_blank=True,
         help_text="ISO 8601; orders the series. Default: the earliest result start_time, else "
         "now (a <prefix>_YYYY-MM-DD run: that date).",
     )  # fmt: skip
-    ended_at = serializers.CharField(required=False, allow_blank=True, help_text="ISO 8601.")
+    ended_at = TimeField(required=False, allow_blank=True, help_text="ISO 8601.")
     attr = serializers.ListField(
-        child=serializers.CharField(), required=False,
+        child=AttributeField(), required=False, max_length=MAX_ATTRIBUTES,
         help_text="A build attribute KEY=VALUE, e.g. env=prod (repeat the field).",
-    )  # fmt: skip
-    attributes = serializers.CharField(
-        required=False, allow_blank=True,
-        help_text='Build attributes as a JSON object of strings, e.g. {"env": "prod"} '
-        "(merged with attr, attr winning).",
     )  # fmt: skip
 
 
@@ -362,7 +393,8 @@ class RunViewSet(viewsets.ReadOnlyModelViewSet):
             OpenApiParameter("branch", str),
             OpenApiParameter("commit", str, description="A commit or its start (short hash)."),
             OpenApiParameter(
-                "attr", {"type": "string", "pattern": "^[^:]+:"}, many=True,
+                "attr", str, many=True,
+                pattern=f"{ATTRIBUTE_KEY_RE.pattern[:-1]}:[^\\u0000-\\u001f]*$",
                 description="KEY:VALUE, e.g. env:prod; repeat it: every one must hold.",
             ),
         ]
@@ -682,12 +714,9 @@ def _cut_off(request: Request) -> tuple[int, int] | None:
 def _build(request: Request) -> BuildInfo:
     """The upload's build fields, checked (400 before any file is read)."""
     data = request.data
-    attributes = {}
-    if raw := data.get("attributes", ""):
-        attributes = parse_attribute_json(raw)
-    attributes.update(parse_attribute_pairs(data.getlist("attr")))
     return build_from_fields(
-        **{name: data.get(name, "") for name in BUILD_FIELDS}, attributes=attributes
+        **{name: data.get(name, "") for name in BUILD_FIELDS},
+        attributes=parse_attribute_pairs(data.getlist("attr")),
     )
 
 

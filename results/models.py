@@ -20,6 +20,11 @@ STATUS_LETTERS = ["P", "F", "E", "D", "M", *"abcdefghijklmnopqrstuvwxyz"]
 STATUS_LABELS = {"P": "pass", "F": "fail", "E": "error", "D": "disabled", "M": "missing"}
 STATUS_ORDER = ["P", "F", "E", "D", "M"]
 
+# A run attribute's key: no `:` (the filter's `attr=KEY:VALUE`), no `=` (the CLI's
+# `--attr KEY=VALUE`), and a letter first (a number would be read as an array index in a JSON
+# path). Values are one line of text (results.services.builds).
+ATTRIBUTE_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,99}$")
+
 
 class Project(models.Model):
     name = models.CharField(max_length=200, unique=True)

@@ -124,6 +124,9 @@ _ISO_RE = re.compile(
 )
 
 
+ISO_DATETIME_PATTERN = _ISO_RE.pattern  # what parse_iso_datetime reads (API schemas say so)
+
+
 def parse_iso_datetime(text: str) -> datetime:
     """Parse an ISO 8601 / RFC 3339 date-time; naive values are taken as UTC.
 

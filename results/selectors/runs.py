@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.db.models.fields.json import KeyTransform
 
 from core.exceptions import AssayError
-from results.models import ExpectedTest, RunImport, TestResult, TestRun
+from results.models import ATTRIBUTE_KEY_RE, ExpectedTest, RunImport, TestResult, TestRun
 from results.selectors.names import name_startswith
 
 COMMIT_MAX = "\U0010ffff"  # sorts after every character: [c, c + COMMIT_MAX) holds c's commits
@@ -40,9 +40,11 @@ def parse_attribute_filters(values: Iterable[str]) -> tuple[tuple[str, str], ...
         if not raw:
             continue
         key, sep, value = raw.partition(":")
-        if not sep or not key:
+        if not sep or not ATTRIBUTE_KEY_RE.match(key) or any(ch < " " for ch in value):
             raise AssayError(
-                f"attr={raw[:40]!r}: write KEY:VALUE, e.g. attr=env:prod.", code="bad_attribute"
+                f"attr={raw[:40]!r}: write KEY:VALUE, e.g. attr=env:prod (a key is a letter or "
+                "_, then letters, digits and _ . -).",
+                code="bad_attribute",
             )
         pairs.append((key, value))
     return tuple(pairs)

@@ -10,7 +10,6 @@ history, the default comparison and flaky tests follow a series ordered by (star
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -20,7 +19,7 @@ from django.core.validators import URLValidator
 from core.exceptions import AssayError, Conflict
 from results.importers import BuildInfo
 from results.importers.base import parse_iso_datetime
-from results.models import TestRun
+from results.models import ATTRIBUTE_KEY_RE, TestRun
 from results.services.runs import RUN_NAME_RE
 
 # A series is a name in URLs (/series/<name>/, ?series=) like a run's: the same characters.
@@ -28,9 +27,6 @@ SERIES_RE = RUN_NAME_RE
 TEXT_LIMIT = 200  # branch, commit (the model's columns)
 URL_LIMIT = 1000
 MAX_ATTRIBUTES = 50
-# No `:` (the filter's `attr=KEY:VALUE`), no `=` (the CLI's `--attr KEY=VALUE`) in keys, and
-# a letter first (a number would be read as an array index in a JSON path).
-ATTRIBUTE_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,99}$")
 ATTRIBUTE_VALUE_LIMIT = 500
 _url = URLValidator(schemes=["http", "https"])
 
@@ -82,21 +78,6 @@ def parse_attribute_pairs(pairs: Iterable[str]) -> dict[str, str]:
             )
         out[key.strip()] = value.strip()
     return out
-
-
-def parse_attribute_json(text: str) -> dict[str, str]:
-    """A JSON object of string values (the API's `attributes` field)."""
-    try:
-        value = json.loads(text)
-    except (ValueError, RecursionError):
-        value = None
-    if not isinstance(value, dict):
-        raise AssayError(
-            'attributes: send a JSON object of strings, e.g. {"env": "prod"}.',
-            code="bad_attribute",
-        )
-    _check_attributes(value)
-    return value
 
 
 def build_from_fields(
