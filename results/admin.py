@@ -94,12 +94,17 @@ class RunStateFilter(admin.SimpleListFilter):
         return queryset.filter(deleted_at__isnull=True)
 
 
+# A run's build, as imports give it (results.services.builds).
+BUILD_FIELDS = ("series", "started_at", "ended_at", "branch", "commit", "build_url", "attributes")
+
+
 @admin.register(TestRun)
 class TestRunAdmin(admin.ModelAdmin):
     list_display = (
         "name",
-        "prefix",
-        "run_date",
+        "series",
+        "started_at",
+        "branch",
         "created_at",
         "valuable",
         "total_results",
@@ -107,11 +112,12 @@ class TestRunAdmin(admin.ModelAdmin):
         "other_statuses",
         "deleted_at",
     )
-    list_filter = (RunStateFilter, "prefix", "valuable")
-    search_fields = ("name",)
+    list_filter = (RunStateFilter, "series", "valuable")
+    search_fields = ("name", "commit")
     actions = ("mark_valuable", "unmark_valuable", "delete_runs_action")
     fields = (
         "name",
+        *BUILD_FIELDS,
         "prefix",
         "run_date",
         "valuable",
@@ -121,10 +127,11 @@ class TestRunAdmin(admin.ModelAdmin):
         "updated_at",
         "deleted_at",
     )
-    # A run's name, prefix and date come from imports (results.services.runs); the admin
-    # only marks it valuable and annotates it.
+    # A run's name, build, prefix and date come from imports (results.services.runs and
+    # builds); the admin only marks it valuable and annotates it.
     readonly_fields = (
         "name",
+        *BUILD_FIELDS,
         "prefix",
         "run_date",
         "result_counts",
@@ -394,11 +401,11 @@ class CleanJobAdmin(admin.ModelAdmin):
 
 @admin.register(FlakinessJob)
 class FlakinessJobAdmin(CleanJobAdmin):
-    """Queued after imports into recurring runs; read-only like the clean jobs."""
+    """Queued after imports into runs of a series; read-only like the clean jobs."""
 
     list_display = (
         "id",
-        "prefix",
+        "series",
         "state",
         "attempts",
         "progress",
@@ -407,7 +414,7 @@ class FlakinessJobAdmin(CleanJobAdmin):
         "finished_at",
         "short_error",
     )
-    list_filter = ("state", "prefix")
+    list_filter = ("state", "series")
 
 
 @admin.register(FlakyTest)
@@ -419,13 +426,14 @@ class FlakyTestAdmin(admin.ModelAdmin):
         "project",
         "host",
         "context",
-        "prefix",
+        "series",
         "flips",
+        "retried",
         "runs",
         "last_status",
         "computed_at",
     )
-    list_filter = ("prefix", "project")
+    list_filter = ("series", "project")
     list_select_related = ("project",)
     search_fields = ("test_name",)
 

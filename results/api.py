@@ -23,7 +23,10 @@ from rest_framework.views import APIView
 
 from core.exceptions import AssayError, NotFound
 from results import selectors, services
+from results.importers import BuildInfo
+from results.importers.base import BUILD_FIELDS, ISO_DATETIME_PATTERN
 from results.models import (
+    ATTRIBUTE_KEY_RE,
     STATUS_LETTERS,
     ExpectedTest,
     FlakyTest,
@@ -34,8 +37,9 @@ from results.models import (
 )
 from results.selectors import browse
 from results.selectors.compare import KINDS as COMPARE_KINDS
-from results.selectors.compare import previous_run
+from results.selectors.compare import next_run, previous_run
 from results.selectors.history import HISTORY_MAX_RUNS, flaky_entry, history_runs
+from results.services.builds import MAX_ATTRIBUTES, build_from_fields, parse_attribute_pairs
 from results.services.expected import RUN_CLASS_RE
 from results.services.imports import ImportDefaults
 from results.services.logs import log_chunks
@@ -47,11 +51,15 @@ class RunSerializer(serializers.ModelSerializer):
     total = serializers.IntegerField(read_only=True)
     url = serializers.SerializerMethodField()
     api_url = serializers.SerializerMethodField()
+    attributes = serializers.DictField(
+        child=serializers.CharField(), read_only=True, help_text="The build's key/values."
+    )
 
     class Meta:
         model = TestRun
         fields = ["name", "prefix", "run_date", "created_at", "valuable", "counts", "total"]
-        fields += ["url", "api_url"]
+        fields += ["series", "started_at", "ended_at", "branch", "commit", "build_url"]
+        fields += ["attributes", "url", "api_url"]
 
     def get_url(self, run: TestRun) -> str:
         return self.context["request"].build_absolute_uri(
@@ -78,9 +86,21 @@ class RunDetailSerializer(RunSerializer):
         help_text=f"The run's newest {IMPORTS_LISTED} imports, newest first."
     )
     imports_total = serializers.SerializerMethodField(help_text="Imports the run has had.")
+    previous = serializers.SerializerMethodField(
+        help_text="The run before this one in its series (by start time), or null."
+    )
+    next = serializers.SerializerMethodField(help_text="The run after this one, or null.")
 
     class Meta(RunSerializer.Meta):
-        fields = [*RunSerializer.Meta.fields, "imports", "imports_total"]
+        fields = [*RunSerializer.Meta.fields, "previous", "next", "imports", "imports_total"]
+
+    def get_previous(self, run: TestRun) -> str | None:
+        other = previous_run(run)
+        return other.name if other else None
+
+    def get_next(self, run: TestRun) -> str | None:
+        other = next_run(run)
+        return other.name if other else None
 
     @extend_schema_field(RunImportSerializer(many=True))
     def get_imports(self, run: TestRun) -> list:
@@ -129,6 +149,41 @@ class ExpectedTestSerializer(serializers.ModelSerializer):
         fields = ["id", "run_class", "project", "host", "context", "test_name", "created_at"]
 
 
+# The build's form fields as the schema gives them (results.services.builds checks them).
+@extend_schema_field({"type": "string", "pattern": f"^$|{RUN_NAME_RE.pattern}"})
+class SeriesField(serializers.CharField):
+    pass
+
+
+@extend_schema_field(
+    {"type": "string", "maxLength": 200, "pattern": "^[^\\u0000-\\u001f\\u007f]*$"}
+)
+class LineField(serializers.CharField):
+    pass
+
+
+@extend_schema_field(
+    {"type": "string", "maxLength": 1000, "pattern": "^$|^[hH][tT][tT][pP][sS]?://"}
+)
+class UrlField(serializers.CharField):
+    pass
+
+
+@extend_schema_field({"type": "string", "pattern": f"^$|^{ISO_DATETIME_PATTERN}$"})
+class TimeField(serializers.CharField):
+    pass
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": f"{ATTRIBUTE_KEY_RE.pattern[:-1]}=[^\\u0000-\\u001f\\u007f]{{0,500}}$",
+    }
+)
+class AttributeField(serializers.CharField):
+    pass
+
+
 class ImportFormSerializer(serializers.Serializer):
     file = serializers.ListField(
         child=serializers.FileField(),
@@ -139,6 +194,26 @@ class ImportFormSerializer(serializers.Serializer):
     project = serializers.CharField(required=False, allow_blank=True)
     host = serializers.CharField(required=False, allow_blank=True)
     context = serializers.CharField(required=False, allow_blank=True)
+    series = SeriesField(
+        required=False, allow_blank=True,
+        help_text="The series the run is a build of (wins over the file's). A run keeps its "
+        "series: naming another is a 409 series_mismatch.",
+    )  # fmt: skip
+    branch = LineField(required=False, allow_blank=True)
+    commit = LineField(required=False, allow_blank=True)
+    build_url = UrlField(
+        required=False, allow_blank=True, help_text="Link to the CI build (http or https)."
+    )
+    started_at = TimeField(
+        required=False, allow_blank=True,
+        help_text="ISO 8601; orders the series. Default: the earliest result start_time, else "
+        "now (a <prefix>_YYYY-MM-DD run: that date).",
+    )  # fmt: skip
+    ended_at = TimeField(required=False, allow_blank=True, help_text="ISO 8601.")
+    attr = serializers.ListField(
+        child=AttributeField(), required=False, max_length=MAX_ATTRIBUTES,
+        help_text="A build attribute KEY=VALUE, e.g. env=prod (repeat the field).",
+    )  # fmt: skip
 
 
 # Names whose pattern the schema gives; the services check them (bad_run_class, bad_run_name),
@@ -300,7 +375,32 @@ class RunViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_fields = ["prefix", "valuable"]
 
     def get_queryset(self):
-        return selectors.live_runs()
+        runs = selectors.live_runs()
+        if self.action != "list":
+            return runs
+        params = self.request.query_params
+        wanted = selectors.RunFilter(
+            series=params.get("series", "").strip(),
+            branch=params.get("branch", "").strip(),
+            commit=params.get("commit", "").strip(),
+            attributes=selectors.parse_attribute_filters(params.getlist("attr")),
+        )
+        return selectors.filter_runs(runs, wanted)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("series", str, description="Runs of this series, newest start first."),
+            OpenApiParameter("branch", str),
+            OpenApiParameter("commit", str, description="A commit or its start (short hash)."),
+            OpenApiParameter(
+                "attr", str, many=True,
+                pattern=f"{ATTRIBUTE_KEY_RE.pattern[:-1]}:[^\\u0000-\\u001f]*$",
+                description="KEY:VALUE, e.g. env:prod; repeat it: every one must hold.",
+            ),
+        ]
+    )  # fmt: skip
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        return super().list(request, *args, **kwargs)
 
     def get_serializer_class(self):
         return RunDetailSerializer if self.action == "retrieve" else RunSerializer
@@ -352,21 +452,25 @@ class RunViewSet(viewsets.ReadOnlyModelViewSet):
         return _comparison(request, self.get_object(), services.get_run(other))
 
     @extend_schema(
-        summary="Compare a run with the previous run of its prefix",
+        summary="Compare a run with the previous run of its series",
         operation_id="v1_runs_compare_previous",
         parameters=COMPARE_PARAMETERS,
         responses={200: CompareAnswer},
     )
     @action(detail=True, methods=["get"], url_path="compare", url_name="compare-previous")
     def compare_previous(self, request: Request, name: str) -> Response:
-        """Like compare/{other}/, against the run before this one of the same recurring prefix
-        (404 `no_previous_run` when there is none, e.g. for a run that is not recurring)."""
+        """Like compare/{other}/, against the run before this one in its series, by start
+        time (404 `no_previous_run` when there is none: the first of its series, or a run of no
+        series)."""
         run = self.get_object()
         other = previous_run(run)
         if other is None:
+            why = (
+                f"it is the first of the series {run.series}" if run.series else "it has no series"
+            )
             raise NotFound(
-                f"{run.name} has no previous run to compare with (only recurring runs "
-                "<prefix>_YYYY-MM-DD have one); name one: compare/{other}/.",
+                f"{run.name} has no previous run to compare with ({why}); name one: "
+                "compare/{other}/.",
                 code="no_previous_run",
             )
         return _comparison(request, run, other)
@@ -382,7 +486,7 @@ class RunViewSet(viewsets.ReadOnlyModelViewSet):
             OpenApiParameter(
                 "compare", {"type": "string", "pattern": f"^$|{RUN_NAME_RE.pattern}"},
                 description="Run the deltas are against (aliases allowed); "
-                "default: the previous run of the prefix; empty: no comparison."
+                "default: the previous run of the series; empty: no comparison."
             ),
             OpenApiParameter("page", PAGE, description=f"{TREE_PAGE_SIZE:,} nodes a page."),
         ],
@@ -446,12 +550,14 @@ def _history_n(raw: str | None) -> int:
 class HistoryCellSerializer(serializers.Serializer):
     run = serializers.CharField(source="run.name")
     run_date = serializers.DateField(source="run.run_date", allow_null=True)
+    started_at = serializers.DateTimeField(source="run.started_at", help_text="Orders the runs.")
     status = serializers.CharField(allow_null=True, help_text="null: the test did not run.")
     result = serializers.IntegerField(source="result_id", allow_null=True)
     current = serializers.BooleanField(help_text="The run of the result asked about.")
 
 
 class FlakySerializer(serializers.ModelSerializer):
+    prefix = serializers.CharField(source="series", help_text="Deprecated: the series.")
     project = serializers.CharField(source="project.name")
     window_end = serializers.CharField(source="window_end.name", help_text="Newest run looked at.")
     last_result = serializers.IntegerField(source="last_result_id", allow_null=True)
@@ -460,8 +566,8 @@ class FlakySerializer(serializers.ModelSerializer):
     class Meta:
         model = FlakyTest
         fields = [
-            "prefix", "project", "host", "context", "test_name", "flips", "runs", "last_status",
-            "last_result", "last_result_url", "window_end", "computed_at",
+            "series", "prefix", "project", "host", "context", "test_name", "flips", "retried",
+            "runs", "last_status", "last_result", "last_result_url", "window_end", "computed_at",
         ]  # fmt: skip
 
     def get_last_result_url(self, flaky: FlakyTest) -> str | None:
@@ -473,7 +579,8 @@ class FlakySerializer(serializers.ModelSerializer):
 
 
 class HistorySerializer(serializers.Serializer):
-    prefix = serializers.CharField(help_text="Empty for a run that is not recurring.")
+    series = serializers.CharField(help_text="Empty for a run of no series.")
+    prefix = serializers.CharField(help_text="Deprecated: the series.")
     runs = HistoryCellSerializer(source="cells", many=True)
     flaky = FlakySerializer(allow_null=True, help_text="null unless the test is flaky.")
 
@@ -512,12 +619,18 @@ class ResultViewSet(viewsets.ReadOnlyModelViewSet):
     )
     @action(detail=True, methods=["get"])
     def history(self, request: Request, pk: str) -> Response:
-        """The test's status in each of the last n runs of its run's prefix, oldest first
-        (`status` null: the test did not run there). A run without a prefix has only itself."""
+        """The test's status in each of the last n runs of its run's series by start time,
+        oldest first (`status` null: the test did not run there). A run of no series has only
+        itself."""
         result = self.get_object()
         n = _history_n(request.query_params.get("n"))
         history = selectors.result_history(result, n)
-        answer = {"prefix": history.prefix, "cells": history.cells, "flaky": flaky_entry(result)}
+        answer = {
+            "series": history.series,
+            "prefix": history.series,
+            "cells": history.cells,
+            "flaky": flaky_entry(result),
+        }
         return Response(HistorySerializer(answer, context={"request": request}).data)
 
     @extend_schema(responses={(200, "text/plain"): OpenApiTypes.STR})
@@ -598,6 +711,15 @@ def _cut_off(request: Request) -> tuple[int, int] | None:
     return None
 
 
+def _build(request: Request) -> BuildInfo:
+    """The upload's build fields, checked (400 before any file is read)."""
+    data = request.data
+    return build_from_fields(
+        **{name: data.get(name, "") for name in BUILD_FIELDS},
+        attributes=parse_attribute_pairs(data.getlist("attr")),
+    )
+
+
 class ImportView(APIView):
     """Import result files (pdk log, JUnit XML, Assay JSON; detected automatically).
 
@@ -643,6 +765,7 @@ class ImportView(APIView):
             project=request.data.get("project", ""),
             host=request.data.get("host", ""),
             context=request.data.get("context", ""),
+            build=_build(request),
         )
         # Parsed first, then written in one short transaction that is retried while the
         # database is busy (results.services.imports.import_files, core.db.retry_on_busy).
@@ -667,6 +790,7 @@ class ImportView(APIView):
                 "runs": [
                     {
                         "name": r.run.name,
+                        "series": r.run.series,
                         "created": r.created,
                         "imported": r.imported,
                         "new": r.new,
@@ -690,13 +814,15 @@ class ImportView(APIView):
 
 class FlakyTestViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Flaky tests: status flipped at least ASSAY_FLAKY_FLIPS times in the last
-    ASSAY_HISTORY_RUNS runs of a prefix (D and M skipped), most flips first."""
+    ASSAY_HISTORY_RUNS runs of a series (D and M skipped, a pass on retry counting as a flip),
+    most flips first."""
 
     serializer_class = FlakySerializer
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("prefix", str, description="Recurring prefix, e.g. daily"),
+            OpenApiParameter("series", str, description="A series, e.g. nightly or daily"),
+            OpenApiParameter("prefix", str, description="Deprecated: the series.", deprecated=True),
             OpenApiParameter("project", str),
         ]
     )
@@ -706,5 +832,6 @@ class FlakyTestViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def get_queryset(self):
         params = self.request.query_params
         return selectors.flaky_tests(
-            prefix=params.get("prefix") or None, project=params.get("project") or None
+            series=params.get("series") or params.get("prefix") or None,
+            project=params.get("project") or None,
         )

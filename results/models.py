@@ -20,6 +20,11 @@ STATUS_LETTERS = ["P", "F", "E", "D", "M", *"abcdefghijklmnopqrstuvwxyz"]
 STATUS_LABELS = {"P": "pass", "F": "fail", "E": "error", "D": "disabled", "M": "missing"}
 STATUS_ORDER = ["P", "F", "E", "D", "M"]
 
+# A run attribute's key: no `:` (the filter's `attr=KEY:VALUE`), no `=` (the CLI's
+# `--attr KEY=VALUE`), and a letter first (a number would be read as an array index in a JSON
+# path). Values are one line of text (results.services.builds).
+ATTRIBUTE_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,99}$")
+
 
 class Project(models.Model):
     name = models.CharField(max_length=200, unique=True)
@@ -63,8 +68,8 @@ class TestRun(models.Model):
         help_text="Explicit, or the recurring name's date, or when the run was created.",
     )
     ended_at = models.DateTimeField(null=True, blank=True)
-    branch = models.CharField(max_length=200, blank=True)
-    commit = models.CharField(max_length=200, blank=True)
+    branch = models.CharField(max_length=200, blank=True, db_index=True)
+    commit = models.CharField(max_length=200, blank=True, db_index=True)
     build_url = models.URLField(max_length=1000, blank=True)
     # Any other key/values of the build (environment, platform, ...), strings only.
     attributes = models.JSONField(default=dict, blank=True)
@@ -258,18 +263,19 @@ class CleanJob(JobBase):
 
 class FlakyTest(models.Model):
     """A test whose status flipped at least ASSAY_FLAKY_FLIPS times in the last
-    ASSAY_HISTORY_RUNS runs of a recurring prefix.
+    ASSAY_HISTORY_RUNS runs of a series (a pass on retry counting as a flip).
 
-    Derived data: results.services.flaky replaces a prefix's rows in one transaction (after
+    Derived data: results.services.flaky replaces a series' rows in one transaction (after
     writes to its runs, or `manage.py refresh_flaky`), so pages read the answer instead of
     walking a million results per view."""
 
-    prefix = models.CharField(max_length=100)
+    series = models.CharField(max_length=200)
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
     host = models.CharField(max_length=200, blank=True)
     context = models.CharField(max_length=200, blank=True)
     test_name = models.CharField(max_length=1000)
-    flips = models.PositiveIntegerField()
+    flips = models.PositiveIntegerField(help_text="Status changes, passes on retry included.")
+    retried = models.PositiveIntegerField(default=0, help_text="Passes on retry among the flips.")
     runs = models.PositiveIntegerField(help_text="Runs of the window in which the test ran.")
     last_status = models.CharField(max_length=1)
     # No constraint: clean_results removes results in chunks and must not trip over these
@@ -281,24 +287,24 @@ class FlakyTest(models.Model):
     computed_at = models.DateTimeField()
 
     class Meta:
-        ordering = ["prefix", "-flips", "test_name"]
+        ordering = ["series", "-flips", "test_name"]
         constraints = [
             models.UniqueConstraint(
-                fields=["prefix", "project", "host", "context", "test_name"],
+                fields=["series", "project", "host", "context", "test_name"],
                 name="unique_flaky_test",
             )
         ]
-        indexes = [models.Index(fields=["prefix", "-flips"], name="flaky_prefix_flips")]
+        indexes = [models.Index(fields=["series", "-flips"], name="flaky_series_flips")]
 
     def __str__(self) -> str:
-        return f"{self.prefix}: {self.test_name} ({self.flips} flips)"
+        return f"{self.series}: {self.test_name} ({self.flips} flips)"
 
 
 class FlakinessJob(JobBase):
-    """Recomputes the flaky tests of one prefix (queued after writes to its runs, debounced)."""
+    """Recomputes the flaky tests of one series (queued after writes to its runs, debounced)."""
 
-    prefix = models.CharField(max_length=100)
+    series = models.CharField(max_length=200)
     flaky = models.IntegerField(default=0, help_text="Flaky tests found.")
 
     class Meta(JobBase.Meta):
-        indexes = [models.Index(fields=["prefix", "state"], name="flakinessjob_prefix_state")]
+        indexes = [models.Index(fields=["series", "state"], name="flakinessjob_series_state")]

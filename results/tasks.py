@@ -18,5 +18,5 @@ registry.register_schedule(FLAKY_SCHEDULE_NAME, "results.tasks.refresh_flaky_all
 
 @busy_retried  # a busy database delays the tick, never loses it
 def refresh_flaky_all() -> int:
-    """Queue a FlakinessJob per recurring prefix."""
+    """Queue a FlakinessJob per series."""
     return queue_flaky_refresh_all()

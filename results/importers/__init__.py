@@ -14,13 +14,13 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from .base import ParsedFile, ParsedResult, ParseError
+from .base import BuildInfo, ParsedFile, ParsedResult, ParseError
 from .detect import decode_text, detect_format
 from .jsonfmt import parse_json
 from .junit import parse_junit
 from .pdk import parse_pdk
 
-__all__ = ["ParseError", "ParsedFile", "ParsedResult", "parse_file"]
+__all__ = ["BuildInfo", "ParseError", "ParsedFile", "ParsedResult", "parse_file"]
 
 
 def parse_file(data: bytes, filename: str) -> ParsedFile:

@@ -59,6 +59,42 @@ class ParseError(ValueError):
         return (type(self), (self.filename, self.line, self.message))
 
 
+@dataclass(frozen=True)
+class BuildInfo:
+    """What a file (or the upload's fields) says about the build its results belong to:
+    the run's series, branch, commit, build URL, start and end, and attributes (environment
+    and the like). None: not given (the next source, or the default, applies)."""
+
+    series: str | None = None
+    branch: str | None = None
+    commit: str | None = None
+    build_url: str | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    attributes: dict[str, str] = field(default_factory=dict)
+
+    def over(self, below: BuildInfo) -> BuildInfo:
+        """These values where given, else `below`'s; attributes merged key by key, these
+        winning (explicit API/CLI values over a file's)."""
+        return BuildInfo(
+            *(mine if mine is not None else theirs for mine, theirs in zip(
+                self.fields(), below.fields(), strict=True)),
+            attributes={**below.attributes, **self.attributes},
+        )  # fmt: skip
+
+    def fields(self) -> tuple:
+        return (
+            self.series, self.branch, self.commit, self.build_url, self.started_at,
+            self.ended_at,
+        )  # fmt: skip
+
+    def __bool__(self) -> bool:
+        return any(v is not None for v in self.fields()) or bool(self.attributes)
+
+
+BUILD_FIELDS = ("series", "branch", "commit", "build_url", "started_at", "ended_at")
+
+
 @dataclass
 class ParsedFile:
     """Everything read from one uploaded file."""
@@ -69,6 +105,7 @@ class ParsedFile:
     # Things that were accepted but are worth telling the uploader (ignored fields,
     # dropped duplicates, ...). Never needed to interpret ``results``.
     warnings: list[str] = field(default_factory=list)
+    build: BuildInfo = field(default_factory=BuildInfo)
 
 
 def is_valid_status(status: str) -> bool:
@@ -85,6 +122,9 @@ def as_utc(value: datetime) -> datetime:
 _ISO_RE = re.compile(
     r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:[Zz]|[+-]\d{2}(?::?\d{2})?)?"
 )
+
+
+ISO_DATETIME_PATTERN = _ISO_RE.pattern  # what parse_iso_datetime reads (API schemas say so)
 
 
 def parse_iso_datetime(text: str) -> datetime:

@@ -19,7 +19,9 @@ from typing import Any
 import fastjsonschema
 
 from .base import (
+    BUILD_FIELDS,
     STATUS_HELP,
+    BuildInfo,
     ParsedFile,
     ParsedResult,
     ParseError,
@@ -75,7 +77,7 @@ def parse_json(text: str, filename: str) -> ParsedFile:
     results = _results(document, filename)
     if not results:
         raise ParseError(filename, None, 'no test results found ("results" is empty)')
-    return ParsedFile(format="json", flavour="", results=results)
+    return ParsedFile(format="json", flavour="", results=results, build=_build(document, filename))
 
 
 def _describe(exc: fastjsonschema.JsonSchemaValueException) -> str:
@@ -104,7 +106,7 @@ def _describe(exc: fastjsonschema.JsonSchemaValueException) -> str:
             shown = shown[:57] + "..."
         return f"{where}: {message}, not {shown}"
     if exc.rule == "pattern" and isinstance(value, str):
-        if path.endswith(("start_time", "end_time")):
+        if path.endswith(("start_time", "end_time", "started_at", "ended_at")):
             return f"{where}: {value!r} is not an RFC 3339 date-time (e.g. 2024-03-11T10:15:02.25Z)"
         return f"{where}: {value!r} must not be blank"
     return f"{where}: {message}"
@@ -134,15 +136,27 @@ def _attributes(values: dict[str, Any], index: int, field: str, filename: str) -
     return out
 
 
-def _timestamp(value: str, index: int, field: str, filename: str) -> datetime:
+def _build(document: dict[str, Any], filename: str) -> BuildInfo:
+    """The top level's build fields (the schema checked their types)."""
+    given = {key: document[key] for key in BUILD_FIELDS if key in document}
+    if not given and "attributes" not in document:
+        return BuildInfo()
+    for key in ("started_at", "ended_at"):
+        if key in given:
+            given[key] = _timestamp(given[key], None, key, filename)
+    return BuildInfo(**given, attributes=document.get("attributes", {}))
+
+
+def _timestamp(value: str, index: int | None, field: str, filename: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)  # fast path; the schema checked the shape
     except ValueError:
         try:
             return parse_iso_datetime(value)  # lower-case t/z and the like
         except ValueError:
+            where = field if index is None else f"results[{index}].{field}"
             raise ParseError(
-                filename, None, f"results[{index}].{field}: {value!r} is not a valid date-time"
+                filename, None, f"{where}: {value!r} is not a valid date-time"
             ) from None
     return parsed if parsed.tzinfo is not None else as_utc(parsed)
 

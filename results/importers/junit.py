@@ -19,7 +19,9 @@ from defusedxml import DefusedXmlException, DTDForbidden, EntitiesForbidden
 from defusedxml.ElementTree import DefusedXMLParser
 
 from .base import (
+    BUILD_FIELDS,
     STATUS_RANK,
+    BuildInfo,
     ParsedFile,
     ParsedResult,
     ParseError,
@@ -46,6 +48,25 @@ _SKIP_STATUSES = frozenset({"notrun", "disabled", "skipped", "skip", "ignored"})
 _FAIL_STATUSES = frozenset({"fail", "failed", "failure"})
 _ERROR_STATUSES = frozenset({"error", "errored"})
 _INFINITY = float("inf")
+
+# Suite <property> names that describe the build (docs/import-formats.md). Surefire copies
+# every Java system property into <properties>, so only these names count: the build's
+# fields (bare or with `assay.`), `assay.KEY` as the attribute KEY, `ci.KEY` as `ci.KEY`.
+_BUILD_PROPERTIES = {name: name for name in BUILD_FIELDS} | {
+    f"assay.{name}": name for name in BUILD_FIELDS
+}
+
+
+def _build_property(name: str) -> tuple[str, str] | None:
+    """("field", name) or ("attribute", key) for a suite property that describes the build."""
+    if name in _BUILD_PROPERTIES:
+        return "field", _BUILD_PROPERTIES[name]
+    if name.startswith("assay.") and len(name) > 6:
+        return "attribute", name[6:]
+    if name.startswith("ci.") and len(name) > 3:
+        return "attribute", name
+    return None
+
 
 # Node's reporter ends the file with comments like "<!-- tests 76 -->".
 _NODE_SUMMARY_RE = re.compile(r"\s*(tests|suites|pass|fail|cancelled|skipped|todo|duration_ms) ")
@@ -131,6 +152,8 @@ class _Handlers:
         self.any_file_or_line = False
         self.pytest_skip = False
         self.all_ctest_like = True
+        # The build's fields and attributes from suite properties: (value, line) each.
+        self.build: dict[tuple[str, str], tuple[str, int | None]] = {}
 
     def line(self) -> int | None:
         return self.parser.CurrentLineNumber if self.parser is not None else None
@@ -185,6 +208,35 @@ class _Handlers:
                 self.go_version = True
             elif "surefire" in name or "surefire" in attrib.get("value", ""):
                 self.surefire = True  # Surefire copies the JVM's system properties here
+            elif (kind := _build_property(name)) is not None:
+                self.build_property(kind, attrib.get("value", ""))
+
+    def build_property(self, kind: tuple[str, str], value: str) -> None:
+        """The same field in two suites must agree: the file is one build."""
+        earlier = self.build.get(kind)
+        if earlier is not None and earlier[0] != value:
+            raise self.error(
+                f"property {kind[1]!r} is {value!r} here and {earlier[0]!r} on line "
+                f"{earlier[1]}: one file is one build"
+            )
+        self.build[kind] = (value, self.line())
+
+    def build_info(self) -> BuildInfo:
+        fields: dict = {}
+        attributes: dict[str, str] = {}
+        for (kind, name), (value, line) in self.build.items():
+            if kind == "attribute":
+                attributes[name] = value
+            elif name in ("started_at", "ended_at"):
+                try:
+                    fields[name] = parse_iso_datetime(value)
+                except ValueError:
+                    raise self.error(
+                        f"property {name!r}: {value!r} is not an ISO 8601 date-time", line
+                    ) from None
+            else:
+                fields[name] = value
+        return BuildInfo(**fields, attributes=attributes)
 
     def end(self, raw_tag: str) -> None:
         stack = self.case_stack
@@ -333,7 +385,10 @@ def parse_junit(data: bytes, filename: str) -> ParsedFile:
     results, warnings = _finish(handlers, flavour, filename)
     if not results:
         raise ParseError(filename, None, "no test results found (no <testcase> elements)")
-    return ParsedFile(format="junit", flavour=flavour, results=results, warnings=warnings)
+    return ParsedFile(
+        format="junit", flavour=flavour, results=results, warnings=warnings,
+        build=handlers.build_info(),
+    )  # fmt: skip
 
 
 # -- flavours ---------------------------------------------------------------------------

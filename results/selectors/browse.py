@@ -193,9 +193,9 @@ def missing_results(run: TestRun) -> QuerySet[TestResult]:
 
 
 def recent_run_names(run: TestRun, limit: int = 30) -> list[str]:
-    """Names to offer in a "compare with" box: the newest runs, this run's prefix first."""
+    """Names to offer in a "compare with" box: the newest runs, this run's series first."""
     runs = live_runs().exclude(pk=run.pk)
-    if run.prefix:  # one query: same prefix first, each part newest first
-        same = Case(When(prefix=run.prefix, then=Value(0)), default=Value(1))
+    if run.series:  # one query: same series first, each part newest first
+        same = Case(When(series=run.series, then=Value(0)), default=Value(1))
         runs = runs.order_by(same, "-created_at", "-id")
     return list(runs.values_list("name", flat=True)[:limit])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import CharField, Exists, F, OuterRef, QuerySet, Subquery, Value
+from django.db.models import CharField, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
 
 from results.models import TestResult, TestRun
 
@@ -18,16 +18,21 @@ KINDS = ("regressions", "fixes", "new", "vanished")
 
 
 def _neighbour(run: TestRun, *, before: bool) -> TestRun | None:
-    if not run.prefix or run.run_date is None:
-        return None  # only recurring runs have a "day before"
-    dated = TestRun.objects.filter(prefix=run.prefix, deleted_at__isnull=True)
+    """The run next to this one in its series, ordered by (started_at, id): any number of
+    runs a day, ties broken by id. One seek on the (series, started_at) index."""
+    if not run.series:
+        return None  # a run of no series has no "before"
+    same = TestRun.objects.filter(series=run.series, deleted_at__isnull=True)
+    at = run.started_at
     if before:
-        return dated.filter(run_date__lt=run.run_date).order_by("-run_date").first()
-    return dated.filter(run_date__gt=run.run_date).order_by("run_date").first()
+        earlier = Q(started_at__lt=at) | Q(started_at=at, id__lt=run.pk)
+        return same.filter(earlier).order_by("-started_at", "-id").first()
+    later = Q(started_at__gt=at) | Q(started_at=at, id__gt=run.pk)
+    return same.filter(later).order_by("started_at", "id").first()
 
 
 def previous_run(run: TestRun) -> TestRun | None:
-    """The run before this one of the same recurring prefix (None for other runs)."""
+    """The run before this one in its series (None for a run of no series, or the first)."""
     return _neighbour(run, before=True)
 
 

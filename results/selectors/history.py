@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import BooleanField, F, Func, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import BooleanField, F, Func, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from results.models import STATUS_LABELS, STATUS_ORDER, FlakyTest, TestResult, TestRun
 from results.selectors.browse import cached_compare_counts
@@ -51,22 +51,27 @@ class HistoryCell:
 
 @dataclass
 class History:
-    prefix: str  # empty for a run that is not recurring: then the only cell is this run
+    series: str  # empty for a run of no series: then the only cell is this run
     cells: list[HistoryCell]  # oldest first
 
     @property
     def recurring(self) -> bool:
-        return bool(self.prefix)
+        return bool(self.series)
+
+    @property
+    def prefix(self) -> str:  # the name before series existed (templates, API)
+        return self.series
 
 
 def result_history(result: TestResult, n: int | None = None) -> History:
     """The status of the result's test (same project, host, context and name) in the last n
-    runs of its run's prefix, oldest first. The window is the n newest runs; if the result's
-    run is older than those, the n runs that end with it, so the current run is always in it.
-    One query (two for an old run): a status lookup per run through the identity index."""
+    runs of its run's series ordered by (started_at, id), oldest first. The window is the n
+    newest runs; if the result's run is older than those, the n runs that end with it, so the
+    current run is always in it. One query (two for an old run): a status lookup per run
+    through the identity index."""
     n = history_runs(n)
     run = result.run
-    if not run.prefix or run.run_date is None:
+    if not run.series:
         return History("", [HistoryCell(run, result.pk, result.status, True)])
     same = TestResult.objects.filter(
         run=OuterRef("pk"),
@@ -77,40 +82,41 @@ def result_history(result: TestResult, n: int | None = None) -> History:
     )
     runs = (
         live_runs()
-        .filter(prefix=run.prefix, run_date__isnull=False)
-        .only("name", "prefix", "run_date")
+        .filter(series=run.series)
+        .only("name", "series", "prefix", "run_date", "started_at")
         .annotate(
             result_id=Subquery(same.values("id")[:1]),
             result_status=Subquery(same.values("status")[:1]),
         )
-        .order_by("-run_date")
+        .order_by("-started_at", "-id")
     )
     window = list(runs[:n])
     if all(r.pk != run.pk for r in window):
-        window = list(runs.filter(run_date__lte=run.run_date)[:n])
+        at = run.started_at
+        window = list(runs.filter(Q(started_at__lt=at) | Q(started_at=at, id__lte=run.pk))[:n])
     cells = [HistoryCell(r, r.result_id, r.result_status, r.pk == run.pk) for r in reversed(window)]
-    return History(run.prefix, cells)
+    return History(run.series, cells)
 
 
 # --- flaky tests -----------------------------------------------------------------------------
 
 
-def flaky_tests(*, prefix: str | None = None, project: str | None = None) -> QuerySet[FlakyTest]:
+def flaky_tests(*, series: str | None = None, project: str | None = None) -> QuerySet[FlakyTest]:
     """Flaky tests, most flips first (results.services.flaky keeps the table)."""
     qs = FlakyTest.objects.select_related("project", "window_end")
-    if prefix:
-        qs = qs.filter(prefix=prefix)
+    if series:
+        qs = qs.filter(series=series)
     if project:
         qs = qs.filter(project__name=project)
     return qs.order_by("-flips", "-runs", "test_name", "project__name", "host", "context")
 
 
 def flaky_entry(result: TestResult) -> FlakyTest | None:
-    """The FlakyTest row of a result's test, if it is flaky in its run's prefix."""
-    if not result.run.prefix:
+    """The FlakyTest row of a result's test, if it is flaky in its run's series."""
+    if not result.run.series:
         return None
     return FlakyTest.objects.filter(
-        prefix=result.run.prefix,
+        series=result.run.series,
         project_id=result.project_id,
         host=result.host,
         context=result.context,
@@ -118,11 +124,16 @@ def flaky_entry(result: TestResult) -> FlakyTest | None:
     ).first()
 
 
-def flaky_projects(prefix: str | None = None) -> list[str]:
+def flaky_series() -> list[str]:
+    """Series that have flaky tests (for the filter)."""
+    return list(FlakyTest.objects.order_by("series").values_list("series", flat=True).distinct())
+
+
+def flaky_projects(series: str | None = None) -> list[str]:
     """Projects that have flaky tests (for the filter)."""
     qs = FlakyTest.objects.all()
-    if prefix:
-        qs = qs.filter(prefix=prefix)
+    if series:
+        qs = qs.filter(series=series)
     return list(qs.order_by("project__name").values_list("project__name", flat=True).distinct())
 
 
@@ -275,7 +286,7 @@ def prefix_summaries() -> list[PrefixSummary]:
             if summary.previous is not None:
                 # Shared with the run and compare pages, kept until either run changes.
                 summary.compare = cached_compare_counts(latest, summary.previous)
-            summary.flakiest = list(flaky_tests(prefix=prefix)[:TOP_FLAKY])
+            summary.flakiest = list(flaky_tests(series=prefix)[:TOP_FLAKY])
         summaries.append(summary)
     return summaries
 

@@ -2,14 +2,73 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
-from results.models import ExpectedTest, RunImport, TestResult, TestRun
+from django.db import connection
+from django.db.models import QuerySet
+from django.db.models.fields.json import KeyTransform
+
+from core.exceptions import AssayError
+from results.models import ATTRIBUTE_KEY_RE, ExpectedTest, RunImport, TestResult, TestRun
 from results.selectors.names import name_startswith
+
+COMMIT_MAX = "\U0010ffff"  # sorts after every character: [c, c + COMMIT_MAX) holds c's commits
 
 
 def live_runs() -> QuerySet[TestRun]:
     return TestRun.objects.filter(deleted_at__isnull=True)
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    """What the run list (page and API) is narrowed to; empty values filter nothing."""
+
+    series: str = ""
+    branch: str = ""
+    commit: str = ""  # a commit or its start (a short hash)
+    attributes: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+    def __bool__(self) -> bool:
+        return bool(self.series or self.branch or self.commit or self.attributes)
+
+
+def parse_attribute_filters(values: Iterable[str]) -> tuple[tuple[str, str], ...]:
+    """`attr=KEY:VALUE` parameters (repeatable: all must hold)."""
+    pairs = []
+    for raw in values:
+        if not raw:
+            continue
+        key, sep, value = raw.partition(":")
+        if not sep or not ATTRIBUTE_KEY_RE.match(key) or any(ch < " " for ch in value):
+            raise AssayError(
+                f"attr={raw[:40]!r}: write KEY:VALUE, e.g. attr=env:prod (a key is a letter or "
+                "_, then letters, digits and _ . -).",
+                code="bad_attribute",
+            )
+        pairs.append((key, value))
+    return tuple(pairs)
+
+
+def filter_runs(runs: QuerySet[TestRun], wanted: RunFilter) -> QuerySet[TestRun]:
+    """Runs of a series, branch, commit (or its start) and attributes. A series' runs come
+    newest start first (its (series, started_at) index); branch and commit have indexes, and
+    attributes a GIN index on PostgreSQL (`@>`); SQLite reads the runs' table, which is small
+    next to the results'."""
+    if wanted.series:
+        runs = runs.filter(series=wanted.series).order_by("-started_at", "-id")
+    if wanted.branch:
+        runs = runs.filter(branch=wanted.branch)
+    if wanted.commit:
+        c = wanted.commit
+        runs = runs.filter(commit__gte=c, commit__lt=c + COMMIT_MAX, commit__startswith=c)
+    for n, (key, value) in enumerate(wanted.attributes):
+        if connection.vendor == "postgresql":
+            runs = runs.filter(attributes__contains={key: value})
+        else:  # the key as one path step, whatever it holds (`a__b` is no nested lookup)
+            runs = runs.alias(**{f"_attr{n}": KeyTransform(key, "attributes")})
+            runs = runs.filter(**{f"_attr{n}": value})
+    return runs
 
 
 def run_imports(run: TestRun, limit: int) -> tuple[list[RunImport], int]:

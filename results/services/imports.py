@@ -22,8 +22,9 @@ from django.utils import timezone
 from core.db import retry_on_busy
 from core.exceptions import AssayError, Conflict
 from core.roles import has_permission
-from results.importers import ParsedFile, ParsedResult, ParseError, parse_file
+from results.importers import BuildInfo, ParsedFile, ParsedResult, ParseError, parse_file
 from results.models import STATUS_LETTERS, Project, RunImport, TestResult, TestRun
+from results.services.builds import Times, apply_build, validate_build
 from results.services.bulk import write_results
 from results.services.flaky import refresh_flaky_on_commit
 from results.services.logs import clip_log
@@ -49,6 +50,8 @@ class ImportDefaults:
     project: str = ""
     host: str = ""
     context: str = ""
+    # The build (series, branch, ...): explicit values, winning over the file's.
+    build: BuildInfo = field(default_factory=BuildInfo)
 
 
 @dataclass
@@ -114,6 +117,8 @@ class Prepared:
 
     source: str  # a file name, or the producer: named in errors
     by_run: dict[str, dict[Key, ParsedResult]]
+    build: BuildInfo = field(default_factory=BuildInfo)  # for every run of the batch
+    times: dict[str, Times] = field(default_factory=dict)  # per run: earliest start, latest end
 
 
 def prepare(
@@ -121,9 +126,13 @@ def prepare(
     defaults: ImportDefaults = ImportDefaults(),  # noqa: B008 (frozen dataclass)
     *,
     source: str = "results",
+    build: BuildInfo = BuildInfo(),  # noqa: B008 (frozen dataclass)
 ) -> Prepared:
-    """Validate every result (run names, statuses, NULs) without touching the database."""
+    """Validate every result (run names, statuses, NULs) and the build (the file's `build`
+    under the defaults') without touching the database."""
+    build = validate_build(defaults.build.over(build))
     by_run: dict[str, dict[Key, ParsedResult]] = {}
+    times: dict[str, Times] = {}
     # Files repeat the same few run/project/host/context values: resolve each combination once.
     scopes: dict[tuple, tuple[str, str, str, str]] = {}
     statuses = frozenset(STATUS_LETTERS)
@@ -155,7 +164,20 @@ def prepare(
             )
         # The same identity twice in one import: the later result wins, as a re-import.
         by_run.setdefault(scope[0], {})[(scope[1], scope[2], scope[3], item.test_name)] = item
-    return Prepared(source, by_run)
+        if item.start_time is not None or item.end_time is not None:
+            _widen(times, scope[0], item)
+    return Prepared(source, by_run, build, times)
+
+
+def _widen(times: dict[str, Times], run: str, item: ParsedResult) -> None:
+    """The run's earliest result start and latest end (a default start and end of a build)."""
+    first, last = times.get(run, (None, None))
+    start, end = item.start_time, item.end_time or item.start_time
+    if start is not None and (first is None or start < first):
+        first = start
+    if end is not None and (last is None or end > last):
+        last = end
+    times[run] = (first, last)
 
 
 def write_prepared(
@@ -182,6 +204,7 @@ def write_prepared(
                 if real not in runs:
                     runs[real] = get_or_create_run(real, lock=True)
                 run, created = runs[real]
+                apply_build(run, created, batch.build, batch.times.get(run_name, (None, None)))
                 summary = _write_run(run, created, items, project_ids, now, may_rewrite)
                 runs[real] = (run, False)  # the next batch's rows may meet these
                 summaries.append(summary)
@@ -347,7 +370,7 @@ def parse_one(data: bytes, filename: str, defaults: ImportDefaults) -> tuple[Par
             "imported (please report it)"
         ) from None  # fmt: skip
     try:
-        prepared = prepare(parsed.results, defaults, source=filename)
+        prepared = prepare(parsed.results, defaults, source=filename, build=parsed.build)
     except AssayError as exc:  # its own code when it has one (run_date_ahead, bad_run_name)
         code = exc.code if exc.code != AssayError.code else None
         raise ImportFailed(filename, None, exc.detail.removeprefix(f"{filename}: "), code) from None

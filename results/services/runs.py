@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -131,14 +131,24 @@ def get_or_create_run(name: str, *, lock: bool = False) -> tuple[TestRun, bool]:
     parsed = parse_recurring(real)
     try:
         with transaction.atomic():  # a savepoint: the race's loser carries on
-            run = TestRun.objects.create(
-                name=real,
-                prefix=parsed.prefix if parsed else "",
-                run_date=parsed.run_date if parsed else None,
-            )
+            run = TestRun.objects.create(name=real, **_recurring_fields(parsed))
     except IntegrityError:
         return live.get(), False
     return run, True
+
+
+def _recurring_fields(parsed: ParsedName | None) -> dict:
+    """A recurring run is a build of the series `prefix` that started on its date (00:00
+    UTC, as the migration set existing ones); other runs start when created (the import may
+    say otherwise: results.services.builds)."""
+    if parsed is None or parsed.run_date is None:
+        return {}
+    return {
+        "prefix": parsed.prefix,
+        "run_date": parsed.run_date,
+        "series": parsed.prefix,
+        "started_at": datetime.combine(parsed.run_date, time(), tzinfo=UTC),
+    }
 
 
 def refresh_counts(run: TestRun) -> dict[str, int]:

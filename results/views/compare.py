@@ -85,9 +85,10 @@ def compare_runs(request: HttpRequest, name: str, other: str | None = None) -> H
         other_run = previous_run(run)
         if other_run is None:
             why = (
-                f"{run.name} has no earlier run of its prefix {run.prefix} to compare with."
-                if run.prefix
-                else f"{run.name} is not a recurring run, so it has no previous run."
+                f"{run.name} is the first run of its series {run.series}: there is no earlier "
+                "run to compare with."
+                if run.series
+                else f"{run.name} is a run of no series, so it has no previous run."
             )
             return _refuse(request, run, f"{why} Pick a run to compare it with.", 404)
     if other_run.pk == run.pk:

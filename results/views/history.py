@@ -46,19 +46,20 @@ def test_page(request: HttpRequest, pk: int) -> HttpResponse:
 @require_safe
 @readable
 def flaky_list(request: HttpRequest) -> HttpResponse:
-    prefix = request.GET.get("prefix", "").strip()
+    # ?prefix= was the name before series: old links keep working.
+    series = (request.GET.get("series") or request.GET.get("prefix", "")).strip()
     project = request.GET.get("project", "").strip()
-    qs = history.flaky_tests(prefix=prefix or None, project=project or None)
+    qs = history.flaky_tests(series=series or None, project=project or None)
     page = Paginator(qs, FLAKY_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
         "results/flaky.html",
         {
             "page": page,
-            "prefix": prefix,
+            "series": series,
             "project": project,
-            "prefixes": settings.ASSAY_RECURRING_PREFIXES,
-            "projects": history.flaky_projects(prefix or None),
+            "all_series": history.flaky_series(),
+            "projects": history.flaky_projects(series or None),
             "window": settings.ASSAY_HISTORY_RUNS,
             "threshold": settings.ASSAY_FLAKY_FLIPS,
             "labels": STATUS_LABELS,

@@ -34,10 +34,24 @@ def _status_columns(counts_list: list[dict[str, int]]) -> list[str]:
 @require_safe
 @readable
 def run_list(request: HttpRequest) -> HttpResponse:
+    """Runs newest first; ?series= (newest start first), ?branch=, ?commit= (or its start),
+    ?attr=KEY:VALUE (repeatable), ?prefix= (a recurring prefix)."""
     runs = selectors.live_runs()
     prefix = request.GET.get("prefix", "")
     if prefix:
         runs = runs.filter(prefix=prefix)
+    error = ""
+    try:
+        attributes = selectors.parse_attribute_filters(request.GET.getlist("attr"))
+    except AssayError as exc:
+        attributes, error = (), exc.detail
+    wanted = selectors.RunFilter(
+        series=request.GET.get("series", "").strip(),
+        branch=request.GET.get("branch", "").strip(),
+        commit=request.GET.get("commit", "").strip(),
+        attributes=attributes,
+    )
+    runs = selectors.filter_runs(runs, wanted)
     page = Paginator(runs, RUNS_PER_PAGE).get_page(request.GET.get("page"))
     columns = _status_columns([run.status_counts for run in page])
     rows = [(run, [(s, run.status_counts.get(s, 0)) for s in columns]) for run in page]
@@ -50,6 +64,10 @@ def run_list(request: HttpRequest) -> HttpResponse:
             "columns": columns,
             "labels": STATUS_LABELS,
             "prefix": prefix,
+            "wanted": wanted,
+            "attr_text": " ".join(f"{k}:{v}" for k, v in wanted.attributes),
+            "filter_error": error,
+            "filtered": bool(wanted) or bool(prefix),
         },  # fmt: skip
     )
 
@@ -211,6 +229,7 @@ def run_detail(request: HttpRequest, name: str) -> HttpResponse:
             "can_unexpect": roles.has_permission(request.user, "triage"),
             "imports": imports,
             "imports_earlier": imports_total - len(imports),
+            "attributes": sorted(run.attributes.items()),
         },
     )
 

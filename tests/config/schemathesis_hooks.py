@@ -6,8 +6,9 @@ import schemathesis
 # A well-formed request may name a thing that does not exist (an engine, a gated project, an
 # expected-test class), break a rule between fields no schema states (a run compared with
 # itself, a differential run without a reference, two time budgets, a known group without a
-# link, a merge of one group), or hold a language of its own (a URL, a datagen spec, a query
-# profile, a result file): the API refuses it with a 400 and one of these codes. Every other
+# link, a merge of one group, a build that ends before it starts), or hold a language of its
+# own (a URL, a datagen spec, a query profile, a result file, a calendar date): the API
+# refuses it with a 400 and one of these codes. Every other
 # 400 to a schema-valid request is a bug.
 REFUSALS_OF_WELL_FORMED_REQUESTS = {
     "engine_not_found",
@@ -22,6 +23,8 @@ REFUSALS_OF_WELL_FORMED_REQUESTS = {
     "bad_spec",
     "bad_profile",
     "bad_file",
+    "bad_build_url",
+    "bad_time",
 }
 
 

@@ -40,8 +40,8 @@ def flaky_days(series: dict[str, str], prefix: str = "daily", host: str = "h1") 
     return runs
 
 
-def flips(prefix: str = "daily") -> dict[str, int]:
-    return dict(FlakyTest.objects.filter(prefix=prefix).values_list("test_name", "flips"))
+def flips(series: str = "daily") -> dict[str, int]:
+    return dict(FlakyTest.objects.filter(series=series).values_list("test_name", "flips"))
 
 
 # --- history: one letter per day ----------------------------------------------------------

@@ -563,7 +563,7 @@ def test_expected_test_classes_follow_the_cli_rule(admin_client):
 def test_admin_shows_flaky_tests_and_jobs_read_only(admin_client):
     flaky_days({"t.x": "PFPF"})
     refresh_flaky("daily", k=3)
-    FlakinessJob.objects.create(prefix="daily")
+    FlakinessJob.objects.create(series="daily")
     assert "t.x" in admin_client.get("/admin/results/flakytest/").content.decode()
     assert "daily" in admin_client.get("/admin/results/flakinessjob/").content.decode()
     assert admin_client.get("/admin/results/flakytest/add/").status_code == 403

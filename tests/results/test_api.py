@@ -6,7 +6,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
-from results.models import TestResult, TestRun
+from core.jobs import run_job
+from core.models import JobState
+from results.models import FlakinessJob, TestResult, TestRun
 from results.services.flaky import refresh_flaky
 from tests import factories
 from tests.results.factories import flaky_days, history_days, in_thread, result_in
@@ -612,3 +614,187 @@ def test_a_long_log_is_stored_cut_with_its_size_and_downloaded_streamed(
 
     page = client.get(f"/results/{long.pk}/").content.decode()
     assert "stored cut to its head and tail" in page
+
+
+# --- builds and series (issue 15): CI names runs after commits, not dates --------------------
+
+
+def json_results(**statuses: str) -> bytes:
+    results = [{"name": name.replace("_", ".", 1), "status": s} for name, s in statuses.items()]
+    return json.dumps({"format": "assay-results/1", "results": results}).encode()
+
+
+def import_build(client, name: str, started: str, data: bytes, **fields):
+    """One CI build of series nightly, attributes as repeated attr=KEY=VALUE fields."""
+    body = {
+        "file": upload(f"{name}.json", data),
+        "run": name,
+        "series": "nightly",
+        "branch": "main",
+        "commit": name.removeprefix("nightly-") + "0" * 34,
+        "build_url": f"https://ci.example.com/builds/{name}",
+        "started_at": started,
+        "attr": ["env=prod", "python=3.12"],
+        **fields,
+    }
+    return client.post("/api/v1/imports/", body, format="multipart")
+
+
+@pytest.fixture
+def three_builds(token_client, django_capture_on_commit_callbacks):
+    """Three builds named by commit, two of them on the same day, imported out of order:
+    the series' order is their start time, not their names or when they arrived. The imports
+    queue the series' flakiness job, as in production."""
+    builds = [  # (name, started_at, t.flaky, t.broke)
+        ("nightly-aaa111", "2026-11-01T08:00:00Z", "P", "P"),
+        ("nightly-fff999", "2026-11-02T17:30:00+00:00", "P", "F"),
+        ("nightly-ccc333", "2026-11-02T09:00:00Z", "F", "P"),
+    ]
+    for name, started, flaky, broke in builds:
+        with django_capture_on_commit_callbacks(execute=True):
+            data = json_results(t_flaky=flaky, t_broke=broke)
+            resp = import_build(token_client, name, started, data)
+        assert resp.status_code == 201, resp.content
+    return ["nightly-aaa111", "nightly-ccc333", "nightly-fff999"]
+
+
+def test_a_series_of_builds_has_neighbours_compare_history_and_flaky(
+    token_client, three_builds, settings
+):
+    first, middle, last = three_builds
+    detail = token_client.get(f"/api/v1/runs/{middle}/").json()
+    assert detail["series"] == "nightly" and detail["branch"] == "main"
+    assert detail["commit"] == "ccc333" + "0" * 34
+    assert detail["build_url"] == "https://ci.example.com/builds/nightly-ccc333"
+    assert detail["started_at"].startswith("2026-11-02T09:00:00")
+    assert detail["attributes"] == {"env": "prod", "python": "3.12"}
+    assert (detail["previous"], detail["next"]) == (first, last)
+    assert token_client.get(f"/api/v1/runs/{first}/").json()["previous"] is None
+
+    compare = token_client.get(f"/api/v1/runs/{last}/compare/").json()
+    assert compare["other"] == middle
+    assert compare["counts"]["regressions"] == 1
+    assert [r["test_name"] for r in compare["regressions"]] == ["t.broke"]
+    assert token_client.get(f"/api/v1/runs/{last}/tree/").json()["compare"] == middle
+
+    result = TestResult.objects.get(run__name=last, test_name="t.flaky")
+    history = token_client.get(f"/api/v1/results/{result.pk}/history/").json()
+    assert history["series"] == "nightly"
+    assert [(c["run"], c["status"]) for c in history["runs"]] == [
+        (first, "P"), (middle, "F"), (last, "P"),
+    ]  # fmt: skip
+
+    settings.ASSAY_FLAKY_FLIPS = 2
+    [job] = FlakinessJob.objects.filter(series="nightly", state=JobState.QUEUED)  # debounced
+    assert run_job("results.FlakinessJob", job.pk) == "succeeded"
+    flaky = token_client.get("/api/v1/flaky/?series=nightly").json()["results"]
+    assert [(f["series"], f["test_name"], f["flips"]) for f in flaky] == [("nightly", "t.flaky", 2)]
+    assert history_flaky(token_client, result) == 2
+
+
+def history_flaky(client, result) -> int:
+    return client.get(f"/api/v1/results/{result.pk}/history/").json()["flaky"]["flips"]
+
+
+def test_runs_are_filtered_by_series_branch_commit_and_attribute(token_client, three_builds):
+    other = import_build(
+        token_client, "nightly-ddd444", "2026-11-03T08:00:00Z", json_results(t_x="P"),
+        branch="release", attr=["env=staging"],
+    )  # fmt: skip
+    assert other.status_code == 201, other.content
+
+    def names(query: str) -> list[str]:
+        resp = token_client.get(f"/api/v1/runs/?{query}")
+        assert resp.status_code == 200, resp.content
+        return sorted(r["name"] for r in resp.json()["results"])
+
+    assert names("series=nightly&branch=main&attr=env:prod") == sorted(three_builds)
+    assert names("series=nightly&attr=env:staging") == ["nightly-ddd444"]
+    assert names("branch=release") == ["nightly-ddd444"]
+    assert names("commit=ccc333") == ["nightly-ccc333"]  # a short commit finds its run
+    assert names("attr=env:prod&attr=python:3.12") == sorted(three_builds)
+    assert names("series=weekly") == []
+    for bad in ("env", "a b:c", "env:a\tb"):
+        assert token_client.get(f"/api/v1/runs/?attr={bad}").json()["error"] == "bad_attribute"
+
+
+def test_the_run_page_shows_the_build_and_its_neighbours(token_client, three_builds, client):
+    first, middle, last = three_builds
+    page = client.get(f"/runs/{middle}/").content.decode()
+    assert f'href="/runs/{first}/"' in page and f'href="/runs/{last}/"' in page
+    assert "ccc3330" in page and "https://ci.example.com/builds/nightly-ccc333" in page
+    assert "env" in page and "prod" in page and "nightly" in page
+    listing = client.get("/runs/?series=nightly&attr=env:prod").content.decode()
+    assert all(name in listing for name in three_builds)
+
+
+def test_explicit_fields_win_over_the_files_and_recurring_names_derive_a_series(token_client):
+    result = {"name": "t.a", "status": "P", "start_time": "2026-11-01T06:00:00Z"}
+    doc = {"format": "assay-results/1", "series": "from-file", "attributes": {"env": "file"},
+           "results": [result]}  # fmt: skip
+    resp = token_client.post(
+        "/api/v1/imports/",
+        {"file": upload("r.json", json.dumps(doc).encode()), "run": "build-1",
+         "series": "explicit", "attr": ["env=api"]},
+        format="multipart",
+    )  # fmt: skip
+    assert resp.status_code == 201, resp.content
+    run = TestRun.objects.get(name="build-1")
+    assert (run.series, run.attributes) == ("explicit", {"env": "api"})
+    assert run.started_at.isoformat() == "2026-11-01T06:00:00+00:00"  # the earliest result
+
+    resp = token_client.post(
+        "/api/v1/imports/",
+        {"file": upload("r.json", json_results(t_a="P")), "run": "daily_2026-11-05"},
+        format="multipart",
+    )  # fmt: skip
+    assert resp.status_code == 201, resp.content
+    daily = TestRun.objects.get(name="daily_2026-11-05")
+    assert daily.series == "daily"
+    assert daily.started_at.isoformat() == "2026-11-05T00:00:00+00:00"
+    resp = token_client.post(
+        "/api/v1/imports/",
+        {"file": upload("r.json", json_results(t_b="P")), "run": "daily_latest"},
+        format="multipart",
+    )  # fmt: skip
+    assert resp.json()["runs"][0]["name"] == "daily_2026-11-05"
+
+
+def test_a_run_keeps_its_series(token_client):
+    data = json_results(t_a="P")
+    assert (
+        import_build(token_client, "nightly-aaa111", "2026-11-01T08:00:00Z", data).status_code
+        == 201
+    )
+    resp = import_build(token_client, "nightly-aaa111", "2026-11-01T08:00:00Z", data,
+                        series="weekly")  # fmt: skip
+    assert resp.status_code == 409, resp.content
+    assert resp.json()["error"] == "series_mismatch"
+    assert "nightly" in resp.json()["detail"] and "weekly" in resp.json()["detail"]
+    assert TestRun.objects.get().series == "nightly"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "code"),
+    [
+        ("build_url", "not a url", "bad_build_url"),
+        ("build_url", "javascript:alert(1)", "bad_build_url"),
+        ("started_at", "yesterday", "bad_time"),
+        ("ended_at", "2026-11-01T07:00:00Z", "bad_time"),  # before the start
+        ("series", "night ly", "bad_series"),
+        ("branch", "b" * 201, "bad_build"),
+        ("commit", "abc\ndef", "bad_build"),
+        ("attr", "no-equals-sign", "bad_attribute"),
+        ("attr", "=empty-key", "bad_attribute"),
+        ("attr", [f"k{i}=v" for i in range(51)], "bad_attribute"),
+        ("attr", "1=a number first", "bad_attribute"),
+    ],
+)
+def test_bad_build_values_are_refused_and_nothing_is_written(token_client, field, value, code):
+    resp = import_build(
+        token_client, "nightly-aaa111", "2026-11-01T08:00:00Z", json_results(t_a="P"),
+        **{field: value},
+    )  # fmt: skip
+    assert resp.status_code == 400, resp.content
+    assert resp.json()["error"] == code
+    assert not TestRun.objects.exists() and not TestResult.objects.exists()

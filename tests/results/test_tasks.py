@@ -4,16 +4,19 @@ import pytest
 
 from results import tasks
 from results.models import FlakinessJob
+from tests import factories
 
 pytestmark = [pytest.mark.django_db, pytest.mark.db_dependent]
 
 
-def test_the_scheduled_task_queues_every_prefix(settings, django_capture_on_commit_callbacks):
-    settings.ASSAY_RECURRING_PREFIXES = ["daily", "nightly"]
+def test_the_scheduled_task_queues_every_series(django_capture_on_commit_callbacks):
+    factories.run("daily_2026-11-01")
+    factories.run("build-7", series="nightly")
+    factories.run("pr-1")  # no series: no history to be flaky in
     with django_capture_on_commit_callbacks(execute=False):
         assert tasks.refresh_flaky_all() == 2
         assert tasks.refresh_flaky_all() == 0
-    assert sorted(FlakinessJob.objects.values_list("prefix", flat=True)) == ["daily", "nightly"]
+    assert sorted(FlakinessJob.objects.values_list("series", flat=True)) == ["daily", "nightly"]
 
 
 def test_a_nightly_refresh_is_scheduled_after_migrate():

@@ -8,6 +8,9 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from results.importers.base import BUILD_FIELDS
+from results.management.commands._common import one_line_errors
+from results.services.builds import build_from_fields, parse_attribute_pairs
 from results.services.imports import ImportDefaults, import_paths
 
 MAX_WARNINGS = 10
@@ -27,6 +30,22 @@ class Command(BaseCommand):
         parser.add_argument("--project", default="", help="Project where a file names none.")
         parser.add_argument("--host", default="", help="Host where a file names none.")
         parser.add_argument("--context", default="", help="Context where a file names none.")
+        build = parser.add_argument_group(
+            "the build", "Describe the run; these win over what a file says (docs/results.md)."
+        )
+        build.add_argument("--series", default="", help="The series the run is a build of.")
+        build.add_argument("--branch", default="")
+        build.add_argument("--commit", default="")
+        build.add_argument("--build-url", default="", help="Link to the CI build (http/https).")
+        build.add_argument(
+            "--started-at", default="",
+            help="ISO 8601; orders the series (default: the earliest result start, else now).",
+        )  # fmt: skip
+        build.add_argument("--ended-at", default="", help="ISO 8601.")
+        build.add_argument(
+            "--attr", action="append", default=[], metavar="KEY=VALUE",
+            help="A build attribute, e.g. env=prod (repeatable).",
+        )  # fmt: skip
         parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
 
     def handle(self, *args, **opts):
@@ -39,9 +58,15 @@ class Command(BaseCommand):
         paths = [p for p in paths if not p.is_dir()]
         if not paths:
             raise CommandError("no files to import (only directories matched)")
+        with one_line_errors():  # before any file is read: a bad option imports nothing
+            build = build_from_fields(
+                **{name: opts[name] for name in BUILD_FIELDS},
+                attributes=parse_attribute_pairs(opts["attr"]),
+            )
         defaults = ImportDefaults(
-            run=opts["run"], project=opts["project"], host=opts["host"], context=opts["context"]
-        )
+            run=opts["run"], project=opts["project"], host=opts["host"], context=opts["context"],
+            build=build,
+        )  # fmt: skip
         bar = tqdm(
             total=len(paths), unit="file", disable=opts["no_progress"] or len(paths) < 2,
             file=self.stderr._out, leave=False,

@@ -347,3 +347,40 @@ def test_examples_in_the_user_documentation_are_valid():
         document = json.loads(example)
         reference.validate(document)
         assert parse_file(example.encode(), "example.json").results
+
+
+# --- the build: series and attributes at the top level ----------------------------------------
+
+
+def test_top_level_series_and_build_fields_describe_the_run():
+    doc = {
+        "format": FORMAT_NAME, "run": "build-7", "series": "nightly", "branch": "main",
+        "commit": "abc123", "build_url": "https://ci.example.com/7",
+        "started_at": "2026-11-02T09:00:00+01:00", "ended_at": "2026-11-02T09:10:00Z",
+        "attributes": {"env": "prod", "python": "3.12"},
+        "results": [{"name": "t.a", "status": "P"}],
+    }  # fmt: skip
+    build = parse_json(json.dumps(doc), "b.json").build
+    assert (build.series, build.branch, build.commit) == ("nightly", "main", "abc123")
+    assert build.build_url == "https://ci.example.com/7"
+    assert build.started_at == datetime(2026, 11, 2, 8, tzinfo=UTC)
+    assert build.ended_at == datetime(2026, 11, 2, 9, 10, tzinfo=UTC)
+    assert build.attributes == {"env": "prod", "python": "3.12"}
+    assert parse_json(json.dumps(MINIMAL_DOC), "m.json").build.series is None
+
+
+MINIMAL_DOC = {"format": FORMAT_NAME, "results": [{"name": "t.a", "status": "P"}]}
+
+
+@pytest.mark.parametrize(
+    ("extra", "where"),
+    [
+        ({"attributes": {"env": 1}}, "attributes.env"),
+        ({"attributes": "env=prod"}, "attributes"),
+        ({"series": ""}, "series"),
+        ({"started_at": "yesterday"}, "started_at"),
+    ],
+)
+def test_bad_build_fields_are_refused_with_their_path(extra, where):
+    with pytest.raises(ParseError, match=re.escape(where)):
+        parse_json(json.dumps({**MINIMAL_DOC, **extra}), "b.json")

@@ -571,3 +571,65 @@ def test_entity_declared_without_being_used_is_still_refused():
     text = '<?xml version="1.0"?>\n<!DOCTYPE t [<!ENTITY a "b">]>\n<testsuite name="s"/>'
     error = error_of(text)
     assert error.line == 2 and "DTD" in error.message
+
+
+# --- the build from <properties> -------------------------------------------------------------
+
+PROPERTIES = """<?xml version="1.0"?>
+<testsuites>
+  <properties>
+    <property name="series" value="nightly"/>
+    <property name="branch" value="main"/>
+    <property name="commit" value="abc123"/>
+    <property name="build_url" value="https://ci.example.com/7"/>
+    <property name="started_at" value="2026-11-02T09:00:00Z"/>
+    <property name="assay.env" value="prod"/>
+    <property name="ci.pipeline" value="1234"/>
+  </properties>
+  <testsuite name="s">
+    <properties>
+      <property name="java.version" value="21"/>
+      <property name="user.home" value="/home/ci"/>
+      <property name="assay.python" value="3.12"/>
+      <property name="env" value="not an attribute: only assay.* and ci.* keys are"/>
+    </properties>
+    <testcase classname="a" name="t"/>
+  </testsuite>
+</testsuites>"""
+
+
+def test_properties_name_the_series_and_the_builds_attributes():
+    build = parse_xml(PROPERTIES).build
+    assert (build.series, build.branch, build.commit) == ("nightly", "main", "abc123")
+    assert build.build_url == "https://ci.example.com/7"
+    assert build.started_at == datetime(2026, 11, 2, 9, tzinfo=UTC)
+    # Surefire's copy of the JVM's system properties is left out: only assay.* and ci.* keys.
+    assert build.attributes == {"env": "prod", "ci.pipeline": "1234", "python": "3.12"}
+
+
+def test_assay_prefixed_build_properties_and_testcase_properties():
+    build = parse_xml(
+        '<testsuite name="s"><properties><property name="assay.series" value="weekly"/>'
+        '<property name="assay.branch" value="dev"/></properties>'
+        '<testcase name="t"><properties><property name="series" value="no"/></properties>'
+        "</testcase></testsuite>"
+    ).build
+    assert (build.series, build.branch, build.attributes) == ("weekly", "dev", {})
+
+
+def test_a_bad_build_time_in_properties_names_its_line():
+    error = error_of(
+        '<testsuite name="s">\n<properties>\n<property name="started_at" value="soon"/>'
+        '</properties><testcase name="t"/></testsuite>'
+    )
+    assert error.line == 3 and "started_at" in error.message
+
+
+def test_two_suites_that_disagree_on_the_series_are_refused():
+    error = error_of(
+        '<testsuites><testsuite name="a"><properties><property name="series" value="x"/>'
+        '</properties><testcase name="t"/></testsuite><testsuite name="b"><properties>'
+        '<property name="series" value="y"/></properties><testcase name="u"/></testsuite>'
+        "</testsuites>"
+    )
+    assert "series" in error.message and "'x'" in error.message and "'y'" in error.message

@@ -39,3 +39,21 @@ def test_previous_and_next_of_a_prefix(two_days):
     assert previous_run(now) == before and next_run(now) == later
     assert previous_run(before) is None and next_run(later) is None
     assert previous_run(factories.run("weekly-1")) is None
+
+
+def test_neighbours_follow_the_series_by_start_time_then_id():
+    """Builds named by commit, several a day, one with the same start as another: the order
+    is (started_at, id), whatever the names or when the runs were created."""
+    from datetime import UTC, datetime
+
+    at = datetime(2026, 11, 2, 9, tzinfo=UTC)
+    late = factories.run("b-zzz", series="ci", started_at=at.replace(hour=17))
+    early = factories.run("b-mmm", series="ci", started_at=at.replace(hour=8))
+    tie_a = factories.run("b-aaa", series="ci", started_at=at)
+    tie_b = factories.run("b-bbb", series="ci", started_at=at)
+    factories.run("other", series="ci-other", started_at=at.replace(hour=10))
+    order = [early, tie_a, tie_b, late]
+    for before, after in zip(order, order[1:], strict=False):
+        assert previous_run(after) == before and next_run(before) == after
+    assert previous_run(early) is None and next_run(late) is None
+    assert previous_run(factories.run("no-series")) is None

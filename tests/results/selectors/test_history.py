@@ -166,3 +166,22 @@ def test_bar_segments_are_percentages_of_the_total():
     assert [(s.status, s.count, s.percent) for s in bar] == [("P", 3, 75.0), ("F", 1, 25.0)]
     assert [s.status for s in status_bar({"z": 1, "M": 1, "P": 1})] == ["P", "M", "z"]
     assert status_bar({}) == []
+
+
+def test_history_follows_a_series_by_start_time_with_several_runs_a_day():
+    from datetime import UTC, datetime, timedelta
+
+    start = datetime(2026, 11, 2, 6, tzinfo=UTC)
+    made = []
+    for i, (name, status) in enumerate([("b-c", "P"), ("b-a", "F"), ("b-b", "P")]):
+        run = factories.run(name, series="ci", started_at=start + timedelta(hours=i))
+        factories.result(run, "a.test_x", status)
+        made.append(run)
+    history = result_history(result_in(made[1]))
+    assert history.series == "ci"
+    assert [(c.run.name, c.status, c.current) for c in history.cells] == [
+        ("b-c", "P", False), ("b-a", "F", True), ("b-b", "P", False),
+    ]  # fmt: skip
+    assert [c.run.name for c in result_history(result_in(made[1]), 2).cells] == ["b-a", "b-b"]
+    # Older than the newest two: the two that end with it (here only itself).
+    assert [c.run.name for c in result_history(result_in(made[0]), 2).cells] == ["b-c"]

@@ -3,12 +3,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from core.exceptions import AssayError
 from core.jobs import run_job
 from core.models import JobState
-from results.importers import ParsedResult
+from results.importers import BuildInfo, ParsedResult
 from results.models import FlakinessJob, FlakyTest, TestResult
 from results.services.flaky import queue_flaky_refresh, refresh_flaky
-from results.services.imports import record_run
+from results.services.imports import ImportDefaults, record_run
 from tests import factories
 from tests.results.factories import flaky_days, flips
 
@@ -99,7 +100,7 @@ def test_a_refresh_replaces_one_prefix_only(settings):
     refresh_flaky("daily", k=3)
     refresh_flaky("nightly", k=3)
     factories.result(factories.run("nightly_2026-11-05"), "t.y", "P")  # no more flips...
-    FlakyTest.objects.filter(prefix="nightly").update(flips=99)  # ...and a marker
+    FlakyTest.objects.filter(series="nightly").update(flips=99)  # ...and a marker
     refresh_flaky("daily", k=3)
     assert flips("daily") == {"t.x": 3}
     assert flips("nightly") == {"t.y": 99}  # untouched
@@ -107,7 +108,7 @@ def test_a_refresh_replaces_one_prefix_only(settings):
 
 def test_a_second_refresh_writes_the_same_rows():
     flaky_days(SERIES)
-    fields = ["prefix", "project", "host", "context", "test_name", "flips", "runs"]
+    fields = ["series", "project", "host", "context", "test_name", "flips", "runs"]
     fields += ["last_status", "last_result", "window_end"]
     refresh_flaky("daily", k=2)
     first = list(FlakyTest.objects.order_by("test_name").values(*fields))
@@ -126,10 +127,10 @@ def test_a_fixed_test_stops_being_flaky():
     assert flips() == {}
 
 
-def test_one_run_has_no_flips_and_unknown_prefixes_are_refused():
+def test_one_run_has_no_flips_and_unknown_series_are_refused():
     flaky_days({"t.x": "P"})
     assert refresh_flaky("daily").flaky == 0
-    with pytest.raises(Exception, match="not a recurring prefix"):
+    with pytest.raises(AssayError, match="no run is in the series 'weekly'"):
         refresh_flaky("weekly")
 
 
@@ -171,7 +172,7 @@ def test_concurrent_refreshes_of_one_prefix_both_succeed(django_db_blocker):
 
 def test_the_job_refreshes_its_prefix_and_a_second_delivery_is_skipped():
     flaky_days({"t.x": "PFPF"})
-    job = FlakinessJob.objects.create(prefix="daily")
+    job = FlakinessJob.objects.create(series="daily")
     assert run_job("results.FlakinessJob", job.pk) == "succeeded"
     job.refresh_from_db()
     assert job.state == JobState.SUCCEEDED and job.flaky == 1
@@ -182,7 +183,7 @@ def test_the_job_refreshes_its_prefix_and_a_second_delivery_is_skipped():
 
 def test_a_redelivered_job_recomputes_the_same_rows():
     flaky_days({"t.x": "PFPF"})
-    job = FlakinessJob.objects.create(prefix="daily")
+    job = FlakinessJob.objects.create(series="daily")
     assert run_job("results.FlakinessJob", job.pk) == "succeeded"
     before = list(FlakyTest.objects.values("test_name", "flips", "last_result"))
     # A worker died after the work but before the finish: the reaper hands the row out again.
@@ -199,17 +200,17 @@ def test_queueing_is_debounced_per_prefix(settings, django_capture_on_commit_cal
         first = queue_flaky_refresh("daily")
         assert queue_flaky_refresh("daily") is None  # one is queued already
         assert queue_flaky_refresh("nightly") is not None  # another prefix is not held back
-    assert FlakinessJob.objects.filter(prefix="daily").count() == 1
+    assert FlakinessJob.objects.filter(series="daily").count() == 1
     FlakinessJob.objects.filter(pk=first.pk).update(state=JobState.RUNNING)
     # A running job may have read the runs already: a write now needs a new one.
     assert queue_flaky_refresh("daily") is not None
 
 
 def test_old_finished_jobs_are_pruned_when_queueing():
-    old = FlakinessJob.objects.create(prefix="daily", state=JobState.SUCCEEDED)
+    old = FlakinessJob.objects.create(series="daily", state=JobState.SUCCEEDED)
     FlakinessJob.objects.filter(pk=old.pk).update(finished_at=timezone.now() - timedelta(days=8))
     recent = FlakinessJob.objects.create(
-        prefix="daily", state=JobState.SUCCEEDED, finished_at=timezone.now()
+        series="daily", state=JobState.SUCCEEDED, finished_at=timezone.now()
     )
     queue_flaky_refresh("daily")
     assert not FlakinessJob.objects.filter(pk=old.pk).exists()
@@ -232,7 +233,7 @@ def test_writes_to_recurring_runs_queue_one_refresh_after_commit(
         record_run([_parsed("t.x", "P", "daily_2026-11-01"), _parsed("t.y", "F", "pr-7")])
         record_run([_parsed("t.x", "F", "daily_2026-11-02")])
     job = FlakinessJob.objects.get()  # debounced: the first is still queued
-    assert job.prefix == "daily" and job.state == JobState.QUEUED
+    assert job.series == "daily" and job.state == JobState.QUEUED
     assert [t.task["args"] for t in OrmQ.objects.all()] == [("results.FlakinessJob", job.pk)]
 
 
@@ -248,7 +249,7 @@ def test_check_expected_queues_a_refresh(django_capture_on_commit_callbacks):
     factories.expected("daily", "t.x")
     with django_capture_on_commit_callbacks(execute=True):
         check_expected("daily", "daily_2026-11-01")
-    assert FlakinessJob.objects.get().prefix == "daily"
+    assert FlakinessJob.objects.get().series == "daily"
 
 
 def test_deleting_runs_and_unexpecting_queue_a_refresh(django_capture_on_commit_callbacks):
@@ -262,11 +263,11 @@ def test_deleting_runs_and_unexpecting_queue_a_refresh(django_capture_on_commit_
     FlakinessJob.objects.all().delete()
     with django_capture_on_commit_callbacks(execute=True):
         unexpect(TestResult.objects.get(test_name="t.gone"))
-    assert FlakinessJob.objects.get().prefix == "daily"
+    assert FlakinessJob.objects.get().series == "daily"
     FlakinessJob.objects.all().delete()
     with django_capture_on_commit_callbacks(execute=True):
         delete_runs_by_pattern("daily_2026-11-01", wild=False, dry_run=False)
-    assert FlakinessJob.objects.get().prefix == "daily"
+    assert FlakinessJob.objects.get().series == "daily"
 
 
 def test_the_import_runs_the_job_through_django_q(monkeypatch, django_capture_on_commit_callbacks):
@@ -278,3 +279,56 @@ def test_the_import_runs_the_job_through_django_q(monkeypatch, django_capture_on
             record_run([_parsed("t.x", status, f"daily_2026-11-0{day}")])
     assert flips() == {"t.x": 3}
     assert set(FlakinessJob.objects.values_list("state", flat=True)) == {JobState.SUCCEEDED}
+
+
+# --- any series, ordered by start time; passes on retry --------------------------------------
+
+
+def builds(statuses: dict[str, str], series: str = "ci", retried: dict | None = None) -> list:
+    """Builds named by commit, two or more a day: one per column, started an hour apart,
+    created in reverse order (the order is the start time, not the id)."""
+    from datetime import UTC, datetime, timedelta
+
+    width = len(next(iter(statuses.values())))
+    runs = []
+    for i in reversed(range(width)):
+        run = factories.run(
+            f"{series}-{i:03x}", series=series,
+            started_at=datetime(2026, 11, 2, 6, tzinfo=UTC) + timedelta(hours=i),
+        )  # fmt: skip
+        for name, column in statuses.items():
+            result = factories.result(run, name, column[i])
+            if (retried or {}).get(name, "")[i : i + 1] == "r":
+                TestResult.objects.filter(pk=result.pk).update(retries=1)
+        runs.append(run)
+    return runs[::-1]
+
+
+def test_any_series_is_ordered_by_start_time():
+    runs = builds({"t.x": "PFPF", "t.y": "PPFF"})
+    summary = refresh_flaky("ci", k=2)
+    assert [r.pk for r in summary.window] == [r.pk for r in runs]
+    assert flips("ci") == {"t.x": 3}
+    row = FlakyTest.objects.get()
+    assert (row.series, row.window_end, row.last_status) == ("ci", runs[-1], "F")
+
+
+def test_a_pass_on_retry_counts_as_a_flip():
+    builds({"t.retry": "PPPP", "t.steady": "PPPP"}, retried={"t.retry": "-r-r"})
+    refresh_flaky("ci", k=2)
+    assert flips("ci") == {"t.retry": 2}
+    assert FlakyTest.objects.get().retried == 2
+
+
+def test_a_series_without_runs_is_refused():
+    with pytest.raises(AssayError, match="no run"):
+        refresh_flaky("nothing-here")
+
+
+def test_imports_queue_a_refresh_of_their_series(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        record_run(
+            [ParsedResult("t.a", "P", test_run="build-1")],
+            ImportDefaults(build=BuildInfo(series="ci")),
+        )
+    assert FlakinessJob.objects.get().series == "ci"

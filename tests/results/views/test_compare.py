@@ -105,11 +105,11 @@ def test_private_reads_need_a_login(client, staff_client, compared_days, setting
 def test_compare_refusals_say_why(client, compared_days):
     resp = client.get(f"/runs/{BEFORE}/compare/")
     assert resp.status_code == 404
-    assert "has no earlier run of its prefix daily" in resp.content.decode()
+    assert "is the first run of its series daily" in resp.content.decode()
     assert 'name="compare"' in resp.content.decode()  # and offers to pick one
     factories.run("adhoc")
     resp = client.get("/runs/adhoc/compare/")
-    assert resp.status_code == 404 and "not a recurring run" in resp.content.decode()
+    assert resp.status_code == 404 and "a run of no series" in resp.content.decode()
     resp = client.get(f"/runs/{NOW}/compare/{NOW}/")
     assert resp.status_code == 400 and "itself" in resp.content.decode()
     assert client.get(f"/runs/{NOW}/compare/nope/").status_code == 404

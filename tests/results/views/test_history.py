@@ -63,10 +63,10 @@ def test_test_page_marks_a_flaky_test(client):
 
 
 @pytest.mark.db_dependent
-def test_test_page_of_a_run_without_prefix_says_so(client):
+def test_test_page_of_a_run_without_series_says_so(client):
     result = factories.result(factories.run("pr-1234"), "a.test_x", "F")
     html = client.get(f"/results/{result.pk}/").content.decode()
-    assert "pr-1234 is not a recurring run" in html
+    assert "pr-1234 belongs to no series" in html
     assert f'<li class="current"><a class="cell st-F" href="/results/{result.pk}/"' in html
 
 

@@ -186,3 +186,46 @@ def test_run_page_lists_its_imports(client):
         ("ci-bot", "a.xml, b.xml", ["2", "2", "0"]),
     ]
     assert 'title="1 re-imported, 0 missing replaced">1</td>' in imports
+
+
+@pytest.mark.db_dependent
+def test_run_list_filters_by_build_and_pages_keep_every_filter(client, monkeypatch):
+    from datetime import UTC, datetime, timedelta
+
+    start = datetime(2026, 11, 2, tzinfo=UTC)
+    for i in range(3):
+        factories.run(
+            f"nightly-{i}", series="nightly", branch="main", commit=f"{i}abc{i}",
+            attributes={"env": "prod", "os": "linux"}, started_at=start + timedelta(hours=i),
+        )  # fmt: skip
+    factories.run("nightly-dev", series="nightly", branch="dev", attributes={"env": "prod"})
+    factories.run("other", series="weekly", attributes={"env": "prod", "os": "linux"})
+
+    def names(query: str) -> list[str]:
+        html = client.get(f"/runs/?{query}").content.decode()
+        return re.findall(r'<td><a href="/runs/([^/]+)/">', html)
+
+    # A series comes newest start first.
+    assert names("series=nightly&branch=main") == ["nightly-2", "nightly-1", "nightly-0"]
+    assert names("attr=env:prod&attr=os:linux&series=nightly") == [
+        "nightly-2", "nightly-1", "nightly-0",
+    ]  # fmt: skip
+    assert names("commit=1abc") == ["nightly-1"]
+    monkeypatch.setattr("results.views.runs.RUNS_PER_PAGE", 2)
+    first = client.get("/runs/?series=nightly&attr=env:prod&attr=os:linux").content.decode()
+    assert "attr=env%3Aprod&amp;attr=os%3Alinux&amp;page=2" in first  # both attributes kept
+    assert names("series=nightly&attr=env:prod&attr=os:linux&page=2") == ["nightly-0"]
+    bad = client.get("/runs/?attr=env")
+    assert bad.status_code == 200 and "write KEY:VALUE" in bad.content.decode()
+
+
+@pytest.mark.db_dependent
+def test_a_run_page_shows_its_build(client):
+    factories.run(
+        "nightly-abc", series="nightly", branch="main", commit="abcdef0123456789",
+        build_url="https://ci.example.com/b/1", attributes={"env": "prod"},
+    )  # fmt: skip
+    html = client.get("/runs/nightly-abc/").content.decode()
+    assert '<code title="abcdef0123456789">abcdef012345</code>' in html
+    assert 'href="https://ci.example.com/b/1"' in html
+    assert 'href="/runs/?attr=env:prod"' in html and 'href="/runs/?series=nightly"' in html

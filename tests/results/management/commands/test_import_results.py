@@ -138,3 +138,40 @@ def test_a_recurring_run_dated_ahead_is_refused_in_one_line(tmp_path):
         call_command("import_results", str(tmp_path / "a.pdk"), stdout=io.StringIO(), stderr=err)
     assert "daily_9999-12-31 is dated 9999-12-31, more than a day after today" in err.getvalue()
     assert not TestRun.objects.exists()
+
+
+def test_import_results_fills_the_build(tmp_path):
+    (tmp_path / "b.json").write_text(
+        '{"format": "assay-results/1", "series": "from-file", "attributes": {"os": "linux"},'
+        ' "results": [{"name": "x.y", "status": "P"}]}'
+    )
+    run(
+        "import_results", str(tmp_path / "b.json"), "--run", "build-42", "--series", "nightly",
+        "--branch", "main", "--commit", "abc123", "--build-url", "https://ci.example.com/42",
+        "--started-at", "2026-11-02T09:00:00+01:00", "--ended-at", "2026-11-02T09:30:00+01:00",
+        "--attr", "env=prod", "--attr", "python=3.12",
+    )  # fmt: skip
+    built = TestRun.objects.get(name="build-42")
+    assert (built.series, built.branch, built.commit) == ("nightly", "main", "abc123")
+    assert built.build_url == "https://ci.example.com/42"
+    assert built.started_at.isoformat() == "2026-11-02T08:00:00+00:00"
+    assert built.ended_at.isoformat() == "2026-11-02T08:30:00+00:00"
+    assert built.attributes == {"os": "linux", "env": "prod", "python": "3.12"}
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--build-url", "ci/42", "build URL"),
+        ("--started-at", "soon", "started_at"),
+        ("--attr", "env", "KEY=VALUE"),
+        ("--series", "a/b", "series"),
+    ],
+)
+def test_import_results_refuses_bad_build_options_in_one_line(tmp_path, option, value, message):
+    (tmp_path / "a.pdk").write_text(PDK)
+    with pytest.raises(CommandError, match=message) as info:
+        call_command("import_results", str(tmp_path / "a.pdk"), option, value,
+                     stdout=io.StringIO(), stderr=io.StringIO())  # fmt: skip
+    assert "\n" not in str(info.value)
+    assert not TestRun.objects.exists()
