@@ -16,6 +16,7 @@ from results.models import STATUS_LABELS, STATUS_ORDER, FlakyTest, TestResult, T
 from results.selectors.browse import cached_compare_counts
 from results.selectors.compare import CompareCounts, previous_run
 from results.selectors.runs import live_runs
+from results.selectors.triage import unmuted
 
 HISTORY_MAX_RUNS = 100
 # A pattern with a * inside is matched name by name (the index only narrows to its literal
@@ -95,9 +96,15 @@ def result_history(result: TestResult, n: int | None = None) -> History:
 # --- flaky tests -----------------------------------------------------------------------------
 
 
-def flaky_tests(*, prefix: str | None = None, project: str | None = None) -> QuerySet[FlakyTest]:
-    """Flaky tests, most flips first (results.services.flaky keeps the table)."""
+def flaky_tests(
+    *, prefix: str | None = None, project: str | None = None, muted: bool = False
+) -> QuerySet[FlakyTest]:
+    """Flaky tests, most flips first (results.services.flaky keeps the table). Muted tests
+    (or tests whose latest result's cluster is muted) are left out unless `muted`: a
+    quarantined test raises no flaky alert."""
     qs = FlakyTest.objects.select_related("project", "window_end")
+    if not muted:
+        qs = unmuted(qs, fingerprint="last_result__fingerprint")
     if prefix:
         qs = qs.filter(prefix=prefix)
     if project:

@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 
 from results.models import ExpectedTest, RunImport, TestResult, TestRun
 from results.selectors.names import name_startswith
+from results.selectors.triage import any_active_mute, with_muted
 
 
 def live_runs() -> QuerySet[TestRun]:
@@ -27,8 +28,11 @@ def run_results(
     name_prefix: str | None = None,
     with_log: bool = False,
 ) -> QuerySet[TestResult]:
-    """A run's results in test-name order; the log column is left out unless asked for."""
+    """A run's results in test-name order; the log column is left out unless asked for. While
+    anything is muted, each row says whether it is (`muted`)."""
     qs = TestResult.objects.filter(run=run).select_related("project")
+    if any_active_mute():
+        qs = with_muted(qs)
     if not with_log:
         qs = qs.defer("log")
     if status:

@@ -95,7 +95,8 @@ def compare_runs(request: HttpRequest, name: str, other: str | None = None) -> H
 
     counts = browse.cached_compare_counts(run, other_run)
     missing = run.status_counts.get("M", 0)
-    sizes = {**vars(counts), "missing": missing}
+    sizes = {k: getattr(counts, k) for k, _, _ in KINDS if k != "missing"}
+    sizes["missing"] = missing
     kind = request.GET.get("kind", "regressions")
     if kind not in sizes:
         kind = "regressions"
@@ -127,6 +128,7 @@ def compare_runs(request: HttpRequest, name: str, other: str | None = None) -> H
             "swap_url": _compare_url(other_run.name, run.name, urlencode({"kind": kind})),
             "run_choices": browse.recent_run_names(run),
             "can_unexpect": roles.has_permission(request.user, "triage"),
+            "muted_regressions": counts.muted,
         },
     )
 
