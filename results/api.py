@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import StreamingHttpResponse
 from django.urls import reverse
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -778,11 +779,13 @@ class ClampedDateTimeField(serializers.DateTimeField):
     kept as the last (or first) instant there is instead of overflowing into a 500."""
 
     def enforce_timezone(self, value):
-        try:
-            return super().enforce_timezone(value)
-        except OverflowError:
-            edge = datetime.max if value.year > 1 else datetime.min
-            return edge.replace(tzinfo=UTC)
+        if timezone.is_aware(value):
+            try:
+                value.astimezone(UTC)
+            except OverflowError:
+                edge = datetime.max if value.year > 1 else datetime.min
+                return edge.replace(tzinfo=UTC)
+        return super().enforce_timezone(value)
 
 
 @extend_schema_field({"type": "string", "pattern": r"^\s*(https?://[\s\S]*)?$"})

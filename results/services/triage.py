@@ -16,7 +16,7 @@ from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from core.exceptions import AssayError, Conflict, NotFound
+from core.exceptions import AssayError, Conflict
 from results.models import FINGERPRINT_RE, DefectType, Project, Triage, TriageComment
 from results.selectors.triage import Target
 
@@ -72,7 +72,7 @@ def target_of(
             raise AssayError(f"{name} is longer than {limit} characters or holds NUL.")
     project_id = Project.objects.filter(name=project).values_list("pk", flat=True).first()
     if project_id is None:
-        raise NotFound(f"There is no project {project[:100]!r}.", code="no_project")
+        raise AssayError(f"There is no project {project[:100]!r}.", code="unknown_project")
     return Target(project_id=project_id, test_name=test_name, host=host, context=context)
 
 
@@ -92,7 +92,7 @@ def _checked(change: TriageChange) -> None:
             raise AssayError(
                 f"The ticket {change.ticket[:100]!r} is not an http(s) URL of at most "
                 f"{TICKET_MAX} characters.",
-                code="bad_ticket",
+                code="bad_link",
             ) from None
     until = change.muted_until
     if isinstance(until, datetime) and timezone.is_naive(until):
