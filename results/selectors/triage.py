@@ -152,7 +152,7 @@ def triages_of_result(result: TestResult) -> list[Triage]:
     )
     if result.fingerprint:
         test |= Q(fingerprint=result.fingerprint)
-    found = list(Triage.objects.filter(test).select_related("project"))
+    found = list(Triage.objects.filter(test).prefetch_related("comments"))
     return sorted(found, key=lambda t: (t.is_cluster, t.host == "", t.context == ""))
 
 
@@ -163,7 +163,11 @@ def triages(
     qs = active_mutes(now) if muted_only else Triage.objects.all()
     if defect_type:
         qs = qs.filter(defect_type=defect_type)
-    return qs.select_related("project").annotate(n_comments=Count("comments"))
+    return (
+        qs.select_related("project")
+        .annotate(n_comments=Count("comments"))
+        .order_by("-updated_at", "-id")  # a GROUP BY drops Meta.ordering
+    )
 
 
 def comments_of(triage: Triage) -> QuerySet[TriageComment]:

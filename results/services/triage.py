@@ -65,15 +65,32 @@ def target_of(
             "a cluster's fingerprint.",
             code="bad_target",
         )
-    for name, value, limit in (("test_name", test_name, 1000), ("host", host, 200)) + (
+    for name, value, limit in (
+        ("project", project, 200),
+        ("test_name", test_name, 1000),
+        ("host", host, 200),
         ("context", context, 200),
     ):
-        if len(value) > limit or "\x00" in value:
-            raise AssayError(f"{name} is longer than {limit} characters or holds NUL.")
+        _check_text(name, value, limit)
     project_id = Project.objects.filter(name=project).values_list("pk", flat=True).first()
     if project_id is None:
         raise AssayError(f"There is no project {project[:100]!r}.", code="unknown_project")
     return Target(project_id=project_id, test_name=test_name, host=host, context=context)
+
+
+def _check_text(name: str, value: str, limit: int, code: str = "invalid") -> None:
+    """What a database column can hold: at most `limit` characters, no NUL, no lone UTF-16
+    surrogate (both a 500 once they reached the database)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise AssayError(
+            f"{name} holds a lone UTF-16 surrogate: send valid Unicode.", code=code
+        ) from None
+    if len(value) > limit or "\x00" in value:
+        raise AssayError(
+            f"{name} holds more than {limit:,} characters, or a NUL character.", code=code
+        )
 
 
 def _checked(change: TriageChange) -> None:
@@ -83,6 +100,7 @@ def _checked(change: TriageChange) -> None:
             code="bad_defect_type",
         )
     if change.ticket:
+        _check_text("The ticket", change.ticket, TICKET_MAX, code="bad_link")
         change.ticket = change.ticket.strip()
         try:
             URLValidator(schemes=["http", "https"])(change.ticket)
@@ -97,8 +115,7 @@ def _checked(change: TriageChange) -> None:
     until = change.muted_until
     if isinstance(until, datetime) and timezone.is_naive(until):
         change.muted_until = until.replace(tzinfo=UTC)
-    if len(change.comment) > COMMENT_MAX or "\x00" in change.comment:
-        raise AssayError(f"A comment holds at most {COMMENT_MAX:,} characters, and no NUL.")
+    _check_text("The comment", change.comment, COMMENT_MAX)
 
 
 def _apply(triage: Triage, change: TriageChange, who: str, now: datetime) -> None:
@@ -151,8 +168,7 @@ def add_comment(triage: Triage, text: str, *, who: str) -> TriageComment:
     text = text.strip()
     if not text:
         raise AssayError("A comment needs some text.", code="empty_comment")
-    if len(text) > COMMENT_MAX or "\x00" in text:
-        raise AssayError(f"A comment holds at most {COMMENT_MAX:,} characters, and no NUL.")
+    _check_text("The comment", text, COMMENT_MAX)
     return TriageComment.objects.create(triage=triage, author=who[:150], text=text)
 
 

@@ -36,6 +36,7 @@ def test_page(request: HttpRequest, pk: int) -> HttpResponse:
         project_id=result.project_id,
         test_name=result.test_name,
         narrow={"host": result.host, "context": result.context},
+        known=triages,
     )
     return render(
         request,
@@ -58,7 +59,7 @@ def test_page(request: HttpRequest, pk: int) -> HttpResponse:
                 if not t.is_cluster and t.pk != getattr(test_panel["triage"], "pk", None)
             ],
             "cluster_triage": (
-                triage_panel(request, fingerprint=result.fingerprint)
+                triage_panel(request, fingerprint=result.fingerprint, known=triages)
                 if result.fingerprint
                 else None
             ),

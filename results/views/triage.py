@@ -38,6 +38,7 @@ def triage_panel(
     fingerprint: str = "",
     project_id: int | None = None,
     narrow: dict[str, str] | None = None,
+    known: list[Triage] | None = None,
 ) -> dict:
     """The context of templates/results/_triage.html for a test (project name and id, test
     name, host and context: blank for any) or a cluster (fingerprint). `narrow` offers the
@@ -48,7 +49,13 @@ def triage_panel(
     else:
         target = Target(project_id=project_id, test_name=test_name, host=host, context=context)
         label = "this test"
-    triage = triage_selectors.triage_of(target)
+    if known is None:
+        triage = triage_selectors.triage_of(target)
+    else:  # the page loaded the triages already (with their comments)
+        wanted = target.lookup()
+        triage = next(
+            (t for t in known if all(getattr(t, k) == v for k, v in wanted.items())), None
+        )
     return {
         "label": label,
         "fields": {
