@@ -43,7 +43,7 @@ from results.selectors import browse
 from results.selectors.compare import KINDS as COMPARE_KINDS
 from results.selectors.compare import previous_run
 from results.selectors.history import HISTORY_MAX_RUNS, flaky_entry, history_runs
-from results.selectors.triage import active_mutes
+from results.selectors.triage import active_mutes, current_mutes
 from results.services.expected import RUN_CLASS_RE
 from results.services.imports import ImportDefaults
 from results.services.logs import log_chunks
@@ -303,19 +303,24 @@ def _comparison(request: Request, run: TestRun, other: TestRun) -> Response:
         raise AssayError(
             f"Both names are the run {run.name}: compare it with another run.", code="same_run"
         )
-    counts = vars(browse.cached_compare_counts(run, other))
+    mutes = current_mutes()
+    counts = vars(browse.cached_compare_counts(run, other, mutes))
     answer = {"run": run.name, "other": other.name, "counts": counts, "limit": COMPARE_LIMIT}
     kind = request.query_params.get("kind") or None
     if kind is None:
         for k in COMPARE_KINDS:
-            rows = browse.compared_rows(run, other, k, limit=COMPARE_LIMIT) if counts[k] else []
+            rows = (
+                browse.compared_rows(run, other, k, limit=COMPARE_LIMIT, mutes=mutes)
+                if counts[k]
+                else []
+            )
             answer[k] = _rows(rows)
         return Response(answer)
     if kind not in COMPARE_KINDS:
         raise AssayError(f"kind={kind[:40]!r}: one of {', '.join(COMPARE_KINDS)}.", code="bad_kind")
     page, pages, links = _page(request, counts[kind], COMPARE_LIMIT)
     rows = browse.compared_rows(
-        run, other, kind, offset=(page - 1) * COMPARE_LIMIT, limit=COMPARE_LIMIT
+        run, other, kind, offset=(page - 1) * COMPARE_LIMIT, limit=COMPARE_LIMIT, mutes=mutes
     )
     answer.update(kind=kind, count=counts[kind], page=page, pages=pages, **links)
     answer["results"] = _rows(rows)

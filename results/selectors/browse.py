@@ -22,7 +22,7 @@ from results.models import TestResult, TestRun
 from results.selectors.compare import CompareCounts, compare_counts, compare_rows
 from results.selectors.runs import live_runs
 from results.selectors.tree import Node, tree_level
-from results.selectors.triage import any_active_mute, mutes_key, with_muted
+from results.selectors.triage import Mutes, current_mutes, with_muted
 
 CACHE_SECONDS = 3600
 SEPARATORS = (".", "/")
@@ -49,13 +49,16 @@ def cached_tree_level(run: TestRun, prefix: str = "", other: TestRun | None = No
     return nodes
 
 
-def cached_compare_counts(run: TestRun, other: TestRun) -> CompareCounts:
-    """compare_counts(), remembered until either run is written to again."""
-    # The active mutes are part of the key: muting a test changes the regressions at once.
-    key = _cache_key("compare", _run_key(run), _run_key(other), mutes_key())
+def cached_compare_counts(
+    run: TestRun, other: TestRun, mutes: Mutes | None = None
+) -> CompareCounts:
+    """compare_counts(), remembered until either run is written to again or the active mutes
+    change (muting a test changes the regressions at once)."""
+    mutes = mutes if mutes is not None else current_mutes()
+    key = _cache_key("compare", _run_key(run), _run_key(other), mutes.key)
     counts = cache.get(key)
     if counts is None:
-        counts = compare_counts(run, other)
+        counts = compare_counts(run, other, mutes)
         cache.set(key, counts, CACHE_SECONDS)
     return counts
 
@@ -136,28 +139,35 @@ class ComparedRow:
 
 
 def compared_rows(
-    run: TestRun, other: TestRun, kind: str, *, offset: int = 0, limit: int = 200
+    run: TestRun,
+    other: TestRun,
+    kind: str,
+    *,
+    offset: int = 0,
+    limit: int = 200,
+    mutes: Mutes | None = None,
 ) -> list[ComparedRow]:
     """One page of compare_rows() with the results on both sides, remembered until either
     run is written to again (new and vanished tests take a scan of a whole run to find)."""
+    mutes = mutes if mutes is not None else current_mutes()
     key = _cache_key(
-        "rows", _run_key(run), _run_key(other), mutes_key(), kind, str(offset), str(limit)
+        "rows", _run_key(run), _run_key(other), mutes.key, kind, str(offset), str(limit)
     )
     rows = cache.get(key)
     if rows is None:
-        rows = _compared_rows(run, other, kind, offset, limit)
+        rows = _compared_rows(run, other, kind, offset, limit, mutes)
         cache.set(key, rows, CACHE_SECONDS)
     return rows
 
 
 def _compared_rows(
-    run: TestRun, other: TestRun, kind: str, offset: int, limit: int
+    run: TestRun, other: TestRun, kind: str, offset: int, limit: int, mutes: Mutes
 ) -> list[ComparedRow]:
     # One more query, for the page only, finds the other run's results of regressions and
     # fixes.
     qs = compare_rows(run, other, kind)
-    if any_active_mute():
-        qs = with_muted(qs)
+    if mutes.active:
+        qs = with_muted(qs, mutes.now)
     page = list(qs[offset : offset + limit])
     if kind == "vanished":
         return [

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.db.models import CharField, Exists, F, OuterRef, QuerySet, Subquery, Value
 
 from results.models import TestResult, TestRun
-from results.selectors.triage import any_active_mute, muted_q
+from results.selectors.triage import Mutes, current_mutes, muted_q
 
 BAD = ("F", "E", "M")
 KINDS = ("regressions", "fixes", "new", "vanished")
@@ -63,7 +63,7 @@ class CompareCounts:
     muted: int = 0  # regressions left out because their test or cluster is muted
 
 
-def compare_counts(run: TestRun, other: TestRun) -> CompareCounts:
+def compare_counts(run: TestRun, other: TestRun, mutes: Mutes | None = None) -> CompareCounts:
     """Three index-driven queries whatever the runs' sizes: regressions from this run's bad
     results, fixes from the other run's bad results (both few), and the tests the two runs
     share; new and vanished follow from the runs' cached totals."""
@@ -71,7 +71,8 @@ def compare_counts(run: TestRun, other: TestRun) -> CompareCounts:
     regressed = TestResult.objects.filter(run=run, status__in=BAD).filter(
         Exists(_same_test(other).filter(status="P"))
     )
-    muted = regressed.filter(muted_q()).count() if any_active_mute() else 0
+    mutes = mutes if mutes is not None else current_mutes()
+    muted = regressed.filter(muted_q(mutes.now)).count() if mutes.active else 0
     regressions = regressed.count() - muted
     fixes = (
         TestResult.objects.filter(run=other, status__in=BAD)

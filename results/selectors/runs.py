@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 
 from results.models import ExpectedTest, RunImport, TestResult, TestRun
 from results.selectors.names import name_startswith
-from results.selectors.triage import any_active_mute, with_muted
+from results.selectors.triage import Mutes, current_mutes, with_muted
 
 
 def live_runs() -> QuerySet[TestRun]:
@@ -27,12 +27,14 @@ def run_results(
     project: str | None = None,
     name_prefix: str | None = None,
     with_log: bool = False,
+    mutes: Mutes | None = None,
 ) -> QuerySet[TestResult]:
     """A run's results in test-name order; the log column is left out unless asked for. While
     anything is muted, each row says whether it is (`muted`)."""
     qs = TestResult.objects.filter(run=run).select_related("project")
-    if any_active_mute():
-        qs = with_muted(qs)
+    mutes = mutes if mutes is not None else current_mutes()
+    if mutes.active:
+        qs = with_muted(qs, mutes.now)
     if not with_log:
         qs = qs.defer("log")
     if status:

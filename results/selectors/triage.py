@@ -64,28 +64,46 @@ def unmuted(qs: QuerySet, now: datetime | None = None, **fields: str | None) -> 
     return qs.exclude(muted_q(now, **fields))
 
 
-def any_active_mute(now: datetime | None = None) -> bool:
-    """Whether anything is muted at all: most pages skip the muted counts when not."""
-    return active_mutes(now).exists()
+@dataclass(frozen=True)
+class Mutes:
+    """The active mutes at one instant, read once per request (one small query) and handed to
+    every read path of the page, so a page asks "is anything muted?" once, not per list."""
+
+    now: datetime
+    rows: tuple[tuple[int, str], ...]  # (id, updated_at) of each active mute
+
+    @property
+    def active(self) -> bool:
+        return bool(self.rows)
+
+    @property
+    def key(self) -> str:
+        """Changes whenever the set of active mutes changes (set, changed, removed, expired):
+        part of the cache keys of comparisons, whose regressions leave muted tests out."""
+        return hashlib.sha256(repr(self.rows).encode()).hexdigest()[:16] if self.rows else "-"
 
 
-def mutes_key(now: datetime | None = None) -> str:
-    """Changes whenever the set of active mutes changes (a mute set, changed, removed or
-    expired): part of the cache keys of comparisons, whose regressions leave muted tests out."""
+def current_mutes(now: datetime | None = None) -> Mutes:
+    now = now or timezone.now()
     rows = active_mutes(now).order_by("pk").values_list("pk", "updated_at")
-    return hashlib.sha256(repr(list(rows)).encode()).hexdigest()[:16]
+    return Mutes(now, tuple((pk, at.isoformat()) for pk, at in rows))
 
 
-def muted_counts(run_ids: Iterable[int], now: datetime | None = None) -> dict[int, dict[str, int]]:
+def _given(mutes: Mutes | None) -> Mutes:
+    return mutes if mutes is not None else current_mutes()
+
+
+def muted_counts(run_ids: Iterable[int], mutes: Mutes | None = None) -> dict[int, dict[str, int]]:
     """{run id: {status: muted results}} for the bad statuses (F, E, M) of these runs: what the
     red counts show as "F 12 (3 muted)". One GROUP BY through the (run, status) index, and no
     query at all while nothing is muted."""
     ids = list(run_ids)
-    if not ids or not any_active_mute(now):
+    mutes = _given(mutes)
+    if not ids or not mutes.active:
         return {}
     rows = (
         TestResult.objects.filter(run_id__in=ids, status__in=BAD)
-        .filter(muted_q(now))
+        .filter(muted_q(mutes.now))
         .order_by()
         .values_list("run_id", "status")
         .annotate(n=Count("id"))
@@ -96,12 +114,14 @@ def muted_counts(run_ids: Iterable[int], now: datetime | None = None) -> dict[in
     return counts
 
 
-def muted_names(run_id: int, names: Iterable[str], now: datetime | None = None) -> set[str]:
+def muted_names(run_id: int, names: Iterable[str], mutes: Mutes | None = None) -> set[str]:
     """The names among `names` (a page of tree leaves) that have a muted result in the run."""
     names = list(names)
-    if not names or not any_active_mute(now):
+    mutes = _given(mutes)
+    if not names or not mutes.active:
         return set()
-    qs = TestResult.objects.filter(run_id=run_id, test_name__in=names).filter(muted_q(now))
+    qs = TestResult.objects.filter(run_id=run_id, test_name__in=names)
+    qs = qs.filter(muted_q(mutes.now))
     return set(qs.values_list("test_name", flat=True).distinct())
 
 

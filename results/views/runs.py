@@ -17,7 +17,7 @@ from results import selectors
 from results.models import STATUS_LABELS, STATUS_LETTERS, STATUS_ORDER, TestResult, TestRun
 from results.selectors import browse
 from results.selectors.compare import next_run, previous_run
-from results.selectors.triage import muted_counts, muted_names
+from results.selectors.triage import current_mutes, muted_counts, muted_names
 from results.services.runs import get_run, resolve_run_name
 
 RUNS_PER_PAGE = 50
@@ -176,15 +176,18 @@ def run_detail(request: HttpRequest, name: str) -> HttpResponse:
     node_page = Paginator(nodes, TREE_NODES_PER_PAGE).get_page(request.GET.get("tpage"))
     links = browse.leaf_links(run, other, node_page.object_list)
     leaves = [node.path for node in node_page.object_list if node.is_leaf and node.total]
-    muted = muted_names(run.pk, leaves)
-    muted_here = muted_counts([run.pk]).get(run.pk, {})
+    mutes = current_mutes()  # once for the page's three lists
+    muted = muted_names(run.pk, leaves, mutes)
+    muted_here = muted_counts([run.pk], mutes).get(run.pk, {})
     columns = _status_columns([run.status_counts, other.status_counts if other else {}])
 
     # Below the tree: the results themselves, for a status filter or a starts-with filter
     # that stops inside a name (a leaf with several results lands here).
     page = None
     if status or (prefix and not prefix.endswith(browse.SEPARATORS)):
-        qs = selectors.run_results(run, status=status or None, name_prefix=prefix or None)
+        qs = selectors.run_results(
+            run, status=status or None, name_prefix=prefix or None, mutes=mutes
+        )
         count = browse.count_under(nodes, status)
         page = KnownCountPaginator(qs, RESULTS_PER_PAGE, count).get_page(request.GET.get("page"))
     imports, imports_total = selectors.run_imports(run, IMPORTS_SHOWN)

@@ -9,9 +9,9 @@ from results.models import TestResult, Triage
 from results.selectors.compare import compare_counts, compare_rows
 from results.selectors.history import flaky_tests
 from results.selectors.triage import (
+    current_mutes,
     muted_counts,
     muted_names,
-    mutes_key,
     triages_of_result,
     unmuted,
     with_muted,
@@ -95,12 +95,14 @@ def test_muted_counts_are_one_query_for_a_page_of_runs(two_days, django_assert_n
 
 
 def test_the_mutes_key_changes_when_a_mute_is_set_changed_or_expires(two_days):
-    empty = mutes_key()
+    empty = current_mutes().key
     t = mute("a.breaks")
-    one = mutes_key()
-    assert one != empty
+    one = current_mutes().key
+    assert one != empty and current_mutes().active
+    Triage.objects.filter(pk=t.pk).update(muted_until=timezone.now() + timedelta(days=1))
+    assert current_mutes().key == one  # still the same active mutes: the same regressions
     Triage.objects.filter(pk=t.pk).update(muted_until=timezone.now() - timedelta(minutes=1))
-    assert mutes_key() == empty
+    assert current_mutes().key == empty and not current_mutes().active
 
 
 def test_flaky_lists_leave_muted_tests_out():
