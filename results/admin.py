@@ -38,6 +38,8 @@ from results.models import (
     Project,
     TestResult,
     TestRun,
+    Triage,
+    TriageComment,
 )
 from results.services.expected import validate_run_class
 from results.services.purge import DeleteSummary, delete_runs
@@ -561,3 +563,59 @@ class AnnouncementAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+
+# --- triage ----------------------------------------------------------------------------------
+
+
+class TriageCommentInline(admin.TabularInline):
+    model = TriageComment
+    extra = 1
+    fields = ("text", "author", "at")
+    readonly_fields = ("author", "at")
+
+
+@admin.register(Triage)
+class TriageAdmin(admin.ModelAdmin):
+    """Triages of tests and clusters (the pages and the API set them too): who and when are
+    recorded from the signed-in user; the model's constraints keep one target per row."""
+
+    list_display = (
+        "target",
+        "project",
+        "defect_type",
+        "ticket",
+        "muted",
+        "muted_until",
+        "muted_now",
+        "updated_by",
+        "updated_at",
+    )
+    list_filter = ("defect_type", "muted", "project")
+    list_select_related = ("project",)
+    search_fields = ("test_name", "fingerprint", "ticket")
+    readonly_fields = ("created_by", "created_at", "updated_by", "updated_at")
+    inlines = [TriageCommentInline]
+
+    @admin.display(description="Test or cluster")
+    def target(self, obj: Triage) -> str:
+        return obj.target_label
+
+    @admin.display(boolean=True, description="Muted now")
+    def muted_now(self, obj: Triage) -> bool:
+        return obj.is_muted()
+
+    def save_model(self, request: HttpRequest, obj: Triage, form, change: bool) -> None:
+        who, now = request.user.get_username(), timezone.now()
+        if not change:
+            obj.created_by, obj.created_at = who, now
+        obj.updated_by, obj.updated_at = who, now
+        super().save_model(request, obj, form, change)
+
+    def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
+        for comment in formset.save(commit=False):
+            if not comment.author:
+                comment.author = request.user.get_username()
+            comment.save()
+        for gone in formset.deleted_objects:
+            gone.delete()

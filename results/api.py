@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import StreamingHttpResponse
 from django.urls import reverse
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -22,28 +25,42 @@ from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from core.exceptions import AssayError, NotFound
+from core.serializers import StrictSerializer
 from results import selectors, services
 from results.importers import BuildInfo
 from results.importers.base import BUILD_FIELDS, ISO_DATETIME_PATTERN
 from results.models import (
     ATTRIBUTE_KEY_RE,
     STATUS_LETTERS,
+    DefectType,
     ExpectedTest,
     FlakyTest,
     Project,
     RunImport,
     TestResult,
     TestRun,
+    Triage,
+    TriageComment,
 )
 from results.selectors import browse
 from results.selectors.compare import KINDS as COMPARE_KINDS
 from results.selectors.compare import next_run, previous_run
 from results.selectors.history import HISTORY_MAX_RUNS, flaky_entry, history_runs
+from results.selectors.triage import active_mutes, current_mutes
 from results.services.builds import MAX_ATTRIBUTES, build_from_fields, parse_attribute_pairs
 from results.services.expected import RUN_CLASS_RE
 from results.services.imports import ImportDefaults
 from results.services.logs import log_chunks
 from results.services.runs import RUN_NAME_RE
+from results.services.triage import (
+    COMMENT_MAX,
+    TriageChange,
+    add_comment,
+    delete_triage,
+    set_triage,
+    target_of,
+    update_triage,
+)
 
 
 class RunSerializer(serializers.ModelSerializer):
@@ -118,8 +135,13 @@ class ResultSerializer(serializers.ModelSerializer):
         model = TestResult
         fields = [
             "id", "run", "project", "host", "context", "test_name", "status", "start_time",
-            "end_time", "duration", "location", "test_runner", "tda", "tra",
+            "end_time", "duration", "location", "test_runner", "retries", "tda", "tra",
         ]  # fmt: skip
+        extra_kwargs = {
+            "retries": {
+                "help_text": 'Failed attempts before this one: a P with retries "passed on retry".'
+            }
+        }
 
 
 class ResultDetailSerializer(ResultSerializer):
@@ -254,9 +276,18 @@ class ComparedRowSerializer(serializers.Serializer):
     other_result = serializers.IntegerField(
         source="other_result_id", allow_null=True, help_text="The result's id in the other run."
     )
+    muted = serializers.BooleanField(help_text="Its test or failure cluster is muted now.")
 
 
-_COUNTS = inline_serializer("CompareCounts", {k: serializers.IntegerField() for k in COMPARE_KINDS})
+_COUNTS = inline_serializer(
+    "CompareCounts",
+    {
+        **{k: serializers.IntegerField() for k in COMPARE_KINDS},
+        "muted": serializers.IntegerField(
+            help_text="Regressions left out because their test or cluster is muted."
+        ),
+    },
+)
 CompareAnswer = inline_serializer(
     "CompareAnswer",
     {
@@ -347,19 +378,24 @@ def _comparison(request: Request, run: TestRun, other: TestRun) -> Response:
         raise AssayError(
             f"Both names are the run {run.name}: compare it with another run.", code="same_run"
         )
-    counts = vars(browse.cached_compare_counts(run, other))
+    mutes = current_mutes()
+    counts = vars(browse.cached_compare_counts(run, other, mutes))
     answer = {"run": run.name, "other": other.name, "counts": counts, "limit": COMPARE_LIMIT}
     kind = request.query_params.get("kind") or None
     if kind is None:
         for k in COMPARE_KINDS:
-            rows = browse.compared_rows(run, other, k, limit=COMPARE_LIMIT) if counts[k] else []
+            rows = (
+                browse.compared_rows(run, other, k, limit=COMPARE_LIMIT, mutes=mutes)
+                if counts[k]
+                else []
+            )
             answer[k] = _rows(rows)
         return Response(answer)
     if kind not in COMPARE_KINDS:
         raise AssayError(f"kind={kind[:40]!r}: one of {', '.join(COMPARE_KINDS)}.", code="bad_kind")
     page, pages, links = _page(request, counts[kind], COMPARE_LIMIT)
     rows = browse.compared_rows(
-        run, other, kind, offset=(page - 1) * COMPARE_LIMIT, limit=COMPARE_LIMIT
+        run, other, kind, offset=(page - 1) * COMPARE_LIMIT, limit=COMPARE_LIMIT, mutes=mutes
     )
     answer.update(kind=kind, count=counts[kind], page=page, pages=pages, **links)
     answer["results"] = _rows(rows)
@@ -835,3 +871,219 @@ class FlakyTestViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             series=params.get("series") or params.get("prefix") or None,
             project=params.get("project") or None,
         )
+
+
+# --- triage ----------------------------------------------------------------------------------
+
+
+class TriageCommentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TriageComment
+        fields = ["id", "author", "at", "text"]
+
+
+class TriageSerializer(serializers.ModelSerializer):
+    project = serializers.CharField(source="project.name", allow_null=True, read_only=True)
+    target = serializers.SerializerMethodField(help_text="test or cluster")
+    muted_now = serializers.SerializerMethodField(
+        help_text="Muted and not past muted_until: left out of regressions, red counts, "
+        "flaky alerts and e-mails."
+    )
+    comments = TriageCommentSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Triage
+        fields = [
+            "id", "target", "project", "test_name", "host", "context", "fingerprint",
+            "defect_type", "ticket", "muted", "muted_until", "muted_now", "created_by",
+            "created_at", "updated_by", "updated_at", "comments",
+        ]  # fmt: skip
+
+    def get_target(self, triage: Triage) -> str:
+        return "cluster" if triage.is_cluster else "test"
+
+    def get_muted_now(self, triage: Triage) -> bool:
+        return triage.is_muted()
+
+
+class ClampedDateTimeField(serializers.DateTimeField):
+    """A time that may sit at the calendar's edge with an offset (9999-12-31T23:59:59-14:00):
+    kept as the last (or first) instant there is instead of overflowing into a 500."""
+
+    def enforce_timezone(self, value):
+        if timezone.is_aware(value):
+            try:
+                value.astimezone(UTC)
+            except OverflowError:
+                edge = datetime.max if value.year > 1 else datetime.min
+                return edge.replace(tzinfo=UTC)
+        return super().enforce_timezone(value)
+
+
+@extend_schema_field({"type": "string", "pattern": r"^\s*(https?://[\s\S]*)?$"})
+class TicketField(serializers.CharField):
+    """Empty, or an http(s) URL (services.triage checks the rest: bad_link)."""
+
+
+@extend_schema_field({"type": "string", "pattern": r"^([0-9a-f]{16})?$"})
+class FingerprintField(serializers.CharField):
+    pass
+
+
+@extend_schema_field({"type": "string", "pattern": r"\S", "maxLength": COMMENT_MAX})
+class CommentField(serializers.CharField):
+    pass
+
+
+def _triage_fields() -> dict:
+    return {
+        "defect_type": serializers.ChoiceField(
+            choices=DefectType.choices, required=False, help_text="Default: unchanged."
+        ),
+        "ticket": TicketField(
+            required=False, allow_blank=True, max_length=1000, help_text="The ticket's URL."
+        ),
+        "muted": serializers.BooleanField(required=False),
+        "muted_until": ClampedDateTimeField(
+            required=False,
+            allow_null=True,
+            help_text="A mute past this time is no mute. null: until unmuted.",
+        ),
+        "comment": serializers.CharField(
+            required=False, allow_blank=True, default="", max_length=COMMENT_MAX
+        ),
+    }
+
+
+class TriageChangeSerializer(StrictSerializer):
+    """PATCH: what to change; fields left out stay as they are."""
+
+    def get_fields(self):
+        return _triage_fields()
+
+
+class TriageSetSerializer(StrictSerializer):
+    """POST: the triage of a test (project and test_name; host and context blank for any) or
+    of a failure cluster (fingerprint alone), created or changed."""
+
+    def get_fields(self):
+        target = {
+            "project": serializers.CharField(
+                required=False, allow_blank=True, default="", max_length=200
+            ),
+            "test_name": serializers.CharField(
+                required=False, allow_blank=True, default="", max_length=1000, trim_whitespace=False
+            ),
+            "host": serializers.CharField(
+                required=False, allow_blank=True, default="", max_length=200, trim_whitespace=False
+            ),
+            "context": serializers.CharField(
+                required=False, allow_blank=True, default="", max_length=200, trim_whitespace=False
+            ),
+            "fingerprint": FingerprintField(
+                required=False, allow_blank=True, default="", help_text="A cluster's 16 hex digits."
+            ),
+        }
+        return {**target, **_triage_fields()}
+
+
+class TriageCommentFormSerializer(StrictSerializer):
+    text = CommentField(max_length=COMMENT_MAX)
+
+
+def _change(data: dict) -> TriageChange:
+    change = TriageChange(
+        defect_type=data.get("defect_type"),
+        ticket=data.get("ticket"),
+        muted=data.get("muted"),
+        comment=data.get("comment", ""),
+    )
+    if "muted_until" in data:
+        change.muted_until = data["muted_until"]
+    return change
+
+
+class TriageViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Triage of tests and failure clusters: defect type, ticket, mute (optionally until a
+    time) and comments. POST sets the triage of its target (creates it, or changes the one
+    there is); a muted test still records results and is left out of regressions, red counts,
+    flaky alerts and e-mails while the mute lasts."""
+
+    serializer_class = TriageSerializer
+    write_permissions = {"*": "triage"}
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        qs = Triage.objects.select_related("project").prefetch_related("comments")
+        if self.action != "list":
+            return qs
+        params = self.request.query_params
+        if params.get("muted") in ("true", "1"):
+            qs = qs.filter(pk__in=active_mutes().values("pk"))
+        defect_type = params.get("defect_type")
+        if defect_type:
+            if defect_type not in DefectType.values:
+                raise AssayError(
+                    f"defect_type={defect_type[:40]!r}: one of {', '.join(DefectType.values)}.",
+                    code="bad_defect_type",
+                )
+            qs = qs.filter(defect_type=defect_type)
+        for name in ("project", "test_name", "fingerprint"):
+            if params.get(name):
+                qs = qs.filter(**{"project__name" if name == "project" else name: params[name]})
+        return qs
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("muted", bool, description="true: only the active mutes."),
+            OpenApiParameter("defect_type", str, enum=DefectType.values),
+            OpenApiParameter("project", str),
+            OpenApiParameter("test_name", str),
+            OpenApiParameter("fingerprint", str),
+        ]
+    )
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        request=TriageSetSerializer,
+        responses={200: TriageSerializer, 201: TriageSerializer},
+    )
+    def create(self, request: Request) -> Response:
+        data = _validated(TriageSetSerializer, request)
+        target = target_of(
+            project=data["project"],
+            test_name=data["test_name"],
+            host=data["host"],
+            context=data["context"],
+            fingerprint=data["fingerprint"],
+        )
+        triage, created = set_triage(target, _change(data), who=request.user.get_username())
+        return Response(
+            TriageSerializer(self.get_queryset().get(pk=triage.pk)).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+    @extend_schema(request=TriageChangeSerializer, responses={200: TriageSerializer})
+    def partial_update(self, request: Request, pk: str) -> Response:
+        triage = self.get_object()
+        data = _validated(TriageChangeSerializer, request)
+        update_triage(triage, _change(data), who=request.user.get_username())
+        return Response(TriageSerializer(self.get_queryset().get(pk=triage.pk)).data)
+
+    def perform_destroy(self, instance: Triage) -> None:
+        delete_triage(instance)
+
+    @extend_schema(request=TriageCommentFormSerializer, responses={201: TriageCommentSerializer})
+    @action(detail=True, methods=["post"])
+    def comments(self, request: Request, pk: str) -> Response:
+        """Add a comment (its author is the caller)."""
+        triage = self.get_object()
+        data = _validated(TriageCommentFormSerializer, request)
+        comment = add_comment(triage, data["text"], who=request.user.get_username())
+        return Response(TriageCommentSerializer(comment).data, status=status.HTTP_201_CREATED)

@@ -308,3 +308,103 @@ class FlakinessJob(JobBase):
 
     class Meta(JobBase.Meta):
         indexes = [models.Index(fields=["series", "state"], name="flakinessjob_series_state")]
+
+
+class DefectType(models.TextChoices):
+    TO_INVESTIGATE = "to_investigate", "To investigate"
+    PRODUCT_BUG = "product_bug", "Product bug"
+    TEST_BUG = "test_bug", "Test bug"
+    INFRASTRUCTURE = "infrastructure", "Infrastructure"
+
+
+FINGERPRINT_RE = re.compile(r"^[0-9a-f]{16}$")
+
+
+class Triage(models.Model):
+    """What a person decided about a test (project + name, optionally one host and/or context;
+    blank means any) or a failure cluster (a fingerprint): its defect type, ticket, and
+    whether it is muted. A mute past `muted_until` is simply no mute: nothing lifts it.
+
+    A muted test still records results; it is left out of regressions, red counts, flaky
+    alerts and e-mails (results.selectors.triage)."""
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, null=True, blank=True, related_name="triages"
+    )
+    test_name = models.CharField(max_length=1000, blank=True)
+    host = models.CharField(max_length=200, blank=True, help_text="Blank: any host.")
+    context = models.CharField(max_length=200, blank=True, help_text="Blank: any context.")
+    fingerprint = models.CharField(
+        max_length=16, blank=True, help_text="A failure cluster instead of a test."
+    )
+    defect_type = models.CharField(
+        max_length=20, choices=DefectType.choices, default=DefectType.TO_INVESTIGATE
+    )
+    ticket = models.URLField(max_length=1000, blank=True)
+    muted = models.BooleanField(default=False)
+    muted_until = models.DateTimeField(
+        null=True, blank=True, help_text="Empty: muted until unmuted. Past: not muted."
+    )
+    created_by = models.CharField(max_length=150)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.CharField(max_length=150)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(fingerprint="", project__isnull=False) & ~Q(test_name="")
+                    | ~Q(fingerprint="")
+                    & Q(project__isnull=True, test_name="", host="", context="")
+                ),
+                name="triage_one_target",
+            ),
+            models.UniqueConstraint(
+                fields=["project", "test_name", "host", "context"],
+                condition=Q(fingerprint=""),
+                name="unique_triage_test",
+            ),
+            models.UniqueConstraint(
+                fields=["fingerprint"], condition=~Q(fingerprint=""), name="unique_triage_cluster"
+            ),
+        ]
+        # The mute lookups of results.selectors.triage: by test name, by fingerprint.
+        indexes = [
+            models.Index(fields=["test_name", "project"], name="triage_test"),
+            models.Index(fields=["muted", "muted_until"], name="triage_muted"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target_label}: {self.get_defect_type_display()}"
+
+    @property
+    def is_cluster(self) -> bool:
+        return bool(self.fingerprint)
+
+    @property
+    def target_label(self) -> str:
+        if self.fingerprint:
+            return f"cluster {self.fingerprint}"
+        narrowed = (("host", self.host), ("context", self.context))
+        where = " ".join(f"{k}={v}" for k, v in narrowed if v)
+        return f"{self.test_name}{f' ({where})' if where else ''}"
+
+    def is_muted(self, now=None) -> bool:
+        """Muted now: on, and not past its expiry."""
+        now = now or timezone.now()
+        return self.muted and (self.muted_until is None or self.muted_until > now)
+
+
+class TriageComment(models.Model):
+    triage = models.ForeignKey(Triage, on_delete=models.CASCADE, related_name="comments")
+    author = models.CharField(max_length=150)
+    at = models.DateTimeField(default=timezone.now)
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.author} at {self.at:%Y-%m-%d %H:%M}"

@@ -14,4 +14,7 @@ urlpatterns = [
     path("runs/<str:name>/compare/<str:other>/", views.compare_runs, name="compare"),
     path("results/<int:pk>/", views.test_page, name="result-detail"),
     path("results/<int:pk>/unexpect/", views.unexpect_result, name="result-unexpect"),
+    path("triage/", views.triage_list, name="triage-list"),
+    path("triage/set/", views.set_triage, name="triage-set"),
+    path("triage/<int:pk>/comments/", views.comment_triage, name="triage-comment"),
 ]

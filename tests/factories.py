@@ -80,7 +80,7 @@ def bulk_results(
     now = timezone.now()
     rows = [
         (run_obj.pk, project_id, host, "default", name_of(i), status_of(i), None, None, None,
-         "", "", "", 0, {}, {}, now)
+         "", "", "", 0, {}, {}, now, 0)
         for i in range(n)
     ]  # fmt: skip
     write_results(rows, upsert=False)

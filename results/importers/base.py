@@ -39,6 +39,7 @@ class ParsedResult:
     log: str = ""
     tda: dict[str, str] = field(default_factory=dict)  # test definition attributes
     tra: dict[str, str] = field(default_factory=dict)  # test result attributes
+    retries: int = 0  # failed attempts before this, the final one (JUnit reruns)
 
 
 class ParseError(ValueError):

@@ -445,17 +445,25 @@ def _finish(h: _Handlers, flavour: str, filename: str) -> tuple[list[ParsedResul
     runner = TEST_RUNNERS[flavour]
     results: list[ParsedResult] = []
     warnings: list[str] = []
-    by_identity: dict[tuple, ParsedResult] = {}
+    by_identity: dict[tuple, int] = {}  # -> its index in results
     for result, naming in zip(h.results, h.naming, strict=True):
         result.test_name = _test_name(naming, flavour)
         if not result.test_name:
             raise ParseError(filename, naming.line, "<testcase> with an empty name")
         result.test_runner = runner
         key = identity(result)
-        earlier = by_identity.get(key)
+        index = by_identity.get(key)
+        earlier = None if index is None else results[index]
         if earlier is None:
-            by_identity[key] = result
+            by_identity[key] = len(results)
             results.append(result)
+        elif runner == "pytest" and _is_rerun_attempt(earlier, result):
+            # pytest-rerunfailures: pytest's junitxml writes nothing of a rerun report, so
+            # each failed attempt is an empty <testcase> before the final one.
+            result.retries = earlier.retries + 1
+            result.duration = (earlier.duration or 0.0) + (result.duration or 0.0)
+            result.start_time = earlier.start_time or result.start_time
+            results[index] = result
         else:
             _merge(earlier, result)
             warnings.append(
@@ -612,7 +620,19 @@ def _case_result(case: _Node, flavour: str) -> ParsedResult:
         log="\n\n".join(sections),
         tda=tda,
         tra=tra,
+        # Surefire: one element per failed attempt before the final one (flaky* when the
+        # final one passed, rerun* when it failed too).
+        retries=len(reruns),
     )
+
+
+def _is_rerun_attempt(earlier: ParsedResult, later: ParsedResult) -> bool:
+    """An empty passing <testcase> followed by another of the same test: a rerun, unless the
+    later one is pytest's own record of a teardown error (kept by _merge)."""
+    if earlier.status != "P" or earlier.log or earlier.tra:
+        return False
+    message = later.tra.get("message") or getattr(later, "message", "") or ""
+    return not message.startswith("failed on teardown")
 
 
 def _merge(into: ParsedResult, other: ParsedResult) -> None:

@@ -22,6 +22,7 @@ from results.models import TestResult, TestRun
 from results.selectors.compare import CompareCounts, compare_counts, compare_rows
 from results.selectors.runs import live_runs
 from results.selectors.tree import Node, tree_level
+from results.selectors.triage import Mutes, current_mutes, with_muted
 
 CACHE_SECONDS = 3600
 SEPARATORS = (".", "/")
@@ -48,12 +49,16 @@ def cached_tree_level(run: TestRun, prefix: str = "", other: TestRun | None = No
     return nodes
 
 
-def cached_compare_counts(run: TestRun, other: TestRun) -> CompareCounts:
-    """compare_counts(), remembered until either run is written to again."""
-    key = _cache_key("compare", _run_key(run), _run_key(other))
+def cached_compare_counts(
+    run: TestRun, other: TestRun, mutes: Mutes | None = None
+) -> CompareCounts:
+    """compare_counts(), remembered until either run is written to again or the active mutes
+    change (muting a test changes the regressions at once)."""
+    mutes = mutes if mutes is not None else current_mutes()
+    key = _cache_key("compare", _run_key(run), _run_key(other), mutes.key)
     counts = cache.get(key)
     if counts is None:
-        counts = compare_counts(run, other)
+        counts = compare_counts(run, other, mutes)
         cache.set(key, counts, CACHE_SECONDS)
     return counts
 
@@ -130,35 +135,68 @@ class ComparedRow:
     status: str | None  # status in this run (None: not there)
     result_id: int | None  # the result in this run
     other_result_id: int | None  # the result in the other run
+    muted: bool = False  # its test or cluster is muted now
 
 
 def compared_rows(
-    run: TestRun, other: TestRun, kind: str, *, offset: int = 0, limit: int = 200
+    run: TestRun,
+    other: TestRun,
+    kind: str,
+    *,
+    offset: int = 0,
+    limit: int = 200,
+    mutes: Mutes | None = None,
 ) -> list[ComparedRow]:
     """One page of compare_rows() with the results on both sides, remembered until either
     run is written to again (new and vanished tests take a scan of a whole run to find)."""
-    key = _cache_key("rows", _run_key(run), _run_key(other), kind, str(offset), str(limit))
+    mutes = mutes if mutes is not None else current_mutes()
+    key = _cache_key(
+        "rows", _run_key(run), _run_key(other), mutes.key, kind, str(offset), str(limit)
+    )
     rows = cache.get(key)
     if rows is None:
-        rows = _compared_rows(run, other, kind, offset, limit)
+        rows = _compared_rows(run, other, kind, offset, limit, mutes)
         cache.set(key, rows, CACHE_SECONDS)
     return rows
 
 
 def _compared_rows(
-    run: TestRun, other: TestRun, kind: str, offset: int, limit: int
+    run: TestRun, other: TestRun, kind: str, offset: int, limit: int, mutes: Mutes
 ) -> list[ComparedRow]:
     # One more query, for the page only, finds the other run's results of regressions and
     # fixes.
-    page = list(compare_rows(run, other, kind)[offset : offset + limit])
+    qs = compare_rows(run, other, kind)
+    if mutes.active:
+        qs = with_muted(qs, mutes.now)
+    page = list(qs[offset : offset + limit])
     if kind == "vanished":
         return [
-            ComparedRow(r.test_name, r.project.name, r.host, r.context, r.status, None, None, r.pk)
+            ComparedRow(
+                r.test_name,
+                r.project.name,
+                r.host,
+                r.context,
+                r.status,
+                None,
+                None,
+                r.pk,
+                getattr(r, "muted", False),
+            )  # fmt: skip
             for r in page
         ]
     if kind == "new":
         return [
-            ComparedRow(r.test_name, r.project.name, r.host, r.context, None, r.status, r.pk, None)
+            ComparedRow(
+                r.test_name,
+                r.project.name,
+                r.host,
+                r.context,
+                None,
+                r.status,
+                r.pk,
+                None,
+                getattr(r, "muted", False),
+            )  # fmt: skip
             for r in page
         ]
     theirs = {}
@@ -177,15 +215,16 @@ def _compared_rows(
             r.status,
             r.pk,
             theirs.get((r.test_name, r.project_id, r.host, r.context)),
+            getattr(r, "muted", False),
         )
         for r in page
     ]
 
 
 def missing_results(run: TestRun) -> QuerySet[TestResult]:
-    """The run's M records in name order, without logs."""
+    """The run's M records in name order, without logs, each marked `muted` or not."""
     return (
-        TestResult.objects.filter(run=run, status="M")
+        with_muted(TestResult.objects.filter(run=run, status="M"))
         .select_related("project")
         .defer("log")
         .order_by("test_name", "project__name", "host", "context")

@@ -1,4 +1,5 @@
-"""Comparing two runs: regressions, fixes, new and vanished tests.
+"""Comparing two runs: regressions, fixes, new and vanished tests (muted tests are no
+regression: results.selectors.triage).
 
 Pandokia's "compare with the previous day", plus what SQUAD's and ReportPortal's users ask for:
 tests that did not run count too (M, or absent altogether). Everything is counted in SQL: one
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from django.db.models import CharField, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
 
 from results.models import TestResult, TestRun
+from results.selectors.triage import Mutes, current_mutes, muted_q
 
 BAD = ("F", "E", "M")
 KINDS = ("regressions", "fixes", "new", "vanished")
@@ -63,17 +65,20 @@ class CompareCounts:
     fixes: int
     new: int
     vanished: int
+    muted: int = 0  # regressions left out because their test or cluster is muted
 
 
-def compare_counts(run: TestRun, other: TestRun) -> CompareCounts:
+def compare_counts(run: TestRun, other: TestRun, mutes: Mutes | None = None) -> CompareCounts:
     """Three index-driven queries whatever the runs' sizes: regressions from this run's bad
     results, fixes from the other run's bad results (both few), and the tests the two runs
     share; new and vanished follow from the runs' cached totals."""
-    regressions = (
-        TestResult.objects.filter(run=run, status__in=BAD)
-        .filter(Exists(_same_test(other).filter(status="P")))
-        .count()
+    # Muted tests still fail, but are no regression: they are counted apart.
+    regressed = TestResult.objects.filter(run=run, status__in=BAD).filter(
+        Exists(_same_test(other).filter(status="P"))
     )
+    mutes = mutes if mutes is not None else current_mutes()
+    muted = regressed.filter(muted_q(mutes.now)).count() if mutes.active else 0
+    regressions = regressed.count() - muted
     fixes = (
         TestResult.objects.filter(run=other, status__in=BAD)
         .filter(Exists(_same_test(run).filter(status="P")))
@@ -85,6 +90,7 @@ def compare_counts(run: TestRun, other: TestRun) -> CompareCounts:
         fixes=fixes,
         new=run.total - shared,
         vanished=other.total - shared,
+        muted=muted,
     )
 
 
@@ -108,7 +114,7 @@ def compare_rows(run: TestRun, other: TestRun, kind: str) -> QuerySet[TestResult
     else:
         qs = with_before(run, other)
         if kind == "regressions":
-            qs = qs.filter(before="P", status__in=BAD)
+            qs = qs.filter(before="P", status__in=BAD).exclude(muted_q())
         elif kind == "fixes":
             qs = qs.filter(before__in=BAD, status="P")
         else:

@@ -16,6 +16,7 @@ from results.models import STATUS_LABELS, STATUS_ORDER, FlakyTest, TestResult, T
 from results.selectors.browse import cached_compare_counts
 from results.selectors.compare import CompareCounts, previous_run
 from results.selectors.runs import live_runs
+from results.selectors.triage import current_mutes, unmuted
 
 HISTORY_MAX_RUNS = 100
 # A pattern with a * inside is matched name by name (the index only narrows to its literal
@@ -101,9 +102,15 @@ def result_history(result: TestResult, n: int | None = None) -> History:
 # --- flaky tests -----------------------------------------------------------------------------
 
 
-def flaky_tests(*, series: str | None = None, project: str | None = None) -> QuerySet[FlakyTest]:
-    """Flaky tests, most flips first (results.services.flaky keeps the table)."""
+def flaky_tests(
+    *, series: str | None = None, project: str | None = None, muted: bool = False
+) -> QuerySet[FlakyTest]:
+    """Flaky tests, most flips first (results.services.flaky keeps the table). Muted tests
+    (or tests whose latest result's cluster is muted) are left out unless `muted`: a
+    quarantined test raises no flaky alert."""
     qs = FlakyTest.objects.select_related("project", "window_end")
+    if not muted:
+        qs = unmuted(qs, fingerprint="last_result__fingerprint")
     if series:
         qs = qs.filter(series=series)
     if project:
@@ -276,6 +283,7 @@ def prefix_summaries() -> list[PrefixSummary]:
     index-driven counts: 0.07 s on SQLite, 0.3 s on PostgreSQL for 100,000 results, once per
     import thanks to the cache) and its flakiest tests."""
     summaries = []
+    mutes = current_mutes()  # once for every prefix's comparison
     for prefix in settings.ASSAY_RECURRING_PREFIXES:
         latest = (
             live_runs().filter(prefix=prefix, run_date__isnull=False).order_by("-run_date").first()
@@ -285,7 +293,7 @@ def prefix_summaries() -> list[PrefixSummary]:
             summary.previous = previous_run(latest)
             if summary.previous is not None:
                 # Shared with the run and compare pages, kept until either run changes.
-                summary.compare = cached_compare_counts(latest, summary.previous)
+                summary.compare = cached_compare_counts(latest, summary.previous, mutes)
             summary.flakiest = list(flaky_tests(series=prefix)[:TOP_FLAKY])
         summaries.append(summary)
     return summaries

@@ -12,6 +12,7 @@ from django.db.models.fields.json import KeyTransform
 from core.exceptions import AssayError
 from results.models import ATTRIBUTE_KEY_RE, ExpectedTest, RunImport, TestResult, TestRun
 from results.selectors.names import name_startswith
+from results.selectors.triage import Mutes, current_mutes, with_muted
 
 COMMIT_MAX = "\U0010ffff"  # sorts after every character: [c, c + COMMIT_MAX) holds c's commits
 
@@ -85,9 +86,14 @@ def run_results(
     project: str | None = None,
     name_prefix: str | None = None,
     with_log: bool = False,
+    mutes: Mutes | None = None,
 ) -> QuerySet[TestResult]:
-    """A run's results in test-name order; the log column is left out unless asked for."""
+    """A run's results in test-name order; the log column is left out unless asked for. While
+    anything is muted, each row says whether it is (`muted`)."""
     qs = TestResult.objects.filter(run=run).select_related("project")
+    mutes = mutes if mutes is not None else current_mutes()
+    if mutes.active:
+        qs = with_muted(qs, mutes.now)
     if not with_log:
         qs = qs.defer("log")
     if status:

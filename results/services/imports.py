@@ -281,6 +281,9 @@ def _project_ids(names: set[str]) -> dict[str, int]:
     return existing
 
 
+RETRIES_MAX = 32767  # a PositiveSmallIntegerField holds this much on every database
+
+
 def _write_run(
     run: TestRun,
     created: bool,
@@ -328,6 +331,7 @@ def _write_run(
                 item.tda,
                 item.tra,
                 now,
+                min(item.retries, RETRIES_MAX),
             )  # fmt: skip
         )
     summary.new = summary.imported - summary.reimported - summary.replaced_missing

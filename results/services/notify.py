@@ -2,7 +2,8 @@
 
 Each address gets one e-mail per run: the contacts that share an address are merged, one
 section per project, listing the F, E and M results under that address's prefixes of the
-project (a test under two of its prefixes is listed once).
+project (a test under two of its prefixes is listed once). Muted tests and clusters
+(results.selectors.triage) are left out: a quarantined test e-mails nobody.
 
 Reading is a fixed number of queries whatever the number of contacts: the contacts, the run's
 F/E/M results of their projects (no logs), the first lines of the logs a "full" e-mail shows
@@ -39,6 +40,7 @@ from django.utils import timezone
 
 from core.exceptions import AssayError
 from results.models import STATUS_LABELS, Announcement, Contact, TestResult, TestRun
+from results.selectors.triage import unmuted
 from results.services.runs import get_run, parse_recurring
 
 log = logging.getLogger(__name__)
@@ -253,7 +255,12 @@ def build_messages(run: TestRun) -> tuple[list[Message], list[str], int]:
     by_project: dict[int, list[_Row]] = defaultdict(list)
     fields = ("id", "project_id", "test_name", "status", "host", "context")
     for pk, project_id, *rest in (
-        TestResult.objects.filter(run=run, status__in=REPORTED, project_id__in=list(project_names))
+        # Muted tests (and muted clusters) are quarantined: nobody is e-mailed about them.
+        unmuted(
+            TestResult.objects.filter(
+                run=run, status__in=REPORTED, project_id__in=list(project_names)
+            )
+        )
         .order_by()
         .values_list(*fields)
     ):

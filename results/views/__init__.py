@@ -4,14 +4,18 @@ from results.views.compare import compare_runs, unexpect_result
 from results.views.dashboard import dashboard
 from results.views.history import flaky_list, search, test_page
 from results.views.runs import run_detail, run_list
+from results.views.triage import comment_triage, set_triage, triage_list
 
 __all__ = [
+    "comment_triage",
     "compare_runs",
     "dashboard",
     "flaky_list",
     "run_detail",
     "run_list",
     "search",
+    "set_triage",
     "test_page",
+    "triage_list",
     "unexpect_result",
 ]

@@ -19,6 +19,7 @@ from core.exceptions import AssayError
 from results.models import STATUS_LABELS, TestResult, TestRun
 from results.selectors import browse
 from results.selectors.compare import previous_run
+from results.selectors.triage import current_mutes
 from results.services.expected import unexpect
 from results.views.runs import RESULTS_PER_PAGE, KnownCountPaginator, resolve_or_404
 
@@ -94,9 +95,11 @@ def compare_runs(request: HttpRequest, name: str, other: str | None = None) -> H
     if other_run.pk == run.pk:
         return _refuse(request, run, f"That is {run.name} itself: pick another run.", 400)
 
-    counts = browse.cached_compare_counts(run, other_run)
+    mutes = current_mutes()
+    counts = browse.cached_compare_counts(run, other_run, mutes)
     missing = run.status_counts.get("M", 0)
-    sizes = {**vars(counts), "missing": missing}
+    sizes = {k: getattr(counts, k) for k, _, _ in KINDS if k != "missing"}
+    sizes["missing"] = missing
     kind = request.GET.get("kind", "regressions")
     if kind not in sizes:
         kind = "regressions"
@@ -106,7 +109,7 @@ def compare_runs(request: HttpRequest, name: str, other: str | None = None) -> H
         rows = LazyRows(
             sizes[kind],
             lambda offset, limit: browse.compared_rows(
-                run, other_run, kind, offset=offset, limit=limit
+                run, other_run, kind, offset=offset, limit=limit, mutes=mutes
             ),
         )
         paginator = KnownCountPaginator(rows, RESULTS_PER_PAGE, sizes[kind])
@@ -128,6 +131,7 @@ def compare_runs(request: HttpRequest, name: str, other: str | None = None) -> H
             "swap_url": _compare_url(other_run.name, run.name, urlencode({"kind": kind})),
             "run_choices": browse.recent_run_names(run),
             "can_unexpect": roles.has_permission(request.user, "triage"),
+            "muted_regressions": counts.muted,
         },
     )
 

@@ -13,7 +13,9 @@ from core.exceptions import AssayError
 from core.pagination import CappedPaginator
 from results.models import STATUS_LABELS, STATUS_LETTERS, TestResult
 from results.selectors import history
+from results.selectors.triage import triages_of_result
 from results.services.runs import get_run
+from results.views.triage import triage_panel
 
 FLAKY_PER_PAGE = 100
 SEARCH_PER_PAGE = 100
@@ -27,6 +29,15 @@ def test_page(request: HttpRequest, pk: int) -> HttpResponse:
         TestResult.objects.select_related("run", "project"), pk=pk, run__deleted_at__isnull=True
     )
     n = history.history_runs(request.GET.get("n"))
+    triages = triages_of_result(result)
+    test_panel = triage_panel(
+        request,
+        project=result.project.name,
+        project_id=result.project_id,
+        test_name=result.test_name,
+        narrow={"host": result.host, "context": result.context},
+        known=triages,
+    )
     return render(
         request,
         "results/result_detail.html",
@@ -39,6 +50,19 @@ def test_page(request: HttpRequest, pk: int) -> HttpResponse:
             "history_choices": sorted({settings.ASSAY_HISTORY_RUNS, 30, history.HISTORY_MAX_RUNS}),
             "flaky": history.flaky_entry(result),
             "labels": STATUS_LABELS,
+            "muted": any(t.is_muted() for t in triages),
+            # The panel of the test on any host and context; narrower triages are listed.
+            "test_triage": test_panel,
+            "other_triages": [
+                t
+                for t in triages
+                if not t.is_cluster and t.pk != getattr(test_panel["triage"], "pk", None)
+            ],
+            "cluster_triage": (
+                triage_panel(request, fingerprint=result.fingerprint, known=triages)
+                if result.fingerprint
+                else None
+            ),
         },
     )
 

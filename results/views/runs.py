@@ -17,6 +17,7 @@ from results import selectors
 from results.models import STATUS_LABELS, STATUS_LETTERS, STATUS_ORDER, TestResult, TestRun
 from results.selectors import browse
 from results.selectors.compare import next_run, previous_run
+from results.selectors.triage import current_mutes, muted_counts, muted_names
 from results.services.runs import get_run, resolve_run_name
 
 RUNS_PER_PAGE = 50
@@ -54,7 +55,12 @@ def run_list(request: HttpRequest) -> HttpResponse:
     runs = selectors.filter_runs(runs, wanted)
     page = Paginator(runs, RUNS_PER_PAGE).get_page(request.GET.get("page"))
     columns = _status_columns([run.status_counts for run in page])
-    rows = [(run, [(s, run.status_counts.get(s, 0)) for s in columns]) for run in page]
+    # The raw counts stay as imported; the muted part of F, E and M is said beside them.
+    muted = muted_counts(run.pk for run in page)
+    rows = [
+        (run, [(s, run.status_counts.get(s, 0), muted.get(run.pk, {}).get(s, 0)) for s in columns])
+        for run in page
+    ]
     return render(
         request,
         "results/run_list.html",
@@ -129,8 +135,9 @@ def _signed(n: int) -> str:
     return f"+{n}" if n > 0 else f"\u2212{-n}" if n < 0 else ""
 
 
-def _tree_rows(nodes, columns: list[str], links, keep: dict) -> list[dict]:
-    """What each row of the tree shows: its link, counts, changes and bar."""
+def _tree_rows(nodes, columns: list[str], links, keep: dict, muted: set[str]) -> list[dict]:
+    """What each row of the tree shows: its link, counts, changes and bar, and whether a
+    leaf's test is muted."""
     rows = []
     for node in nodes:
         if node.is_leaf:
@@ -161,6 +168,7 @@ def _tree_rows(nodes, columns: list[str], links, keep: dict) -> list[dict]:
                 "total_delta": _signed(sum(node.delta.values())),
                 "bar": bar,
                 "gone": total == 0,
+                "muted": node.is_leaf and node.path in muted,
             }
         )
     return rows
@@ -185,13 +193,19 @@ def run_detail(request: HttpRequest, name: str) -> HttpResponse:
     nodes = browse.nodes_under(browse.cached_tree_level(run, level, other), prefix)
     node_page = Paginator(nodes, TREE_NODES_PER_PAGE).get_page(request.GET.get("tpage"))
     links = browse.leaf_links(run, other, node_page.object_list)
+    leaves = [node.path for node in node_page.object_list if node.is_leaf and node.total]
+    mutes = current_mutes()  # once for the page's three lists
+    muted = muted_names(run.pk, leaves, mutes)
+    muted_here = muted_counts([run.pk], mutes).get(run.pk, {})
     columns = _status_columns([run.status_counts, other.status_counts if other else {}])
 
     # Below the tree: the results themselves, for a status filter or a starts-with filter
     # that stops inside a name (a leaf with several results lands here).
     page = None
     if status or (prefix and not prefix.endswith(browse.SEPARATORS)):
-        qs = selectors.run_results(run, status=status or None, name_prefix=prefix or None)
+        qs = selectors.run_results(
+            run, status=status or None, name_prefix=prefix or None, mutes=mutes
+        )
         count = browse.count_under(nodes, status)
         page = KnownCountPaginator(qs, RESULTS_PER_PAGE, count).get_page(request.GET.get("page"))
     imports, imports_total = selectors.run_imports(run, IMPORTS_SHOWN)
@@ -211,7 +225,7 @@ def run_detail(request: HttpRequest, name: str) -> HttpResponse:
             "crumbs": [(seg, _query(prefix=path, **keep)) for seg, path in crumbs],
             "root_query": _query(**keep),
             "column_labels": [(s, STATUS_LABELS.get(s, s)) for s in columns],
-            "tree": _tree_rows(node_page.object_list, columns, links, keep),
+            "tree": _tree_rows(node_page.object_list, columns, links, keep, muted),
             "node_page": node_page,
             "page": page,
             "groups": _group_by_parent(page.object_list) if page else [],
@@ -222,6 +236,7 @@ def run_detail(request: HttpRequest, name: str) -> HttpResponse:
                     STATUS_LABELS.get(s, s),
                     run.status_counts.get(s, 0),
                     _query(prefix=prefix, status=s, compare=keep.get("compare")),
+                    muted_here.get(s, 0),
                 )
                 for s in columns
             ],

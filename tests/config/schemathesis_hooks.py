@@ -6,10 +6,10 @@ import schemathesis
 # A well-formed request may name a thing that does not exist (an engine, a gated project, an
 # expected-test class), break a rule between fields no schema states (a run compared with
 # itself, a differential run without a reference, two time budgets, a known group without a
-# link, a merge of one group, a build that ends before it starts), or hold a language of its
-# own (a URL, a datagen spec, a query profile, a result file, a calendar date): the API
-# refuses it with a 400 and one of these codes. Every other
-# 400 to a schema-valid request is a bug.
+# link, a merge of one group, a build that ends before it starts, a triage naming both a test
+# and a cluster or neither), or hold a language of its own (a URL, a datagen spec, a query
+# profile, a result file, a calendar date): the API refuses it with a 400 and one of these
+# codes. Every other 400 to a schema-valid request is a bug.
 REFUSALS_OF_WELL_FORMED_REQUESTS = {
     "engine_not_found",
     "unknown_project",
@@ -19,6 +19,7 @@ REFUSALS_OF_WELL_FORMED_REQUESTS = {
     "budget_twice",
     "link_required",
     "merge_needs_two",
+    "bad_target",
     "bad_link",
     "bad_spec",
     "bad_profile",

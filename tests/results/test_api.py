@@ -798,3 +798,153 @@ def test_bad_build_values_are_refused_and_nothing_is_written(token_client, field
     assert resp.status_code == 400, resp.content
     assert resp.json()["error"] == code
     assert not TestRun.objects.exists() and not TestResult.objects.exists()
+
+
+# --- triage: a muted test in the next build -------------------------------------------------
+
+GREEN = JUNIT.replace(b'<failure message="assert 1 == 2">\nassert 1 == 2</failure>', b"").replace(
+    b'<error message="boom">trace</error>\n', b""
+)
+MUTED_TEST = "tests.test_a.test_fail"
+
+
+def _build(token_client, name: str, data: bytes) -> None:
+    answer = token_client.post(
+        "/api/v1/imports/", {"file": upload("r.xml", data), "run": name, "project": "db"},
+        format="multipart",
+    )  # fmt: skip
+    assert answer.status_code == 201, answer.content
+
+
+def _regressions(client, run: str = "daily_2026-11-02") -> tuple[set[str], dict]:
+    body = client.get(f"/api/v1/runs/{run}/compare/daily_2026-11-01/").json()
+    return {row["test_name"] for row in body["regressions"]}, body["counts"]
+
+
+def test_a_test_muted_by_a_triager_is_no_regression_of_the_next_build(
+    token_client, triager_client, smtp
+):
+    from results.services.notify import notify_run
+    from tests.results.mail import contact, plain_of
+
+    _build(token_client, "daily_2026-11-01", GREEN)
+    _build(token_client, "daily_2026-11-02", JUNIT)
+    assert _regressions(token_client)[0] == {MUTED_TEST, "tests.test_b.test_err"}
+
+    answer = triager_client.post(
+        "/api/v1/triage/",
+        {"project": "db", "test_name": MUTED_TEST, "defect_type": "product_bug",
+         "ticket": "https://bugs.example.org/123", "muted": True, "comment": "known, BUG-123"},
+        format="json",
+    )  # fmt: skip
+    assert answer.status_code == 201, answer.content
+    triage = answer.json()
+    assert triage["muted_now"] is True and triage["target"] == "test"
+    assert triage["created_by"] == "triager"
+    assert [c["text"] for c in triage["comments"]] == ["known, BUG-123"]
+
+    # The compare API (cached before the mute) leaves it out at once, and says so.
+    names, counts = _regressions(token_client)
+    assert names == {"tests.test_b.test_err"} and counts["regressions"] == 1
+    assert counts["muted"] == 1
+
+    # Pages: the run list and the run page keep the raw count and say what is muted.
+    client = Client()
+    assert "(1 muted)" in client.get("/runs/").content.decode()
+    page = client.get("/runs/daily_2026-11-02/?status=F").content.decode()
+    assert "(1 muted)" in page and 'class="tag mute"' in page
+    compare = client.get("/runs/daily_2026-11-02/compare/daily_2026-11-01/").content.decode()
+    assert MUTED_TEST not in compare and "1 muted test left out" in compare
+
+    # E-mail: the contact hears of the error only.
+    contact("db", "", "dev@example.com")
+    summary = notify_run(TestRun.objects.get(name="daily_2026-11-02"))
+    text = plain_of(smtp.to("dev@example.com"))
+    assert "tests.test_b.test_err" in text and MUTED_TEST not in text
+    assert summary.messages[0].tests == 1
+
+    # The mute expires: the test counts again, without any job.
+    patch = triager_client.patch(
+        f"/api/v1/triage/{triage['id']}/", {"muted_until": "2020-01-01T00:00:00Z"}, format="json"
+    )
+    assert patch.status_code == 200 and patch.json()["muted_now"] is False
+    names, counts = _regressions(token_client)
+    assert MUTED_TEST in names and counts["muted"] == 0
+    assert "muted)" not in client.get("/runs/").content.decode()
+
+
+def test_a_muted_cluster_mutes_every_result_of_its_fingerprint(token_client, triager_client):
+    _build(token_client, "daily_2026-11-01", GREEN)
+    _build(token_client, "daily_2026-11-02", JUNIT)
+    # The clusters helper fills fingerprints at import; here one is set by hand.
+    failed = TestResult.objects.filter(test_name=MUTED_TEST, status="F")
+    failed.update(fingerprint="0123456789abcdef")
+    answer = triager_client.post(
+        "/api/v1/triage/", {"fingerprint": "0123456789abcdef", "muted": True}, format="json"
+    )
+    assert answer.status_code == 201, answer.content
+    assert answer.json()["target"] == "cluster"
+    names, counts = _regressions(token_client)
+    assert names == {"tests.test_b.test_err"} and counts["muted"] == 1
+
+
+def test_setting_a_triage_again_changes_it_and_comments_accumulate(triager_client):
+    factories.project("db")
+    body = {"project": "db", "test_name": "t.x", "muted": True}
+    first = triager_client.post("/api/v1/triage/", body, format="json")
+    again = triager_client.post(
+        "/api/v1/triage/", {**body, "defect_type": "infrastructure", "comment": "flaky runner"},
+        format="json",
+    )  # fmt: skip
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
+    assert again.json()["defect_type"] == "infrastructure" and again.json()["muted"] is True
+    pk = first.json()["id"]
+    comment = triager_client.post(f"/api/v1/triage/{pk}/comments/", {"text": "ticket filed"})
+    assert comment.status_code == 201 and comment.json()["author"] == "triager"
+    listed = triager_client.get("/api/v1/triage/?muted=true").json()["results"]
+    assert [t["id"] for t in listed] == [pk]
+    assert [c["text"] for c in listed[0]["comments"]] == ["flaky runner", "ticket filed"]
+    assert triager_client.delete(f"/api/v1/triage/{pk}/").status_code == 204
+    assert triager_client.get("/api/v1/triage/").json()["results"] == []
+
+
+@pytest.mark.parametrize(
+    "body, code",
+    [
+        ({"project": "nope", "test_name": "t.x"}, "unknown_project"),
+        ({"project": "db"}, "bad_target"),
+        ({"project": "db", "test_name": "t.x", "fingerprint": "0123456789abcdef"}, "bad_target"),
+        ({"fingerprint": "xyz"}, "bad_fingerprint"),
+        ({"project": "db", "test_name": "t.x", "ticket": "ftp://x"}, "bad_link"),
+        ({"project": "db", "test_name": "t.x", "defect_type": "bad"}, "invalid"),
+        ({"project": "db", "test_name": "t.x", "muted_until": "soon"}, "invalid"),
+        ({"project": "db", "test_name": "t.x", "colour": "red"}, "unknown_field"),
+    ],
+)
+def test_bad_triage_input_is_a_clear_400(triager_client, body, code):
+    factories.project("db")
+    answer = triager_client.post("/api/v1/triage/", body, format="json")
+    assert answer.status_code == 400, answer.content
+    assert answer.json()["error"] == code and answer.json()["detail"]
+
+
+def test_a_mute_until_the_calendars_edge_is_kept_not_a_500(triager_client):
+    factories.project("db")
+    answer = triager_client.post(
+        "/api/v1/triage/",
+        {"project": "db", "test_name": "t.x", "muted": True,
+         "muted_until": "9999-12-31T23:59:59-14:00"},
+        format="json",
+    )  # fmt: skip
+    assert answer.status_code == 201, answer.content
+    assert answer.json()["muted_now"] is True
+
+
+def test_anonymous_and_ci_cannot_triage(api_client, token_client):
+    factories.project("db")
+    body = {"project": "db", "test_name": "t.x", "muted": True}
+    assert api_client.post("/api/v1/triage/", body, format="json").status_code in (401, 403)
+    refused = token_client.post("/api/v1/triage/", body, format="json")
+    assert refused.status_code == 403 and "triage" in refused.json()["detail"]
+    assert api_client.get("/api/v1/triage/").status_code == 200  # reading is public

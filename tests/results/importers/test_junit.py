@@ -178,6 +178,50 @@ def test_surefire_with_reruns_and_flakes():
     assert results["createsOrder"].log == ""
 
 
+def test_surefire_reruns_fill_retries():
+    """retries: failed attempts before the final one. A flaky pass (flakyFailure/flakyError)
+    passed on retry; a failure whose reruns failed too is F with its reruns counted."""
+    prefix = "com.example.store.OrderServiceTest."
+    retries = {
+        r.test_name.removeprefix(prefix): (r.status, r.retries)
+        for r in parse_sample("surefire.xml").results
+    }
+    assert retries["reservesStock"] == ("P", 2)  # passed on retry
+    assert retries["appliesDiscount"] == ("F", 2)
+    assert retries["cancelsOrder"] == ("E", 1)
+    assert retries["createsOrder"] == ("P", 0)
+
+
+# pytest-rerunfailures: pytest's junitxml ignores the "rerun" reports, so each rerun attempt
+# leaves an empty <testcase> of the same name before the final one (issue #170 of
+# pytest-rerunfailures; since 16.6.1 one record per attempt).
+RERUNFAILURES = b"""<?xml version="1.0" encoding="utf-8"?>
+<testsuites><testsuite name="pytest" errors="1" failures="1" skipped="0" tests="7" time="0.3"
+ timestamp="2026-11-01T10:00:00" hostname="ci-7">
+<testcase classname="tests.test_net" name="test_flaky" time="0.01"/>
+<testcase classname="tests.test_net" name="test_flaky" time="0.01"/>
+<testcase classname="tests.test_net" name="test_broken" time="0.01"/>
+<testcase classname="tests.test_net" name="test_broken" time="0.01"/>
+<testcase classname="tests.test_net" name="test_broken" time="0.01"><failure
+ message="assert 1 == 2">assert 1 == 2</failure></testcase>
+<testcase classname="tests.test_net" name="test_teardown" time="0.01"/>
+<testcase classname="tests.test_net" name="test_teardown" time="0.00"><error
+ message="failed on teardown with &quot;OSError: busy&quot;">OSError: busy</error></testcase>
+<testcase classname="tests.test_net" name="test_once" time="0.01"/>
+</testsuite></testsuites>"""
+
+
+def test_pytest_rerunfailures_repeated_testcases_are_reruns():
+    parsed = parse_junit(RERUNFAILURES, "reruns.xml")
+    got = {r.test_name.rsplit(".", 1)[1]: (r.status, r.retries) for r in parsed.results}
+    assert got == {
+        "test_flaky": ("P", 1),  # failed once, passed on the rerun
+        "test_broken": ("F", 2),  # failed, and failed both reruns
+        "test_teardown": ("E", 0),  # pytest's own second record for a teardown error
+        "test_once": ("P", 0),
+    }
+
+
 # -- CTest ----------------------------------------------------------------------------------
 
 

@@ -36,12 +36,14 @@ def test_cached_counts_are_reused_until_a_run_changes(two_days, django_assert_nu
     from django.core.cache import cache
 
     from results.selectors.browse import cached_compare_counts
+    from results.selectors.triage import current_mutes
 
     cache.clear()
     now, before = two_days
     assert cached_compare_counts(now, before).regressions == 2
+    mutes = current_mutes()  # a page reads the active mutes once (they are in the key)
     with django_assert_num_queries(0):
-        assert cached_compare_counts(now, before).regressions == 2
+        assert cached_compare_counts(now, before, mutes).regressions == 2
     factories.result(now, "a.later", "P")
     now.results.filter(test_name="a.ok").update(status="F")
     refresh_counts(now)  # every write ends here, and moves updated_at
@@ -102,3 +104,25 @@ def test_leaf_links_point_at_the_result_or_a_list(tree_runs):
     gone = leaf_links(new, old, tree_level(new, "eng.gone.", old))["eng.gone.test_z"]
     assert gone.run == old
     assert gone.result_id == TestResult.objects.get(run=old, test_name="eng.gone.test_z").pk
+
+
+def test_cached_counts_follow_the_active_mutes(two_days):
+    """Muting a test changes the regressions at once, though neither run changed."""
+    from django.core.cache import cache
+
+    from results.models import Triage
+    from results.selectors.browse import cached_compare_counts, compared_rows
+
+    cache.clear()
+    now, before = two_days
+    assert cached_compare_counts(now, before).regressions == 2
+    assert len(compared_rows(now, before, "regressions")) == 2
+    Triage.objects.create(
+        project=now.results.first().project, test_name="a.breaks", muted=True, created_by="t",
+        updated_by="t",
+    )  # fmt: skip
+    counts = cached_compare_counts(now, before)
+    assert (counts.regressions, counts.muted) == (1, 1)
+    assert [r.test_name for r in compared_rows(now, before, "regressions")] == ["a.missing"]
+    fixed = compared_rows(now, before, "fixes")
+    assert [(r.test_name, r.muted) for r in fixed] == [("a.fixed", False)]

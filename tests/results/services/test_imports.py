@@ -282,3 +282,18 @@ def test_an_import_into_two_runs_records_one_row_each():
         ("x", "cli", 1),
         ("y", "cli", 1),
     ]
+
+
+def test_junit_reruns_land_as_retries_and_a_reimport_replaces_them():
+    """Surefire's flaky pass: P with retries (passed on retry); its failed reruns: F with them."""
+    from pathlib import Path
+
+    data = (Path(__file__).parents[1] / "importers" / "data" / "surefire.xml").read_bytes()
+    import_files([("surefire.xml", data)], ImportDefaults(run="r", project="shop"))
+    got = dict(TestResult.objects.values_list("test_name", "retries"))
+    prefix = "com.example.store.OrderServiceTest."
+    assert got[prefix + "reservesStock"] == 2
+    assert got[prefix + "appliesDiscount"] == 2
+    assert TestResult.objects.get(test_name=prefix + "reservesStock").status == "P"
+    record_run([pr(prefix + "reservesStock")], ImportDefaults(run="r", project="shop"))
+    assert TestResult.objects.get(test_name=prefix + "reservesStock").retries == 0

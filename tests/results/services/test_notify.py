@@ -110,3 +110,37 @@ def test_the_hook_can_wait_for_the_class_that_completes_a_run(
     _check_then_hook(RUN, django_capture_on_commit_callbacks, "nightly-extra")
     text = plain_of(smtp.to("alice@example.com"))
     assert "storage.new.test_gone" in text and "storage.wal.test_extra" in text
+
+
+# --- muted tests ----------------------------------------------------------------------------
+
+
+def test_muted_tests_and_clusters_are_e_mailed_to_nobody(smtp, night):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from results.models import TestResult, Triage
+
+    engine = factories.project("engine")
+    Triage.objects.create(
+        project=engine, test_name="storage.btree.test_split", muted=True, created_by="t",
+        updated_by="t",
+    )  # fmt: skip
+    TestResult.objects.filter(test_name="storage.wal.test_replay").update(
+        fingerprint="00000000000000ee"
+    )
+    Triage.objects.create(
+        fingerprint="00000000000000ee", muted=True, created_by="t", updated_by="t"
+    )
+    # Expired: counts again.
+    Triage.objects.create(
+        project=engine, test_name="net.test_conn", muted=True, created_by="t", updated_by="t",
+        muted_until=timezone.now() - timedelta(minutes=1),
+    )  # fmt: skip
+    notify_run(night)
+    bob = plain_of(smtp.to("bob@example.com"))
+    assert "net.test_conn" in bob and "storage.wal.test_fsync" in bob
+    assert "storage.btree.test_split" not in bob and "storage.wal.test_replay" not in bob
+    alice = smtp.to("alice@example.com")
+    assert alice["Subject"] == f"[Assay] {RUN}: 1 missing in engine.storage"

@@ -88,7 +88,7 @@ def test_test_page_runs_a_bounded_number_of_queries_over_big_runs(
     refresh_flaky("daily", k=3)
     result = TestResult.objects.get(run=runs[-1], test_name="pkg.m0.test_0006")
     for url in [f"/results/{result.pk}/", f"/results/{result.pk}/?n=100"]:
-        with django_assert_max_num_queries(4):
+        with django_assert_max_num_queries(5):  # + its triages
             html = client.get(url).content.decode()
         assert html.count('class="cell st-') == (10 if url.endswith("/") else 30)
 

@@ -1,0 +1,194 @@
+"""Triage and mutes as read paths: which results are muted, counted and listed in SQL.
+
+A result is muted when an active mute (on, and not past `muted_until`) names its test (same
+project and name; the mute's host and context blank or equal) or its failure cluster (its
+fingerprint). Everything here is one query whatever the size of a run: an EXISTS over the
+few active mutes per result, through the triage's indexes, never a lookup per row in Python.
+A mute that expired needs no job to lift it: "active" is decided at query time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from results.models import TestResult, Triage, TriageComment
+
+BAD = ("F", "E", "M")
+
+
+def active_mutes(now: datetime | None = None) -> QuerySet[Triage]:
+    now = now or timezone.now()
+    return Triage.objects.filter(muted=True).filter(
+        Q(muted_until__isnull=True) | Q(muted_until__gt=now)
+    )
+
+
+def muted_q(
+    now: datetime | None = None,
+    *,
+    project: str = "project_id",
+    test_name: str = "test_name",
+    host: str = "host",
+    context: str = "context",
+    fingerprint: str | None = "fingerprint",
+) -> Q:
+    """A condition on rows carrying a test's identity (and a fingerprint): muted now.
+    The field names say where the identity is (FlakyTest has no fingerprint of its own)."""
+    mutes = active_mutes(now)
+    by_test = mutes.filter(
+        fingerprint="",
+        project_id=OuterRef(project),
+        test_name=OuterRef(test_name),
+    ).filter(Q(host="") | Q(host=OuterRef(host)), Q(context="") | Q(context=OuterRef(context)))
+    condition = Q(Exists(by_test))
+    if fingerprint is not None:
+        # A result without a fingerprint (a pass) never matches: the mute's is never blank.
+        by_cluster = mutes.exclude(fingerprint="").filter(fingerprint=OuterRef(fingerprint))
+        condition |= Q(Exists(by_cluster))
+    return condition
+
+
+def with_muted(qs: QuerySet, now: datetime | None = None, **fields: str | None) -> QuerySet:
+    """`qs` with a boolean `muted` on each row (one query, no lookup per row)."""
+    return qs.annotate(muted=ExpressionWrapper(muted_q(now, **fields), output_field=BooleanField()))
+
+
+def unmuted(qs: QuerySet, now: datetime | None = None, **fields: str | None) -> QuerySet:
+    """`qs` without its muted rows (regressions, e-mails, flaky alerts)."""
+    return qs.exclude(muted_q(now, **fields))
+
+
+@dataclass(frozen=True)
+class Mutes:
+    """The active mutes at one instant, read once per request (one small query) and handed to
+    every read path of the page, so a page asks "is anything muted?" once, not per list."""
+
+    now: datetime
+    rows: tuple[tuple[int, str], ...]  # (id, updated_at) of each active mute
+
+    @property
+    def active(self) -> bool:
+        return bool(self.rows)
+
+    @property
+    def key(self) -> str:
+        """Changes whenever the set of active mutes changes (set, changed, removed, expired):
+        part of the cache keys of comparisons, whose regressions leave muted tests out."""
+        return hashlib.sha256(repr(self.rows).encode()).hexdigest()[:16] if self.rows else "-"
+
+
+def current_mutes(now: datetime | None = None) -> Mutes:
+    now = now or timezone.now()
+    rows = active_mutes(now).order_by("pk").values_list("pk", "updated_at")
+    return Mutes(now, tuple((pk, at.isoformat()) for pk, at in rows))
+
+
+def _given(mutes: Mutes | None) -> Mutes:
+    return mutes if mutes is not None else current_mutes()
+
+
+def muted_counts(run_ids: Iterable[int], mutes: Mutes | None = None) -> dict[int, dict[str, int]]:
+    """{run id: {status: muted results}} for the bad statuses (F, E, M) of these runs: what the
+    red counts show as "F 12 (3 muted)". One GROUP BY through the (run, status) index, and no
+    query at all while nothing is muted."""
+    ids = list(run_ids)
+    mutes = _given(mutes)
+    if not ids or not mutes.active:
+        return {}
+    rows = (
+        TestResult.objects.filter(run_id__in=ids, status__in=BAD)
+        .filter(muted_q(mutes.now))
+        .order_by()
+        .values_list("run_id", "status")
+        .annotate(n=Count("id"))
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for run_id, status, n in rows:
+        counts.setdefault(run_id, {})[status] = n
+    return counts
+
+
+def muted_names(run_id: int, names: Iterable[str], mutes: Mutes | None = None) -> set[str]:
+    """The names among `names` (a page of tree leaves) that have a muted result in the run."""
+    names = list(names)
+    mutes = _given(mutes)
+    if not names or not mutes.active:
+        return set()
+    qs = TestResult.objects.filter(run_id=run_id, test_name__in=names)
+    qs = qs.filter(muted_q(mutes.now))
+    return set(qs.values_list("test_name", flat=True).distinct())
+
+
+# --- a result's triage, the list of triages -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a triage is about: a test (project id + name, host and context blank for any) or
+    a cluster (fingerprint)."""
+
+    project_id: int | None = None
+    test_name: str = ""
+    host: str = ""
+    context: str = ""
+    fingerprint: str = ""
+
+    @property
+    def is_cluster(self) -> bool:
+        return bool(self.fingerprint)
+
+    def lookup(self) -> dict:
+        if self.fingerprint:
+            return {"fingerprint": self.fingerprint}
+        return {
+            "fingerprint": "",
+            "project_id": self.project_id,
+            "test_name": self.test_name,
+            "host": self.host,
+            "context": self.context,
+        }
+
+
+def triage_of(target: Target) -> Triage | None:
+    """The triage of exactly this target, with its comments."""
+    return Triage.objects.filter(**target.lookup()).prefetch_related("comments").first()
+
+
+def triages_of_result(result: TestResult) -> list[Triage]:
+    """Every triage that applies to a result: its test's (the exact one and those for any host
+    or context) and its cluster's. The most specific test triage first, the cluster's last."""
+    test = Q(
+        fingerprint="",
+        project_id=result.project_id,
+        test_name=result.test_name,
+        host__in=["", result.host],
+        context__in=["", result.context],
+    )
+    if result.fingerprint:
+        test |= Q(fingerprint=result.fingerprint)
+    found = list(Triage.objects.filter(test).prefetch_related("comments"))
+    return sorted(found, key=lambda t: (t.is_cluster, t.host == "", t.context == ""))
+
+
+def triages(
+    *, muted_only: bool = False, defect_type: str | None = None, now: datetime | None = None
+) -> QuerySet[Triage]:
+    """Triages, newest change first; `muted_only`: only the active mutes."""
+    qs = active_mutes(now) if muted_only else Triage.objects.all()
+    if defect_type:
+        qs = qs.filter(defect_type=defect_type)
+    return (
+        qs.select_related("project")
+        .annotate(n_comments=Count("comments"))
+        .order_by("-updated_at", "-id")  # a GROUP BY drops Meta.ordering
+    )
+
+
+def comments_of(triage: Triage) -> QuerySet[TriageComment]:
+    return triage.comments.all()
