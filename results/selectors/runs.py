@@ -51,6 +51,16 @@ def parse_attribute_filters(values: Iterable[str]) -> tuple[tuple[str, str], ...
     return tuple(pairs)
 
 
+def _through_index(runs: QuerySet[TestRun], wanted: RunFilter, **lookups) -> QuerySet[TestRun]:
+    """A branch or commit condition. Within a series, a plain condition (the series' index
+    narrows first); else through its own index as a subquery of ids: joined with the live
+    runs' condition, SQLite's planner (no statistics) takes the deleted_at index and reads
+    every run (a commit: 220 ms at 50,000 runs, 8 ms this way)."""
+    if wanted.series:
+        return runs.filter(**lookups)
+    return runs.filter(pk__in=TestRun.objects.filter(**lookups).values("pk"))
+
+
 def filter_runs(runs: QuerySet[TestRun], wanted: RunFilter) -> QuerySet[TestRun]:
     """Runs of a series, branch, commit (or its start) and attributes. A series' runs come
     newest start first (its (series, started_at) index); branch and commit have indexes, and
@@ -59,10 +69,12 @@ def filter_runs(runs: QuerySet[TestRun], wanted: RunFilter) -> QuerySet[TestRun]
     if wanted.series:
         runs = runs.filter(series=wanted.series).order_by("-started_at", "-id")
     if wanted.branch:
-        runs = runs.filter(branch=wanted.branch)
+        runs = _through_index(runs, wanted, branch=wanted.branch)
     if wanted.commit:
         c = wanted.commit
-        runs = runs.filter(commit__gte=c, commit__lt=c + COMMIT_MAX, commit__startswith=c)
+        runs = _through_index(
+            runs, wanted, commit__gte=c, commit__lt=c + COMMIT_MAX, commit__startswith=c
+        )
     for n, (key, value) in enumerate(wanted.attributes):
         if connection.vendor == "postgresql":
             runs = runs.filter(attributes__contains={key: value})
