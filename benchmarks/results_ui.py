@@ -1,6 +1,7 @@
 """Benchmark: the run page, its tree and the compare page on a run of 100,000 results.
 
-    python benchmarks/results_ui.py [--n 100000] [--repeat 7] [--postgres-url URL | --sqlite-only]
+    python benchmarks/results_ui.py [--n 100000] [--repeat 7] [--mutes 0]
+                                    [--postgres-url URL | --sqlite-only]
 
 Per database (a fresh temporary SQLite file; PostgreSQL as benchmarks/results_import.py finds
 or starts one), it imports two n-result daily runs through the import service (the demo JUnit
@@ -10,7 +11,9 @@ each so there are new and vanished tests), then asks Django's test Client for ea
 (under 300 ms on SQLite). Pages are timed cold (the tree and comparison cache emptied before
 each request: the first visitor after an import) and warm (what everyone else gets). The
 anchor is a plain `SELECT status, COUNT(*) ... GROUP BY status` over the run in the same
-process; each page's cold time is printed as a multiple of it.
+process; each page's cold time is printed as a multiple of it. `--mutes K` first mutes K of
+the newer run's failing tests (results.services.triage), so every page also works out which
+results are muted.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ def _pages() -> list[tuple[str, str]]:
         ("compare page, vanished tests", f"/runs/{other}?kind=vanished"),
         ("API tree at the root", f"/api/v1/runs/{NOW}/tree/"),
         ("API compare (first 1,000 each)", f"/api/v1/runs/{other}"),
+        ("run list", "/runs/"),
     ]
 
 
@@ -68,7 +72,21 @@ def _build(n: int) -> None:
         import_files([(f"{name}.xml", document)], ImportDefaults(run=name, project="bench"))
 
 
-def bench_pages(db: bench.Database, n: int, repeat: int) -> None:
+def _mute(k: int) -> None:
+    """Mute k failing tests of the newer run (every page then asks which results are muted)."""
+    from results.models import TestResult
+    from results.services.triage import TriageChange, set_triage, target_of
+
+    names = TestResult.objects.filter(run__name=NOW, status__in=["F", "E"]).values_list(
+        "test_name", flat=True
+    )
+    for name in names[:k]:
+        set_triage(
+            target_of(project="bench", test_name=name), TriageChange(muted=True), who="bench"
+        )
+
+
+def bench_pages(db: bench.Database, n: int, repeat: int, mutes: int = 0) -> None:
     from django.core.cache import cache
     from django.db import connection, reset_queries
     from django.test import Client
@@ -77,6 +95,9 @@ def bench_pages(db: bench.Database, n: int, repeat: int) -> None:
     from results.models import TestResult, TestRun
 
     _build(n)
+    if mutes:
+        bench.step(f"muting {mutes} failing tests")
+        _mute(mutes)
     if db.vendor == "postgresql":
         # What autovacuum does shortly after a big import; without statistics the planner
         # takes the fresh 200,000 rows for a few and picks nested loops.
@@ -113,7 +134,7 @@ def bench_pages(db: bench.Database, n: int, repeat: int) -> None:
         goal += " (set for SQLite)"
     lines = [
         f"\n== {db.label}: pages of a {n:,}-result run against a {n:,}-result run "
-        f"(median of {repeat}) ==",
+        f"({mutes} muted tests; median of {repeat}) ==",
         f"  {'page':<32} {'cold ms':>8} {'warm ms':>8} {'queries':>8} {'x anchor':>9}  {goal}",
     ]
     for label, url, cold, warm, count in rows:
@@ -132,9 +153,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=100_000, help="Results in each run.")
     parser.add_argument("--repeat", type=int, default=7, help="Requests per figure.")
+    parser.add_argument("--mutes", type=int, default=0, help="Failing tests to mute first.")
     bench.add_database_arguments(parser)
     args = parser.parse_args(argv)
-    bench.for_each_database(args, lambda db: bench_pages(db, args.n, args.repeat))
+    bench.for_each_database(args, lambda db: bench_pages(db, args.n, args.repeat, args.mutes))
     return 0
 
 

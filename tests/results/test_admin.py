@@ -583,3 +583,40 @@ def test_announcements_are_listed_in_the_admin(smtp, night, admin_client):
     notify(RUN)
     page = admin_client.get("/admin/results/announcement/")
     assert page.status_code == 200 and b"alice@example.com" in page.content
+
+
+# --- triage ----------------------------------------------------------------------------------
+
+
+def test_triage_admin_records_who_and_takes_comments_inline(admin_client, admin_user):
+    from results.models import Triage
+
+    project = Project.objects.create(name="db")
+    answer = admin_client.post(
+        "/admin/results/triage/add/",
+        {
+            "project": project.pk, "test_name": "t.x", "host": "", "context": "",
+            "fingerprint": "", "defect_type": "product_bug", "ticket": "", "muted": "on",
+            "muted_until_0": "", "muted_until_1": "",
+            "comments-TOTAL_FORMS": "1", "comments-INITIAL_FORMS": "0",
+            "comments-MIN_NUM_FORMS": "0", "comments-MAX_NUM_FORMS": "1000",
+            "comments-0-text": "muted while BUG-9 is open",
+        },
+    )  # fmt: skip
+    assert answer.status_code == 302, answer.content.decode()[-2000:]
+    triage = Triage.objects.get()
+    assert triage.is_muted() and triage.created_by == admin_user.username
+    assert triage.comments.get().author == admin_user.username
+    listing = admin_client.get("/admin/results/triage/").content.decode()
+    assert "t.x" in listing
+    # Both a test and a cluster: the model's constraint refuses it.
+    refused = admin_client.post(
+        "/admin/results/triage/add/",
+        {
+            "project": project.pk, "test_name": "t.y", "fingerprint": "0123456789abcdef",
+            "defect_type": "test_bug", "comments-TOTAL_FORMS": "0",
+            "comments-INITIAL_FORMS": "0", "comments-MIN_NUM_FORMS": "0",
+            "comments-MAX_NUM_FORMS": "1000",
+        },
+    )  # fmt: skip
+    assert refused.status_code == 200 and Triage.objects.count() == 1

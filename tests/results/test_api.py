@@ -250,7 +250,7 @@ def test_compare_answers_counts_and_lists_with_both_results(api_client, two_days
     assert resp.status_code == 200
     body = resp.json()
     assert body["run"] == "daily_2026-11-02" and body["other"] == "daily_2026-11-01"
-    assert body["counts"] == {"regressions": 3, "fixes": 1, "new": 1, "vanished": 1}
+    assert body["counts"] == {"regressions": 3, "fixes": 1, "new": 1, "vanished": 1, "muted": 0}
     assert body["limit"] == 1000
     assert [r["test_name"] for r in body["regressions"]] == ["a.breaks", "b.x.t1", "b.x.t2"]
     first = body["regressions"][0]
@@ -259,6 +259,7 @@ def test_compare_answers_counts_and_lists_with_both_results(api_client, two_days
         "before": "P", "status": "F",
         "result": TestResult.objects.get(run=now, test_name="a.breaks").pk,
         "other_result": TestResult.objects.get(run=before, test_name="a.breaks").pk,
+        "muted": False,
     }  # fmt: skip
     assert body["new"][0]["test_name"] == "a.new" and body["new"][0]["other_result"] is None
     gone = body["vanished"][0]
