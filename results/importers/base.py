@@ -39,6 +39,7 @@ class ParsedResult:
     log: str = ""
     tda: dict[str, str] = field(default_factory=dict)  # test definition attributes
     tra: dict[str, str] = field(default_factory=dict)  # test result attributes
+    message: str = ""  # why it failed: one clean, clipped text (messages.failure_message)
 
 
 class ParseError(ValueError):

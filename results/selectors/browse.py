@@ -28,11 +28,11 @@ SEPARATORS = (".", "/")
 _SEGMENT = re.compile(r"[^./]*[./]")
 
 
-def _run_key(run: TestRun | None) -> str:
+def run_key(run: TestRun | None) -> str:
     return "-" if run is None else f"{run.pk}@{run.updated_at.isoformat()}"
 
 
-def _cache_key(kind: str, *parts: str) -> str:
+def cache_key(kind: str, *parts: str) -> str:
     # Hashed: test-name prefixes can be long and hold characters memcached refuses in keys.
     digest = hashlib.sha256("|".join(parts).encode()).hexdigest()
     return f"assay:{kind}:{digest}"
@@ -40,7 +40,7 @@ def _cache_key(kind: str, *parts: str) -> str:
 
 def cached_tree_level(run: TestRun, prefix: str = "", other: TestRun | None = None) -> list[Node]:
     """tree_level(), remembered until either run is written to again."""
-    key = _cache_key("tree", _run_key(run), _run_key(other), prefix)
+    key = cache_key("tree", run_key(run), run_key(other), prefix)
     nodes = cache.get(key)
     if nodes is None:
         nodes = tree_level(run, prefix, other)
@@ -50,7 +50,7 @@ def cached_tree_level(run: TestRun, prefix: str = "", other: TestRun | None = No
 
 def cached_compare_counts(run: TestRun, other: TestRun) -> CompareCounts:
     """compare_counts(), remembered until either run is written to again."""
-    key = _cache_key("compare", _run_key(run), _run_key(other))
+    key = cache_key("compare", run_key(run), run_key(other))
     counts = cache.get(key)
     if counts is None:
         counts = compare_counts(run, other)
@@ -137,7 +137,7 @@ def compared_rows(
 ) -> list[ComparedRow]:
     """One page of compare_rows() with the results on both sides, remembered until either
     run is written to again (new and vanished tests take a scan of a whole run to find)."""
-    key = _cache_key("rows", _run_key(run), _run_key(other), kind, str(offset), str(limit))
+    key = cache_key("rows", run_key(run), run_key(other), kind, str(offset), str(limit))
     rows = cache.get(key)
     if rows is None:
         rows = _compared_rows(run, other, kind, offset, limit)

@@ -1,11 +1,13 @@
 """HTML pages of the results app, one module per subject."""
 
+from results.views.clusters import cluster_page
 from results.views.compare import compare_runs, unexpect_result
 from results.views.dashboard import dashboard
 from results.views.history import flaky_list, search, test_page
 from results.views.runs import run_detail, run_list
 
 __all__ = [
+    "cluster_page",
     "compare_runs",
     "dashboard",
     "flaky_list",

@@ -1,0 +1,104 @@
+"""A run's failure clusters and a cluster's page across runs, from real JUnit imports."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from results.models import TestResult, TestRun
+from results.services.imports import ImportDefaults, import_files
+
+pytestmark = pytest.mark.django_db
+
+
+def junit(numbers: list[int], other_line: int = 42) -> bytes:
+    """Nine tests failing `assert N == 4` (N varies), a Java-style failure, an error, a pass."""
+    cases = "".join(
+        f'<testcase classname="tests.test_math" name="test_{i}" time="0.1">'
+        f'<failure message="AssertionError: assert {n} == 4">assert {n} == 4\n'
+        f"tests/test_math.py:{10 + i}: AssertionError</failure></testcase>"
+        for i, n in enumerate(numbers)
+    )
+    return (
+        '<?xml version="1.0"?><testsuites><testsuite name="pytest">'
+        + cases
+        + '<testcase classname="tests.test_db" name="test_conn" time="1">'
+        '<error message="ConnectionRefusedError: [Errno 111] Connect call failed '
+        "('127.0.0.1', 5432)\">trace</error></testcase>"
+        '<testcase classname="tests.test_io" name="test_read" time="1"><failure>\n\n'
+        f"FileNotFoundError: /tmp/pytest-of-ci/pytest-{other_line}/data.txt\nmore</failure>"
+        "</testcase>"
+        '<testcase classname="tests.test_ok" name="test_fine" time="0.1"/>'
+        "</testsuite></testsuites>"
+    ).encode()
+
+
+def import_run(name: str, data: bytes) -> TestRun:
+    import_files([("r.xml", data)], ImportDefaults(run=name))
+    return TestRun.objects.get(name=name)
+
+
+def test_junit_messages_and_fingerprints_are_kept():
+    import_run("build-1", junit([3, 17, 5, 6, 7, 8, 9, 10, 11]))
+    first = TestResult.objects.get(test_name="tests.test_math.test_0")
+    assert first.message == "AssertionError: assert 3 == 4"
+    second = TestResult.objects.get(test_name="tests.test_math.test_1")
+    assert second.message == "AssertionError: assert 17 == 4"
+    assert len(first.fingerprint) == 16 and first.fingerprint == second.fingerprint
+    read = TestResult.objects.get(test_name="tests.test_io.test_read")
+    assert read.message == "FileNotFoundError: /tmp/pytest-of-ci/pytest-42/data.txt"  # text
+    passed = TestResult.objects.get(test_name="tests.test_ok.test_fine")
+    assert passed.message == "" and passed.fingerprint == ""
+
+
+def test_run_page_shows_clusters_with_counts_then_seen_before(client):
+    import_run("build-1", junit([3, 17, 5, 6, 7, 8, 9, 10, 11]))
+    html = client.get("/runs/build-1/").content.decode()
+    section = html[html.index('id="clusters"') :]
+    assert "3 failure clusters" in section
+    assert re.search(
+        r'9 tests</a></td>\s*<td class="reason"><code[^>]*>'
+        r"AssertionError: assert &lt;n&gt; == &lt;n&gt;",
+        section,
+    )
+    assert "tests.test_math.test_0" in section  # a sample of the tests
+    assert section.count('class="tag new"') == 3  # first run: every cluster is new
+
+    # The next build fails the same way with other numbers and another temp dir.
+    import_run("build-2", junit([1, 2, 3, 4, 5, 6, 7, 8, 99], other_line=43))
+    html = client.get("/runs/build-2/").content.decode()
+    section = html[html.index('id="clusters"') :]
+    assert section.count('class="tag seen"') == 3 and 'class="tag new"' not in section
+    assert "seen in 1 earlier run" in section
+
+
+def test_cluster_page_across_runs(client):
+    import_run("build-1", junit([3, 17, 5, 6, 7, 8, 9, 10, 11]))
+    import_run("build-2", junit([1, 2, 3, 4, 5, 6, 7, 8, 99]))
+    fingerprint = TestResult.objects.get(
+        test_name="tests.test_math.test_0", run__name="build-2"
+    ).fingerprint
+    html = client.get(f"/clusters/{fingerprint}/").content.decode()
+    assert "AssertionError: assert &lt;n&gt; == &lt;n&gt;" in html
+    assert html.index("build-2") < html.index("build-1")  # newest run first
+    assert "tests.test_math.test_8" in html
+    assert "AssertionError: assert 99 == 4" in html  # a raw message (the newest)
+    assert client.get("/clusters/0000000000000000/").status_code == 404
+    assert client.get("/clusters/not-a-fingerprint/").status_code == 404
+
+
+def test_clusters_api(client):
+    import_run("build-1", junit([3, 17, 5, 6, 7, 8, 9, 10, 11]))
+    import_run("build-2", junit([1, 2, 3, 4, 5, 6, 7, 8, 99]))
+    body = client.get("/api/v1/runs/build-2/clusters/").json()
+    top = body["clusters"][0]
+    assert top["count"] == 9 and top["normalized"] == "AssertionError: assert <n> == <n>"
+    assert top["new"] is False and top["earlier_runs"] == 1
+    assert len(body["clusters"]) == 3
+    detail = client.get(f"/api/v1/clusters/{top['fingerprint']}/").json()
+    assert [r["run"] for r in detail["runs"]] == ["build-2", "build-1"]
+    assert detail["runs"][0]["count"] == 9
+    assert detail["tests"] == 9
+    resp = client.get("/api/v1/clusters/zz/")
+    assert resp.status_code in (400, 404)
