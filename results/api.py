@@ -99,7 +99,8 @@ class ResultSerializer(serializers.ModelSerializer):
         model = TestResult
         fields = [
             "id", "run", "project", "host", "context", "test_name", "status", "start_time",
-            "end_time", "duration", "location", "test_runner", "tda", "tra",
+            "end_time", "duration", "location", "test_runner", "tda", "tra", "message",
+            "fingerprint",
         ]  # fmt: skip
 
 
@@ -179,6 +180,9 @@ class ComparedRowSerializer(serializers.Serializer):
     )
     other_result = serializers.IntegerField(
         source="other_result_id", allow_null=True, help_text="The result's id in the other run."
+    )
+    message = serializers.CharField(
+        help_text="The failure message: this run's, else the other run's (a fix's)."
     )
 
 

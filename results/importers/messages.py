@@ -107,7 +107,7 @@ def failure_message(status: str, message: str = "", log: str = "") -> str:
     if message.strip():
         return clip(clean(message[: MESSAGE_LENGTH * 4]))
     if status in FAILING_STATUSES and log:
-        return clip(clean(first_line(log)))
+        return clip(first_line(clean(log[:_SCAN_LIMIT])))
     return ""
 
 

@@ -91,6 +91,7 @@ def count_under(nodes: Iterable[Node], statuses: str = "") -> int:
 class LeafLink:
     run: TestRun
     result_id: int | None  # the only result of that name, or None when there are several
+    message: str = ""  # that result's failure message
 
 
 def leaf_links(run: TestRun, other: TestRun | None, nodes: Sequence[Node]) -> dict[str, LeafLink]:
@@ -110,10 +111,10 @@ def leaf_links(run: TestRun, other: TestRun | None, nodes: Sequence[Node]) -> di
     if single:
         rows = TestResult.objects.filter(
             run_id__in={owner.pk for owner in single.values()}, test_name__in=list(single)
-        ).values_list("run_id", "test_name", "pk")
-        for run_id, name, pk in rows:
+        ).values_list("run_id", "test_name", "pk", "message")
+        for run_id, name, pk, message in rows:
             if single[name].pk == run_id:
-                links[name] = LeafLink(single[name], pk)
+                links[name] = LeafLink(single[name], pk, message)
     return links
 
 
@@ -130,6 +131,7 @@ class ComparedRow:
     status: str | None  # status in this run (None: not there)
     result_id: int | None  # the result in this run
     other_result_id: int | None  # the result in the other run
+    message: str = ""  # the failure message: this run's, else the other run's (a fix's)
 
 
 def compared_rows(
@@ -153,33 +155,38 @@ def _compared_rows(
     page = list(compare_rows(run, other, kind)[offset : offset + limit])
     if kind == "vanished":
         return [
-            ComparedRow(r.test_name, r.project.name, r.host, r.context, r.status, None, None, r.pk)
+            ComparedRow(
+                r.test_name, r.project.name, r.host, r.context, r.status, None, None, r.pk,
+                r.message,
+            )
             for r in page
-        ]
+        ]  # fmt: skip
     if kind == "new":
         return [
-            ComparedRow(r.test_name, r.project.name, r.host, r.context, None, r.status, r.pk, None)
+            ComparedRow(
+                r.test_name, r.project.name, r.host, r.context, None, r.status, r.pk, None,
+                r.message,
+            )
             for r in page
-        ]
-    theirs = {}
+        ]  # fmt: skip
+    theirs: dict[tuple, tuple[int, str]] = {}
     if page:
         rows = TestResult.objects.filter(
             run=other, test_name__in={r.test_name for r in page}
-        ).values_list("test_name", "project_id", "host", "context", "pk")
-        theirs = {(name, proj, host, ctx): pk for name, proj, host, ctx, pk in rows}
-    return [
-        ComparedRow(
-            r.test_name,
-            r.project.name,
-            r.host,
-            r.context,
-            r.before,
-            r.status,
-            r.pk,
-            theirs.get((r.test_name, r.project_id, r.host, r.context)),
+        ).values_list("test_name", "project_id", "host", "context", "pk", "message")
+        theirs = {(name, proj, host, ctx): (pk, msg) for name, proj, host, ctx, pk, msg in rows}
+    compared = []
+    for r in page:
+        other_pk, other_message = theirs.get(
+            (r.test_name, r.project_id, r.host, r.context), (None, "")
         )
-        for r in page
-    ]
+        compared.append(
+            ComparedRow(
+                r.test_name, r.project.name, r.host, r.context, r.before, r.status, r.pk,
+                other_pk, r.message or other_message,
+            )
+        )  # fmt: skip
+    return compared
 
 
 def missing_results(run: TestRun) -> QuerySet[TestResult]:

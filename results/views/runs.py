@@ -117,12 +117,14 @@ def _tree_rows(nodes, columns: list[str], links, keep: dict) -> list[dict]:
     """What each row of the tree shows: its link, counts, changes and bar."""
     rows = []
     for node in nodes:
+        message = ""
         if node.is_leaf:
             link = links.get(node.path)
             if link is None:
                 url = ""
             elif link.result_id is not None:
                 url = reverse("results:result-detail", args=[link.result_id])
+                message = link.message
             else:  # several results of that name (hosts, contexts, projects): list them
                 base = reverse("results:run-detail", args=[link.run.name])
                 url = base + _query(prefix=node.path, status=keep["status"])
@@ -145,6 +147,7 @@ def _tree_rows(nodes, columns: list[str], links, keep: dict) -> list[dict]:
                 "total_delta": _signed(sum(node.delta.values())),
                 "bar": bar,
                 "gone": total == 0,
+                "message": message,
             }
         )
     return rows

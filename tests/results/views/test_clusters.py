@@ -102,3 +102,55 @@ def test_clusters_api(client):
     assert detail["tests"] == 9
     resp = client.get("/api/v1/clusters/zz/")
     assert resp.status_code in (400, 404)
+
+
+def test_messages_in_the_failures_list_the_tree_and_the_compare_tabs(client):
+    import_run("build-1", junit([3, 17, 5, 6, 7, 8, 9, 10, 11]))
+    html = client.get("/runs/build-1/?status=F").content.decode()
+    assert 'title="AssertionError: assert 17 == 4">AssertionError: assert 17 == 4</span>' in html
+    leaves = client.get("/runs/build-1/?prefix=tests.test_db.").content.decode()
+    assert "ConnectionRefusedError: [Errno 111]" in leaves  # a failing leaf of the tree
+    assert 'id="clusters"' not in leaves  # the clusters are the run's, shown at its root
+    # build-2: test_read now passes (a fix), test_fine now fails (a regression)
+    data = re.sub(rb"<failure>\n\nFileNotFoundError.*?</failure>", b"", junit([4, 17]), flags=re.S)
+    data = data.replace(
+        b'name="test_fine" time="0.1"/>',
+        b'name="test_fine" time="0.1"><failure message="boom 7"/></testcase>',
+    )
+    import_run("build-2", data)
+    regressions = client.get("/runs/build-2/compare/build-1/?kind=regressions").content.decode()
+    assert 'class="msg" title="boom 7"' in regressions
+    fixed = client.get("/runs/build-2/compare/build-1/?kind=fixes").content.decode()
+    assert "FileNotFoundError: /tmp/pytest-of-ci/pytest-42/data.txt" in fixed  # the old reason
+
+
+def test_bad_messages_are_stored_not_500(token_client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    huge = "x" * (10 * 1024 * 1024)
+    document = {
+        "format": "assay-results/1",
+        "results": [
+            {"name": "t.huge", "status": "F", "message": huge},
+            {"name": "t.junk", "status": "E", "log": bytes(range(1, 256)).decode("latin-1")},
+            {"name": "t.lone", "status": "F", "message": "bad \ud800 here"},
+            {"name": "t.nul", "status": "F", "message": "nul \u0000 here"},
+        ],
+    }
+    import json
+
+    body = json.dumps(document).encode()
+    upload = SimpleUploadedFile("r.json", body, content_type="application/json")
+    resp = token_client.post("/api/v1/imports/", {"file": upload, "run": "bad"}, format="multipart")
+    assert resp.status_code == 201, resp.content[:500]
+    messages = dict(TestResult.objects.values_list("test_name", "message"))
+    assert len(messages["t.huge"]) == 1000
+    assert messages["t.lone"] == "bad \ufffd here" and messages["t.nul"] == "nul   here"
+    assert messages["t.junk"] and "\x00" not in messages["t.junk"]
+    assert client_ok(token_client, "/runs/bad/") and client_ok(
+        token_client, "/api/v1/runs/bad/clusters/"
+    )
+
+
+def client_ok(client, url: str) -> bool:
+    return client.get(url).status_code == 200
