@@ -257,6 +257,7 @@ def test_compare_answers_counts_and_lists_with_both_results(api_client, two_days
         "before": "P", "status": "F",
         "result": TestResult.objects.get(run=now, test_name="a.breaks").pk,
         "other_result": TestResult.objects.get(run=before, test_name="a.breaks").pk,
+        "message": "",
     }  # fmt: skip
     assert body["new"][0]["test_name"] == "a.new" and body["new"][0]["other_result"] is None
     gone = body["vanished"][0]
