@@ -5,7 +5,7 @@ from results.models import TestResult
 from results.services.messages import refresh_messages
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.db_dependent]
 
 
 def _old_results():

@@ -9,7 +9,7 @@ import pytest
 from results.models import TestResult, TestRun
 from results.services.imports import ImportDefaults, import_files
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.db_dependent]
 
 
 def junit(numbers: list[int], other_line: int = 42) -> bytes:
