@@ -84,6 +84,9 @@ def test_cluster_page_across_runs(client):
     assert html.index("build-2") < html.index("build-1")  # newest run first
     assert "tests.test_math.test_8" in html
     assert "AssertionError: assert 99 == 4" in html  # a raw message (the newest)
+    result = TestResult.objects.get(test_name="tests.test_math.test_8", run__name="build-2")
+    page = client.get(f"/results/{result.pk}/").content.decode()
+    assert f'href="/clusters/{fingerprint}/"' in page  # a result leads to its cluster
     assert client.get("/clusters/0000000000000000/").status_code == 404
     assert client.get("/clusters/not-a-fingerprint/").status_code == 404
 
