@@ -9,7 +9,14 @@ from rest_framework.authtoken.models import Token
 from results.models import TestResult, TestRun
 from results.services.flaky import refresh_flaky
 from tests import factories
-from tests.results.factories import flaky_days, history_days, in_thread, result_in
+from tests.results.factories import (
+    cluster_junit,
+    flaky_days,
+    history_days,
+    import_junit,
+    in_thread,
+    result_in,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.db_dependent]
 
@@ -613,3 +620,19 @@ def test_a_long_log_is_stored_cut_with_its_size_and_downloaded_streamed(
 
     page = client.get(f"/results/{long.pk}/").content.decode()
     assert "stored cut to its head and tail" in page
+
+
+def test_run_clusters_and_a_cluster_across_runs(client):
+    import_junit("build-1", cluster_junit([3, 17, 5, 6, 7, 8, 9, 10, 11]))
+    import_junit("build-2", cluster_junit([1, 2, 3, 4, 5, 6, 7, 8, 99]))
+    body = client.get("/api/v1/runs/build-2/clusters/").json()
+    top = body["clusters"][0]
+    assert top["count"] == 9 and top["normalized"] == "AssertionError: assert <n> == <n>"
+    assert top["new"] is False and top["earlier_runs"] == 1
+    assert len(body["clusters"]) == 3
+    detail = client.get(f"/api/v1/clusters/{top['fingerprint']}/").json()
+    assert [r["run"] for r in detail["runs"]] == ["build-2", "build-1"]
+    assert detail["runs"][0]["count"] == 9
+    assert detail["tests"] == 9
+    resp = client.get("/api/v1/clusters/zz/")
+    assert resp.status_code in (400, 404)

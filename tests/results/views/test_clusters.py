@@ -6,37 +6,11 @@ import re
 
 import pytest
 
-from results.models import TestResult, TestRun
-from results.services.imports import ImportDefaults, import_files
+from results.models import TestResult
+from tests.results.factories import cluster_junit as junit
+from tests.results.factories import import_junit as import_run
 
 pytestmark = [pytest.mark.django_db, pytest.mark.db_dependent]
-
-
-def junit(numbers: list[int], other_line: int = 42) -> bytes:
-    """Nine tests failing `assert N == 4` (N varies), a Java-style failure, an error, a pass."""
-    cases = "".join(
-        f'<testcase classname="tests.test_math" name="test_{i}" time="0.1">'
-        f'<failure message="AssertionError: assert {n} == 4">assert {n} == 4\n'
-        f"tests/test_math.py:{10 + i}: AssertionError</failure></testcase>"
-        for i, n in enumerate(numbers)
-    )
-    return (
-        '<?xml version="1.0"?><testsuites><testsuite name="pytest">'
-        + cases
-        + '<testcase classname="tests.test_db" name="test_conn" time="1">'
-        '<error message="ConnectionRefusedError: [Errno 111] Connect call failed '
-        "('127.0.0.1', 5432)\">trace</error></testcase>"
-        '<testcase classname="tests.test_io" name="test_read" time="1"><failure>\n\n'
-        f"FileNotFoundError: /tmp/pytest-of-ci/pytest-{other_line}/data.txt\nmore</failure>"
-        "</testcase>"
-        '<testcase classname="tests.test_ok" name="test_fine" time="0.1"/>'
-        "</testsuite></testsuites>"
-    ).encode()
-
-
-def import_run(name: str, data: bytes) -> TestRun:
-    import_files([("r.xml", data)], ImportDefaults(run=name))
-    return TestRun.objects.get(name=name)
 
 
 def test_junit_messages_and_fingerprints_are_kept():
@@ -89,22 +63,6 @@ def test_cluster_page_across_runs(client):
     assert f'href="/clusters/{fingerprint}/"' in page  # a result leads to its cluster
     assert client.get("/clusters/0000000000000000/").status_code == 404
     assert client.get("/clusters/not-a-fingerprint/").status_code == 404
-
-
-def test_clusters_api(client):
-    import_run("build-1", junit([3, 17, 5, 6, 7, 8, 9, 10, 11]))
-    import_run("build-2", junit([1, 2, 3, 4, 5, 6, 7, 8, 99]))
-    body = client.get("/api/v1/runs/build-2/clusters/").json()
-    top = body["clusters"][0]
-    assert top["count"] == 9 and top["normalized"] == "AssertionError: assert <n> == <n>"
-    assert top["new"] is False and top["earlier_runs"] == 1
-    assert len(body["clusters"]) == 3
-    detail = client.get(f"/api/v1/clusters/{top['fingerprint']}/").json()
-    assert [r["run"] for r in detail["runs"]] == ["build-2", "build-1"]
-    assert detail["runs"][0]["count"] == 9
-    assert detail["tests"] == 9
-    resp = client.get("/api/v1/clusters/zz/")
-    assert resp.status_code in (400, 404)
 
 
 def test_messages_in_the_failures_list_the_tree_and_the_compare_tabs(client):
