@@ -43,6 +43,7 @@ from results.models import (
     TriageComment,
 )
 from results.selectors import browse
+from results.selectors.clusters import FINGERPRINT_RE, SAMPLE_TESTS, cluster, run_clusters
 from results.selectors.compare import KINDS as COMPARE_KINDS
 from results.selectors.compare import next_run, previous_run
 from results.selectors.history import HISTORY_MAX_RUNS, flaky_entry, history_runs
@@ -136,6 +137,7 @@ class ResultSerializer(serializers.ModelSerializer):
         fields = [
             "id", "run", "project", "host", "context", "test_name", "status", "start_time",
             "end_time", "duration", "location", "test_runner", "retries", "tda", "tra",
+            "message", "fingerprint",
         ]  # fmt: skip
         extra_kwargs = {
             "retries": {
@@ -277,6 +279,9 @@ class ComparedRowSerializer(serializers.Serializer):
         source="other_result_id", allow_null=True, help_text="The result's id in the other run."
     )
     muted = serializers.BooleanField(help_text="Its test or failure cluster is muted now.")
+    message = serializers.CharField(
+        help_text="The failure message: this run's, else the other run's (a fix's)."
+    )
 
 
 _COUNTS = inline_serializer(
@@ -402,6 +407,70 @@ def _comparison(request: Request, run: TestRun, other: TestRun) -> Response:
     return Response(answer)
 
 
+class SampleTestSerializer(serializers.Serializer):
+    result = serializers.IntegerField(source="result_id")
+    test_name = serializers.CharField()
+    message = serializers.CharField()
+
+
+class RunClusterSerializer(serializers.Serializer):
+    fingerprint = serializers.CharField(help_text="16 hex digits: the normalized message's.")
+    count = serializers.IntegerField(help_text="This run's failures in the cluster.")
+    normalized = serializers.CharField(
+        help_text="The message with numbers, strings, paths, addresses and ids taken out."
+    )
+    message = serializers.CharField(help_text="One raw message of the cluster.")
+    new = serializers.BooleanField(help_text="No earlier run failed this way.")
+    earlier_runs = serializers.IntegerField(
+        help_text="Earlier runs (of the run's series; of all runs when it has none) with it."
+    )
+    first_seen = serializers.DateTimeField(
+        allow_null=True, help_text="Start of the earliest of them."
+    )
+    tests = SampleTestSerializer(
+        many=True, help_text=f"The cluster's first {SAMPLE_TESTS} tests by name."
+    )
+
+
+RunClustersAnswer = inline_serializer(
+    "RunClustersAnswer",
+    {
+        "run": serializers.CharField(),
+        "series": serializers.CharField(),
+        "clusters": RunClusterSerializer(many=True),
+    },
+)
+
+
+class ClusterRunSerializer(serializers.Serializer):
+    run = serializers.CharField(source="name")
+    started_at = serializers.DateTimeField()
+    count = serializers.IntegerField(help_text="The run's failures in the cluster.")
+
+
+class ClusterTestSerializer(serializers.Serializer):
+    test_name = serializers.CharField()
+    count = serializers.IntegerField(help_text="Its failures in the cluster.")
+    last_seen = serializers.DateTimeField()
+    result = serializers.IntegerField(source="result_id", help_text="Its latest such failure.")
+
+
+class ClusterSerializer(serializers.Serializer):
+    fingerprint = serializers.CharField()
+    normalized = serializers.CharField()
+    message = serializers.CharField(help_text="The newest raw message.")
+    message_result = serializers.IntegerField(source="message_result_id")
+    results = serializers.IntegerField(help_text="Failures in the cluster, all runs.")
+    run_count = serializers.IntegerField()
+    tests = serializers.IntegerField(source="test_count")
+    first_seen = serializers.DateTimeField()
+    last_seen = serializers.DateTimeField()
+    runs = ClusterRunSerializer(many=True, help_text="The 50 newest runs with it.")
+    tests_hit = ClusterTestSerializer(
+        many=True, source="tests", help_text="The 100 tests it hit most often."
+    )
+
+
 class RunViewSet(viewsets.ReadOnlyModelViewSet):
     """Test runs. `{name}` accepts aliases: daily_latest, daily_today, daily_yesterday."""
 
@@ -512,6 +581,24 @@ class RunViewSet(viewsets.ReadOnlyModelViewSet):
         return _comparison(request, run, other)
 
     @extend_schema(
+        summary="The run's failure clusters",
+        responses={200: RunClustersAnswer},
+    )
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
+    def clusters(self, request: Request, name: str) -> Response:
+        """The run's F, E and M results grouped by their normalized message, biggest first;
+        each says whether an earlier run (of the series by start time, or any earlier run
+        when the run has none) failed the same way."""
+        run = self.get_object()
+        return Response(
+            {
+                "run": run.name,
+                "series": run.series,
+                "clusters": RunClusterSerializer(run_clusters(run), many=True).data,
+            }
+        )
+
+    @extend_schema(
         summary="One level of the run's test-name tree",
         parameters=[
             OpenApiParameter(
@@ -570,6 +657,29 @@ class RunViewSet(viewsets.ReadOnlyModelViewSet):
                 ],
             }
         )
+
+
+class ClusterViewSet(viewsets.ViewSet):
+    """Failure clusters: failures grouped by their normalized message, across runs."""
+
+    lookup_field = "fingerprint"
+    lookup_value_regex = FINGERPRINT_RE.pattern.strip("^$")
+
+    @extend_schema(
+        summary="A failure cluster across runs",
+        parameters=[
+            OpenApiParameter(
+                "fingerprint",
+                {"type": "string", "pattern": FINGERPRINT_RE.pattern},
+                OpenApiParameter.PATH,
+            )
+        ],
+        responses={200: ClusterSerializer},
+    )
+    def retrieve(self, request: Request, fingerprint: str) -> Response:
+        """The runs a cluster appears in (newest first, with counts), the tests it hit, when it
+        was first and last seen, and its newest raw message."""
+        return Response(ClusterSerializer(cluster(fingerprint)).data)
 
 
 HISTORY_N_HELP = "How many runs (1 to 100; default ASSAY_HISTORY_RUNS)."

@@ -10,6 +10,7 @@ router.register("projects", api.ProjectViewSet, basename="api-project")
 router.register("expected", api.ExpectedTestViewSet, basename="api-expected")
 router.register("flaky", api.FlakyTestViewSet, basename="api-flaky")
 router.register("triage", api.TriageViewSet, basename="api-triage")
+router.register("clusters", api.ClusterViewSet, basename="api-cluster")
 
 urlpatterns = [
     path("imports/", api.ImportView.as_view(), name="api-imports"),

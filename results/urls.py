@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from results import views
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("runs/<str:name>/", views.run_detail, name="run-detail"),
     path("runs/<str:name>/compare/", views.compare_runs, name="compare-previous"),
     path("runs/<str:name>/compare/<str:other>/", views.compare_runs, name="compare"),
+    re_path(r"^clusters/(?P<fingerprint>[0-9a-f]{16})/$", views.cluster_page, name="cluster"),
     path("results/<int:pk>/", views.test_page, name="result-detail"),
     path("results/<int:pk>/unexpect/", views.unexpect_result, name="result-unexpect"),
     path("triage/", views.triage_list, name="triage-list"),

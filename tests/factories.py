@@ -70,19 +70,24 @@ def bulk_results(
     name_of=lambda i: f"pkg.m{i // 1000}.test_{i:06d}",
     proj: str = "p",
     host: str = "h",
+    message_of=lambda i: "",
 ) -> TestRun:
     """n results written through the import's own bulk path (thousands in well under a
-    second), then the run's counts refreshed."""
+    second), then the run's counts refreshed. `message_of(i)` gives a failure's message (its
+    fingerprint follows)."""
+    from results.importers.messages import fingerprint
     from results.services.bulk import write_results
     from results.services.runs import refresh_counts
 
     project_id = project(proj).pk
     now = timezone.now()
-    rows = [
-        (run_obj.pk, project_id, host, "default", name_of(i), status_of(i), None, None, None,
-         "", "", "", 0, {}, {}, now, 0)
-        for i in range(n)
-    ]  # fmt: skip
+    rows = []
+    for i in range(n):
+        message = message_of(i)
+        rows.append(
+            (run_obj.pk, project_id, host, "default", name_of(i), status_of(i), None, None, None,
+             "", "", "", 0, {}, {}, now, 0, message, fingerprint(message))
+        )  # fmt: skip
     write_results(rows, upsert=False)
     if connection.vendor == "postgresql":
         # Statistics for these rows now, as autovacuum gives them sooner or later: with a plan

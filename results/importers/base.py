@@ -40,6 +40,7 @@ class ParsedResult:
     tda: dict[str, str] = field(default_factory=dict)  # test definition attributes
     tra: dict[str, str] = field(default_factory=dict)  # test result attributes
     retries: int = 0  # failed attempts before this, the final one (JUnit reruns)
+    message: str = ""  # why it failed: one clean, clipped text (messages.failure_message)
 
 
 class ParseError(ValueError):

@@ -28,6 +28,7 @@ from .base import (
     as_utc,
     parse_iso_datetime,
 )
+from .messages import FAILING_STATUSES, failure_message
 
 FORMAT_NAME = "assay-results/1"
 SCHEMA_FILE = "assay-results-v1.schema.json"
@@ -188,10 +189,15 @@ def _results(document: dict[str, Any], filename: str) -> list[ParsedResult]:
             duration = (end - start).total_seconds()
         tda = get("tda")
         tra = get("tra")
+        status = item["status"]
+        log = get("log", "")
+        message = get("message", "")
+        if message or (log and status in FAILING_STATUSES):
+            message = failure_message(status, message, log)
         append(
             ParsedResult(
                 test_name=item["name"],
-                status=item["status"],
+                status=status,
                 test_run=run,
                 project=get("project", default_project),
                 host=get("host", default_host),
@@ -201,9 +207,10 @@ def _results(document: dict[str, Any], filename: str) -> list[ParsedResult]:
                 duration=duration,
                 location=get("location", ""),
                 test_runner=get("test_runner", default_runner),
-                log=get("log", ""),
+                log=log,
                 tda=_attributes(tda, index, "tda", filename) if tda else {},
                 tra=_attributes(tra, index, "tra", filename) if tra else {},
+                message=message,
             )
         )
     _check_unique(results, filename)

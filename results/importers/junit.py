@@ -29,6 +29,7 @@ from .base import (
     parse_iso_datetime,
     parse_seconds,
 )
+from .messages import failure_message
 
 RERUN_TAGS = frozenset({"rerunFailure", "rerunError", "flakyFailure", "flakyError"})
 OUTPUT_TAGS = frozenset({"system-out", "system-err"})
@@ -575,6 +576,7 @@ def _case_result(case: _Node, flavour: str) -> ParsedResult:
                 node.attrib = {**node.attrib, "message": ""}
 
     deciding: _Node | None = None
+    reason = ""
     if skips and flavour == "node":
         status, deciding = "D", skips[0]
     elif failures:
@@ -595,6 +597,8 @@ def _case_result(case: _Node, flavour: str) -> ParsedResult:
             message = next((line for line in lines if line), "")
         if message:
             tra["message"] = message
+            if deciding.tag != "skipped":
+                reason = failure_message(status, message)
         if kind:
             tra["skip_type" if deciding.tag == "skipped" else "failure_type"] = kind
     if reruns:
@@ -623,6 +627,7 @@ def _case_result(case: _Node, flavour: str) -> ParsedResult:
         # Surefire: one element per failed attempt before the final one (flaky* when the
         # final one passed, rerun* when it failed too).
         retries=len(reruns),
+        message=reason,
     )
 
 
@@ -640,8 +645,10 @@ def _merge(into: ParsedResult, other: ParsedResult) -> None:
     if STATUS_RANK.get(other.status, 0) > STATUS_RANK.get(into.status, 0):
         into.status = other.status
         into.tra = {**into.tra, **other.tra}
+        into.message = other.message or into.message
     else:
         into.tra = {**other.tra, **into.tra}
+        into.message = into.message or other.message
     if other.duration is not None:
         into.duration = (into.duration or 0.0) + other.duration
     if other.start_time and (into.start_time is None or other.start_time < into.start_time):

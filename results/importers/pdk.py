@@ -41,6 +41,7 @@ from .base import (
     is_valid_status,
     parse_iso_datetime,
 )
+from .messages import FAILING_STATUSES, failure_message
 
 # Fields that Pandokia's importer reads (besides tda_* and tra_*). "name" is an old alias
 # of test_name, "attn" overrides Pandokia's "needs attention" flag.
@@ -214,6 +215,8 @@ class _PdkParser:
             found = record.get(key)
             if found is not None:
                 setattr(result, key, found.value)
+        if result.log and status in FAILING_STATUSES:
+            result.message = failure_message(status, "", result.log)
         result.start_time = self.time(record.get("start_time"), "start_time")
         result.end_time = self.time(record.get("end_time"), "end_time")
         fill_duration(result)

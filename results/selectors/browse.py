@@ -29,11 +29,11 @@ SEPARATORS = (".", "/")
 _SEGMENT = re.compile(r"[^./]*[./]")
 
 
-def _run_key(run: TestRun | None) -> str:
+def run_key(run: TestRun | None) -> str:
     return "-" if run is None else f"{run.pk}@{run.updated_at.isoformat()}"
 
 
-def _cache_key(kind: str, *parts: str) -> str:
+def cache_key(kind: str, *parts: str) -> str:
     # Hashed: test-name prefixes can be long and hold characters memcached refuses in keys.
     digest = hashlib.sha256("|".join(parts).encode()).hexdigest()
     return f"assay:{kind}:{digest}"
@@ -41,7 +41,7 @@ def _cache_key(kind: str, *parts: str) -> str:
 
 def cached_tree_level(run: TestRun, prefix: str = "", other: TestRun | None = None) -> list[Node]:
     """tree_level(), remembered until either run is written to again."""
-    key = _cache_key("tree", _run_key(run), _run_key(other), prefix)
+    key = cache_key("tree", run_key(run), run_key(other), prefix)
     nodes = cache.get(key)
     if nodes is None:
         nodes = tree_level(run, prefix, other)
@@ -55,7 +55,7 @@ def cached_compare_counts(
     """compare_counts(), remembered until either run is written to again or the active mutes
     change (muting a test changes the regressions at once)."""
     mutes = mutes if mutes is not None else current_mutes()
-    key = _cache_key("compare", _run_key(run), _run_key(other), mutes.key)
+    key = cache_key("compare", run_key(run), run_key(other), mutes.key)
     counts = cache.get(key)
     if counts is None:
         counts = compare_counts(run, other, mutes)
@@ -96,6 +96,7 @@ def count_under(nodes: Iterable[Node], statuses: str = "") -> int:
 class LeafLink:
     run: TestRun
     result_id: int | None  # the only result of that name, or None when there are several
+    message: str = ""  # that result's failure message
 
 
 def leaf_links(run: TestRun, other: TestRun | None, nodes: Sequence[Node]) -> dict[str, LeafLink]:
@@ -115,10 +116,10 @@ def leaf_links(run: TestRun, other: TestRun | None, nodes: Sequence[Node]) -> di
     if single:
         rows = TestResult.objects.filter(
             run_id__in={owner.pk for owner in single.values()}, test_name__in=list(single)
-        ).values_list("run_id", "test_name", "pk")
-        for run_id, name, pk in rows:
+        ).values_list("run_id", "test_name", "pk", "message")
+        for run_id, name, pk, message in rows:
             if single[name].pk == run_id:
-                links[name] = LeafLink(single[name], pk)
+                links[name] = LeafLink(single[name], pk, message)
     return links
 
 
@@ -136,6 +137,7 @@ class ComparedRow:
     result_id: int | None  # the result in this run
     other_result_id: int | None  # the result in the other run
     muted: bool = False  # its test or cluster is muted now
+    message: str = ""  # the failure message: this run's, else the other run's (a fix's)
 
 
 def compared_rows(
@@ -150,9 +152,7 @@ def compared_rows(
     """One page of compare_rows() with the results on both sides, remembered until either
     run is written to again (new and vanished tests take a scan of a whole run to find)."""
     mutes = mutes if mutes is not None else current_mutes()
-    key = _cache_key(
-        "rows", _run_key(run), _run_key(other), mutes.key, kind, str(offset), str(limit)
-    )
+    key = cache_key("rows", run_key(run), run_key(other), mutes.key, kind, str(offset), str(limit))
     rows = cache.get(key)
     if rows is None:
         rows = _compared_rows(run, other, kind, offset, limit, mutes)
@@ -172,53 +172,37 @@ def _compared_rows(
     if kind == "vanished":
         return [
             ComparedRow(
-                r.test_name,
-                r.project.name,
-                r.host,
-                r.context,
-                r.status,
-                None,
-                None,
-                r.pk,
-                getattr(r, "muted", False),
-            )  # fmt: skip
+                r.test_name, r.project.name, r.host, r.context, r.status, None, None, r.pk,
+                muted=getattr(r, "muted", False), message=r.message,
+            )
             for r in page
-        ]
+        ]  # fmt: skip
     if kind == "new":
         return [
             ComparedRow(
-                r.test_name,
-                r.project.name,
-                r.host,
-                r.context,
-                None,
-                r.status,
-                r.pk,
-                None,
-                getattr(r, "muted", False),
-            )  # fmt: skip
+                r.test_name, r.project.name, r.host, r.context, None, r.status, r.pk, None,
+                muted=getattr(r, "muted", False), message=r.message,
+            )
             for r in page
-        ]
-    theirs = {}
+        ]  # fmt: skip
+    theirs: dict[tuple, tuple[int, str]] = {}
     if page:
         rows = TestResult.objects.filter(
             run=other, test_name__in={r.test_name for r in page}
-        ).values_list("test_name", "project_id", "host", "context", "pk")
-        theirs = {(name, proj, host, ctx): pk for name, proj, host, ctx, pk in rows}
-    return [
-        ComparedRow(
-            r.test_name,
-            r.project.name,
-            r.host,
-            r.context,
-            r.before,
-            r.status,
-            r.pk,
-            theirs.get((r.test_name, r.project_id, r.host, r.context)),
-            getattr(r, "muted", False),
+        ).values_list("test_name", "project_id", "host", "context", "pk", "message")
+        theirs = {(name, proj, host, ctx): (pk, msg) for name, proj, host, ctx, pk, msg in rows}
+    compared = []
+    for r in page:
+        other_pk, other_message = theirs.get(
+            (r.test_name, r.project_id, r.host, r.context), (None, "")
         )
-        for r in page
-    ]
+        compared.append(
+            ComparedRow(
+                r.test_name, r.project.name, r.host, r.context, r.before, r.status, r.pk,
+                other_pk, muted=getattr(r, "muted", False), message=r.message or other_message,
+            )
+        )  # fmt: skip
+    return compared
 
 
 def missing_results(run: TestRun) -> QuerySet[TestResult]:

@@ -18,7 +18,7 @@ from results.models import TestResult
 COLUMNS = (
     "run_id", "project_id", "host", "context", "test_name", "status", "start_time", "end_time",
     "duration", "location", "test_runner", "log", "log_size", "tda", "tra", "imported_at",
-    "retries",
+    "retries", "message", "fingerprint",
 )  # fmt: skip
 _IDENTITY = ("run_id", "project_id", "host", "context", "test_name")
 _TIMES = (COLUMNS.index("start_time"), COLUMNS.index("end_time"), COLUMNS.index("imported_at"))

@@ -23,6 +23,7 @@ from core.db import retry_on_busy
 from core.exceptions import AssayError, Conflict
 from core.roles import has_permission
 from results.importers import BuildInfo, ParsedFile, ParsedResult, ParseError, parse_file
+from results.importers.messages import FAILING_STATUSES, failure_message, fingerprint
 from results.models import STATUS_LETTERS, Project, RunImport, TestResult, TestRun
 from results.services.builds import Times, apply_build, validate_build
 from results.services.bulk import write_results
@@ -303,6 +304,7 @@ def _write_run(
         }
     rows = []
     counts: dict[str, int] = {}
+    fingerprints: dict[str, str] = {}  # one failure repeats: normalize each message once
     for (project, host, context, name), item in items.items():
         project_id = project_ids[project]
         before = previous.get((project_id, host, context, name))
@@ -314,6 +316,14 @@ def _write_run(
         duration = item.duration
         if duration is None and item.start_time and item.end_time:
             duration = (item.end_time - item.start_time).total_seconds()
+        message = signature = ""
+        if item.message or (item.log and item.status in FAILING_STATUSES):
+            # Parsers give it clean; other producers' results (record_run) are made so here.
+            message = failure_message(item.status, item.message, item.log)
+            if message and item.status in FAILING_STATUSES:
+                signature = fingerprints.get(message)
+                if signature is None:
+                    signature = fingerprints[message] = fingerprint(message)
         rows.append(
             (
                 run.pk,
@@ -332,6 +342,8 @@ def _write_run(
                 item.tra,
                 now,
                 min(item.retries, RETRIES_MAX),
+                message,
+                signature,
             )  # fmt: skip
         )
     summary.new = summary.imported - summary.reimported - summary.replaced_missing

@@ -1,5 +1,6 @@
 """HTML pages of the results app, one module per subject."""
 
+from results.views.clusters import cluster_page
 from results.views.compare import compare_runs, unexpect_result
 from results.views.dashboard import dashboard
 from results.views.history import flaky_list, search, test_page
@@ -8,6 +9,7 @@ from results.views.triage import comment_triage, set_triage, triage_list
 
 __all__ = [
     "comment_triage",
+    "cluster_page",
     "compare_runs",
     "dashboard",
     "flaky_list",

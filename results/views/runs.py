@@ -16,6 +16,7 @@ from core.exceptions import AssayError
 from results import selectors
 from results.models import STATUS_LABELS, STATUS_LETTERS, STATUS_ORDER, TestResult, TestRun
 from results.selectors import browse
+from results.selectors.clusters import SAMPLE_TESTS, run_clusters
 from results.selectors.compare import next_run, previous_run
 from results.selectors.triage import current_mutes, muted_counts, muted_names
 from results.services.runs import get_run, resolve_run_name
@@ -24,6 +25,7 @@ RUNS_PER_PAGE = 50
 RESULTS_PER_PAGE = 200
 TREE_NODES_PER_PAGE = 500  # a level of flat names can hold a whole run
 IMPORTS_SHOWN = 20  # a daily run takes an import per CI job: the newest are shown
+CLUSTERS_SHOWN = 30  # the biggest failure clusters on a run's page; the API lists them all
 
 
 def _status_columns(counts_list: list[dict[str, int]]) -> list[str]:
@@ -140,12 +142,14 @@ def _tree_rows(nodes, columns: list[str], links, keep: dict, muted: set[str]) ->
     leaf's test is muted."""
     rows = []
     for node in nodes:
+        message = ""
         if node.is_leaf:
             link = links.get(node.path)
             if link is None:
                 url = ""
             elif link.result_id is not None:
                 url = reverse("results:result-detail", args=[link.result_id])
+                message = link.message
             else:  # several results of that name (hosts, contexts, projects): list them
                 base = reverse("results:run-detail", args=[link.run.name])
                 url = base + _query(prefix=node.path, status=keep["status"])
@@ -169,6 +173,7 @@ def _tree_rows(nodes, columns: list[str], links, keep: dict, muted: set[str]) ->
                 "bar": bar,
                 "gone": total == 0,
                 "muted": node.is_leaf and node.path in muted,
+                "message": message,
             }
         )
     return rows
@@ -209,6 +214,8 @@ def run_detail(request: HttpRequest, name: str) -> HttpResponse:
         count = browse.count_under(nodes, status)
         page = KnownCountPaginator(qs, RESULTS_PER_PAGE, count).get_page(request.GET.get("page"))
     imports, imports_total = selectors.run_imports(run, IMPORTS_SHOWN)
+    # The clusters summarize the whole run: shown at its root, not on every level below.
+    clusters = run_clusters(run) if not prefix and _has_failures(run) else []
     return render(
         request,
         "results/run_detail.html",
@@ -245,8 +252,17 @@ def run_detail(request: HttpRequest, name: str) -> HttpResponse:
             "imports": imports,
             "imports_earlier": imports_total - len(imports),
             "attributes": sorted(run.attributes.items()),
+            "clusters": clusters[:CLUSTERS_SHOWN],
+            "clusters_total": len(clusters),
+            "clusters_more": max(len(clusters) - CLUSTERS_SHOWN, 0),
+            "sample_size": SAMPLE_TESTS,
         },
     )
+
+
+def _has_failures(run: TestRun) -> bool:
+    """Only F, E and M results can form clusters: a green run needs no query for them."""
+    return any(run.status_counts.get(s) for s in "FEM")
 
 
 def _group_by_parent(results) -> list[tuple[str, str, list[tuple[TestResult, str]]]]:

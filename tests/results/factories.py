@@ -91,3 +91,35 @@ def in_thread(work):
         return box["value"]
 
     return result
+
+
+# --- failure clusters (results.selectors.clusters, its page and API) -------------------
+
+
+def cluster_junit(numbers: list[int], other_line: int = 42) -> bytes:
+    """Nine tests failing `assert N == 4` (N varies), a Java-style failure, an error, a pass."""
+    cases = "".join(
+        f'<testcase classname="tests.test_math" name="test_{i}" time="0.1">'
+        f'<failure message="AssertionError: assert {n} == 4">assert {n} == 4\n'
+        f"tests/test_math.py:{10 + i}: AssertionError</failure></testcase>"
+        for i, n in enumerate(numbers)
+    )
+    return (
+        '<?xml version="1.0"?><testsuites><testsuite name="pytest">'
+        + cases
+        + '<testcase classname="tests.test_db" name="test_conn" time="1">'
+        '<error message="ConnectionRefusedError: [Errno 111] Connect call failed '
+        "('127.0.0.1', 5432)\">trace</error></testcase>"
+        '<testcase classname="tests.test_io" name="test_read" time="1"><failure>\n\n'
+        f"FileNotFoundError: /tmp/pytest-of-ci/pytest-{other_line}/data.txt\nmore</failure>"
+        "</testcase>"
+        '<testcase classname="tests.test_ok" name="test_fine" time="0.1"/>'
+        "</testsuite></testsuites>"
+    ).encode()
+
+
+def import_junit(name: str, data: bytes) -> TestRun:
+    from results.services.imports import ImportDefaults, import_files
+
+    import_files([("r.xml", data)], ImportDefaults(run=name))
+    return TestRun.objects.get(name=name)

@@ -11,7 +11,14 @@ from core.models import JobState
 from results.models import FlakinessJob, TestResult, TestRun
 from results.services.flaky import refresh_flaky
 from tests import factories
-from tests.results.factories import flaky_days, history_days, in_thread, result_in
+from tests.results.factories import (
+    cluster_junit,
+    flaky_days,
+    history_days,
+    import_junit,
+    in_thread,
+    result_in,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.db_dependent]
 
@@ -260,6 +267,7 @@ def test_compare_answers_counts_and_lists_with_both_results(api_client, two_days
         "result": TestResult.objects.get(run=now, test_name="a.breaks").pk,
         "other_result": TestResult.objects.get(run=before, test_name="a.breaks").pk,
         "muted": False,
+        "message": "",
     }  # fmt: skip
     assert body["new"][0]["test_name"] == "a.new" and body["new"][0]["other_result"] is None
     gone = body["vanished"][0]
@@ -949,3 +957,19 @@ def test_anonymous_and_ci_cannot_triage(api_client, token_client):
     refused = token_client.post("/api/v1/triage/", body, format="json")
     assert refused.status_code == 403 and "triage" in refused.json()["detail"]
     assert api_client.get("/api/v1/triage/").status_code == 200  # reading is public
+
+
+def test_run_clusters_and_a_cluster_across_runs(client):
+    import_junit("build-1", cluster_junit([3, 17, 5, 6, 7, 8, 9, 10, 11]))
+    import_junit("build-2", cluster_junit([1, 2, 3, 4, 5, 6, 7, 8, 99]))
+    body = client.get("/api/v1/runs/build-2/clusters/").json()
+    top = body["clusters"][0]
+    assert top["count"] == 9 and top["normalized"] == "AssertionError: assert <n> == <n>"
+    assert top["new"] is False and top["earlier_runs"] == 1
+    assert len(body["clusters"]) == 3
+    detail = client.get(f"/api/v1/clusters/{top['fingerprint']}/").json()
+    assert [r["run"] for r in detail["runs"]] == ["build-2", "build-1"]
+    assert detail["runs"][0]["count"] == 9
+    assert detail["tests"] == 9
+    resp = client.get("/api/v1/clusters/zz/")
+    assert resp.status_code in (400, 404)
