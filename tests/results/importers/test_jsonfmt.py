@@ -347,3 +347,18 @@ def test_examples_in_the_user_documentation_are_valid():
         document = json.loads(example)
         reference.validate(document)
         assert parse_file(example.encode(), "example.json").results
+
+
+def test_message_field_else_the_logs_first_line_for_failures():
+    results = parse(
+        {
+            "format": "assay-results/1",
+            "results": [
+                {"name": "a", "status": "F", "message": "boom 3", "log": "other"},
+                {"name": "b", "status": "E", "log": "\n\nTimeoutError: 30 s\ntrace"},
+                {"name": "c", "status": "P", "log": "fine"},
+            ],
+        }
+    )
+    assert [r.message for r in results] == ["boom 3", "TimeoutError: 30 s", ""]
+    assert "message" in load_schema()["$defs"]["result"]["properties"]

@@ -571,3 +571,17 @@ def test_entity_declared_without_being_used_is_still_refused():
     text = '<?xml version="1.0"?>\n<!DOCTYPE t [<!ENTITY a "b">]>\n<testsuite name="s"/>'
     error = error_of(text)
     assert error.line == 2 and "DTD" in error.message
+
+
+def test_failure_messages_from_the_attribute_else_the_texts_first_line():
+    results = parse_xml(
+        '<testsuite name="s">'
+        '<testcase name="a"><failure message="expected:&lt;3&gt; but was:&lt;4&gt;">t</failure>'
+        "</testcase>"
+        '<testcase name="b"><error type="E">\n\n  Boom: 7 things\nmore</error></testcase>'
+        '<testcase name="c"><skipped message="not today"/></testcase>'
+        '<testcase name="d"/></testsuite>'
+    ).results
+    assert [r.message for r in results] == [
+        "expected:<3> but was:<4>", "Boom: 7 things", "", ""
+    ]  # fmt: skip
