@@ -384,3 +384,18 @@ MINIMAL_DOC = {"format": FORMAT_NAME, "results": [{"name": "t.a", "status": "P"}
 def test_bad_build_fields_are_refused_with_their_path(extra, where):
     with pytest.raises(ParseError, match=re.escape(where)):
         parse_json(json.dumps({**MINIMAL_DOC, **extra}), "b.json")
+
+
+def test_message_field_else_the_logs_first_line_for_failures():
+    results = parse(
+        {
+            "format": "assay-results/1",
+            "results": [
+                {"name": "a", "status": "F", "message": "boom 3", "log": "other"},
+                {"name": "b", "status": "E", "log": "\n\nTimeoutError: 30 s\ntrace"},
+                {"name": "c", "status": "P", "log": "fine"},
+            ],
+        }
+    )
+    assert [r.message for r in results] == ["boom 3", "TimeoutError: 30 s", ""]
+    assert "message" in load_schema()["$defs"]["result"]["properties"]

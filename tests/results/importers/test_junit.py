@@ -677,3 +677,17 @@ def test_two_suites_that_disagree_on_the_series_are_refused():
         "</testsuites>"
     )
     assert "series" in error.message and "'x'" in error.message and "'y'" in error.message
+
+
+def test_failure_messages_from_the_attribute_else_the_texts_first_line():
+    results = parse_xml(
+        '<testsuite name="s">'
+        '<testcase name="a"><failure message="expected:&lt;3&gt; but was:&lt;4&gt;">t</failure>'
+        "</testcase>"
+        '<testcase name="b"><error type="E">\n\n  Boom: 7 things\nmore</error></testcase>'
+        '<testcase name="c"><skipped message="not today"/></testcase>'
+        '<testcase name="d"/></testsuite>'
+    ).results
+    assert [r.message for r in results] == [
+        "expected:<3> but was:<4>", "Boom: 7 things", "", ""
+    ]  # fmt: skip

@@ -408,3 +408,12 @@ def test_end_before_start_gives_no_duration():
     (result,) = parse("test_name=t\nstatus=P\nstart_time=200\nend_time=100\nEND\n").results
     assert (result.start_time.timestamp(), result.end_time.timestamp()) == (200, 100)
     assert result.duration is None
+
+
+def test_a_failures_message_is_its_logs_first_line():
+    [failed, passed] = parse(
+        "test_name=t.a\nstatus=F\nlog:\n.\n.  AssertionError: assert 3 == 4  \n.more\n\nEND\n"
+        "test_name=t.b\nstatus=P\nlog:\n.all good\n\nEND\n"
+    ).results
+    assert failed.message == "AssertionError: assert 3 == 4"
+    assert passed.message == ""

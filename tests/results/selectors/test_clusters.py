@@ -1,0 +1,58 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from results.models import TestRun
+from results.selectors.clusters import run_clusters
+from tests import factories
+
+pytestmark = [pytest.mark.django_db, pytest.mark.db_dependent]
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def _run(name: str, series: str, hours: int, failures: dict[str, str]) -> TestRun:
+    run = factories.run(name)
+    TestRun.objects.filter(pk=run.pk).update(series=series, started_at=T0 + timedelta(hours=hours))
+    names = list(failures)
+    factories.bulk_results(
+        run, len(names), lambda i: "F", name_of=lambda i: names[i],
+        message_of=lambda i: failures[names[i]],
+    )  # fmt: skip
+    run.refresh_from_db()
+    return run
+
+
+def test_seen_before_means_an_earlier_run_of_the_same_series():
+    _run("other-1", "other", 0, {"t.a": "boom 1"})  # another series, earlier: does not count
+    _run("main-1", "main", 1, {"t.b": "assert 1 == 2"})
+    later_in_other = _run("other-2", "other", 5, {"t.c": "timeout after 3 s"})
+    now = _run(
+        "main-2", "main", 2, {"t.a": "boom 7", "t.b": "assert 5 == 6", "t.c": "timeout after 9 s"}
+    )
+    clusters = {c.normalized: c for c in run_clusters(now)}
+    assert clusters["assert <n> == <n>"].earlier_runs == 1
+    assert clusters["assert <n> == <n>"].first_seen == T0 + timedelta(hours=1)
+    assert clusters["boom <n>"].new  # only the other series had it
+    assert clusters["timeout after <n> s"].new  # the other series had it, and later
+    assert run_clusters(later_in_other)[0].earlier_runs == 0
+
+
+def test_without_a_series_any_earlier_run_counts():
+    _run("pr-1", "main", 0, {"t.a": "boom 1"})
+    now = _run("pr-2", "", 1, {"t.a": "boom 2", "t.z": "boom 3"})
+    [cluster] = run_clusters(now)
+    assert cluster.count == 2 and cluster.earlier_runs == 1
+    assert [t.test_name for t in cluster.tests] == ["t.a", "t.z"]
+
+
+def test_a_fixed_number_of_queries_and_a_sample_of_tests():
+    failures = {f"t.{i:03d}": f"assert {i} == 0" for i in range(300)}
+    failures |= {f"u.{i:03d}": f"KeyError: 'k{i}'" for i in range(40)}
+    now = _run("big", "", 0, failures)
+    with CaptureQueriesContext(connection) as ctx:
+        clusters = run_clusters(now, sample=5)
+    assert len(ctx.captured_queries) == 2
+    assert [(c.count, len(c.tests)) for c in clusters] == [(300, 5), (40, 5)]
+    assert clusters[1].normalized == "KeyError: <str>"
