@@ -142,3 +142,15 @@ def test_the_api_answers_as_its_schema_says(
     if done.returncode != 0:
         summary = done.stdout[done.stdout.rfind("=== SUMMARY ===") :]
         pytest.fail(f"schemathesis found what the schema does not say:\n{summary}", pytrace=False)
+
+
+@pytest.mark.django_db
+def test_the_site_has_a_favicon(client):
+    """Issue 15: no favicon. The pages link it, and /favicon.ico (asked by browsers whatever
+    the page says) leads to it."""
+    assert 'rel="icon" href="/static/favicon.svg"' in client.get("/runs/").content.decode()
+    redirect = client.get("/favicon.ico")
+    assert redirect.status_code == 301 and redirect["Location"] == "/static/favicon.svg"
+    icon = client.get("/static/favicon.svg")
+    assert icon.status_code == 200 and icon["Content-Type"] == "image/svg+xml"
+    assert b"<svg" in b"".join(icon.streaming_content)
