@@ -94,3 +94,14 @@ def test_a_server_error_is_the_site_s_own_500_without_the_database(client, setti
     html = page.content.decode()
     assert "Something went wrong on our side" in html and "assay.css" in html
     assert "Traceback" not in html and "RuntimeError" not in html
+
+
+@pytest.mark.django_db
+def test_the_login_page_is_the_site_s_own(client):
+    """Issue 15: the only login page was "Django administration". /accounts/login/ is the
+    site's (its header and style); the admin keeps its own for staff."""
+    page = client.get("/accounts/login/?next=/runs/").content.decode()
+    assert 'class="top"' in page and "assay.css" in page and "Sign in" in page
+    assert "Django administration" not in page
+    assert 'href="/accounts/login/?next=/runs/"' in client.get("/runs/").content.decode()
+    assert "Django administration" in client.get("/admin/login/").content.decode()
