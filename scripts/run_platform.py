@@ -26,8 +26,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 WORKERS_UP = " running."  # django-q's "Q Cluster <name> running." once its workers are forked
 
 
+def setup_env() -> dict[str, str]:
+    """The set-up's commands say what they did; django-q's "Enqueued [assay] 7" is not news."""
+    return {**os.environ, "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING")}
+
+
 def manage(*args: str) -> None:
-    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, check=True)
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=setup_env(), check=True)
 
 
 def gate_demo() -> None:
@@ -35,7 +40,7 @@ def gate_demo() -> None:
     gate registers it and checks the example project's two branches (once)."""
     said = subprocess.run(
         [sys.executable, "manage.py", "gate", "demo-source"],
-        cwd=ROOT, check=True, capture_output=True, text=True,
+        cwd=ROOT, env=setup_env(), check=True, capture_output=True, text=True,
     ).stdout.split()  # fmt: skip
     if said[-1] == "empty":
         manage("datagen", "run", "migrations_gate/example/shop.yaml", "--load", said[0],
@@ -224,6 +229,10 @@ def main() -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
+    # Ctrl-C is how make run stops, even when started with SIGINT ignored (a shell without job
+    # control ignores it in what it starts in the background); a handler, unlike an ignore, is
+    # not inherited, so our servers stop on it too.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     with terminal_of_our_own():
         try:
             return serve(host, port)
