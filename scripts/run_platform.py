@@ -203,6 +203,10 @@ def serve(host: str, port: int) -> int:
         print(f"make run: the {name} stopped (exit {died.returncode}); see {shown(log)}",
               file=sys.stderr)  # fmt: skip
         return died.returncode or 1
+    except KeyboardInterrupt:
+        print("\nStopping the web server and the workers (a job under way is handed back)...",
+              flush=True)  # fmt: skip
+        raise
     finally:
         for p in procs:
             if p.poll() is None:

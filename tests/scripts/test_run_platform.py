@@ -138,6 +138,7 @@ def test_make_run_banner_readme_commands_and_ctrl_c(tmp_path):
 
         term.type(b"\x03")  # Ctrl-C
         seen = term.read_until(rb"Assay stopped\.")
+        assert b"Stopping the web server and the workers" in seen
         assert term.proc.wait(timeout=60) == 0, seen.decode(errors="replace")[-2000:]
         assert b"Error" not in seen[seen.rindex(b"Assay is running") :]
     finally:
