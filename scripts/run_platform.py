@@ -160,6 +160,24 @@ def terminal_of_our_own():
         os.close(tty)
 
 
+def stop_servers(procs: list[subprocess.Popen], seconds: float = 30) -> None:
+    """Each server runs in a process group of its own (so the terminal's Ctrl-C reaches only
+    us): SIGTERM, on which the cluster hands its running job back within seconds
+    (docs/operations.md); then whatever is left of each group (a worker process whose cluster
+    was killed would live on, orphaned) is killed."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not leave orphans
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + seconds
+    for p in procs:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            p.wait(timeout=max(0.1, deadline - time.monotonic()))
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+
+
 def serve(host: str, port: int) -> int:
     from django.conf import settings
 
@@ -186,11 +204,11 @@ def serve(host: str, port: int) -> int:
     with web_log.open("ab") as web_out, workers_log.open("ab") as workers_out:
         web = subprocess.Popen(
             [sys.executable, "manage.py", "runserver", "--noreload", f"{host}:{port}"],
-            cwd=ROOT, stdout=web_out, stderr=subprocess.STDOUT,
+            cwd=ROOT, stdout=web_out, stderr=subprocess.STDOUT, process_group=0,
         )  # fmt: skip
         workers = subprocess.Popen(
             [sys.executable, "manage.py", "qcluster"],
-            cwd=ROOT, stdout=workers_out, stderr=subprocess.STDOUT,
+            cwd=ROOT, stdout=workers_out, stderr=subprocess.STDOUT, process_group=0,
         )  # fmt: skip
     procs = [web, workers]
     try:
@@ -208,14 +226,7 @@ def serve(host: str, port: int) -> int:
               flush=True)  # fmt: skip
         raise
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGINT)
-        for p in procs:
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_servers(procs)
 
 
 def main() -> int:
@@ -235,7 +246,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     # Ctrl-C is how make run stops, even when started with SIGINT ignored (a shell without job
     # control ignores it in what it starts in the background); a handler, unlike an ignore, is
-    # not inherited, so our servers stop on it too.
+    # not inherited by the set-up's commands.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     with terminal_of_our_own():
         try:

@@ -76,6 +76,19 @@ class Terminal:
         os.close(self.master)
 
 
+def _processes_of(var_dir: Path) -> list[int]:
+    """The processes started with this var/ directory in their environment."""
+    mark = f"ASSAY_VAR_DIR={var_dir}".encode()
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if mark in (proc / "environ").read_bytes().split(b"\0"):
+                found.append(int(proc.name))
+        except OSError:  # gone, or another user's
+            continue
+    return found
+
+
 def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True,
@@ -141,5 +154,6 @@ def test_make_run_banner_readme_commands_and_ctrl_c(tmp_path):
         assert b"Stopping the web server and the workers" in seen
         assert term.proc.wait(timeout=60) == 0, seen.decode(errors="replace")[-2000:]
         assert b"Error" not in seen[seen.rindex(b"Assay is running") :]
+        assert _processes_of(var_dir) == []  # no server, no worker process left behind
     finally:
         term.close()
