@@ -17,11 +17,11 @@ $(VENV)/.installed: pyproject.toml
 venv: $(VENV)/.installed
 
 migrate: venv
-	ASSAY_DEV=1 $(PY) manage.py migrate --no-input
+	$(PY) manage.py migrate --no-input
 
 # Sets up, loads a demo on first start, then serves the site and a django-q cluster until Ctrl-C.
 run: venv
-	ASSAY_DEV=1 HOST=$(HOST) PORT=$(PORT) $(PY) scripts/run_platform.py
+	HOST=$(HOST) PORT=$(PORT) $(PY) scripts/run_platform.py
 
 test: venv
 	bash scripts/ensure-services.sh
@@ -49,7 +49,7 @@ bench: venv
 # An hour of crash testing (docs/crashtest.md): not part of `make test`.
 SOAK_MINUTES ?= 60
 soak: migrate
-	ASSAY_DEV=1 $(PY) manage.py crashtest --minutes $(SOAK_MINUTES) --workers 4 \
+	$(PY) manage.py crashtest --minutes $(SOAK_MINUTES) --workers 4 \
 	    --nemesis kill,pause,grow-shrink --workload datagen,imports,querygen
 
 clean:

@@ -11,6 +11,10 @@ from __future__ import annotations
 import os
 import sys
 
+# gunicorn serves production: the settings then need a SECRET_KEY of the environment's, never
+# the development one a checkout makes under var/ (config/settings.py, ASSAY_ENV).
+os.environ.setdefault("ASSAY_ENV", "production")
+
 
 def _env_int(name: str, default: int, minimum: int = 1) -> int:
     raw = os.environ.get(name, "")

@@ -7,8 +7,10 @@ reported by a system check (core.checks) so every manage.py command stops with a
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import secrets
 from pathlib import Path
 
 import dj_database_url
@@ -55,13 +57,57 @@ def _env_list(name: str, default: list[str]) -> list[str]:
 
 DEBUG = _env_bool("DEBUG", False)
 
+# Production or development (README "Configuration"): production needs a SECRET_KEY of its own;
+# config/gunicorn.conf.py sets production, and so does a DATABASE_URL of your own unless
+# ASSAY_ENV=development (or ASSAY_DEV=1, or DEBUG=true) says otherwise. A checkout on its
+# embedded defaults (SQLite under var/) is development: `make run` and every README command
+# work there without an environment.
+ASSAY_ENV = os.environ.get("ASSAY_ENV", "").strip().lower()
+if ASSAY_ENV not in ("", "development", "production"):
+    SETTINGS_ERRORS.append(f"ASSAY_ENV={ASSAY_ENV!r} is not development or production")
+    ASSAY_ENV = "production"  # the safe reading of a typo
+if not ASSAY_ENV:
+    _development = DEBUG or os.environ.get("ASSAY_DEV") or not os.environ.get("DATABASE_URL")
+    ASSAY_ENV = "development" if _development else "production"
+
+
+def _development_secret(path: Path) -> str:
+    """A random key made once per var/ directory and kept there (mode 0600), so the web
+    server, the workers and every command of a checkout sign alike (django-q's tasks, sessions)
+    and logins survive a restart. Made race-free: several processes start at once."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+            out.write(secrets.token_urlsafe(50) + "\n")
+        try:
+            os.link(tmp, path)  # atomic and never replaces: the first process's key wins
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()
+
+
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
+DEV_SECRET_KEY_FILE = VAR_DIR / "dev-secret-key"
 if not SECRET_KEY:
-    if DEBUG or os.environ.get("ASSAY_DEV") or "PYTEST_VERSION" in os.environ:
-        SECRET_KEY = "insecure-development-key-set-SECRET_KEY-in-production"  # noqa: S105
+    if "PYTEST_VERSION" in os.environ:
+        SECRET_KEY = "insecure-test-key"  # noqa: S105 - the tests write nothing under var/
+    elif ASSAY_ENV == "development":
+        try:
+            SECRET_KEY = _development_secret(DEV_SECRET_KEY_FILE)
+            if not SECRET_KEY:
+                raise OSError("the file is empty: delete it to make another")
+        except OSError as exc:
+            SETTINGS_ERRORS.append(f"SECRET_KEY is not set and {DEV_SECRET_KEY_FILE}: {exc}")
     else:
-        SETTINGS_ERRORS.append("SECRET_KEY is not set (required unless DEBUG=true)")
-        SECRET_KEY = "unset"  # noqa: S105
+        SETTINGS_ERRORS.append(
+            "SECRET_KEY is not set: production needs its own (ASSAY_ENV=production, gunicorn, "
+            "or a DATABASE_URL without ASSAY_ENV=development); only a checkout on its embedded "
+            f"defaults makes one ({DEV_SECRET_KEY_FILE})"
+        )
+    SECRET_KEY = SECRET_KEY or "unset"
 
 ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = _env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -215,7 +261,17 @@ EMAIL_USE_SSL = _env_bool("EMAIL_USE_SSL", False)
 if EMAIL_USE_TLS and EMAIL_USE_SSL:
     SETTINGS_ERRORS.append("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be true")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "assay@localhost")
-ASSAY_BASE_URL = os.environ.get("ASSAY_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The site's address in links (e-mails, querygen's records, the gate's answers). In development,
+# `make run` writes the address it serves (PORT=8765 make run) to var/base-url, so commands run
+# in another shell link there too.
+DEV_BASE_URL_FILE = VAR_DIR / "base-url"
+ASSAY_BASE_URL = os.environ.get("ASSAY_BASE_URL", "").strip()
+if ASSAY_ENV == "development" and "PYTEST_VERSION" not in os.environ and not ASSAY_BASE_URL:
+    with contextlib.suppress(FileNotFoundError):
+        ASSAY_BASE_URL = DEV_BASE_URL_FILE.read_text().strip()
+ASSAY_BASE_URL = (ASSAY_BASE_URL or "http://127.0.0.1:8000").rstrip("/")
+if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", ASSAY_BASE_URL):
+    SETTINGS_ERRORS.append(f"ASSAY_BASE_URL={ASSAY_BASE_URL!r} is not an http(s):// address")
 # Without a timeout a stuck mail server would hang notify_contacts forever.
 EMAIL_TIMEOUT = _env_int("EMAIL_TIMEOUT", 30, minimum=1)
 # check_expected on a recurring run (daily_...) then e-mails the contacts (docs/notifications.md).
@@ -324,9 +380,7 @@ ASSAY_GATE_DIR = Path(os.environ.get("ASSAY_GATE_DIR", VAR_DIR / "gate"))
 # The crash tester (docs/crashtest.md): each crash test's site, logs and report.json.
 ASSAY_CRASHTEST_DIR = Path(os.environ.get("ASSAY_CRASHTEST_DIR", VAR_DIR / "crashtest"))
 ASSAY_GATE_SECRET = os.environ.get("ASSAY_GATE_SECRET", "")
-if not ASSAY_GATE_SECRET and (
-    DEBUG or os.environ.get("ASSAY_DEV") or "PYTEST_VERSION" in os.environ
-):
+if not ASSAY_GATE_SECRET and (ASSAY_ENV == "development" or "PYTEST_VERSION" in os.environ):
     ASSAY_GATE_SECRET = "insecure-development-gate-secret"  # noqa: S105
 
 LOGGING = {

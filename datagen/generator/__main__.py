@@ -1,4 +1,5 @@
-"""python -m datagen.generator SPEC --chunks 0-3 --out DIR [--seed N] [--format csv] [--workers 2]
+"""python -m datagen.generator SPEC --chunks first:4 --out DIR [--seed N] [--format csv]
+    [--workers 2]
 
 SPEC is a .yaml/.json file or the name of a bundled spec (fakedb, querygen). Prints one line
 per chunk (rows, checksum) and the dataset checksum. `--chunks all` makes every chunk;
@@ -12,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .chunking import select_chunks
 from .errors import SpecError
 from .run import run_chunks, summarize
 from .spec import Spec, bundled_spec_names, load_bundled_spec, load_spec
@@ -19,24 +21,10 @@ from .writers import FORMATS
 
 
 def parse_chunks(text: str, spec: Spec) -> list[int]:
-    """'0-3,7,10-12' or 'all'; every id must be a chunk of the spec's chunker."""
-    if text.strip() == "all":
-        return spec.chunk_ids()
-    ids: list[int] = []
-    for part in text.split(","):
-        part = part.strip()
-        try:
-            if "-" in part[1:]:
-                first, last = part.split("-", 1)
-                ids.extend(range(int(first), int(last) + 1))
-            else:
-                ids.append(int(part))
-        except ValueError:
-            raise ValueError(f"bad chunk list {text!r}: use e.g. 0-3,7 or all") from None
-    bad = [c for c in ids if not spec.chunker.is_chunk(c)]
-    if bad:
-        raise ValueError(f"not chunks of {spec.chunker!r}: {bad[:10]}")
-    return list(dict.fromkeys(ids))
+    """The same selections as `manage.py datagen run --chunks`: 'all', 'first:N' (sky chunk ids
+    are sparse: fakedb's first four are 0, 170, 171, 172), '0-63,70' (a range takes the chunks
+    inside it)."""
+    return select_chunks(spec.chunker, text)
 
 
 def _load(name: str) -> Spec:
@@ -49,7 +37,7 @@ def _load(name: str) -> Spec:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m datagen.generator", description=__doc__)
     parser.add_argument("spec", help=f"spec file, or a bundled spec: {bundled_spec_names()}")
-    parser.add_argument("--chunks", default="0", help="e.g. 0-3,7 or all (default 0)")
+    parser.add_argument("--chunks", default="0", help="all, first:N, or ids: 0-63,70 (default 0)")
     parser.add_argument("--out", type=Path, help="output folder")
     parser.add_argument("--seed", type=int, default=0, help="run seed (default 0)")
     parser.add_argument("--format", choices=FORMATS, default="parquet")

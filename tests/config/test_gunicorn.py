@@ -100,3 +100,21 @@ def test_gunicorn_serves_the_site_with_its_static_files(production_env, tmp_path
     text = log.read_text()
     assert '"GET /static/assay.css HTTP/1.1" 200' in text  # the access log, on stdout
     assert "Handling signal: term" in text
+
+
+def test_gunicorn_refuses_to_serve_without_a_secret_key_even_on_the_defaults(tmp_path):
+    """A checkout's embedded defaults make a development key under var/ for `make run` and the
+    commands; gunicorn is production (its config sets ASSAY_ENV), so it stops naming the
+    variable instead of serving with a key nobody chose."""
+    drop = ("ASSAY_DEV", "PYTEST_VERSION", "SECRET_KEY", "DATABASE_URL", "DEBUG", "ASSAY_ENV")
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.update(ASSAY_VAR_DIR=str(tmp_path / "var"), ASSAY_WEB_BIND=f"127.0.0.1:{free_port()}")
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    proc = subprocess.run(
+        [str(gunicorn), "-c", "config/gunicorn.conf.py", "config.wsgi"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode != 0
+    assert "SECRET_KEY is not set: production needs its own" in proc.stdout + proc.stderr
+    assert not (tmp_path / "var" / "dev-secret-key").exists()

@@ -70,3 +70,38 @@ def test_an_unrouted_api_path_is_a_404_in_the_api_s_shape(client):
     }
     page = client.get("/no-such-page/")
     assert page.status_code == 404 and page["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.django_db
+def test_a_missing_page_is_the_site_s_own_404(client):
+    """Issue 15: 404 pages were Django's bare text. Now the site's page, its navigation and
+    the ways back."""
+    page = client.get("/runs/no-such-run/really/")
+    assert page.status_code == 404
+    html = page.content.decode()
+    assert 'class="top"' in html and "assay.css" in html  # base.html's header and style
+    assert "Nothing here" in html and "/runs/no-such-run/really/" in html
+    assert 'href="/runs/"' in html and 'href="/search/"' in html
+
+
+def test_a_server_error_is_the_site_s_own_500_without_the_database(client, settings):
+    """The 500 page renders with no database (no django_db mark: any query would fail the test)
+    and no context processors, as Django's server_error renders it."""
+    settings.ROOT_URLCONF = "tests.core.urls_failing"
+    client.raise_request_exception = False
+    page = client.get("/boom/")
+    assert page.status_code == 500
+    html = page.content.decode()
+    assert "Something went wrong on our side" in html and "assay.css" in html
+    assert "Traceback" not in html and "RuntimeError" not in html
+
+
+@pytest.mark.django_db
+def test_the_login_page_is_the_site_s_own(client):
+    """Issue 15: the only login page was "Django administration". /accounts/login/ is the
+    site's (its header and style); the admin keeps its own for staff."""
+    page = client.get("/accounts/login/?next=/runs/").content.decode()
+    assert 'class="top"' in page and "assay.css" in page and "Sign in" in page
+    assert "Django administration" not in page
+    assert 'href="/accounts/login/?next=/runs/"' in client.get("/runs/").content.decode()
+    assert "Django administration" in client.get("/admin/login/").content.decode()

@@ -15,7 +15,7 @@ from tqdm import tqdm
 from core.engines import get_engine
 from core.exceptions import AssayError
 from datagen import selectors
-from datagen.generator.loaders import LoaderError, copy_between
+from datagen.generator.loaders import LoaderError, TableExists, copy_between
 from datagen.models import DatagenRun, OutputFormat
 from datagen.services import demo, logs, runs
 from datagen.services.engines import target_for
@@ -289,16 +289,19 @@ class Command(BaseCommand):
             bars[table].n = done
             bars[table].refresh()
 
-        copied = copy_between(
-            target_for(source),
-            target_for(dest),
-            tables,
-            batch_rows=opts["batch_rows"],
-            primary_keys={t: c[0] for t, c in _table_columns(opts["primary_key"]).items()},
-            indexes=_table_columns(opts["index"]),
-            replace=opts["replace"],
-            progress=progress,
-        )
+        try:
+            copied = copy_between(
+                target_for(source),
+                target_for(dest),
+                tables,
+                batch_rows=opts["batch_rows"],
+                primary_keys={t: c[0] for t, c in _table_columns(opts["primary_key"]).items()},
+                indexes=_table_columns(opts["index"]),
+                replace=opts["replace"],
+                progress=progress,
+            )
+        except TableExists as exc:  # the library's "replace=True" is this command's option
+            raise CommandError(f"{dest.name}: {str(exc).split(';')[0]}; add --replace") from None
         for bar in bars.values():
             bar.close()
         for table, rows in copied.items():

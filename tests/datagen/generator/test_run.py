@@ -46,7 +46,7 @@ def test_cli_checks_lists_and_refuses_politely(tmp_path: Path, capsys) -> None:
     assert main(["querygen", "--list"]) == 0
     assert capsys.readouterr().out.split() == ["0", "1", "2", "3"]
     assert main(["querygen", "--chunks", "7", "--out", str(tmp_path)]) == 2
-    assert "not chunks of" in capsys.readouterr().err
+    assert "7 is not a chunk id of" in capsys.readouterr().err
     assert main(["querygn", "--check"]) == 2
     assert "did you mean 'querygen'" in capsys.readouterr().err
     bad = tmp_path / "bad.yaml"
@@ -56,12 +56,16 @@ def test_cli_checks_lists_and_refuses_politely(tmp_path: Path, capsys) -> None:
 
 
 def test_parse_chunks() -> None:
+    """The Django command's selections (issue 15: the README's `--chunks 0-3` on fakedb was
+    refused, its ids 1..3 not being chunks of the sky layout)."""
     spec = load_bundled_spec("fakedb")
     assert parse_chunks("0", spec) == [0]
     assert parse_chunks("all", spec) == spec.chunk_ids()
-    with pytest.raises(ValueError, match="not chunks"):
-        parse_chunks("0-3", spec)  # ids 1..3 do not exist in the sky layout
-    with pytest.raises(ValueError, match="bad chunk list"):
+    assert parse_chunks("first:4", spec) == spec.chunk_ids()[:4] == [0, 170, 171, 172]
+    assert parse_chunks("0-3", spec) == [0]  # a range takes the chunks inside it
+    with pytest.raises(ValueError, match="not a chunk"):
+        parse_chunks("1", spec)
+    with pytest.raises(ValueError):
         parse_chunks("zero", spec)
 
 
