@@ -77,7 +77,11 @@ def compare_counts(run: TestRun, other: TestRun, mutes: Mutes | None = None) -> 
         Exists(_same_test(other).filter(status="P"))
     )
     mutes = mutes if mutes is not None else current_mutes()
-    muted = regressed.filter(muted_q(mutes.now)).count() if mutes.active else 0
+    muted = (
+        regressed.filter(mutes.candidates()).filter(muted_q(mutes.now)).count()
+        if mutes.active
+        else 0
+    )
     regressions = regressed.count() - muted
     fixes = (
         TestResult.objects.filter(run=other, status__in=BAD)

@@ -20,6 +20,7 @@ from django.utils import timezone
 from results.models import TestResult, Triage, TriageComment
 
 BAD = ("F", "E", "M")
+MAX_LISTED = 1000  # more active mutes than this: no list of names in the query, just EXISTS
 
 
 def active_mutes(now: datetime | None = None) -> QuerySet[Triage]:
@@ -71,6 +72,17 @@ class Mutes:
 
     now: datetime
     rows: tuple[tuple[int, str], ...]  # (id, updated_at) of each active mute
+    names: frozenset[str] = frozenset()  # the muted tests' names
+    fingerprints: frozenset[str] = frozenset()  # the muted clusters
+
+    def candidates(self) -> Q:
+        """Results that may be muted, found through the indexes that start with a name or a
+        fingerprint: counting the muted among a run's failures seeks to the few muted names
+        instead of probing the mutes once per failure (the run list of two 100,000-result runs
+        with 50 mutes: 31 ms instead of 415, benchmarks/results_ui.py --mutes 50)."""
+        if len(self.names) + len(self.fingerprints) > MAX_LISTED:
+            return Q()
+        return Q(test_name__in=sorted(self.names)) | Q(fingerprint__in=sorted(self.fingerprints))
 
     @property
     def active(self) -> bool:
@@ -85,8 +97,15 @@ class Mutes:
 
 def current_mutes(now: datetime | None = None) -> Mutes:
     now = now or timezone.now()
-    rows = active_mutes(now).order_by("pk").values_list("pk", "updated_at")
-    return Mutes(now, tuple((pk, at.isoformat()) for pk, at in rows))
+    rows = list(
+        active_mutes(now).order_by("pk").values_list("pk", "updated_at", "test_name", "fingerprint")
+    )
+    return Mutes(
+        now,
+        tuple((pk, at.isoformat()) for pk, at, _, _ in rows),
+        frozenset(name for _, _, name, _ in rows if name),
+        frozenset(fp for _, _, _, fp in rows if fp),
+    )
 
 
 def _given(mutes: Mutes | None) -> Mutes:
@@ -103,6 +122,7 @@ def muted_counts(run_ids: Iterable[int], mutes: Mutes | None = None) -> dict[int
         return {}
     rows = (
         TestResult.objects.filter(run_id__in=ids, status__in=BAD)
+        .filter(mutes.candidates())
         .filter(muted_q(mutes.now))
         .order_by()
         .values_list("run_id", "status")
@@ -121,7 +141,7 @@ def muted_names(run_id: int, names: Iterable[str], mutes: Mutes | None = None) -
     if not names or not mutes.active:
         return set()
     qs = TestResult.objects.filter(run_id=run_id, test_name__in=names)
-    qs = qs.filter(muted_q(mutes.now))
+    qs = qs.filter(mutes.candidates()).filter(muted_q(mutes.now))
     return set(qs.values_list("test_name", flat=True).distinct())
 
 
