@@ -9,6 +9,7 @@ router.register("results", api.ResultViewSet, basename="api-result")
 router.register("projects", api.ProjectViewSet, basename="api-project")
 router.register("expected", api.ExpectedTestViewSet, basename="api-expected")
 router.register("flaky", api.FlakyTestViewSet, basename="api-flaky")
+router.register("series", api.SeriesViewSet, basename="api-series")
 
 urlpatterns = [
     path("imports/", api.ImportView.as_view(), name="api-imports"),

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Count
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Sum
 from django.utils import timezone
 
 from core.exceptions import AssayError, NotFound
-from results.models import TestResult, TestRun
+from results.models import KnownTest, TestResult, TestRun
 
 RUN_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+:=,-]{0,199}$")
 RECURRING_RE = re.compile(r"^(?P<prefix>.+)_(?P<when>\d{4}-\d{2}-\d{2}|latest|today|yesterday)$")
@@ -142,13 +142,31 @@ def get_or_create_run(name: str, *, lock: bool = False) -> tuple[TestRun, bool]:
 
 
 def refresh_counts(run: TestRun) -> dict[str, int]:
-    """Recompute the cached counts per status of one run (one GROUP BY over its index)."""
+    """Recompute the cached counts per status of one run (one GROUP BY over its index), its
+    total duration (for the series' trend), and add its tests to the known tests (search)."""
     rows = (
         TestResult.objects.filter(run=run).order_by().values_list("status").annotate(n=Count("id"))
     )
     counts = {status: n for status, n in rows}
+    duration = TestResult.objects.filter(run=run).aggregate(total=Sum("duration"))["total"]
+    remember_tests(run)
     now = timezone.now()
-    TestRun.objects.filter(pk=run.pk).update(status_counts=counts, updated_at=now)
+    TestRun.objects.filter(pk=run.pk).update(
+        status_counts=counts, duration_total=duration, updated_at=now
+    )
     # updated_at versions the caches of pages built from this run (results.selectors.browse)
-    run.status_counts, run.updated_at = counts, now
+    run.status_counts, run.duration_total, run.updated_at = counts, duration, now
     return counts
+
+
+def remember_tests(run: TestRun) -> None:
+    """Add the run's test identities that are new to KnownTest: one INSERT ... SELECT, each
+    name a lookup in the unique index (SQLite and PostgreSQL both take ON CONFLICT)."""
+    known, results = KnownTest._meta.db_table, TestResult._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {known} (project_id, host, context, test_name) "  # noqa: S608
+            f"SELECT project_id, host, context, test_name FROM {results} WHERE run_id = %s "
+            "ON CONFLICT DO NOTHING",
+            [run.pk],
+        )

@@ -4,6 +4,7 @@ from results.views.compare import compare_runs, unexpect_result
 from results.views.dashboard import dashboard
 from results.views.history import flaky_list, search, test_page
 from results.views.runs import run_detail, run_list
+from results.views.trends import series_detail, series_list
 
 __all__ = [
     "compare_runs",
@@ -12,6 +13,8 @@ __all__ = [
     "run_detail",
     "run_list",
     "search",
+    "series_detail",
+    "series_list",
     "test_page",
     "unexpect_result",
 ]

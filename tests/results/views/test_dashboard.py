@@ -31,7 +31,8 @@ def test_dashboard_shows_the_latest_run_with_bar_regressions_and_flakiest(client
 def test_the_comparison_is_counted_once_per_write(client, nights, django_assert_max_num_queries):
     cache.clear()
     client.get("/")
-    with django_assert_max_num_queries(4):  # latest, previous, flakiest, other runs
+    # latest, previous, flakiest, other runs, the series' trends
+    with django_assert_max_num_queries(5):
         assert "<b>2</b> regressions" in client.get("/").content.decode()
     TestResult.objects.filter(run=nights, test_name="a.ok").update(status="F")
     refresh_counts(nights)  # every write ends here, and moves the run's version
@@ -85,8 +86,8 @@ def test_dashboard_runs_a_bounded_number_of_queries(client, django_assert_max_nu
     for i in range(12):
         day(f"pr-{i}", {"a.x": "P"})
     assert refresh_flaky("daily", k=3).flaky == 100
-    # latest, previous, three counts, flakiest, other runs
-    with django_assert_max_num_queries(7):
+    # latest, previous, three counts, flakiest, other runs, the series' trends
+    with django_assert_max_num_queries(8):
         html = client.get("/").content.decode()
     assert html.count('<td class="name">') == 10
     assert "regressions</a>" in html
