@@ -71,6 +71,9 @@ class TestRun(models.Model):
     # The sum of its results' durations, recomputed with status_counts: a series' duration
     # trend reads runs, not a million results.
     duration_total = models.FloatField(null=True, blank=True)
+    # Its SLOWEST_KEPT slowest results, [project id, host, context, test name, seconds]: the
+    # candidates of a series' slowest tests, so the trend never reads a window's results.
+    slowest = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

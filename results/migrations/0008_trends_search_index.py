@@ -9,8 +9,9 @@ TRGM_INDEX = "results_knowntest_name_trgm"
 
 
 def fill_known_tests_and_durations(apps, schema_editor):
-    """Existing results: their test identities, and each run's total duration (two statements,
-    whatever the number of results)."""
+    """Existing results: their test identities (one statement), and each run's total duration
+    and slowest results (one statement per run), as results.services.runs.refresh_counts."""
+    TestRun = apps.get_model("results", "TestRun")
     with schema_editor.connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO results_knowntest (project_id, host, context, test_name) "
@@ -18,10 +19,18 @@ def fill_known_tests_and_durations(apps, schema_editor):
             "WHERE true "  # SQLite: a WHERE before ON CONFLICT, not a join's ON
             "ON CONFLICT DO NOTHING"
         )
-        cursor.execute(
-            "UPDATE results_testrun SET duration_total = (SELECT SUM(duration) "
-            "FROM results_testresult WHERE run_id = results_testrun.id)"
-        )
+        for run_id in TestRun.objects.values_list("pk", flat=True).iterator():
+            cursor.execute(
+                "SELECT project_id, host, context, test_name, duration, SUM(duration) OVER () "
+                "FROM results_testresult WHERE run_id = %s AND duration IS NOT NULL "
+                "ORDER BY duration DESC, test_name LIMIT 50",
+                [run_id],
+            )
+            rows = cursor.fetchall()
+            if rows:
+                TestRun.objects.filter(pk=run_id).update(
+                    duration_total=rows[0][5], slowest=[list(row[:5]) for row in rows]
+                )
 
 
 def trigram_index(apps, schema_editor):
@@ -67,6 +76,11 @@ class Migration(migrations.Migration):
             model_name='testrun',
             name='duration_total',
             field=models.FloatField(blank=True, null=True),
+        ),
+        migrations.AddField(
+            model_name='testrun',
+            name='slowest',
+            field=models.JSONField(blank=True, default=list),
         ),
         migrations.CreateModel(
             name='KnownTest',

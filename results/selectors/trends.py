@@ -166,13 +166,13 @@ class Trend:
 def series_trend(name: str, n: int | None = None) -> Trend:
     """The last n runs of a series (oldest first) and its slowest and most failing tests."""
     n = trend_runs(n)
-    window = list(series_runs(get_series(name)).only(*RUN_FIELDS)[:n])
+    window = list(series_runs(get_series(name)).only(*RUN_FIELDS, "slowest")[:n])
     ids = [run.pk for run in window]
     version = ",".join(f"{run.pk}@{run.updated_at.isoformat()}" for run in window)
     key = "assay:trend:" + hashlib.sha256(f"{name}|{version}".encode()).hexdigest()
     tables = cache.get(key)
     if tables is None:
-        tables = (slowest_tests(ids), failing_tests(ids))
+        tables = (slowest_tests(window), failing_tests(ids))
         cache.set(key, tables, CACHE_SECONDS)
     points = [TrendPoint(run) for run in reversed(window)]
     return Trend(name, n, points, *tables)
@@ -195,26 +195,37 @@ def _project_names(keys) -> dict[int, str]:
     return dict(Project.objects.filter(pk__in={k[0] for k in keys}).values_list("id", "name"))
 
 
-def slowest_tests(run_ids: list[int], limit: int = TOP_TESTS) -> list[TestStat]:
-    """The tests of the highest median duration over the runs (newest first in run_ids): the
-    window's durations read once (no median in SQLite), grouped here."""
-    rank = {run_id: i for i, run_id in enumerate(run_ids)}
+def slowest_tests(runs: list[TestRun], limit: int = TOP_TESTS) -> list[TestStat]:
+    """The tests of the highest median duration over the runs (newest first).
+
+    The candidates are the tests among each run's SLOWEST_KEPT slowest results (kept on the
+    run by refresh_counts): a test with a high median is slow in half the runs, so it is among
+    them unless 50 tests are slower there. Their durations in the window are then index
+    lookups (run, test_name, ...), so this never reads the window's results."""
+    candidates = {tuple(entry[:4]) for run in runs for entry in run.slowest}
+    if not candidates:
+        return []
+    rank = {run.pk: i for i, run in enumerate(runs)}
     durations: dict[Identity, list[float]] = {}
     newest: dict[Identity, tuple[int, int]] = {}  # identity -> (run rank, result id)
-    rows = TestResult.objects.filter(run_id__in=run_ids, duration__isnull=False).values_list(
-        "project_id", "host", "context", "test_name", "duration", "id", "run_id"
-    )
-    for project, host, context, name, duration, result_id, run_id in rows.iterator(10000):
+    rows = TestResult.objects.filter(
+        run_id__in=list(rank),
+        test_name__in={key[3] for key in candidates},
+        duration__isnull=False,
+    ).values_list("project_id", "host", "context", "test_name", "duration", "id", "run_id")
+    for project, host, context, name, duration, result_id, run_id in rows:
         key = (project, host, context, name)
+        if key not in candidates:
+            continue
         durations.setdefault(key, []).append(duration)
         if key not in newest or rank[run_id] < newest[key][0]:
             newest[key] = (rank[run_id], result_id)
     medians = sorted(
         ((statistics.median(d), key) for key, d in durations.items()),
-        key=lambda item: (-item[0], item[1][3]),
+        key=lambda item: (-item[0], item[1][3], item[1][:3]),
     )[:limit]
-    found = [(key, len(durations[key]), median, newest[key][1]) for median, key in medians]
-    return _stats(found, _project_names(key for _, key in medians))
+    found = [(key, len(durations[key]), m, newest[key][1]) for m, key in medians]
+    return _stats(found, _project_names(key for key, *_ in found))
 
 
 def failing_tests(run_ids: list[int], limit: int = TOP_TESTS) -> list[TestStat]:

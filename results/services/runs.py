@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Sum
+from django.db.models import Count
 from django.utils import timezone
 
 from core.exceptions import AssayError, NotFound
@@ -141,22 +141,43 @@ def get_or_create_run(name: str, *, lock: bool = False) -> tuple[TestRun, bool]:
     return run, True
 
 
+SLOWEST_KEPT = 50  # a run's slowest results kept on it (TestRun.slowest)
+
+
 def refresh_counts(run: TestRun) -> dict[str, int]:
     """Recompute the cached counts per status of one run (one GROUP BY over its index), its
-    total duration (for the series' trend), and add its tests to the known tests (search)."""
+    total duration and slowest results (for the series' trends), and add its tests to the
+    known tests (search)."""
     rows = (
         TestResult.objects.filter(run=run).order_by().values_list("status").annotate(n=Count("id"))
     )
     counts = {status: n for status, n in rows}
-    duration = TestResult.objects.filter(run=run).aggregate(total=Sum("duration"))["total"]
+    duration, slowest = run_durations(run)
     remember_tests(run)
     now = timezone.now()
     TestRun.objects.filter(pk=run.pk).update(
-        status_counts=counts, duration_total=duration, updated_at=now
+        status_counts=counts, duration_total=duration, slowest=slowest, updated_at=now
     )
     # updated_at versions the caches of pages built from this run (results.selectors.browse)
-    run.status_counts, run.duration_total, run.updated_at = counts, duration, now
+    run.status_counts, run.duration_total, run.slowest = counts, duration, slowest
+    run.updated_at = now
     return counts
+
+
+def run_durations(run: TestRun) -> tuple[float | None, list[list]]:
+    """The sum of the run's durations and its SLOWEST_KEPT slowest results, in one pass over
+    its rows (a window SUM beside the top of the sort)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT project_id, host, context, test_name, duration, SUM(duration) OVER () "  # noqa: S608
+            f"FROM {TestResult._meta.db_table} WHERE run_id = %s AND duration IS NOT NULL "
+            "ORDER BY duration DESC, test_name LIMIT %s",
+            [run.pk, SLOWEST_KEPT],
+        )
+        rows = cursor.fetchall()
+    if not rows:
+        return None, []
+    return rows[0][5], [list(row[:5]) for row in rows]
 
 
 def remember_tests(run: TestRun) -> None:
