@@ -105,3 +105,23 @@ def test_a_run_without_durations_has_none():
     run = factories.day("r-1", {"a": "P"})
     run.refresh_from_db()
     assert run.duration_total is None
+
+
+@pytest.mark.db_dependent
+def test_a_run_keeps_its_slowest_results(monkeypatch):
+    from results.models import TestResult
+    from results.services import runs
+
+    monkeypatch.setattr(runs, "SLOWEST_KEPT", 2)
+    run = factories.run("r-1")
+    for name, seconds in [("a", 1.0), ("b", 3.0), ("c", 2.0), ("d", None)]:
+        made = factories.result(run, name)
+        TestResult.objects.filter(pk=made.pk).update(duration=seconds)
+    runs.refresh_counts(run)
+    run.refresh_from_db()
+    project = factories.project().pk
+    assert run.slowest == [
+        [project, "h1", "default", "b", 3.0],
+        [project, "h1", "default", "c", 2.0],
+    ]
+    assert run.duration_total == 6.0
