@@ -6,7 +6,8 @@
 Per database (a fresh temporary SQLite file; PostgreSQL from --postgres-url, $BENCH_POSTGRES_URL,
 or a throwaway server, as benchmarks/results_import.py sets them up), it writes series x runs x
 tests results through the import's bulk writer (default 20 x 50 x 1,000 = 1,000,000: twenty
-build lines, each its own host, one run a day, about 3% failing), each run ending in
+build lines, each its own host, one run a day, about 3% failing, each test's duration
+stable within 20%), each run ending in
 refresh_counts as every import does. Then it asks Django's test Client for the search page,
 the series pages and the series API `--repeat` times and prints the median next to the goal
 (300 ms, issue 15) and next to an anchor timed in the same process on the same data:
@@ -59,6 +60,9 @@ def _build(series: int, runs: int, tests: int) -> None:
 
     rng = random.Random(15)
     names = _names(tests)
+    # A test's duration is much the same from run to run (a slow test stays slow): a base per
+    # test, heavy-tailed as real suites are, with +-20% noise per run.
+    base = [rng.expovariate(5.0) for _ in names]
     project = Project.objects.get_or_create(name="bench")[0].pk
     start = datetime(2026, 1, 1, 2, tzinfo=UTC)
     now = timezone.now()
@@ -75,9 +79,9 @@ def _build(series: int, runs: int, tests: int) -> None:
             )
             rows = [
                 (run.pk, project, f"host-{s:02d}", "default", name,
-                 "F" if rng.random() < 0.03 else "P", None, None, rng.expovariate(5.0),
-                 "", "", "", 0, {}, {}, now)
-                for name in names
+                 "F" if rng.random() < 0.03 else "P", None, None,
+                 base[i] * rng.uniform(0.8, 1.2), "", "", "", 0, {}, {}, now)
+                for i, name in enumerate(names)
             ]  # fmt: skip
             write_results(rows, upsert=False)
             refresh_counts(run)
