@@ -186,13 +186,22 @@ def bench_db(db: bench.Database, series: int, runs: int, tests: int, repeat: int
 
 
 def _postgres_only(args: argparse.Namespace, body: Callable[[bench.Database], None]) -> None:
+    import psycopg
+
     bench._setup_django()
-    with bench._postgres_database(args.postgres_url) as pg:
-        if pg is None:
-            print("PostgreSQL: none (give --postgres-url or BENCH_POSTGRES_URL)", flush=True)
-            return
-        with bench.use_database(pg):
-            body(pg)
+    for attempt in range(3):  # a loaded machine: the new server may still be starting up
+        try:
+            with bench._postgres_database(args.postgres_url) as pg:
+                if pg is None:
+                    print("PostgreSQL: none (give --postgres-url or BENCH_POSTGRES_URL)")
+                    return
+                with bench.use_database(pg):
+                    body(pg)
+                return
+        except psycopg.OperationalError as exc:
+            if "starting up" not in str(exc) or attempt == 2:
+                raise
+            bench.step(f"PostgreSQL: {exc}; again")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
