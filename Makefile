@@ -39,6 +39,7 @@ bench: venv
 	$(PY) benchmarks/results_import.py
 	$(PY) benchmarks/check_expected.py
 	$(PY) benchmarks/results_ui.py
+	$(PY) benchmarks/results_trends_search.py
 	$(PY) benchmarks/datagen.py
 	$(PY) benchmarks/querygen.py
 	$(PY) benchmarks/querygen_versions.py

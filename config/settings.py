@@ -365,6 +365,11 @@ if ASSAY_HISTORY_RUNS > 100:
     SETTINGS_ERRORS.append(f"ASSAY_HISTORY_RUNS={ASSAY_HISTORY_RUNS} must be at most 100")
     ASSAY_HISTORY_RUNS = 100
 ASSAY_FLAKY_FLIPS = _env_int("ASSAY_FLAKY_FLIPS", 3, minimum=1)
+# A series' trend charts cover its last N runs unless a page asks for others (?runs=N).
+ASSAY_TREND_RUNS = _env_int("ASSAY_TREND_RUNS", 30, minimum=2)
+if ASSAY_TREND_RUNS > 500:
+    SETTINGS_ERRORS.append(f"ASSAY_TREND_RUNS={ASSAY_TREND_RUNS} must be at most 500")
+    ASSAY_TREND_RUNS = 500
 
 # querygen (docs/querygen.md): findings kept in full per group (all are counted), interpreters a
 # custom run may name as a private build (empty: any absolute path to an executable), and how

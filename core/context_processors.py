@@ -3,6 +3,7 @@ from django.conf import settings
 NAVIGATION = [
     ("Dashboard", "results:dashboard"),
     ("Runs", "results:run-list"),
+    ("Series", "results:series"),
     ("Flaky", "results:flaky"),
     ("Data generation", "datagen:run-list"),
     ("Query testing", "querygen:dashboard"),

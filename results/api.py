@@ -42,7 +42,7 @@ from results.models import (
     Triage,
     TriageComment,
 )
-from results.selectors import browse
+from results.selectors import browse, trends
 from results.selectors.clusters import FINGERPRINT_RE, SAMPLE_TESTS, cluster, run_clusters
 from results.selectors.compare import KINDS as COMPARE_KINDS
 from results.selectors.compare import next_run, previous_run
@@ -1197,3 +1197,98 @@ class TriageViewSet(
         data = _validated(TriageCommentFormSerializer, request)
         comment = add_comment(triage, data["text"], who=request.user.get_username())
         return Response(TriageCommentSerializer(comment).data, status=status.HTTP_201_CREATED)
+
+
+# --- series and their trends -----------------------------------------------------------------
+
+
+class SeriesRunSerializer(serializers.Serializer):
+    name = serializers.CharField(source="run.name")
+    started_at = serializers.DateTimeField(source="run.started_at")
+    branch = serializers.CharField(source="run.branch")
+    commit = serializers.CharField(source="run.commit")
+    counts = serializers.DictField(child=serializers.IntegerField(), help_text="Per status.")
+    total = serializers.IntegerField()
+    pass_rate = serializers.FloatField(
+        allow_null=True, help_text="P among the results that ran (D left out), 0 to 1."
+    )
+    duration = serializers.FloatField(allow_null=True, help_text="Seconds, all results summed.")
+    url = serializers.SerializerMethodField()
+
+    def get_url(self, point: trends.TrendPoint) -> str:
+        return self.context["request"].build_absolute_uri(
+            reverse("results:run-detail", args=[point.run.name])
+        )
+
+
+class TestStatSerializer(serializers.Serializer):
+    test_name = serializers.CharField()
+    project = serializers.CharField()
+    host = serializers.CharField()
+    context = serializers.CharField()
+    runs = serializers.IntegerField(help_text="Runs of the window with a result of the test.")
+    result = serializers.IntegerField(source="result_id", help_text="Its newest telling result.")
+
+
+class SlowTestSerializer(TestStatSerializer):
+    median_duration = serializers.FloatField(source="value", help_text="Seconds.")
+
+
+class FailingTestSerializer(TestStatSerializer):
+    failures = serializers.IntegerField(source="value", help_text="F or E results.")
+    failure_rate = serializers.FloatField(help_text="failures / runs.")
+
+
+class SeriesSummarySerializer(serializers.Serializer):
+    name = serializers.CharField()
+    runs = serializers.IntegerField(help_text="Live runs of the series.")
+    latest = SeriesRunSerializer(source="latest_point")
+    url = serializers.SerializerMethodField()
+    api_url = serializers.SerializerMethodField()
+
+    def get_url(self, row: trends.SeriesRow) -> str:
+        return self.context["request"].build_absolute_uri(
+            reverse("results:series-detail", args=[row.name])
+        )
+
+    def get_api_url(self, row: trends.SeriesRow) -> str:
+        return self.context["request"].build_absolute_uri(
+            reverse("api-series-detail", args=[row.name])
+        )
+
+
+class SeriesTrendSerializer(serializers.Serializer):
+    name = serializers.CharField(source="series")
+    window = serializers.IntegerField(source="n", help_text="Runs asked for (?runs=).")
+    points = SeriesRunSerializer(many=True, help_text="The last runs, oldest first.")
+    slowest = SlowTestSerializer(many=True, help_text="Highest median duration first.")
+    failing = FailingTestSerializer(many=True, help_text="Most failures first.")
+
+
+class SeriesViewSet(viewsets.ViewSet):
+    """Series of runs (a build line: nightly, main ...), the most recently started first, and a
+    series' trends over its last N runs."""
+
+    lookup_field = "name"
+    lookup_value_regex = r"[^/]+"
+
+    @extend_schema(responses=SeriesSummarySerializer(many=True))
+    def list(self, request: Request) -> Response:
+        rows = trends.series_list()
+        return Response(SeriesSummarySerializer(rows, many=True, context={"request": request}).data)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "runs",
+                {"type": "integer", "minimum": 2, "maximum": trends.TREND_MAX_RUNS},
+                description="How many of the newest runs (default ASSAY_TREND_RUNS).",
+            ),
+        ],
+        responses=SeriesTrendSerializer,
+    )
+    def retrieve(self, request: Request, name: str) -> Response:
+        """Pass rate, counts per status and total duration of each of the last runs (oldest
+        first), the slowest tests (median duration) and the most often failing ones."""
+        trend = trends.series_trend(name, request.query_params.get("runs"))
+        return Response(SeriesTrendSerializer(trend, context={"request": request}).data)

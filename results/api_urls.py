@@ -11,6 +11,7 @@ router.register("expected", api.ExpectedTestViewSet, basename="api-expected")
 router.register("flaky", api.FlakyTestViewSet, basename="api-flaky")
 router.register("triage", api.TriageViewSet, basename="api-triage")
 router.register("clusters", api.ClusterViewSet, basename="api-cluster")
+router.register("series", api.SeriesViewSet, basename="api-series")
 
 urlpatterns = [
     path("imports/", api.ImportView.as_view(), name="api-imports"),

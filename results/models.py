@@ -73,6 +73,12 @@ class TestRun(models.Model):
     build_url = models.URLField(max_length=1000, blank=True)
     # Any other key/values of the build (environment, platform, ...), strings only.
     attributes = models.JSONField(default=dict, blank=True)
+    # The sum of its results' durations, recomputed with status_counts: a series' duration
+    # trend reads runs, not a million results.
+    duration_total = models.FloatField(null=True, blank=True)
+    # Its SLOWEST_KEPT slowest results, [project id, host, context, test name, seconds]: the
+    # candidates of a series' slowest tests, so the trend never reads a window's results.
+    slowest = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -157,6 +163,31 @@ class TestResult(models.Model):
     def log_truncated(self) -> bool:
         """True when the stored log is shorter than the log that was imported."""
         return self.log_size > len(self.log.encode("utf-8", "surrogatepass"))
+
+
+class KnownTest(models.Model):
+    """Every test identity (project, host, context, name) that has had a result: what the
+    search looks through, a few thousand names instead of a million results. Added to by
+    results.services.runs.refresh_counts after every write; never removed (a test whose runs
+    are all gone is still found, with no recent status)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    host = models.CharField(max_length=200, blank=True)
+    context = models.CharField(max_length=200, blank=True)
+    test_name = models.CharField(max_length=1000)
+
+    class Meta:
+        constraints = [
+            # Name first: the search's order, and a prefix search seeks in it.
+            models.UniqueConstraint(
+                fields=["test_name", "project", "host", "context"], name="unique_known_test"
+            )
+        ]
+        # PostgreSQL also has a pg_trgm index on test_name for substring search (migration
+        # 0008_trends_search_index), when the extension could be created.
+
+    def __str__(self) -> str:
+        return self.test_name
 
 
 class RunImport(models.Model):

@@ -1,8 +1,8 @@
-"""A test across runs: its history strip, flaky tests, search by name, and the dashboard.
+"""A test across runs: its history strip, flaky tests, and the dashboard (search by name is
+results.selectors.search).
 
 Everything here is bounded whatever the size of a run: the history is one query of N index
-lookups, search walks the identity index run by run and stops at a page, the dashboard reads
-cached counts and FlakyTest rows.
+lookups, the dashboard reads cached counts and FlakyTest rows.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import BooleanField, F, Func, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from results.models import STATUS_LABELS, STATUS_ORDER, FlakyTest, TestResult, TestRun
 from results.selectors.browse import cached_compare_counts
@@ -19,9 +19,6 @@ from results.selectors.runs import live_runs
 from results.selectors.triage import current_mutes, unmuted
 
 HISTORY_MAX_RUNS = 100
-# A pattern with a * inside is matched name by name (the index only narrows to its literal
-# head, which may be most names), so without a run filter it looks at this many newest runs.
-SUBSTRING_RUNS = 10
 RECENT_OTHER_RUNS = 10
 TOP_FLAKY = 10
 
@@ -142,106 +139,6 @@ def flaky_projects(series: str | None = None) -> list[str]:
     if series:
         qs = qs.filter(series=series)
     return list(qs.order_by("project__name").values_list("project__name", flat=True).distinct())
-
-
-# --- search ----------------------------------------------------------------------------------
-
-NAME_MAX = "\U0010ffff"  # sorts after every character, so [q, q + NAME_MAX) holds q's names
-
-
-@dataclass(frozen=True)
-class Pattern:
-    """What a search box text means: names that start with it, `*` standing for any
-    characters. `storage.wal` finds storage.wal...; `*fsync` finds names containing fsync;
-    `storage.*fsync` names under storage containing fsync."""
-
-    text: str
-
-    @property
-    def head(self) -> str:
-        """The literal part before the first `*`: every match starts with it."""
-        return self.text.split("*", 1)[0]
-
-    @property
-    def is_wildcard(self) -> bool:
-        return "*" in self.text.rstrip("*")  # a trailing * is what a plain text means anyway
-
-    def like(self) -> str:
-        text = self.text.rstrip("*")
-        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        return escaped.replace("*", "%") + "%"
-
-    def glob(self) -> str:
-        return self.text.rstrip("*").replace("[", "[[]").replace("?", "[?]") + "*"
-
-
-class Matches(Func):
-    """`name LIKE pattern`, case-sensitive as the prefix range is. SQLite's LIKE ignores
-    ASCII case, so there it is GLOB, which does not (and whose wildcard is our `*`)."""
-
-    output_field = BooleanField()
-
-    def __init__(self, expression, pattern: Pattern):
-        super().__init__(expression)
-        self.pattern = pattern
-
-    def as_sql(self, compiler, connection, **extra):
-        lhs, params = compiler.compile(self.get_source_expressions()[0])
-        return f"{lhs} LIKE %s ESCAPE '\\'", [*params, self.pattern.like()]
-
-    def as_sqlite(self, compiler, connection, **extra):
-        lhs, params = compiler.compile(self.get_source_expressions()[0])
-        return f"{lhs} GLOB %s", [*params, self.pattern.glob()]
-
-
-@dataclass
-class Search:
-    pattern: Pattern
-    results: QuerySet[TestResult]
-    runs_limited: int | None = None  # a * search looked only at this many newest runs
-
-
-def search_results(
-    text: str,
-    *,
-    run: TestRun | None = None,
-    prefix: str | None = None,
-    status: str | None = None,
-) -> Search:
-    """Results whose test name matches, newest runs first, then by name.
-
-    The name range [head, head + NAME_MAX) lets each run's identity index (run, test_name, ...)
-    seek straight to the matches, so a search over thousands of runs of 100,000 results reads
-    only what it shows."""
-    pattern = Pattern(text.strip())
-    runs = live_runs()
-    if run is not None:
-        runs = runs.filter(pk=run.pk)
-    if prefix:
-        runs = runs.filter(prefix=prefix)
-    limited = None
-    if pattern.is_wildcard and run is None:
-        ids = list(runs.order_by("-id").values_list("pk", flat=True)[: SUBSTRING_RUNS + 1])
-        if len(ids) > SUBSTRING_RUNS:  # say so only when runs were really left out
-            limited, ids = SUBSTRING_RUNS, ids[:SUBSTRING_RUNS]
-        qs = TestResult.objects.filter(run_id__in=ids)
-    else:
-        qs = TestResult.objects.filter(run__in=runs.values("pk"))
-    if pattern.head:
-        qs = qs.filter(test_name__gte=pattern.head, test_name__lt=pattern.head + NAME_MAX)
-    # The range is for the index; the match itself is exact whatever the collation's order.
-    qs = qs.filter(Matches(F("test_name"), pattern))
-    if status:
-        qs = qs.filter(status__in=list(status))
-    qs = (
-        # The run by a second query, not a join: joined, the planners read every match of
-        # every run to sort them; alone, the results come in run order from the name index.
-        qs.select_related("project")
-        .prefetch_related(Prefetch("run", queryset=TestRun.objects.only("name")))
-        .defer("log", "tda", "tra")
-        .order_by("-run_id", "test_name", "project_id", "host", "context")
-    )
-    return Search(pattern, qs, limited)
 
 
 # --- dashboard -------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from results.views.compare import compare_runs, unexpect_result
 from results.views.dashboard import dashboard
 from results.views.history import flaky_list, search, test_page
 from results.views.runs import run_detail, run_list
+from results.views.trends import series_detail, series_list
 from results.views.triage import comment_triage, set_triage, triage_list
 
 __all__ = [
@@ -17,6 +18,8 @@ __all__ = [
     "run_list",
     "search",
     "set_triage",
+    "series_detail",
+    "series_list",
     "test_page",
     "triage_list",
     "unexpect_result",

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_safe
 from core.decorators import readable
 from core.exceptions import NotFound
 from results.selectors.clusters import cluster
+from results.views.triage import triage_panel
 
 
 @require_safe
@@ -18,4 +19,6 @@ def cluster_page(request: HttpRequest, fingerprint: str) -> HttpResponse:
         found = cluster(fingerprint)
     except NotFound as exc:
         raise Http404(exc.detail) from None
-    return render(request, "results/cluster.html", {"cluster": found})
+    # Triage and mute of the cluster: every result of this fingerprint, in every run.
+    panel = triage_panel(request, fingerprint=found.fingerprint)
+    return render(request, "results/cluster.html", {"cluster": found, "triage": panel})

@@ -9,7 +9,10 @@ from django.views.decorators.http import require_safe
 
 from core.decorators import readable
 from results.models import STATUS_LABELS
-from results.selectors import history
+from results.selectors import history, trends
+from results.views.charts import line_chart
+
+DASHBOARD_SERIES = 4  # the most recently active series get a trend chart
 
 
 def _compare_url(name: str, other: str) -> str:
@@ -38,5 +41,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "others": [(run, history.status_bar(run.status_counts)) for run in others],
             "labels": STATUS_LABELS,
+            "series_trends": [
+                (row, line_chart([trends.TrendPoint(run) for run in row.recent], "pass_rate"))
+                for row in trends.series_list(limit=DASHBOARD_SERIES)
+            ],
         },
     )

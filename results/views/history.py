@@ -4,21 +4,19 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
 from core.decorators import readable
-from core.exceptions import AssayError
-from core.pagination import CappedPaginator
-from results.models import STATUS_LABELS, STATUS_LETTERS, TestResult
+from results.models import STATUS_LABELS, TestResult
 from results.selectors import history
+from results.selectors import search as name_search
 from results.selectors.triage import triages_of_result
-from results.services.runs import get_run
 from results.views.triage import triage_panel
 
 FLAKY_PER_PAGE = 100
-SEARCH_PER_PAGE = 100
+SEARCH_PER_PAGE = 50
 
 
 @require_safe
@@ -94,25 +92,16 @@ def flaky_list(request: HttpRequest) -> HttpResponse:
 @require_safe
 @readable
 def search(request: HttpRequest) -> HttpResponse:
+    """Tests whose name contains the text (any case), one row per test with its latest status
+    in each series. The old parameters (run, prefix, status) are ignored."""
     q = request.GET.get("q", "").strip()
-    run_name = request.GET.get("run", "").strip()
-    prefix = request.GET.get("prefix", "").strip()
-    status = "".join(ch for ch in request.GET.get("status", "") if ch in STATUS_LETTERS)
-    context = {
-        "q": q,
-        "run_name": run_name,
-        "prefix": prefix,
-        "status": status,
-        "prefixes": settings.ASSAY_RECURRING_PREFIXES,
-        "labels": STATUS_LABELS,
-        "substring_runs": history.SUBSTRING_RUNS,
-    }
+    project = request.GET.get("project", "").strip()
+    context = {"q": q, "project": project, "labels": STATUS_LABELS}
     if q:
-        try:
-            run = get_run(run_name) if run_name else None
-        except AssayError as exc:
-            raise Http404(exc.detail) from None
-        found = history.search_results(q, run=run, prefix=prefix or None, status=status or None)
-        paginator = CappedPaginator(found.results, SEARCH_PER_PAGE)
-        context.update(search=found, page=paginator.get_page(request.GET.get("page")))
+        paginator = Paginator(
+            name_search.matching_tests(q, project=project or None), SEARCH_PER_PAGE
+        )
+        page = paginator.get_page(request.GET.get("page"))
+        context.update(page=page, found=name_search.latest_statuses(list(page.object_list)))
+        context["lookback"] = name_search.LOOKBACK_RUNS
     return render(request, "results/search.html", context)

@@ -123,3 +123,44 @@ def import_junit(name: str, data: bytes) -> TestRun:
 
     import_files([("r.xml", data)], ImportDefaults(run=name))
     return TestRun.objects.get(name=name)
+
+
+# --- series: a test's (status, duration) per run --------------------------------------------
+
+# The nightly series the trend tests look at: one column per run (by start), "-" is no result.
+NIGHTLY = {
+    "t.a": ("PPPF", [1, 1, 1, 1]),
+    "t.slow": ("PFPP", [10, 20, 30, 40]),
+    "t.flaky": ("-FFE", [None, 2, 2, 2]),
+    "t.skip": ("DDDD", [None] * 4),
+}
+NIGHTLY_RATES = [1.0, 1 / 3, 2 / 3, 1 / 3]  # P among the results that ran (D left out)
+NIGHTLY_DURATIONS = [11.0, 23.0, 33.0, 43.0]
+
+
+def series_run(series: str, name: str, day: int, tests: dict, column: int, **fields) -> TestRun:
+    """A run of `series` started on 2026-11-<day> 02:00 UTC, holding column `column` of
+    `tests` ({name: (statuses, durations)}), its counts refreshed."""
+    from datetime import UTC, datetime
+
+    run = factories.run(
+        name, series=series, started_at=datetime(2026, 11, day, 2, tzinfo=UTC), **fields
+    )
+    for test, (statuses, durations) in tests.items():
+        if statuses[column] != "-":
+            made = factories.result(run, test, statuses[column])
+            TestResult.objects.filter(pk=made.pk).update(duration=durations[column])
+    refresh_counts(run)
+    run.refresh_from_db()
+    return run
+
+
+def nightly(tests: dict = NIGHTLY) -> list[TestRun]:
+    """The nightly series, oldest first; created out of order (ids do not give the order)."""
+    runs = {}
+    for column in (1, 0, 3, 2):
+        runs[column] = series_run(
+            "nightly", f"build-{column + 1}", column + 1, tests, column,
+            branch="main", commit=f"abc{column}",
+        )  # fmt: skip
+    return [runs[i] for i in range(4)]

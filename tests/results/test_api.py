@@ -973,3 +973,49 @@ def test_run_clusters_and_a_cluster_across_runs(client):
     assert detail["tests"] == 9
     resp = client.get("/api/v1/clusters/zz/")
     assert resp.status_code in (400, 404)
+
+
+# --- series and their trends -------------------------------------------------------------------
+
+
+def test_series_list_and_a_series_trend(api_client):
+    from tests.results.factories import NIGHTLY_DURATIONS, NIGHTLY_RATES, nightly
+
+    runs = nightly()
+    listed = api_client.get("/api/v1/series/").json()
+    assert [(s["name"], s["runs"]) for s in listed] == [("nightly", 4)]
+    latest = listed[0]["latest"]
+    assert latest["name"] == "build-4" and latest["counts"] == {"P": 1, "F": 1, "E": 1, "D": 1}
+    assert latest["pass_rate"] == pytest.approx(1 / 3) and latest["duration"] == 43.0
+    assert listed[0]["url"].endswith("/series/nightly/")
+    assert listed[0]["api_url"].endswith("/api/v1/series/nightly/")
+
+    trend = api_client.get("/api/v1/series/nightly/").json()
+    assert trend["name"] == "nightly" and trend["window"] == 30
+    points = trend["points"]
+    assert [p["name"] for p in points] == [r.name for r in runs]  # oldest first
+    assert [p["pass_rate"] for p in points] == pytest.approx(NIGHTLY_RATES)
+    assert [p["duration"] for p in points] == pytest.approx(NIGHTLY_DURATIONS)
+    assert points[0]["branch"] == "main" and points[0]["commit"] == "abc0"
+    assert points[1]["counts"] == {"P": 1, "F": 2, "D": 1} and points[1]["total"] == 4
+    assert points[0]["url"].endswith("/runs/build-1/")
+    slow = trend["slowest"][0]
+    assert (slow["test_name"], slow["median_duration"], slow["runs"]) == ("t.slow", 25.0, 4)
+    assert slow["result"] == runs[3].results.get(test_name="t.slow").pk
+    failing = trend["failing"][0]
+    assert (failing["test_name"], failing["failures"], failing["runs"]) == ("t.flaky", 3, 3)
+    assert failing["failure_rate"] == 1.0
+    two = api_client.get("/api/v1/series/nightly/?runs=2").json()
+    assert [p["name"] for p in two["points"]] == ["build-3", "build-4"] and two["window"] == 2
+
+
+def test_series_bad_input(api_client):
+    from tests.results.factories import nightly
+
+    nightly()
+    resp = api_client.get("/api/v1/series/nightly/?runs=1")
+    assert resp.status_code == 400 and resp.json()["error"] == "bad_runs"
+    assert "from 2 to 500" in resp.json()["detail"]
+    missing = api_client.get("/api/v1/series/nosuch/")
+    assert missing.status_code == 404 and missing.json()["error"] == "no_such_series"
+    assert api_client.get("/api/v1/series/").status_code == 200

@@ -2,19 +2,11 @@ import pytest
 from django.utils import timezone
 
 from results.models import TestRun
-from results.selectors import history
-from results.selectors.history import (
-    Pattern,
-    history_runs,
-    result_history,
-    search_results,
-    status_bar,
-)
+from results.selectors.history import history_runs, result_history, status_bar
 from tests import factories
-from tests.results.factories import SEARCH_NAMES, history_days, result_in
+from tests.results.factories import history_days, result_in
 
-# The history is SQL (a correlated lookup per run), name ranges, LIKE and GLOB are the database's:
-# every test runs on PostgreSQL too.
+# The history is SQL (a correlated lookup per run): every test runs on PostgreSQL too.
 pytestmark = [pytest.mark.django_db, pytest.mark.db_dependent]
 
 
@@ -75,87 +67,6 @@ def test_history_is_one_query_for_the_newest_runs(django_assert_num_queries):
         assert len(result_history(newest, 10).cells) == 10
     with django_assert_num_queries(2):  # not among the newest 10: the 10 ending with it
         assert len(result_history(oldest, 10).cells) == 1
-
-
-# --- search ----------------------------------------------------------------------------
-
-
-def found(text: str, **filters) -> list[tuple[str, str]]:
-    return [(r.run.name, r.test_name) for r in search_results(text, **filters).results]
-
-
-def names(text: str, **filters) -> list[str]:
-    return sorted({name for _, name in found(text, **filters)})
-
-
-def test_plain_text_finds_names_starting_with_it_case_sensitively(search_runs):
-    assert names("storage.wal") == ["storage.wal.test_fsync", "storage.wal.test_replay"]
-    assert names("storage.") == sorted(n for n in SEARCH_NAMES if n.startswith("storage."))
-    assert names("Storage") == ["Storage.upper.test_case"]
-    assert names("fsync") == []  # not a prefix
-
-
-def test_star_stands_for_any_characters(search_runs):
-    assert names("*fsync") == [
-        "query.test_fsync_plan", "storage.btree.test_split_fsync", "storage.wal.test_fsync",
-    ]  # fmt: skip
-    assert names("*fsync*") == names("*fsync")
-    assert names("storage.*fsync") == ["storage.btree.test_split_fsync", "storage.wal.test_fsync"]
-    assert names("*FSYNC") == []  # case-sensitive on every database
-    assert names("query.*_plan") == ["query.test_fsync_plan"]
-
-
-def test_like_and_glob_characters_are_literal(search_runs):
-    assert names("query.a_b") == ["query.a_b.test_literal"]
-    assert names("*a_b*") == ["query.a_b.test_literal"]
-    assert names("*100%*") == ["query.100%.test_percent"]
-    assert names("*[a]*") == [] and names("*?*") == []
-
-
-def test_newest_runs_first_then_by_name(search_runs):
-    rows = found("storage.wal")
-    assert rows == [
-        ("daily_2026-11-02", "storage.wal.test_fsync"),
-        ("daily_2026-11-02", "storage.wal.test_replay"),
-        ("pr-7", "storage.wal.test_fsync"),
-        ("pr-7", "storage.wal.test_replay"),
-        ("daily_2026-11-01", "storage.wal.test_fsync"),
-        ("daily_2026-11-01", "storage.wal.test_replay"),
-    ]
-
-
-def test_filters_by_run_prefix_and_status(search_runs):
-    assert {r for r, _ in found("storage", run=search_runs[1])} == {"pr-7"}
-    assert {r for r, _ in found("storage", prefix="daily")} == {
-        "daily_2026-11-01",
-        "daily_2026-11-02",
-    }
-    assert {r for r, _ in found("storage", status="FE")} == {"pr-7", "daily_2026-11-02"}
-    TestRun.objects.filter(pk=search_runs[2].pk).update(deleted_at=timezone.now())
-    assert "daily_2026-11-02" not in {r for r, _ in found("storage")}
-
-
-def test_a_star_search_looks_at_the_newest_runs_only(search_runs, monkeypatch):
-    monkeypatch.setattr(history, "SUBSTRING_RUNS", 2)
-    search = search_results("*fsync")
-    assert search.runs_limited == 2
-    assert {r.run.name for r in search.results} == {"daily_2026-11-02", "pr-7"}
-    named = search_results("*fsync", run=search_runs[0])  # a run named: no limit
-    assert named.runs_limited is None and {r.run.name for r in named.results} == {
-        "daily_2026-11-01"
-    }
-    assert search_results("storage.wal").runs_limited is None
-    monkeypatch.setattr(history, "SUBSTRING_RUNS", 3)  # all runs looked at: nothing to say
-    assert search_results("*fsync").runs_limited is None
-
-
-def test_pattern_parts():
-    assert Pattern("a.b").head == "a.b" and not Pattern("a.b").is_wildcard
-    assert not Pattern("a.b*").is_wildcard  # a trailing * is what plain text means
-    assert Pattern("a*b").head == "a" and Pattern("a*b").is_wildcard
-    assert Pattern("*b").head == ""
-    assert Pattern("*100%*").like() == "%100\\%%" and Pattern("a_b").like() == "a\\_b%"
-    assert Pattern("*[x]?").glob() == "*[[]x][?]*"
 
 
 # --- the dashboard's bars ---------------------------------------------------------------

@@ -73,3 +73,55 @@ def test_latest_never_names_a_run_dated_ahead():
     factories.run("daily_2026-11-01")
     TestRun.objects.create(name="daily_9999-12-31", prefix="daily", run_date=date(9999, 12, 31))
     assert resolve_run_name("daily_latest") == "daily_2026-11-01"
+
+
+@pytest.mark.db_dependent
+def test_an_import_keeps_the_runs_duration_and_its_known_tests():
+    from results.models import KnownTest
+    from results.services.imports import ImportDefaults, import_files
+
+    junit = b"""<testsuite name="s"><testcase classname="tests.A" name="test_one" time="1.25"/>
+<testcase classname="tests.A" name="test_two" time="0.5"><failure message="no"/></testcase>
+<testcase classname="tests.B" name="test_three"/></testsuite>"""
+    import_files([("r.xml", junit)], ImportDefaults(run="build-1", project="p", host="h"))
+    run = get_or_create_run("build-1")[0]
+    assert run.duration_total == pytest.approx(1.75)
+    assert run.status_counts == {"P": 2, "F": 1}
+    known = set(KnownTest.objects.values_list("project__name", "host", "test_name"))
+    assert {name for *_, name in known} == {
+        "tests.A.test_one",
+        "tests.A.test_two",
+        "tests.B.test_three",
+    }
+    # The same tests in another run are not known twice; a re-import changes the duration.
+    import_files([("r.xml", junit)], ImportDefaults(run="build-2", project="p", host="h"))
+    assert KnownTest.objects.count() == 3
+    faster = junit.replace(b'time="1.25"', b'time="0.25"')
+    import_files([("r.xml", faster)], ImportDefaults(run="build-1", project="p", host="h"))
+    assert get_or_create_run("build-1")[0].duration_total == pytest.approx(0.75)
+
+
+def test_a_run_without_durations_has_none():
+    run = factories.day("r-1", {"a": "P"})
+    run.refresh_from_db()
+    assert run.duration_total is None
+
+
+@pytest.mark.db_dependent
+def test_a_run_keeps_its_slowest_results(monkeypatch):
+    from results.models import TestResult
+    from results.services import runs
+
+    monkeypatch.setattr(runs, "SLOWEST_KEPT", 2)
+    run = factories.run("r-1")
+    for name, seconds in [("a", 1.0), ("b", 3.0), ("c", 2.0), ("d", None)]:
+        made = factories.result(run, name)
+        TestResult.objects.filter(pk=made.pk).update(duration=seconds)
+    runs.refresh_counts(run)
+    run.refresh_from_db()
+    project = factories.project().pk
+    assert run.slowest == [
+        [project, "h1", "default", "b", 3.0],
+        [project, "h1", "default", "c", 2.0],
+    ]
+    assert run.duration_total == 6.0

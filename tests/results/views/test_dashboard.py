@@ -31,8 +31,9 @@ def test_dashboard_shows_the_latest_run_with_bar_regressions_and_flakiest(client
 def test_the_comparison_is_counted_once_per_write(client, nights, django_assert_max_num_queries):
     cache.clear()
     client.get("/")
-    # latest, previous, flakiest, other runs, the active mutes (part of the cache key)
-    with django_assert_max_num_queries(5):
+    # latest, previous, flakiest, other runs, the active mutes (part of the cache key),
+    # the series' trends
+    with django_assert_max_num_queries(6):
         assert "<b>2</b> regressions" in client.get("/").content.decode()
     TestResult.objects.filter(run=nights, test_name="a.ok").update(status="F")
     refresh_counts(nights)  # every write ends here, and moves the run's version
@@ -86,8 +87,8 @@ def test_dashboard_runs_a_bounded_number_of_queries(client, django_assert_max_nu
     for i in range(12):
         day(f"pr-{i}", {"a.x": "P"})
     assert refresh_flaky("daily", k=3).flaky == 100
-    # latest, previous, three counts, flakiest, other runs, the active mutes
-    with django_assert_max_num_queries(8):
+    # latest, previous, three counts, flakiest, other runs, the active mutes, the trends
+    with django_assert_max_num_queries(9):
         html = client.get("/").content.decode()
     assert html.count('<td class="name">') == 10
     assert "regressions</a>" in html

@@ -235,4 +235,4 @@ def test_a_run_page_shows_its_build(client):
     html = client.get("/runs/nightly-abc/").content.decode()
     assert '<code title="abcdef0123456789">abcdef012345</code>' in html
     assert 'href="https://ci.example.com/b/1"' in html
-    assert 'href="/runs/?attr=env:prod"' in html and 'href="/runs/?series=nightly"' in html
+    assert 'href="/runs/?attr=env:prod"' in html and 'href="/series/nightly/"' in html

@@ -1,0 +1,130 @@
+"""Search by test name: a substring, any case, one row per test (project, host, context,
+name) with its latest status in each series.
+
+The names come from KnownTest (each identity once, whatever the number of runs), so a search
+reads thousands of names rather than a million results: a scan of that table on SQLite, a
+pg_trgm index on PostgreSQL (migration 0008_trends_search_index). The statuses of a page of
+tests are index lookups in the recent runs of each series.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import BooleanField, F, Func, QuerySet, Window
+from django.db.models.functions import RowNumber
+
+from results.models import KnownTest, TestResult, TestRun
+from results.selectors.runs import live_runs
+
+# A test's latest status in a series is looked for in that many of its newest runs, over the
+# most recently active series (the lookups are page size x runs, whatever the results).
+LOOKBACK_RUNS = 5
+STATUS_SERIES = 40
+
+
+def like_pattern(text: str) -> str:
+    """`%text%` with LIKE's own characters taken literally; `*` stands for any characters."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return "%" + escaped.replace("*", "%") + "%"
+
+
+class NameContains(Func):
+    """`name` contains the text, whatever the case: ILIKE on PostgreSQL (which the trigram
+    index serves); SQLite's LIKE already ignores case (ASCII letters only)."""
+
+    output_field = BooleanField()
+
+    def __init__(self, expression, text: str):
+        super().__init__(expression)
+        self.text = text
+
+    def as_sql(self, compiler, connection, **extra):
+        lhs, params = compiler.compile(self.get_source_expressions()[0])
+        return f"{lhs} LIKE %s ESCAPE '\\'", [*params, like_pattern(self.text)]
+
+    def as_postgresql(self, compiler, connection, **extra):
+        lhs, params = compiler.compile(self.get_source_expressions()[0])
+        return f"{lhs} ILIKE %s", [*params, like_pattern(self.text)]  # \ escapes by default
+
+
+def matching_tests(text: str, *, project: str | None = None) -> QuerySet[KnownTest]:
+    """Known tests whose name contains `text` (any case), in name order."""
+    qs = KnownTest.objects.filter(NameContains(F("test_name"), text.strip()))
+    if project:
+        qs = qs.filter(project__name=project)
+    return qs.select_related("project").order_by("test_name", "project__name", "host", "context")
+
+
+@dataclass(frozen=True)
+class SeriesStatus:
+    series: str  # empty: runs that belong to no series
+    status: str
+    result_id: int
+    run_name: str
+
+
+@dataclass
+class FoundTest:
+    test: KnownTest
+    statuses: list[SeriesStatus] = field(default_factory=list)  # newest run first
+
+    @property
+    def result_id(self) -> int | None:
+        """The test's page: its result in the newest of the runs looked at."""
+        return self.statuses[0].result_id if self.statuses else None
+
+
+def recent_runs(series: str | None = None) -> list[TestRun]:
+    """The newest LOOKBACK_RUNS live runs of each of the STATUS_SERIES most recently active
+    series (runs of no series count as one), newest first. One query over the runs."""
+    runs = live_runs()
+    if series is not None:
+        runs = runs.filter(series=series)
+    ranked = list(
+        runs.only("name", "series", "started_at")
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("series")],
+                order_by=[F("started_at").desc(), F("id").desc()],
+            )
+        )
+        .filter(rank__lte=LOOKBACK_RUNS)
+        .order_by("-started_at", "-id")
+    )
+    active: list[str] = []
+    for run in ranked:
+        if run.series not in active:
+            active.append(run.series)
+    kept = set(active[:STATUS_SERIES])
+    return [run for run in ranked if run.series in kept]
+
+
+def latest_statuses(tests: list[KnownTest], series: str | None = None) -> list[FoundTest]:
+    """Each test with its status in the newest run of each series that has it (among the
+    recent runs). One query: the identity index (run, test_name, ...) of each recent run."""
+    found = [FoundTest(test) for test in tests]
+    if not tests:
+        return found
+    runs = recent_runs(series)
+    order = {run.pk: i for i, run in enumerate(runs)}  # newest first
+    by_id = {run.pk: run for run in runs}
+    by_key = {
+        (t.project_id, t.host, t.context, t.test_name): f for t, f in zip(tests, found, strict=True)
+    }
+    best: dict[tuple, tuple[int, SeriesStatus]] = {}
+    rows = TestResult.objects.filter(
+        run_id__in=list(order), test_name__in={t.test_name for t in tests}
+    ).values_list("id", "run_id", "project_id", "host", "context", "test_name", "status")
+    for result_id, run_id, *identity, status in rows:
+        key = tuple(identity)
+        if key not in by_key:
+            continue
+        run = by_id[run_id]
+        slot = (key, run.series)
+        if slot not in best or order[run_id] < best[slot][0]:
+            best[slot] = (order[run_id], SeriesStatus(run.series, status, result_id, run.name))
+    for (key, _series), (_rank, status) in sorted(best.items(), key=lambda kv: kv[1][0]):
+        by_key[key].statuses.append(status)
+    return found
