@@ -17,23 +17,24 @@ from contextlib import contextmanager
 from .base import ParsedFile, ParsedResult, ParseError
 from .detect import decode_text, detect_format
 from .jsonfmt import parse_json
-from .junit import parse_junit
+from .junit import MAX_DEPTH, parse_junit
 from .pdk import parse_pdk
 
 __all__ = ["ParseError", "ParsedFile", "ParsedResult", "parse_file"]
 
 
-def parse_file(data: bytes, filename: str) -> ParsedFile:
+def parse_file(data: bytes, filename: str, *, max_depth: int = MAX_DEPTH) -> ParsedFile:
     """Detect the format of ``data`` (the raw bytes of an upload) and parse it.
 
     ``filename`` is only used in error messages. Raises ``ParseError`` for empty, binary,
-    malformed or result-less input.
+    malformed or result-less input, and for XML nested more than ``max_depth`` deep.
     """
     with _gc_paused():
         text = decode_text(data, filename)
         kind = detect_format(text)
         if kind == "junit":
-            return parse_junit(data, filename)  # bytes: the XML declaration picks the encoding
+            # bytes: the XML declaration picks the encoding
+            return parse_junit(data, filename, max_depth)
         if kind == "json":
             return parse_json(text, filename)
         return parse_pdk(text, filename)

@@ -31,10 +31,12 @@ from datetime import datetime
 
 from .base import (
     STATUS_HELP,
+    OutOfRange,
     ParsedFile,
     ParsedResult,
     ParseError,
     as_utc,
+    check_time,
     epoch_to_datetime,
     fill_duration,
     identity,
@@ -252,6 +254,8 @@ class _PdkParser:
             return None
         try:
             return parse_pdk_time(found.value)
+        except OutOfRange as exc:
+            raise self.error(found.line, f"{what} {found.value.strip()!r} is {exc}") from None
         except ValueError:
             raise self.error(
                 found.line,
@@ -277,9 +281,11 @@ def parse_pdk_time(text: str) -> datetime:
         return epoch_to_datetime(seconds)
     try:
         return parse_iso_datetime(text)
+    except OutOfRange:
+        raise
     except ValueError:
         pass
-    return as_utc(datetime.strptime(text, "%a %b %d %H:%M:%S %Y"))
+    return check_time(as_utc(datetime.strptime(text, "%a %b %d %H:%M:%S %Y")))
 
 
 def _pandokia_test_name(name: str) -> str:

@@ -11,11 +11,13 @@ results are changed only by whoever holds rewrite_history; every import is recor
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
@@ -89,17 +91,28 @@ def _text(value: str | None, default: str, what: str, limit: int) -> str:
         raise AssayError(f"{what} {value[:40]!r}... is longer than {limit} characters.")
     if any(ch < " " or ch == "\x7f" for ch in value):
         raise AssayError(f"{what} {value[:40]!r} contains a control character (a line break?).")
+    if _unstorable(value):
+        raise AssayError(f"{what} {value[:40]!r} contains half of a UTF-16 surrogate pair.")
     return value
 
 
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def _unstorable(value: str) -> bool:
+    """A NUL (PostgreSQL's text cannot store one) or a lone surrogate (not encodable as
+    UTF-8: SQLite and PostgreSQL both refuse it, mid-transaction)."""
+    return "\x00" in value or not value.isascii() and _SURROGATE_RE.search(value) is not None
+
+
 def _nul_field(item: ParsedResult) -> str | None:
-    """The first field holding a NUL character (PostgreSQL's text cannot store one)."""
+    """The first field holding a NUL character or a lone surrogate."""
     for name in ("test_name", "log", "location", "test_runner"):
-        if "\x00" in getattr(item, name):
+        if _unstorable(getattr(item, name)):
             return name
     for name in ("tda", "tra"):
         for key, value in getattr(item, name).items():
-            if "\x00" in key or (isinstance(value, str) and "\x00" in value):
+            if _unstorable(key) or (isinstance(value, str) and _unstorable(value)):
                 return f"{name}[{key[:40]!r}]"
     return None
 
@@ -151,7 +164,8 @@ def prepare(
         bad = _nul_field(item)
         if bad:
             raise AssayError(
-                f"{source}: result {n} ({item.test_name[:80]!r}) has a NUL character in {bad}."
+                f"{source}: result {n} ({item.test_name[:80]!r}) has a NUL character or a lone "
+                f"UTF-16 surrogate in {bad}: not text a database can store."
             )
         # The same identity twice in one import: the later result wins, as a re-import.
         by_run.setdefault(scope[0], {})[(scope[1], scope[2], scope[3], item.test_name)] = item
@@ -337,7 +351,7 @@ def _merge(into: dict[str, RunSummary], summaries: Sequence[RunSummary]) -> None
 def parse_one(data: bytes, filename: str, defaults: ImportDefaults) -> tuple[ParsedFile, Prepared]:
     """Parse and validate one file, outside any transaction; ImportFailed when it is refused."""
     try:
-        parsed: ParsedFile = parse_file(data, filename)
+        parsed: ParsedFile = parse_file(data, filename, max_depth=settings.ASSAY_MAX_XML_DEPTH)
     except ParseError as exc:
         raise ImportFailed(filename, exc.line, exc.message) from None
     except Exception as exc:  # a parser's bug must refuse the file, not fail the request
