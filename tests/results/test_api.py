@@ -9,7 +9,7 @@ from rest_framework.authtoken.models import Token
 from results.models import TestResult, TestRun
 from results.services.flaky import refresh_flaky
 from tests import factories
-from tests.results.factories import flaky_days, history_days, in_thread, result_in
+from tests.results.factories import BAD_INPUTS, flaky_days, history_days, in_thread, result_in
 
 pytestmark = [pytest.mark.django_db, pytest.mark.db_dependent]
 
@@ -612,3 +612,19 @@ def test_a_long_log_is_stored_cut_with_its_size_and_downloaded_streamed(
 
     page = client.get(f"/results/{long.pk}/").content.decode()
     assert "stored cut to its head and tail" in page
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "line", "says"), BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS]
+)  # noqa: E501
+def test_bad_input_is_a_400_naming_the_file_and_line_and_nothing_is_written(
+    token_client, name, data, line, says
+):
+    files = [upload("good.xml", JUNIT), upload(name, data)]
+    resp = token_client.post("/api/v1/imports/", {"file": files, "run": "r"}, format="multipart")
+    assert resp.status_code == 400
+    body = resp.json()
+    where = f"{name}:{line}: " if line else f"{name}: "
+    assert body["error"] == "bad_file"
+    assert body["detail"].startswith(where) and says in body["detail"], body["detail"]
+    assert not TestRun.objects.exists() and not TestResult.objects.exists()
