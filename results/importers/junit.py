@@ -10,6 +10,7 @@ becomes a full element tree, and every testcase knows its line number.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from xml.etree.ElementTree import ParseError as XMLSyntaxError
@@ -309,8 +310,11 @@ class _Handlers:
         self.naming.append(_Naming(line, attrib.get("classname"), name, self.suite_names))
 
 
-def parse_junit(data: bytes, filename: str, max_depth: int = MAX_DEPTH) -> ParsedFile:
-    """Parse JUnit XML given as bytes (so that an XML encoding declaration is honoured).
+def parse_junit(
+    data: bytes | Iterable[bytes], filename: str, max_depth: int = MAX_DEPTH
+) -> ParsedFile:
+    """Parse JUnit XML given as bytes (so that an XML encoding declaration is honoured), whole
+    or as chunks read one after the other (the file is then never held whole).
 
     Elements nested more than ``max_depth`` deep are refused."""
     handlers = _Handlers(filename, max_depth)
@@ -326,7 +330,8 @@ def parse_junit(data: bytes, filename: str, max_depth: int = MAX_DEPTH) -> Parse
     expat_parser.CharacterDataHandler = handlers.data
     expat_parser.CommentHandler = handlers.comment
     try:
-        parser.feed(data)
+        for chunk in [data] if isinstance(data, bytes) else data:
+            parser.feed(chunk)
         parser.close()
     except XMLSyntaxError as exc:
         position = getattr(exc, "position", None)

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
@@ -106,9 +106,12 @@ def _unstorable(value: str) -> bool:
 
 
 def _nul_field(item: ParsedResult) -> str | None:
-    """The first field holding a NUL character or a lone surrogate."""
+    """The first field holding a NUL character or a lone surrogate (see _unstorable, inlined:
+    this runs for every result of every import)."""
+    search = _SURROGATE_RE.search
     for name in ("test_name", "log", "location", "test_runner"):
-        if _unstorable(getattr(item, name)):
+        value = getattr(item, name)
+        if "\x00" in value or not value.isascii() and search(value):
             return name
     for name in ("tda", "tra"):
         for key, value in getattr(item, name).items():
@@ -348,8 +351,11 @@ def _merge(into: dict[str, RunSummary], summaries: Sequence[RunSummary]) -> None
             total.counts[status] = total.counts.get(status, 0) + n
 
 
-def parse_one(data: bytes, filename: str, defaults: ImportDefaults) -> tuple[ParsedFile, Prepared]:
-    """Parse and validate one file, outside any transaction; ImportFailed when it is refused."""
+def parse_one(
+    data: bytes | BinaryIO, filename: str, defaults: ImportDefaults
+) -> tuple[ParsedFile, Prepared]:
+    """Parse and validate one file (its bytes, or a binary file: read in chunks, never held
+    whole), outside any transaction; ImportFailed when it is refused."""
     try:
         parsed: ParsedFile = parse_file(data, filename, max_depth=settings.ASSAY_MAX_XML_DEPTH)
     except ParseError as exc:
@@ -380,7 +386,7 @@ def _file_summary(filename: str, parsed: ParsedFile, runs: list[RunSummary]) -> 
 
 
 def import_files(
-    files: Iterable[tuple[str, bytes]],
+    files: Iterable[tuple[str, bytes | BinaryIO]],
     defaults: ImportDefaults = ImportDefaults(),  # noqa: B008
     *,
     who: str = "",
@@ -437,11 +443,10 @@ def import_paths(
 
 def _import_path(path: Path, defaults: ImportDefaults) -> FileSummary:
     try:
-        data = path.read_bytes()
+        with path.open("rb") as stream:  # parsed as it is read: never held whole
+            parsed, prepared = parse_one(stream, str(path), defaults)
     except OSError as exc:
         raise ImportFailed(str(path), None, f"cannot read: {exc.strerror}") from None
-    parsed, prepared = parse_one(data, str(path), defaults)
-    del data
     try:
         [runs] = retry_on_busy(lambda: write_prepared([prepared], who="cli"))
     except DatabaseError as exc:  # e.g. a value the database cannot store
