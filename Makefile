@@ -37,6 +37,7 @@ format: venv
 
 bench: venv
 	$(PY) benchmarks/results_import.py
+	$(PY) benchmarks/results_pandokia.py
 	$(PY) benchmarks/check_expected.py
 	$(PY) benchmarks/results_ui.py
 	$(PY) benchmarks/results_trends_search.py

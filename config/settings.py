@@ -249,6 +249,8 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
 DATA_UPLOAD_MAX_NUMBER_FILES = _env_int("ASSAY_MAX_UPLOAD_FILES", 1000, minimum=1)
+# JUnit XML nested deeper than this is refused with a 400 (real files nest a few suites).
+ASSAY_MAX_XML_DEPTH = _env_int("ASSAY_MAX_XML_DEPTH", 200, minimum=3)
 
 # --- e-mail -------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -12,9 +12,6 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import OperationalError
 from django.http import Http404
-from rest_framework import exceptions as drf_exceptions
-from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.secrets import scrub
 
@@ -96,6 +93,12 @@ def _first_message(detail) -> str:
 
 def api_exception_handler(exc, context):
     """One error shape for every API failure."""
+    # DRF loads with the API, not with every model (core.models imports this module): a CI
+    # job's import_results never needs it (a test of import_results).
+    from rest_framework import exceptions as drf_exceptions
+    from rest_framework.response import Response
+    from rest_framework.views import exception_handler as drf_exception_handler
+
     if is_busy(exc):
         # Unretried writes too: a busy database is a 503 to try again, never a 500.
         return Response(

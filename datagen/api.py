@@ -21,7 +21,7 @@ from core.exceptions import AssayError
 from core.secrets import scrub
 from core.serializers import ScrubbedText, StrictSerializer
 from datagen import selectors
-from datagen.generator import bundled_spec_names, load_bundled_spec
+from datagen.generator import bundled_spec_names
 from datagen.models import LSST_STATES, STATE_OF_LSST, Chunk, DatagenRun, OutputFormat
 from datagen.services import runs
 
@@ -242,6 +242,8 @@ class SpecListView(APIView):
     def get(self, request: Request) -> Response:
         specs = []
         for name in bundled_spec_names():
+            from datagen.generator import load_bundled_spec  # pyarrow: loaded when used
+
             spec = load_bundled_spec(name)
             specs.append(
                 {

@@ -9,7 +9,6 @@ from django.db.models import Count, Max, Min, Sum
 from django.utils import timezone
 
 from core.models import JobState
-from datagen.generator import SkyChunker, select_chunks
 from datagen.models import LSST_STATES, Chunk, DatagenRun
 from datagen.services.chunks import spec_of
 
@@ -105,6 +104,8 @@ def chunk_states(run: DatagenRun) -> tuple[list[int], str]:
         ids.append(chunk_id)
         letters.append(STATE_LETTERS[LSST_STATES[state]])
     if not ids:
+        from datagen.generator import select_chunks  # numpy: loaded when used
+
         ids = select_chunks(spec_of(run).chunker, run.chunks)
         return ids, "t" * len(ids)
     return ids, "".join(letters)
@@ -150,6 +151,8 @@ class MapRow:
 def chunk_map_rows(run: DatagenRun, ids: list[int], width: int = 40) -> list[MapRow]:
     """The grid's rows: one per declination stripe for a sky chunker (chunks in right
     ascension order, as on the sky), rows of `width` chunks otherwise."""
+    from datagen.generator import SkyChunker  # numpy: loaded when used
+
     chunker = spec_of(run).chunker
     if isinstance(chunker, SkyChunker):
         stripes: dict[int, list[int]] = {}

@@ -8,6 +8,7 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from django.contrib import messages
@@ -20,9 +21,6 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import slugify
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
-from sqlglot.dialects.dialect import Dialect
-from sqlglot.errors import SqlglotError
-from sqlglot.tokens import TokenType
 
 from core import roles
 from core.decorators import permission_required, readable
@@ -40,28 +38,36 @@ DIALECTS = {"duckdb": "duckdb", "sqlite": "sqlite", "postgresql": "postgres"}
 
 # --- SQL highlighting ---------------------------------------------------------------------------
 
-STRINGS = {
-    TokenType.STRING,
-    TokenType.NATIONAL_STRING,
-    TokenType.RAW_STRING,
-    TokenType.HEX_STRING,
-    TokenType.BIT_STRING,
-    TokenType.BYTE_STRING,
-    TokenType.HEREDOC_STRING,
-    TokenType.UNICODE_STRING,
-}
-NAMES = {TokenType.VAR, TokenType.IDENTIFIER}
+
+@cache
+def _token_types() -> tuple[Any, frozenset, frozenset]:
+    """(TokenType, string token types, name token types). sqlglot loads on the first SQL shown,
+    not with the URLs (a test of import_results)."""
+    from sqlglot.tokens import TokenType
+
+    strings = frozenset({
+        TokenType.STRING,
+        TokenType.NATIONAL_STRING,
+        TokenType.RAW_STRING,
+        TokenType.HEX_STRING,
+        TokenType.BIT_STRING,
+        TokenType.BYTE_STRING,
+        TokenType.HEREDOC_STRING,
+        TokenType.UNICODE_STRING,
+    })  # fmt: skip
+    return TokenType, strings, frozenset({TokenType.VAR, TokenType.IDENTIFIER})
 
 
 def _token_class(token, following) -> str:
+    token_type, strings, names = _token_types()
     kind = token.token_type
-    if kind in STRINGS:
+    if kind in strings:
         return "s"
-    if kind == TokenType.NUMBER:
+    if kind == token_type.NUMBER:
         return "n"
-    if kind in NAMES:
+    if kind in names:
         # A name right before "(" is a function: told apart so calls read at a glance.
-        if kind == TokenType.VAR and following is not None and following.text == "(":
+        if kind == token_type.VAR and following is not None and following.text == "(":
             return "f"
         return "i"
     if token.text[:1].isalpha():
@@ -73,6 +79,9 @@ def highlight_sql(sql: str, dialect: str | None = None) -> SafeString:
     """The SQL as HTML: keywords, strings, numbers, names and functions in <span class="sql-?">,
     comments and the spaces between tokens kept as written. Every piece of the text is escaped;
     SQL the tokenizer refuses comes back escaped and plain."""
+    from sqlglot.dialects.dialect import Dialect
+    from sqlglot.errors import SqlglotError
+
     try:
         tokens = Dialect.get_or_raise(dialect).tokenize(sql)
     except (SqlglotError, ValueError):

@@ -916,7 +916,7 @@ class ImportView(APIView):
         # Parsed first, then written in one short transaction that is retried while the
         # database is busy (results.services.imports.import_files, core.db.retry_on_busy).
         files, runs = services.import_files(
-            ((f.name, f.read()) for f in uploads),
+            ((f.name, f) for f in uploads),  # read in chunks as they are parsed
             defaults,
             who=request.user.get_username(),
             user=request.user,

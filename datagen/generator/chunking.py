@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import detmath
+from .errors import ChunkSelectionError
 
 
 @dataclass(frozen=True)
@@ -308,10 +309,6 @@ def points_in_box(rng: np.random.Generator, box: Box, n: int, coordinate: str) -
         have += int(accept.sum())
     values = np.concatenate(kept)[:n] if kept else np.empty(0)
     return np.minimum(values, np.nextafter(high, -np.inf))
-
-
-class ChunkSelectionError(ValueError):
-    """A chunk selection that names no chunk, or a chunk the chunker does not have."""
 
 
 MAX_SELECTION_TEXT = 10_000

@@ -1,6 +1,8 @@
-"""The one exception a bad spec raises."""
+"""The exceptions of a bad spec or chunk selection (light: no numpy, for the site's start-up)."""
 
 from __future__ import annotations
+
+from importlib import resources
 
 
 class SpecError(ValueError):
@@ -11,3 +13,14 @@ class SpecError(ValueError):
         self.path = path
         self.message = message
         super().__init__(f"{path}: {message}" if path else message)
+
+
+class ChunkSelectionError(ValueError):
+    """A chunk selection that names no chunk, or a chunk the chunker does not have."""
+
+
+def bundled_spec_names() -> list[str]:
+    """The specs shipped with the package ('fakedb', 'querygen'): their names, without loading
+    the generator (the API's schema lists them when the URLs load)."""
+    folder = resources.files("datagen.generator").joinpath("specs")
+    return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))

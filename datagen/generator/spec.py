@@ -25,7 +25,7 @@ import yaml
 from .chunking import Chunker, IntegerChunker, SkyChunker
 from .coltypes import INT_RANGES, ColumnType, coerce_value, parse_type, special_values, suggest
 from .columns import GENERATORS, number
-from .errors import SpecError
+from .errors import SpecError, bundled_spec_names
 
 TOP_KEYS = ("name", "description", "chunking", "tables")
 TABLE_KEYS = ("rows", "columns", "after")
@@ -199,11 +199,6 @@ def load_spec(path: str | Path) -> Spec:
     path = Path(path)
     fmt = "json" if path.suffix.lower() == ".json" else "yaml"
     return loads_spec(path.read_text(encoding="utf-8"), fmt, name=path.stem)
-
-
-def bundled_spec_names() -> list[str]:
-    folder = resources.files("datagen.generator").joinpath("specs")
-    return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
 def load_bundled_spec(name: str) -> Spec:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from typing import TYPE_CHECKING
 
 from core import jobs
-from datagen.generator import Spec, generate_chunk, parse_spec, write_chunk
-from datagen.generator.loaders import load_chunk
 from datagen.models import Chunk, DatagenRun
 from datagen.services.engines import target_for
+
+if TYPE_CHECKING:  # the generator (numpy, pyarrow) loads when used (a test of import_results)
+    from datagen.generator import Spec
 
 _specs: OrderedDict[tuple[int, str], Spec] = OrderedDict()
 _specs_lock = threading.Lock()
@@ -24,6 +26,8 @@ def spec_of(run: DatagenRun) -> Spec:
         if spec is not None:
             _specs.move_to_end(key)
             return spec
+    from datagen.generator import parse_spec
+
     spec = parse_spec(run.spec, name=run.spec_name)
     with _specs_lock:
         _specs[key] = spec
@@ -36,6 +40,9 @@ def work_chunk(chunk: Chunk) -> dict:
     """Generate the chunk and put it where the run wants it. Safe to run twice: files are
     rewritten with the same bytes (written aside, renamed into place), and a load is recorded in
     the target's ledger in the same transaction as its rows, so a second delivery loads nothing."""
+    from datagen.generator import generate_chunk, write_chunk
+    from datagen.generator.loaders import load_chunk
+
     run = DatagenRun.objects.select_related("load_engine").get(pk=chunk.run_id)
     spec = spec_of(run)
     data = generate_chunk(spec, chunk.chunk_id, run.seed)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dbkinds
 from core.exceptions import AssayError
 from core.models import Engine
-from datagen.generator.loaders import KINDS, Target
+from datagen.generator.targets import KINDS, Target
 
 
 def target_for(engine: Engine) -> Target:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
@@ -14,10 +15,12 @@ from django.utils import timezone
 from core import jobs
 from core.exceptions import AssayError
 from core.models import JobState
-from datagen.generator import Spec
 from datagen.models import Chunk, DatagenRun
 from datagen.selectors import chunk_log_sets
 from datagen.services.runs import _new_run
+
+if TYPE_CHECKING:
+    from datagen.generator import Spec
 
 LOG_NAMES = ("target", "assigned", "completed", "limbo")
 MAX_LOG_BYTES = 10 * 1024 * 1024

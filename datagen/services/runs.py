@@ -7,7 +7,7 @@ import json
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.db.models import Q
@@ -19,23 +19,11 @@ from core.engines import get_engine
 from core.exceptions import AssayError, Conflict
 from core.models import Engine, JobState
 from core.secrets import scrub_each
-from datagen.generator import (
-    ChunkSelectionError,
-    Spec,
-    SpecError,
-    dataset_checksum,
-    load_bundled_spec,
-    loads_spec,
-    parse_spec,
-    select_chunks,
-)
-from datagen.generator.loaders import (
-    LoaderError,
-    UnsupportedType,
-    create_tables,
-    forget_dataset,
-    sql_type,
-)
+from datagen.generator import ChunkSelectionError, SpecError
+from datagen.generator.targets import LoaderError, UnsupportedType
+
+if TYPE_CHECKING:
+    from datagen.generator import Spec
 from datagen.models import Chunk, DatagenRun, OutputFormat
 from datagen.services.chunks import spec_of
 from datagen.services.engines import target_for
@@ -57,6 +45,8 @@ PENDING = (JobState.QUEUED, JobState.RUNNING)
 
 def resolve_spec(spec: str | dict[str, Any]) -> Spec:
     """A bundled spec by name, or a spec given as a mapping (from JSON or YAML)."""
+    from datagen.generator import load_bundled_spec, parse_spec
+
     try:
         if isinstance(spec, str):
             return load_bundled_spec(spec)
@@ -72,6 +62,8 @@ def resolve_spec(spec: str | dict[str, Any]) -> Spec:
 
 def read_spec_file(path: str) -> Spec:
     """A spec from a .yaml/.yml/.json file (the CLI's way); a bare name is a bundled spec."""
+    from datagen.generator import loads_spec
+
     file = Path(path)
     if not file.suffix:
         return resolve_spec(path)
@@ -88,6 +80,8 @@ def read_spec_file(path: str) -> Spec:
 
 
 def _check_loadable(spec: Spec, engine: Engine) -> None:
+    from datagen.generator.loaders import sql_type
+
     for table in spec.tables.values():
         for field in table.arrow_schema:
             try:
@@ -103,6 +97,8 @@ def _check_loadable(spec: Spec, engine: Engine) -> None:
 
 
 def _chunk_ids(spec: Spec, chunks: str) -> list[int]:
+    from datagen.generator import select_chunks
+
     try:
         return select_chunks(spec.chunker, chunks)
     except ChunkSelectionError as exc:
@@ -176,6 +172,9 @@ def set_up_run(run: DatagenRun) -> None:
     """The run's job: the target's tables, then the chunk rows and their tasks in one
     transaction. Runs again safely (a second delivery, a resume): existing rows are kept,
     only chunks never queued are queued."""
+    from datagen.generator import select_chunks
+    from datagen.generator.loaders import create_tables, forget_dataset
+
     spec = spec_of(run)
     first_time = not run.chunk_rows.exists()
     if run.load_engine_id:
@@ -244,6 +243,8 @@ def finish_run_if_done(run_id: int) -> bool:
 def _results(run: DatagenRun, name: str) -> list[ParsedResult]:
     """One test per table (failing when a chunk is in limbo), one failing test per limbo
     chunk, and one for the dataset with its checksum."""
+    from datagen.generator import dataset_checksum
+
     spec = spec_of(run)
     rows = dict.fromkeys(spec.tables, 0)
     pairs, limbo, foreign = [], [], 0

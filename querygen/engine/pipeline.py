@@ -38,11 +38,11 @@ from querygen.engine.model import Outcome, Schema
 from querygen.engine.oracles import Check, Oracle
 from querygen.engine.reduce import reduce, tree_size
 from querygen.engine.runner import FailedCheck
+from querygen.engine.shape import query_shape
 from querygen.engine.signature import (
     KnownIssue,
     match_known,
     normalize_error,
-    query_shape,
     signature,
 )
 

@@ -25,7 +25,8 @@ from querygen.engine.compare import Kind
 from querygen.engine.generated import LoadFailed
 from querygen.engine.generator import Query
 from querygen.engine.oracles import Check, Oracle
-from querygen.engine.signature import KnownIssue, match_known, query_shape, signature
+from querygen.engine.shape import query_shape
+from querygen.engine.signature import KnownIssue, match_known, signature
 
 __all__ = ["FailedCheck", "RunStats", "make_finding", "replay", "run"]
 

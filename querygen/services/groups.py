@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -28,12 +28,14 @@ from core.models import JobState
 from core.secrets import scrub
 from querygen import selectors
 from querygen.engine.compare import Kind
-from querygen.engine.oracles import Check
-from querygen.engine.pipeline import Reduced, difference_key
-from querygen.engine.runner import FailedCheck
 from querygen.engine.signature import KnownIssue as EngineKnownIssue
 from querygen.engine.signature import match_known, normalize_error
 from querygen.models import Finding, Group, GroupStatus, KnownIssue, QuerygenRun
+
+if TYPE_CHECKING:  # sqlglot: loaded when used, not at the start-up (a test of import_results)
+    from querygen.engine.oracles import Check
+    from querygen.engine.pipeline import Reduced
+    from querygen.engine.runner import FailedCheck
 
 SHOWN_ROWS = 50  # rows of each side kept with a sample
 CELL_CHARS = 200
@@ -139,6 +141,8 @@ def place_finding(
     if Finding.objects.filter(run=run, index=finding.index).exists():
         return None
     group = group_of_query(run.scope, finding.signature)
+    from querygen.engine.pipeline import difference_key
+
     difference = difference_key(finding.check)
     if group is None and difference is not None:
         group = by_difference.get(difference)

@@ -11,32 +11,39 @@ JSON, anything else a Pandokia log. See docs/import-formats.md.
 from __future__ import annotations
 
 import gc
+import io
+import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import BinaryIO
 
 from .base import BuildInfo, ParsedFile, ParsedResult, ParseError
-from .detect import decode_text, detect_format
+from .detect import UTF8_BOM, Source
 from .jsonfmt import parse_json
-from .junit import parse_junit
+from .junit import MAX_DEPTH, parse_junit
 from .pdk import parse_pdk
 
 __all__ = ["BuildInfo", "ParseError", "ParsedFile", "ParsedResult", "parse_file"]
 
 
-def parse_file(data: bytes, filename: str) -> ParsedFile:
-    """Detect the format of ``data`` (the raw bytes of an upload) and parse it.
+def parse_file(data: bytes | BinaryIO, filename: str, *, max_depth: int = MAX_DEPTH) -> ParsedFile:
+    """Detect the format of ``data`` (an upload's bytes, or a binary file to read) and parse it.
 
+    A file is read in chunks: JUnit XML and pdk logs are parsed as they are read, so that
+    only the results are kept, never the whole text (a JSON document is read whole).
     ``filename`` is only used in error messages. Raises ``ParseError`` for empty, binary,
-    malformed or result-less input.
+    malformed or result-less input, and for XML nested more than ``max_depth`` deep.
     """
     with _gc_paused():
-        text = decode_text(data, filename)
-        kind = detect_format(text)
-        if kind == "junit":
-            return parse_junit(data, filename)  # bytes: the XML declaration picks the encoding
-        if kind == "json":
-            return parse_json(text, filename)
-        return parse_pdk(text, filename)
+        source = Source(io.BytesIO(data) if isinstance(data, bytes) else data, filename)
+        if source.kind == "junit":
+            # bytes: the XML declaration picks the encoding
+            bom = [UTF8_BOM] if source.bom else []
+            chunks = (chunk for chunk, _ in source.chunks())
+            return parse_junit(itertools.chain(bom, chunks), filename, max_depth)
+        if source.kind == "json":
+            return parse_json("".join(text for _, text in source.chunks()), filename)
+        return parse_pdk(source.lines(), filename)
 
 
 @contextmanager

@@ -20,6 +20,15 @@ STATUS_HELP = "expected one of P, F, E, D, M or a lower-case letter a-z"
 # (JUnit files may repeat a testcase, e.g. pytest reports a teardown error separately).
 STATUS_RANK = {"F": 5, "E": 4, "M": 3, "P": 2, "D": 1}
 
+# Date-times are stored in UTC and shown in the server's time zone: a day's margin inside
+# Python's (and so Django's) years 1-9999 keeps both conversions from overflowing.
+EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+LATEST = datetime(9999, 12, 30, 23, 59, 59, 999999, tzinfo=UTC)
+TIME_RANGE_HELP = "date-times must fall between 0001-01-02 and 9999-12-30 (UTC)"
+# Durations beyond this (about 31,700 years) are not measurements, and summing a million of
+# them must stay a finite number in any database.
+MAX_SECONDS = 1e12
+
 
 @dataclass(slots=True)
 class ParsedResult:
@@ -129,12 +138,39 @@ _ISO_RE = re.compile(
 ISO_DATETIME_PATTERN = _ISO_RE.pattern  # what parse_iso_datetime reads (API schemas say so)
 
 
-def parse_iso_datetime(text: str) -> datetime:
+class OutOfRange(ValueError):
+    """A well-formed date-time or number outside what Assay can store."""
+
+
+def check_time(value: datetime) -> datetime:
+    """``value`` (aware) if it lies within EARLIEST..LATEST, else ``OutOfRange``."""
+    # Comparing aware values does not convert them, so this cannot overflow itself.
+    if not EARLIEST <= value <= LATEST:
+        raise OutOfRange(f"out of range: {TIME_RANGE_HELP}")
+    return value
+
+
+def check_seconds(value: float) -> float:
+    """A finite, non-negative number of seconds up to MAX_SECONDS, else ``ValueError``."""
+    if not 0 <= value <= MAX_SECONDS:  # NaN fails too
+        if value > MAX_SECONDS and math.isfinite(value):
+            raise OutOfRange(f"out of range: at most {MAX_SECONDS:.0e} seconds")
+        raise ValueError("not a non-negative finite number")
+    return value
+
+
+def parse_iso_datetime(text: str, *, check_range: bool = True) -> datetime:
     """Parse an ISO 8601 / RFC 3339 date-time; naive values are taken as UTC.
 
     Accepts ``2024-03-11T10:15:02``, ``2024-03-11 10:15:02.123456``, ``...Z``, ``...+01:00``
-    and fractions of any length (they are cut to microseconds). Raises ``ValueError``.
+    and fractions of any length (they are cut to microseconds). Raises ``ValueError``
+    (``OutOfRange`` outside EARLIEST..LATEST, unless ``check_range`` is false).
     """
+    value = _parse_iso(text)
+    return check_time(value) if check_range else value
+
+
+def _parse_iso(text: str) -> datetime:
     text = text.strip()
     if not _ISO_RE.fullmatch(text):
         raise ValueError(f"not an ISO 8601 date-time: {text!r}")
@@ -165,9 +201,9 @@ def epoch_to_datetime(seconds: float) -> datetime:
     if not math.isfinite(seconds):
         raise ValueError("not a finite number")
     try:
-        return datetime.fromtimestamp(seconds, tz=UTC)
-    except (OverflowError, OSError) as exc:
-        raise ValueError("out of range") from exc
+        return check_time(datetime.fromtimestamp(seconds, tz=UTC))
+    except (OverflowError, OSError, ValueError) as exc:
+        raise OutOfRange(f"out of range: {TIME_RANGE_HELP}") from exc
 
 
 def parse_seconds(text: str) -> float:
@@ -178,10 +214,7 @@ def parse_seconds(text: str) -> float:
     text = text.strip()
     if re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d*)?", text):
         text = text.replace(",", "")
-    value = float(text)
-    if not math.isfinite(value) or value < 0:
-        raise ValueError("not a non-negative finite number")
-    return value
+    return check_seconds(float(text))
 
 
 def fill_duration(result: ParsedResult) -> None:

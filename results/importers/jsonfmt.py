@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from datetime import datetime
 from functools import cache
 from importlib import resources
@@ -20,12 +21,16 @@ import fastjsonschema
 
 from .base import (
     BUILD_FIELDS,
+    MAX_SECONDS,
     STATUS_HELP,
     BuildInfo,
+    OutOfRange,
     ParsedFile,
     ParsedResult,
     ParseError,
     as_utc,
+    check_seconds,
+    check_time,
     parse_iso_datetime,
 )
 from .messages import FAILING_STATUSES, failure_message
@@ -64,6 +69,10 @@ def parse_json(text: str, filename: str) -> ParsedFile:
         raise ParseError(filename, None, f"invalid JSON: {exc} is not a JSON number") from None
     except RecursionError:
         raise ParseError(filename, None, "invalid JSON: nested too deeply") from None
+    except ValueError as exc:  # an integer of more than 4300 digits (Python's own limit)
+        digits = _LONG_NUMBER_RE.search(text)
+        line = text.count("\n", 0, digits.start()) + 1 if digits else None
+        raise ParseError(filename, line, f"invalid JSON: {_one_line(exc)}") from None
     if isinstance(document, dict) and document.get("format") not in (None, FORMAT_NAME):
         raise ParseError(
             filename,
@@ -75,6 +84,7 @@ def parse_json(text: str, filename: str) -> ParsedFile:
         _validator()(document)
     except fastjsonschema.JsonSchemaValueException as exc:
         raise ParseError(filename, None, _describe(exc)) from None
+    _check_escapes(text, document, filename)
     results = _results(document, filename)
     if not results:
         raise ParseError(filename, None, 'no test results found ("results" is empty)')
@@ -150,16 +160,108 @@ def _build(document: dict[str, Any], filename: str) -> BuildInfo:
 
 def _timestamp(value: str, index: int | None, field: str, filename: str) -> datetime:
     try:
-        parsed = datetime.fromisoformat(value)  # fast path; the schema checked the shape
-    except ValueError:
         try:
-            return parse_iso_datetime(value)  # lower-case t/z and the like
+            parsed = datetime.fromisoformat(value)  # fast path; the schema checked the shape
         except ValueError:
-            where = field if index is None else f"results[{index}].{field}"
-            raise ParseError(
-                filename, None, f"{where}: {value!r} is not a valid date-time"
-            ) from None
-    return parsed if parsed.tzinfo is not None else as_utc(parsed)
+            return parse_iso_datetime(value)  # lower-case t/z and the like
+        return check_time(parsed if parsed.tzinfo is not None else as_utc(parsed))
+    except OutOfRange as exc:
+        raise ParseError(filename, None, f"{_where(index, field)}: {value!r} is {exc}") from None
+    except ValueError:
+        raise ParseError(
+            filename, None, f"{_where(index, field)}: {value!r} is not a valid date-time"
+        ) from None
+
+
+def _where(index: int | None, field: str) -> str:
+    """A top-level field (the build's) or one of a result's."""
+    return field if index is None else f"results[{index}].{field}"
+
+
+def _duration(value: float, index: int, filename: str) -> float:
+    try:
+        return check_seconds(float(value))  # a 400-digit integer: OverflowError
+    except (OutOfRange, OverflowError):
+        problem = f"out of range: at most {MAX_SECONDS:.0e} seconds"
+    except ValueError:
+        problem = "must be a finite number"
+    raise ParseError(filename, None, f"results[{index}].duration: {problem}")
+
+
+# Only an escape can put into a JSON string what no database stores as text (the file itself
+# is valid UTF-8): a NUL (\u0000), or half of a UTF-16 surrogate pair (\ud800 alone). Such
+# a file is refused, not repaired: its producer wrote broken text, and a replaced character
+# would hide that. Runs of backslashes are matched whole: "\\u0000" is not an escape.
+_ESCAPE_RE = re.compile(r"(\\+)u(0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
+_LONE_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+_LONG_NUMBER_RE = re.compile(r"\d{4300}")
+
+
+def _bad_escape(text: str) -> tuple[int, str] | None:
+    """(offset, escape) of the first \u0000 or unpaired surrogate escape in ``text``."""
+    if "\\u" not in text:
+        return None
+    high: re.Match | None = None  # a high surrogate waiting for its low half
+    for match in _ESCAPE_RE.finditer(text):
+        if len(match.group(1)) % 2 == 0:
+            continue  # an escaped backslash followed by the letter u
+        code = int(match.group(2), 16)
+        if high is not None:
+            if 0xDC00 <= code <= 0xDFFF and match.start() == high.end():
+                high = None  # a proper pair (an emoji, say)
+                continue
+            break
+        if 0xD800 <= code <= 0xDBFF:
+            high = match
+            continue
+        return match.end(1) - 1, match.group(0)[len(match.group(1)) - 1 :]
+    if high is None:
+        return None
+    return high.end(1) - 1, high.group(0)[len(high.group(1)) - 1 :]
+
+
+def _is_bad(value: str) -> bool:
+    return "\x00" in value or not value.isascii() and bool(_LONE_SURROGATE_RE.search(value))
+
+
+def _bad_path(node: Any, path: str) -> str | None:
+    """Where the first bad string is (the schema has bounded the document's depth)."""
+    if isinstance(node, str):
+        return path if _is_bad(node) else None
+    if isinstance(node, list):
+        items = ((f"{path}[{i}]", value) for i, value in enumerate(node))
+    elif isinstance(node, dict):
+        for key in node:
+            if _is_bad(key):
+                return f"{path}.{key.encode('utf-8', 'backslashreplace').decode()} (a name)"
+        items = ((f"{path}.{key}" if path else key, value) for key, value in node.items())
+    else:
+        return None
+    for where, value in items:
+        found = _bad_path(value, where)
+        if found:
+            return found
+    return None
+
+
+def _check_escapes(text: str, document: Any, filename: str) -> None:
+    found = _bad_escape(text)
+    if found is None:
+        return
+    offset, escape = found
+    what = (
+        "a NUL character (\\u0000), which cannot be stored as text"
+        if escape == "\\u0000"
+        else f"half of a UTF-16 surrogate pair ({escape} alone), which is not text (was the "
+        "file written with a broken encoding?)"
+    )
+    where = _bad_path(document, "") or "a string"
+    raise ParseError(filename, text.count("\n", 0, offset) + 1, f"{where}: {what}")
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def _results(document: dict[str, Any], filename: str) -> list[ParsedResult]:
@@ -180,11 +282,7 @@ def _results(document: dict[str, Any], filename: str) -> list[ParsedResult]:
             end = _timestamp(end, index, "end_time", filename)
         duration = get("duration")
         if duration is not None:
-            if not math.isfinite(duration):
-                raise ParseError(
-                    filename, None, f"results[{index}].duration: must be a finite number"
-                )
-            duration = float(duration)
+            duration = _duration(duration, index, filename)
         elif start is not None and end is not None and end >= start:
             duration = (end - start).total_seconds()
         tda = get("tda")

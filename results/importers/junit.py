@@ -10,8 +10,9 @@ becomes a full element tree, and every testcase knows its line number.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from xml.etree.ElementTree import ParseError as XMLSyntaxError
 from xml.parsers import expat
 
@@ -20,11 +21,14 @@ from defusedxml.ElementTree import DefusedXMLParser
 
 from .base import (
     BUILD_FIELDS,
+    MAX_SECONDS,
     STATUS_RANK,
     BuildInfo,
+    OutOfRange,
     ParsedFile,
     ParsedResult,
     ParseError,
+    check_time,
     identity,
     parse_iso_datetime,
     parse_seconds,
@@ -48,7 +52,10 @@ _CASE_ATTRIBUTES = frozenset(
 _SKIP_STATUSES = frozenset({"notrun", "disabled", "skipped", "skip", "ignored"})
 _FAIL_STATUSES = frozenset({"fail", "failed", "failure"})
 _ERROR_STATUSES = frozenset({"error", "errored"})
-_INFINITY = float("inf")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Real files nest a few suites (Jest's describe blocks, CTest's labels); hundreds of levels
+# are an attack or a generator's bug.
+MAX_DEPTH = 200
 
 # Suite <property> names that describe the build (docs/import-formats.md). Surefire copies
 # every Java system property into <properties>, so only these names count: the build's
@@ -86,10 +93,12 @@ TEST_RUNNERS = {
 
 @dataclass(slots=True)
 class _Suite:
-    name: str | None
-    hostname: str | None
-    timestamp: datetime | None
-    is_collection: bool  # <testsuites>: its name ("AllTests", ...) is not in test names
+    """An open <testsuite(s)>, and what was inherited before it (restored at its end)."""
+
+    depth: int
+    named: bool  # its name is part of test names (<testsuites>' "AllTests" is not)
+    outer_host: str | None
+    outer_time: datetime | None
 
 
 @dataclass(slots=True)
@@ -127,15 +136,18 @@ def _local(name: str) -> str:
 class _Handlers:
     """expat callbacks: read suites and testcases, turn each testcase into a result."""
 
-    def __init__(self, filename: str):
+    def __init__(self, filename: str, max_depth: int):
         self.filename = filename
+        self.max_depth = max_depth
         self.parser: expat.XMLParserType | None = None  # set once the parser exists
         self.depth = 0
         self.root: str | None = None
         self.root_attrib: dict[str, str] = {}
+        # What testcases inherit from their enclosing suites, kept as stacks: a push or pop
+        # costs the same at any depth (recomputing it per suite was quadratic in the depth).
         self.suites: list[_Suite] = []
-        self.suite_depths: list[int] = []
-        self.suite_names: tuple[str, ...] = ()
+        self.suite_name_list: list[str] = []
+        self.suite_names: tuple[str, ...] | None = ()  # the list as a tuple; None: redo
         self.suite_host: str | None = None
         self.suite_time: datetime | None = None
         self.case_stack: list[_Node] | None = None  # open elements of the current testcase
@@ -166,6 +178,11 @@ class _Handlers:
 
     def start(self, raw_tag: str, attributes: list[str]) -> None:
         self.depth += 1
+        if self.depth > self.max_depth:
+            raise self.error(
+                f"XML elements nested more than {self.max_depth} deep: refused (the limit is "
+                "setting ASSAY_MAX_XML_DEPTH)"
+            )
         tag = _local(raw_tag)
         stack = self.case_stack
         if stack is not None:
@@ -193,16 +210,14 @@ class _Handlers:
             self.case_line = self.line()
             self.case_stack = [_Node(tag, attrib)]
         elif tag in ("testsuite", "testsuites"):
-            self.suites.append(
-                _Suite(
-                    name=attrib.get("name"),
-                    hostname=attrib.get("hostname") or None,
-                    timestamp=self.timestamp(attrib.get("timestamp"), tag),
-                    is_collection=tag == "testsuites",
-                )
-            )
-            self.suite_depths.append(self.depth)
-            self.suites_changed()
+            name = attrib.get("name")
+            named = bool(name) and tag == "testsuite"
+            self.suites.append(_Suite(self.depth, named, self.suite_host, self.suite_time))
+            if named:
+                self.suite_name_list.append(name)
+                self.suite_names = None
+            self.suite_host = attrib.get("hostname") or self.suite_host
+            self.suite_time = self.timestamp(attrib.get("timestamp"), tag) or self.suite_time
         elif tag == "property":  # of a suite
             name = attrib.get("name", "")
             if name == "go.version":
@@ -249,10 +264,12 @@ class _Handlers:
             else:
                 self.case_stack = None
                 self.end_case(stack[0])
-        elif self.suite_depths and self.suite_depths[-1] == self.depth:
-            self.suite_depths.pop()
-            self.suites.pop()
-            self.suites_changed()
+        elif self.suites and self.suites[-1].depth == self.depth:
+            suite = self.suites.pop()
+            if suite.named:
+                self.suite_name_list.pop()
+                self.suite_names = None
+            self.suite_host, self.suite_time = suite.outer_host, suite.outer_time
         self.depth -= 1
 
     def data(self, text: str) -> None:
@@ -269,25 +286,21 @@ class _Handlers:
 
     # -- suites and testcases ---------------------------------------------------------
 
-    def suites_changed(self) -> None:
-        """Recompute what testcases inherit from their enclosing suites."""
-        suites = self.suites
-        self.suite_names = tuple(s.name for s in suites if s.name and not s.is_collection)
-        self.suite_host = next((s.hostname for s in reversed(suites) if s.hostname), None)
-        self.suite_time = next((s.timestamp for s in reversed(suites) if s.timestamp), None)
-
     def timestamp(self, raw: str | None, where: str, line: int | None = None) -> datetime | None:
         if raw is None or not raw.strip():
             return None
         try:
-            value = parse_iso_datetime(raw)
+            value = parse_iso_datetime(raw, check_range=False)
         except ValueError:
             raise self.error(f"invalid timestamp {raw!r} on <{where}>", line) from None
         # googletest writes 1970-01-01T00:00:00 for tests that never ran; Go's zero time
         # is the year 1.
-        if value.timestamp() <= 0:
+        if value <= _EPOCH:
             return None
-        return value
+        try:
+            return check_time(value)
+        except OutOfRange as exc:
+            raise self.error(f"timestamp {raw!r} on <{where}> is {exc}", line) from None
 
     def end_case(self, case: _Node) -> None:
         attrib = case.attrib
@@ -300,11 +313,15 @@ class _Handlers:
         if raw_time:
             try:
                 duration = float(raw_time)  # fast path; parse_seconds handles the rest
-                if not 0 <= duration < _INFINITY:
+                if not 0 <= duration <= MAX_SECONDS:
                     raise ValueError
             except ValueError:
                 try:
                     duration = parse_seconds(raw_time) if raw_time.strip() else None
+                except OutOfRange as exc:
+                    raise self.error(
+                        f"time {raw_time!r} on <testcase name={name!r}> is {exc}", line
+                    ) from None
                 except ValueError:
                     raise self.error(
                         f"invalid time {raw_time!r} on <testcase name={name!r}>", line
@@ -341,12 +358,19 @@ class _Handlers:
                     self.node_rework.append((len(self.results), case))
                     break
         self.results.append(result)
+        if self.suite_names is None:
+            self.suite_names = tuple(self.suite_name_list)
         self.naming.append(_Naming(line, attrib.get("classname"), name, self.suite_names))
 
 
-def parse_junit(data: bytes, filename: str) -> ParsedFile:
-    """Parse JUnit XML given as bytes (so that an XML encoding declaration is honoured)."""
-    handlers = _Handlers(filename)
+def parse_junit(
+    data: bytes | Iterable[bytes], filename: str, max_depth: int = MAX_DEPTH
+) -> ParsedFile:
+    """Parse JUnit XML given as bytes (so that an XML encoding declaration is honoured), whole
+    or as chunks read one after the other (the file is then never held whole).
+
+    Elements nested more than ``max_depth`` deep are refused."""
+    handlers = _Handlers(filename, max_depth)
     parser = DefusedXMLParser(
         target=handlers, forbid_dtd=True, forbid_entities=True, forbid_external=True
     )
@@ -359,7 +383,8 @@ def parse_junit(data: bytes, filename: str) -> ParsedFile:
     expat_parser.CharacterDataHandler = handlers.data
     expat_parser.CommentHandler = handlers.comment
     try:
-        parser.feed(data)
+        for chunk in [data] if isinstance(data, bytes) else data:
+            parser.feed(chunk)
         parser.close()
     except XMLSyntaxError as exc:
         position = getattr(exc, "position", None)

@@ -27,14 +27,17 @@ accept too (unknown field names are ignored, with a warning).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from .base import (
     STATUS_HELP,
+    OutOfRange,
     ParsedFile,
     ParsedResult,
     ParseError,
     as_utc,
+    check_time,
     epoch_to_datetime,
     fill_duration,
     identity,
@@ -53,6 +56,42 @@ KNOWN_FIELDS = frozenset(
 _IDENTITY_FIELDS = ("test_run", "project", "host", "context")
 
 
+class _Lines:
+    """Lines one at a time with one of look-ahead; ``number`` is the last one taken (at the end,
+    the file's last line)."""
+
+    def __init__(self, lines: Iterable[str]):
+        self.complete = True  # the file ended with a newline (known once it has been read)
+        self._lines = self._whole(lines)
+        self._ahead = next(self._lines, None)
+        self.number = 0
+
+    def _whole(self, lines: Iterable[str]) -> Iterator[str]:
+        """The lines, without the last piece when it is the "" after a final newline."""
+        pieces = iter(lines)
+        previous = next(pieces, None)
+        for piece in pieces:
+            yield previous
+            previous = piece
+        if previous:  # text after the last newline: the file was cut off mid-line
+            self.complete = False
+            yield previous
+
+    def peek(self) -> str | None:
+        return self._ahead
+
+    def next(self) -> str | None:
+        line = self._ahead
+        if line is not None:
+            self.number += 1
+            self._ahead = next(self._lines, None)
+        return line
+
+    def cut_off(self, lineno: int) -> bool:
+        """Line ``lineno`` is the last and has no newline: the file was cut off there."""
+        return self._ahead is None and not self.complete and lineno == self.number
+
+
 class _Field:
     __slots__ = ("value", "line")
 
@@ -61,9 +100,11 @@ class _Field:
         self.line = line
 
 
-def parse_pdk(text: str, filename: str) -> ParsedFile:
+def parse_pdk(text: str | Iterable[str], filename: str) -> ParsedFile:
+    """``text``: the whole file, or its lines without their "\\n" (the last "" when the file
+    ends with one), read as they come: the file is never held whole."""
     parser = _PdkParser(filename)
-    parser.run(text)
+    parser.run(text.split("\n") if isinstance(text, str) else text)
     if not parser.results:
         raise ParseError(filename, None, "no test results found")
     return ParsedFile(format="pdk", flavour="", results=parser.results, warnings=parser.warnings)
@@ -80,21 +121,15 @@ class _PdkParser:
     def error(self, line: int | None, message: str) -> ParseError:
         return ParseError(self.filename, line, message)
 
-    def run(self, text: str) -> None:
-        lines = text.split("\n")
-        complete = lines[-1] == ""  # the last line has its newline: not cut off mid-line
-        if complete:
-            lines.pop()
+    def run(self, lines: Iterable[str]) -> None:
+        source = _Lines(lines)
         defaults: dict[str, _Field] = {}
         record: dict[str, _Field] = {}
         record_start: int | None = None  # line of the first field set since the last END
         given: dict[str, int] = {}  # "test_name" -> its line, once set since the last END
-        count = len(lines)
-        index = 0
-        while index < count:
-            lineno = index + 1
-            line = lines[index].strip()
-            index += 1
+        while (raw := source.next()) is not None:
+            lineno = source.number
+            line = raw.strip()
             if not line or line.startswith("#"):
                 continue
             if line == "END":
@@ -138,21 +173,21 @@ class _PdkParser:
                     )
                 parts: list[str] = []
                 while True:
-                    if index >= count:
+                    raw = source.peek()
+                    if raw is None:
                         raise self.error(
-                            count,
+                            source.number,
                             f"the file ends inside the multi-line value '{name}' started at "
                             f"line {lineno} (truncated file?)",
                         )
-                    raw = lines[index]
                     if raw.endswith("\r"):
                         raw = raw[:-1]
                     if raw.startswith("."):
                         parts.append(raw[1:])
-                        index += 1
+                        source.next()
                         continue
                     if not raw.strip():
-                        index += 1  # the blank line that ends the value
+                        source.next()  # the blank line that ends the value
                     # Anything else also ends the value (Pandokia insists on the blank
                     # line); that line is then read as usual.
                     break
@@ -161,7 +196,7 @@ class _PdkParser:
                     record_start = lineno
                 continue
             shown = line if len(line) <= 60 else line[:57] + "..."
-            hint = " (truncated file?)" if lineno == count and not complete else ""
+            hint = " (truncated file?)" if source.cut_off(lineno) else ""
             raise self.error(
                 lineno,
                 f"unrecognised line {shown!r}: expected name=value, name:, "
@@ -169,7 +204,7 @@ class _PdkParser:
             )
         if record_start is not None:
             raise self.error(
-                count,
+                source.number,
                 f"the file ends inside the record started at line {record_start}: "
                 "missing END (truncated file?)",
             )
@@ -255,6 +290,8 @@ class _PdkParser:
             return None
         try:
             return parse_pdk_time(found.value)
+        except OutOfRange as exc:
+            raise self.error(found.line, f"{what} {found.value.strip()!r} is {exc}") from None
         except ValueError:
             raise self.error(
                 found.line,
@@ -280,9 +317,11 @@ def parse_pdk_time(text: str) -> datetime:
         return epoch_to_datetime(seconds)
     try:
         return parse_iso_datetime(text)
+    except OutOfRange:
+        raise
     except ValueError:
         pass
-    return as_utc(datetime.strptime(text, "%a %b %d %H:%M:%S %Y"))
+    return check_time(as_utc(datetime.strptime(text, "%a %b %d %H:%M:%S %Y")))
 
 
 def _pandokia_test_name(name: str) -> str:

@@ -11,11 +11,13 @@ results are changed only by whoever holds rewrite_history; every import is recor
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
+from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
@@ -93,17 +95,31 @@ def _text(value: str | None, default: str, what: str, limit: int) -> str:
         raise AssayError(f"{what} {value[:40]!r}... is longer than {limit} characters.")
     if any(ch < " " or ch == "\x7f" for ch in value):
         raise AssayError(f"{what} {value[:40]!r} contains a control character (a line break?).")
+    if _unstorable(value):
+        raise AssayError(f"{what} {value[:40]!r} contains half of a UTF-16 surrogate pair.")
     return value
 
 
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def _unstorable(value: str) -> bool:
+    """A NUL (PostgreSQL's text cannot store one) or a lone surrogate (not encodable as
+    UTF-8: SQLite and PostgreSQL both refuse it, mid-transaction)."""
+    return "\x00" in value or not value.isascii() and _SURROGATE_RE.search(value) is not None
+
+
 def _nul_field(item: ParsedResult) -> str | None:
-    """The first field holding a NUL character (PostgreSQL's text cannot store one)."""
+    """The first field holding a NUL character or a lone surrogate (see _unstorable, inlined:
+    this runs for every result of every import)."""
+    search = _SURROGATE_RE.search
     for name in ("test_name", "log", "location", "test_runner"):
-        if "\x00" in getattr(item, name):
+        value = getattr(item, name)
+        if "\x00" in value or not value.isascii() and search(value):
             return name
     for name in ("tda", "tra"):
         for key, value in getattr(item, name).items():
-            if "\x00" in key or (isinstance(value, str) and "\x00" in value):
+            if _unstorable(key) or (isinstance(value, str) and _unstorable(value)):
                 return f"{name}[{key[:40]!r}]"
     return None
 
@@ -161,7 +177,8 @@ def prepare(
         bad = _nul_field(item)
         if bad:
             raise AssayError(
-                f"{source}: result {n} ({item.test_name[:80]!r}) has a NUL character in {bad}."
+                f"{source}: result {n} ({item.test_name[:80]!r}) has a NUL character or a lone "
+                f"UTF-16 surrogate in {bad}: not text a database can store."
             )
         # The same identity twice in one import: the later result wins, as a re-import.
         by_run.setdefault(scope[0], {})[(scope[1], scope[2], scope[3], item.test_name)] = item
@@ -373,10 +390,13 @@ def _merge(into: dict[str, RunSummary], summaries: Sequence[RunSummary]) -> None
             total.counts[status] = total.counts.get(status, 0) + n
 
 
-def parse_one(data: bytes, filename: str, defaults: ImportDefaults) -> tuple[ParsedFile, Prepared]:
-    """Parse and validate one file, outside any transaction; ImportFailed when it is refused."""
+def parse_one(
+    data: bytes | BinaryIO, filename: str, defaults: ImportDefaults
+) -> tuple[ParsedFile, Prepared]:
+    """Parse and validate one file (its bytes, or a binary file: read in chunks, never held
+    whole), outside any transaction; ImportFailed when it is refused."""
     try:
-        parsed: ParsedFile = parse_file(data, filename)
+        parsed: ParsedFile = parse_file(data, filename, max_depth=settings.ASSAY_MAX_XML_DEPTH)
     except ParseError as exc:
         raise ImportFailed(filename, exc.line, exc.message) from None
     except Exception as exc:  # a parser's bug must refuse the file, not fail the request
@@ -405,7 +425,7 @@ def _file_summary(filename: str, parsed: ParsedFile, runs: list[RunSummary]) -> 
 
 
 def import_files(
-    files: Iterable[tuple[str, bytes]],
+    files: Iterable[tuple[str, bytes | BinaryIO]],
     defaults: ImportDefaults = ImportDefaults(),  # noqa: B008
     *,
     who: str = "",
@@ -462,11 +482,10 @@ def import_paths(
 
 def _import_path(path: Path, defaults: ImportDefaults) -> FileSummary:
     try:
-        data = path.read_bytes()
+        with path.open("rb") as stream:  # parsed as it is read: never held whole
+            parsed, prepared = parse_one(stream, str(path), defaults)
     except OSError as exc:
         raise ImportFailed(str(path), None, f"cannot read: {exc.strerror}") from None
-    parsed, prepared = parse_one(data, str(path), defaults)
-    del data
     try:
         [runs] = retry_on_busy(lambda: write_prepared([prepared], who="cli"))
     except DatabaseError as exc:  # e.g. a value the database cannot store

@@ -44,16 +44,16 @@ def work(pks: list[int]) -> list[str]:
 
 def fail_chunks(monkeypatch, *chunk_ids: int) -> None:
     """Writing those chunks fails, as a full disk would."""
-    from datagen.services import chunks
+    from datagen import generator  # work_chunk imports the writer from it when it runs
 
-    real = chunks.write_chunk
+    real = generator.write_chunk
 
     def write_chunk(data, *args, **kwargs):
         if data.chunk_id in chunk_ids:
             raise OSError(f"No space left on device <chunk {data.chunk_id}>")
         return real(data, *args, **kwargs)
 
-    monkeypatch.setattr(chunks, "write_chunk", write_chunk)
+    monkeypatch.setattr(generator, "write_chunk", write_chunk)
 
 
 def cells(html: str) -> dict[int, str]:

@@ -140,11 +140,11 @@ def held_parse(monkeypatch):
     parsing, release = threading.Event(), threading.Event()
     real_parse = imports.parse_file
 
-    def parse(data: bytes, filename: str):
+    def parse(data, filename: str, **options):
         if Path(filename).stem == "big":
             parsing.set()
             release.wait(timeout=300)  # a safety net only: the test releases it
-        return real_parse(data, filename)
+        return real_parse(data, filename, **options)
 
     monkeypatch.setattr(imports, "parse_file", parse)
     yield parsing, release

@@ -164,3 +164,71 @@ def nightly(tests: dict = NIGHTLY) -> list[TestRun]:
             branch="main", commit=f"abc{column}",
         )  # fmt: skip
     return [runs[i] for i in range(4)]
+
+
+# --- bad input: every one a clear refusal naming the file and line, never a 500 ----------------
+
+
+def _json(*results: str, top: str = "") -> bytes:
+    """An assay-results/1 document, one result per line (so that errors have a line)."""
+    body = ",\n".join(results)
+    head = f'{{"format": "assay-results/1", "run": "bad_input"{top},\n"results": [\n'
+    return f"{head}{body}\n]}}\n".encode()
+
+
+_OUT_OF_RANGE = "is out of range: date-times must fall between 0001-01-02 and 9999-12-30 (UTC)"
+_SURROGATE = "half of a UTF-16 surrogate pair"
+
+# (file name, contents, the line the refusal names or None, what it must say)
+BAD_INPUTS: list[tuple[str, bytes, int | None, str]] = [
+    ("suite-9999.xml", b'<testsuite name="s"\n timestamp="9999-12-31T23:59:59-14:00">\n'
+     b'<testcase classname="c" name="t"/></testsuite>\n', 1, _OUT_OF_RANGE),
+    ("case-9999.xml", b'<testsuite name="s">\n<testcase classname="c" name="t"\n'
+     b' timestamp="9999-12-31T23:59:59-14:00"/></testsuite>\n', 2, _OUT_OF_RANGE),
+    ("start-9999.json", _json('{"name": "t", "status": "P", '
+     '"start_time": "9999-12-31T23:59:59-14:00"}'), None, f"results[0].start_time: "
+     f"'9999-12-31T23:59:59-14:00' {_OUT_OF_RANGE}"),
+    ("end-1.json", _json('{"name": "t", "status": "P"}', '{"name": "u", "status": "P", '
+     '"end_time": "0001-01-01T00:00:00+14:00"}'), None, f"results[1].end_time: "
+     f"'0001-01-01T00:00:00+14:00' {_OUT_OF_RANGE}"),
+    ("start-9999.pdk", b"test_run=bad_input\ntest_name=t\nstatus=P\n"
+     b"start_time=9999-12-31 23:59:59-14:00\nEND\n", 4, f"start_time '9999-12-31 23:59:59-14:00' "
+     f"{_OUT_OF_RANGE}"),
+    ("end-1.pdk", b"test_run=bad_input\ntest_name=t\nstatus=P\n"
+     b"end_time=0001-01-01T00:00:00+14:00\nEND\n", 4, f"end_time '0001-01-01T00:00:00+14:00' "
+     f"{_OUT_OF_RANGE}"),
+    ("epoch.pdk", b"test_run=bad_input\ntest_name=t\nstatus=P\nstart_time=1e300\nEND\n", 4,
+     f"start_time '1e300' {_OUT_OF_RANGE}"),
+    ("duration-1e400.json", _json('{"name": "t", "status": "P", "duration": 1e400}'), None,
+     "results[0].duration: must be a finite number"),
+    ("duration-100-digits.json", _json('{"name": "t", "status": "P", "duration": '
+     + "9" * 100 + "}"), None, "results[0].duration: out of range: at most 1e+12 seconds"),
+    ("duration-400-digits.json", _json('{"name": "t", "status": "P", "duration": '
+     + "9" * 400 + "}"), None, "results[0].duration: out of range: at most 1e+12 seconds"),
+    ("attribute-5000-digits.json", _json('{"name": "t", "status": "P"}', '{"name": "u", '
+     '"status": "P", "tra": {"n": ' + "9" * 5000 + "}}"), 4, "invalid JSON: Exceeds the limit "
+     "(4300 digits) for integer string conversion"),
+    ("time-1e400.xml", b'<testsuite name="s">\n<testcase classname="c" name="t" time="1e400"/>'
+     b"</testsuite>\n", 2, "invalid time '1e400' on <testcase name='t'>"),
+    ("time-100-digits.xml", b'<testsuite name="s">\n<testcase classname="c" name="t" time="'
+     + b"9" * 100 + b'"/></testsuite>\n', 2, "is out of range: at most 1e+12 seconds"),
+    ("surrogate-name.json", _json('{"name": "t", "status": "P"}', '{"name": "t\\ud800", '
+     '"status": "P"}'), 4, f"results[1].name: {_SURROGATE} (\\ud800 alone)"),
+    ("surrogate-log.json", _json('{"name": "t", "status": "P", "log": "a \\ud83d\\ude00 '
+     'pair, then half of one: \\udc00"}'), 3, f"results[0].log: {_SURROGATE} (\\udc00 alone)"),
+    ("surrogate-project.json", _json('{"name": "t", "status": "P"}', top=', "project": '
+     '"p\\udbff"'), 1, f"project: {_SURROGATE} (\\udbff alone)"),
+    ("surrogate-host.json", _json('{"name": "t", "status": "P", "host": "h\\ud800x"}'), 3,
+     f"results[0].host: {_SURROGATE} (\\ud800 alone)"),
+    ("surrogate-attribute.json", _json('{"name": "t", "status": "P", "tra": {"k\\ud800": '
+     '"v"}}'), 3, f"results[0].tra.k\\ud800 (a name): {_SURROGATE}"),
+    ("nul.json", _json('{"name": "t", "status": "P", "log": "a\\u0000b"}'), 3,
+     "results[0].log: a NUL character (\\u0000), which cannot be stored as text"),
+    ("nul.pdk", b"test_run=bad_input\ntest_name=t\nstatus=P\nlog:\n.a\x00b\n\nEND\n", 5,
+     "binary data (NUL byte)"),
+    ("nul.xml", b'<testsuite name="s">\n<testcase classname="c" name="t">'
+     b"<system-out>&#0;</system-out></testcase></testsuite>\n", 2, "malformed XML"),
+    ("deep.xml", b"<testsuites>" + b'<testsuite name="s">' * 20_000
+     + b'<testcase classname="c" name="t"/>' + b"</testsuite>" * 20_000 + b"</testsuites>", 1,
+     "XML elements nested more than 200 deep: refused (the limit is setting ASSAY_MAX_XML_DEPTH)"),
+]  # fmt: skip

@@ -12,6 +12,7 @@ from results.models import FlakinessJob, TestResult, TestRun
 from results.services.flaky import refresh_flaky
 from tests import factories
 from tests.results.factories import (
+    BAD_INPUTS,
     cluster_junit,
     flaky_days,
     history_days,
@@ -1019,3 +1020,19 @@ def test_series_bad_input(api_client):
     missing = api_client.get("/api/v1/series/nosuch/")
     assert missing.status_code == 404 and missing.json()["error"] == "no_such_series"
     assert api_client.get("/api/v1/series/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "line", "says"), BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS]
+)  # noqa: E501
+def test_bad_input_is_a_400_naming_the_file_and_line_and_nothing_is_written(
+    token_client, name, data, line, says
+):
+    files = [upload("good.xml", JUNIT), upload(name, data)]
+    resp = token_client.post("/api/v1/imports/", {"file": files, "run": "r"}, format="multipart")
+    assert resp.status_code == 400
+    body = resp.json()
+    where = f"{name}:{line}: " if line else f"{name}: "
+    assert body["error"] == "bad_file"
+    assert body["detail"].startswith(where) and says in body["detail"], body["detail"]
+    assert not TestRun.objects.exists() and not TestResult.objects.exists()

@@ -133,7 +133,7 @@ def test_a_finding_that_no_longer_fails_is_kept_whole(nan_engines) -> None:
 
 
 def test_constant_select_items_sign_alike() -> None:
-    from querygen.engine.signature import query_shape
+    from querygen.engine.shape import query_shape
 
     shapes = {
         query_shape(canonical(sqlglot.parse_one(f"SELECT {c} AS c0 FROM t WHERE t.v >= 0")))

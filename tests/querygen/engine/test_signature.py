@@ -11,12 +11,12 @@ import pytest
 import sqlglot
 
 from querygen.engine.compare import Kind
+from querygen.engine.shape import query_shape
 from querygen.engine.signature import (
     KnownIssue,
     match_known,
     match_text,
     normalize_error,
-    query_shape,
     signature,
 )
 

@@ -2,6 +2,7 @@
 
 import contextlib
 import gc
+import io
 import pickle
 import random
 from pathlib import Path
@@ -199,3 +200,55 @@ def test_encodings_that_are_not_text_are_refused(codec):
     with pytest.raises(ParseError) as err:
         parse_file(data, "enc.xml")
     assert err.value.filename == "enc.xml"
+
+
+# --- files read as a stream -----------------------------------------------------------------
+
+
+class Stream(io.BytesIO):
+    """A file that records every read: a parse must never ask for the whole file at once."""
+
+    def __init__(self, data: bytes):
+        super().__init__(data)
+        self.sizes: list[int] = []
+
+    def read(self, size: int | None = -1) -> bytes:
+        assert size is not None and size > 0, "the whole file was read at once"
+        self.sizes.append(size)
+        return super().read(size)
+
+
+def big_pdk(records: int) -> bytes:
+    # "é" makes multi-byte characters fall across the 1 MiB chunk boundaries.
+    return "".join(
+        f"test_run=r\ntest_name=t.test_{n}\nstatus=P\nlog:\n.é{'x' * 300}\n\nEND\n"
+        for n in range(records)
+    ).encode()
+
+
+@pytest.mark.parametrize("kind", ["pdk", "junit"])
+def test_a_file_is_parsed_as_it_is_read_in_chunks(kind):
+    if kind == "pdk":
+        data = big_pdk(10_000)
+    else:
+        cases = "".join(f'<testcase classname="c" name="t{n}"><system-out>é{"x" * 300}'
+                        "</system-out></testcase>\n" for n in range(10_000))  # fmt: skip
+        data = f'<testsuite name="s">\n{cases}</testsuite>\n'.encode()
+    assert len(data) > 3 * (1 << 20)
+    stream = Stream(data)
+    parsed = parse_file(stream, "big")
+    assert len(parsed.results) == 10_000 and parsed.results[-1].log.startswith(
+        "é" if kind == "pdk" else "[system-out]\né"
+    )
+    assert max(stream.sizes) <= 1 << 20 and len(stream.sizes) >= 4
+    assert parse_file(data, "big").results == parsed.results  # bytes: the same parse
+
+
+def test_a_nul_or_a_bad_byte_past_the_first_chunk_names_its_line():
+    data = big_pdk(10_000)
+    lines = data.count(b"\n")
+    error = parse_error(data + b"test_name=x\x00\n")
+    assert error.line == lines + 1 and "NUL byte" in error.message
+    error = parse_error(data + b"\n\ntest_name=\xff\n")
+    assert error.line == lines + 3 and "byte 0xff is not valid UTF-8" in error.message
+    assert parse_error(b" \n" * (1 << 20)).message == "the file contains only whitespace"

@@ -18,7 +18,8 @@ from querygen.engine.model import Status
 from querygen.engine.profile import Profile
 from querygen.engine.reduce import Reduction, reduce, tree_size
 from querygen.engine.schema import common_schema
-from querygen.engine.signature import normalize_error, query_shape, signature
+from querygen.engine.shape import query_shape
+from querygen.engine.signature import normalize_error, signature
 from tests.querygen.engine.reduce.helpers import SCHEMA, Recorder, parse
 
 

@@ -1,11 +1,18 @@
 import io
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from results.models import TestResult, TestRun
+from tests.results.factories import BAD_INPUTS
 from tests.results.management.commands.factories import PDK, run
+
+ROOT = Path(__file__).resolve().parents[4]
 
 pytestmark = [pytest.mark.django_db, pytest.mark.db_dependent]
 
@@ -175,3 +182,81 @@ def test_import_results_refuses_bad_build_options_in_one_line(tmp_path, option, 
                      stdout=io.StringIO(), stderr=io.StringIO())  # fmt: skip
     assert "\n" not in str(info.value)
     assert not TestRun.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "line", "says"), BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS]
+)  # noqa: E501
+def test_bad_input_is_one_line_naming_the_file_and_line_and_the_next_file_lands(
+    tmp_path, name, data, line, says
+):
+    (tmp_path / name).write_bytes(data)
+    (tmp_path / "z.pdk").write_text(PDK)
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(CommandError, match="1 file\\(s\\) refused"):
+        call_command("import_results", str(tmp_path / name), str(tmp_path / "z.pdk"),
+                     stdout=out, stderr=err)  # fmt: skip
+    where = f"{tmp_path / name}:{line}: " if line else f"{tmp_path / name}: "
+    [refused] = [text for text in err.getvalue().splitlines() if "REFUSED" in text]
+    assert refused.startswith(f"REFUSED {where}") and says in refused
+    assert "1 file(s) imported, 1 refused" in out.getvalue()
+    assert set(TestRun.objects.values_list("name", flat=True)) == {"daily_2026-11-01"}
+
+
+@pytest.mark.parametrize("option", ["--project", "--host", "--context"])
+def test_an_option_that_is_not_text_is_refused(tmp_path, option):
+    # A non-UTF-8 byte in an argument reaches Python as a lone surrogate (surrogateescape).
+    (tmp_path / "r.pdk").write_text("test_run=r\ntest_name=t\nstatus=P\nEND\n")
+    with pytest.raises(CommandError):
+        run("import_results", option, "a\udcffb", str(tmp_path / "r.pdk"))
+    assert not TestResult.objects.exists()
+
+
+def test_a_junit_time_before_1970_is_no_time_at_all(tmp_path):
+    # googletest writes 1970-01-01 for tests that never ran, Go's zero time is the year 1: the
+    # edge of the calendar with an offset is one of those, not an error.
+    (tmp_path / "r.xml").write_text(
+        '<testsuite name="s" timestamp="0001-01-01T00:00:00+14:00">'
+        '<testcase classname="c" name="t"/></testsuite>'
+    )
+    run("import_results", "--run", "r", str(tmp_path / "r.xml"))
+    assert TestResult.objects.get().start_time is None
+
+
+def test_a_deeper_limit_is_a_setting(tmp_path, settings):
+    depth = 300
+    (tmp_path / "deep.xml").write_text(
+        '<testsuite name="s">' * depth
+        + '<testcase classname="c" name="t"/>'
+        + "</testsuite>" * depth
+    )
+    with pytest.raises(CommandError):
+        run("import_results", "--run", "r", str(tmp_path / "deep.xml"))
+    settings.ASSAY_MAX_XML_DEPTH = 400
+    run("import_results", "--run", "r", str(tmp_path / "deep.xml"))
+    assert TestResult.objects.get().test_name == "c.t"
+
+
+HEAVY = ("numpy", "pyarrow", "sqlglot", "duckdb", "rest_framework.serializers")
+
+
+def test_import_results_loads_none_of_the_heavy_libraries(tmp_path):
+    """A CI job imports one small file as a whole process: start-up is all its time. The
+    admin, tasks and models of every app load at start-up, so none of them may import numpy,
+    pyarrow, sqlglot, duckdb (datagen, querygen) or DRF's serializers (the API's)."""
+    (tmp_path / "one.pdk").write_text("test_run=r\ntest_name=t\nstatus=P\nEND\n")
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    env.update(ASSAY_DEV="1", ASSAY_VAR_DIR=str(tmp_path / "var"),
+               DATABASE_URL=f"sqlite:///{tmp_path / 'assay.sqlite3'}")  # fmt: skip
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    script = (
+        "import sys, runpy; sys.argv = ['manage.py', 'import_results', '--no-progress', "
+        f"{str(tmp_path / 'one.pdk')!r}]\n"
+        "try:\n    runpy.run_path('manage.py', run_name='__main__')\n"
+        "finally:\n"
+        f"    print('LOADED', sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env,
+                          capture_output=True, text=True)  # fmt: skip
+    assert "1 file(s) imported, 0 refused" in done.stdout, done.stderr
+    assert "LOADED []" in done.stdout
