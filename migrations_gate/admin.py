@@ -1,6 +1,9 @@
 """Admin of the migration gate: datasets are read here (registering copies and anonymizes a
 source: `manage.py gate dataset add`), projects' thresholds and datasets are set here, checks
-and timings are read here and checks rechecked."""
+and timings are read here and checks rechecked.
+
+The services are imported where they are used: every process loads the admin at start-up, and
+the gate's runner brings psycopg and yaml (a CI job's one-file import waits on them)."""
 
 from __future__ import annotations
 
@@ -10,7 +13,6 @@ from django.utils.html import format_html
 
 from core.exceptions import AssayError
 from migrations_gate.models import Check, Dataset, MigrationTiming, Project
-from migrations_gate.services import checks, datasets
 
 
 def _fields(model) -> list[str]:
@@ -58,9 +60,13 @@ class DatasetAdmin(admin.ModelAdmin):
 
     # Deleting goes through the service: the template database or file goes with the row.
     def delete_model(self, request, obj: Dataset) -> None:
+        from migrations_gate.services import datasets
+
         datasets.remove_dataset(obj.name)
 
     def delete_queryset(self, request, queryset) -> None:
+        from migrations_gate.services import datasets
+
         for dataset in queryset:
             datasets.remove_dataset(dataset.name)
 
@@ -129,6 +135,8 @@ class CheckAdmin(admin.ModelAdmin):
 
     @admin.action(description="Recheck (the same ref again)")
     def recheck(self, request, queryset) -> None:
+        from migrations_gate.services import checks
+
         for check in queryset:
             try:
                 new = checks.recheck(check.pk)

@@ -1,5 +1,7 @@
 """Admin of querygen: pairs are made here (checked as a run would be), runs and findings are
-read here, groups are triaged here, known issues are written here (their pattern must compile)."""
+read here, groups are triaged here, known issues are written here (their pattern must compile).
+
+The services are imported where they are used: every process loads the admin at start-up."""
 
 from __future__ import annotations
 
@@ -11,7 +13,6 @@ from django.utils.html import format_html
 from core.exceptions import AssayError
 from querygen.engine.signature import KnownIssue as EngineKnownIssue
 from querygen.models import Finding, Group, GroupStatus, KnownIssue, Pair, QuerygenRun
-from querygen.services import groups, runs
 
 # --- pairs ---------------------------------------------------------------------------------------
 
@@ -26,6 +27,8 @@ class PairForm(forms.ModelForm):
         ]  # fmt: skip
 
     def clean(self) -> dict:
+        from querygen.services import runs
+
         data = super().clean()
         if self.errors or not data.get("sut"):
             return data
@@ -62,6 +65,8 @@ class PairAdmin(admin.ModelAdmin):
 
     @admin.action(description="Start a run now")
     def start_now(self, request, queryset) -> None:
+        from querygen.services import runs
+
         for pair in queryset:
             try:
                 run = runs.submit_pair(pair)
@@ -159,6 +164,8 @@ class GroupAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj: Group, form, change: bool) -> None:
+        from querygen.services import groups
+
         # The form set the fields; the service saves them (and holds the status rules).
         groups.set_status(obj, obj.status, link=obj.link, note=obj.note)
 
@@ -169,6 +176,8 @@ class GroupAdmin(admin.ModelAdmin):
         )
 
     def _set(self, request, queryset, status: str) -> None:
+        from querygen.services import groups
+
         for group in queryset:
             groups.set_status(group, status)
         self.message_user(request, f"{queryset.count()} group(s) marked {status}", messages.SUCCESS)

@@ -237,13 +237,14 @@ def test_a_deeper_limit_is_a_setting(tmp_path, settings):
     assert TestResult.objects.get().test_name == "c.t"
 
 
-HEAVY = ("numpy", "pyarrow", "sqlglot", "duckdb", "rest_framework.serializers")
+HEAVY = ("numpy", "pyarrow", "sqlglot", "duckdb", "rest_framework.serializers", "psycopg", "yaml")
 
 
 def test_import_results_loads_none_of_the_heavy_libraries(tmp_path):
     """A CI job imports one small file as a whole process: start-up is all its time. The
     admin, tasks and models of every app load at start-up, so none of them may import numpy,
-    pyarrow, sqlglot, duckdb (datagen, querygen) or DRF's serializers (the API's)."""
+    pyarrow, sqlglot, duckdb (datagen, querygen), DRF's serializers (the API's), or psycopg and
+    yaml (the gate's runner) on a SQLite site."""
     (tmp_path / "one.pdk").write_text("test_run=r\ntest_name=t\nstatus=P\nEND\n")
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     env.update(ASSAY_DEV="1", ASSAY_VAR_DIR=str(tmp_path / "var"),
