@@ -11,11 +11,11 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+import datagen.generator as generator  # the chunk service finds write_chunk there
 from core import jobs
 from core.models import JobState
 from datagen.generator import parse_spec
 from datagen.models import Chunk
-from datagen.services import chunks as chunk_service
 from datagen.services import runs
 from tests.datagen.generator.factories import two_tables
 
@@ -30,14 +30,14 @@ def _cell(page, chunk_id: int):
 
 
 def test_the_chunk_map_follows_the_run_without_a_reload(page, live_server, tmp_path, monkeypatch):
-    real_write = chunk_service.write_chunk
+    real_write = generator.write_chunk
 
     def write_chunk(data, *args, **kwargs):
         if data.chunk_id == LIMBO_CHUNK:
             raise OSError(f"No space left on device (chunk {data.chunk_id})")
         return real_write(data, *args, **kwargs)
 
-    monkeypatch.setattr(chunk_service, "write_chunk", write_chunk)
+    monkeypatch.setattr(generator, "write_chunk", write_chunk)
     run = runs.submit_run(
         parse_spec(two_tables()), seed=11, output_dir=str(tmp_path / "out"), chunk_attempts=2
     )
