@@ -165,7 +165,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         nightly_file(nightly, args.records)
         nightly_file(one, 1)
         assay = Assay(work)
-        pandokia = Pandokia(args.pdk, work) if args.pdk else None
+        # absolute: Pandokia runs in the work folder (`make bench` passes var/pandokia/bin/pdk)
+        pandokia = Pandokia(str(Path(args.pdk).absolute()), work) if args.pdk else None
         if pandokia is None:
             print("Pandokia not found (pip install pandokia==2.3.0; --pdk PATH): no anchor")
         _, ratio = measure(f"nightly ({args.records} records)", nightly, assay, pandokia,
