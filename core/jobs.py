@@ -16,9 +16,10 @@ import socket
 import threading
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -283,6 +284,31 @@ def _hand_back(job: JobBase, why: str) -> bool:
     handed = _retried(put_back)
     job.log(f"attempt {job.attempts} on {job.worker} handed back: {why}")
     return handed
+
+
+def run_in_foreground(
+    label: str,
+    pk: int,
+    *,
+    on_retry: Callable[[Any], None] = lambda job: None,
+    poll_seconds: float = 1.0,
+) -> Any:
+    """Work one job in this process until it has finished (a command's foreground run), and
+    return its row. An attempt that failed with attempts left is run again (``on_retry`` is
+    told first); a job handed back (a busy database) is taken again after a pause; a job
+    another worker holds is waited for, and taken over if it is queued again (its worker died
+    or handed it back)."""
+    model = registry.job_type(label).model
+    outcome = run_job(label, pk)
+    job = model.objects.get(pk=pk)
+    while not job.is_finished and outcome not in ("succeeded", "failed"):
+        if outcome == "retry":
+            on_retry(job)
+        else:  # handed back, or held by another worker: ask again shortly
+            time.sleep(poll_seconds)
+        outcome = run_job(label, pk)
+        job = model.objects.get(pk=pk)
+    return job
 
 
 def run_job(label: str, pk: int) -> str:

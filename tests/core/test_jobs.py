@@ -280,6 +280,33 @@ def test_a_job_that_meets_a_busy_database_is_handed_back_not_failed(
     assert queued_tasks() == [("core.tasks.run_job", ("results.CleanJob", job.pk))]
 
 
+def test_a_foreground_command_goes_on_after_a_busy_database_and_a_failed_attempt(
+    handle_clean_job,
+):
+    """`querygen run` and `gate check --wait` work their job here until it has finished: a
+    job handed back (the database stayed busy) is taken again, a failed attempt retried (the
+    crash test once saw the command return with its run still queued)."""
+    seen = []
+
+    def flaky(job):
+        seen.append(job.attempts)
+        if len(seen) == 1:
+            raise OperationalError("database is locked")
+        if len(seen) == 2:
+            raise RuntimeError("a failed attempt")
+        return {}
+
+    handle_clean_job(execute=flaky)
+    job = CleanJob.objects.create(max_attempts=3)
+    retried = []
+    done = jobs.run_in_foreground(
+        "results.CleanJob", job.pk, on_retry=retried.append, poll_seconds=0.01
+    )
+    assert done.state == JobState.SUCCEEDED and len(seen) == 3
+    assert seen == [1, 1, 2]  # the busy attempt was not counted
+    assert [r.pk for r in retried] == [job.pk]
+
+
 @pytest.fixture
 def dead_pid() -> int:
     """The pid of a process of this host that has ended (and was waited for)."""

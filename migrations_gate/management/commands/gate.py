@@ -403,18 +403,13 @@ class Command(BaseCommand):
         try:
             if follower is not None:
                 follower.start()
-            outcome = jobs.run_job(JOB, check.pk)
-            check.refresh_from_db()
-            while outcome == "retry":
-                self._say(f"attempt {check.attempts} failed: {_first_line(check.error)}; again")
-                outcome = jobs.run_job(JOB, check.pk)
-                check.refresh_from_db()
-            # Another worker (a qcluster) took it first: follow it to its end.
-            while not check.is_finished and outcome in ("skipped", "lost"):
-                if follower is None or not follower.is_alive():
-                    break
-                follower.stopped.wait(POLL_SECONDS)
-                check.refresh_from_db()
+
+            def again(row: Check) -> None:
+                self._say(f"attempt {row.attempts} failed: {_first_line(row.error)}; again")
+
+            # Until it has finished: a failed attempt, a busy database or another worker
+            # holding the check does not end the command.
+            check = jobs.run_in_foreground(JOB, check.pk, on_retry=again, poll_seconds=POLL_SECONDS)
         except KeyboardInterrupt:
             raise CommandError(
                 f"interrupted; check {check.pk} is taken up again by a worker once its lease "

@@ -209,18 +209,13 @@ class Command(BaseCommand):
         try:
             if follower is not None:
                 follower.start()
-            outcome = jobs.run_job(JOB, run.pk)
-            run.refresh_from_db()
-            while outcome == "retry":
-                bar.write(f"attempt {run.attempts} failed: {_first_line(run.error)}; again")
-                outcome = jobs.run_job(JOB, run.pk)
-                run.refresh_from_db()
-            # Another worker (a qcluster) took it first: follow it to its end.
-            while not run.is_finished and outcome in ("skipped", "lost"):
-                if follower is None or not follower.is_alive():
-                    break
-                follower.stopped.wait(POLL_SECONDS)
-                run.refresh_from_db()
+
+            def again(row: QuerygenRun) -> None:
+                bar.write(f"attempt {row.attempts} failed: {_first_line(row.error)}; again")
+
+            # Until it has finished: a failed attempt, a busy database or another worker
+            # holding the run does not end the command.
+            run = jobs.run_in_foreground(JOB, run.pk, on_retry=again, poll_seconds=POLL_SECONDS)
         except KeyboardInterrupt:
             raise CommandError(
                 f"interrupted; run {run.pk} goes on from its last checkpoint when a worker "
