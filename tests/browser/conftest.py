@@ -81,3 +81,20 @@ def page(browser, request, screenshot_dir):
     yield page
     context.close()
     assert errors == [], f"JavaScript errors on the pages: {errors}"
+
+
+def import_junit(page, base: str, token: str, run: str, data: bytes, **fields: str) -> dict:
+    """POST a JUnit file to the import API as CI does (project engine; more form fields as
+    keywords) and return the answer, which must be 201."""
+    resp = page.request.post(
+        f"{base}/api/v1/imports/",
+        headers={"Authorization": f"Token {token}"},
+        multipart={
+            "file": {"name": f"{run}.xml", "mimeType": "application/xml", "buffer": data},
+            "run": run,
+            "project": "engine",
+            **fields,
+        },
+    )
+    assert resp.status == 201, resp.text()
+    return resp.json()

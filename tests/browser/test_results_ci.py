@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group
 from rest_framework.authtoken.models import Token
 
 from results.models import TestRun
+from tests.browser.conftest import import_junit
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -40,22 +41,9 @@ def _junit(failing: dict[str, str]) -> bytes:
 
 
 def _import(page, base: str, token: str, run: str, commit: str, started: str, data: bytes):
-    resp = page.request.post(
-        f"{base}/api/v1/imports/",
-        headers={"Authorization": f"Token {token}"},
-        multipart={
-            "file": {"name": f"{run}.xml", "mimeType": "application/xml", "buffer": data},
-            "run": run,
-            "project": "engine",
-            "series": "nightly",
-            "branch": "main",
-            "commit": commit,
-            "started_at": started,
-            "attr": "env=prod",
-        },
-    )
-    assert resp.status == 201, resp.text()
-    return resp.json()
+    """One CI build of the series nightly, on main, in the prod environment."""
+    build = {"series": "nightly", "branch": "main", "commit": commit, "started_at": started}
+    return import_junit(page, base, token, run, data, **build, attr="env=prod")
 
 
 def _user(name: str, group: str) -> object:

@@ -11,23 +11,13 @@ from rest_framework.authtoken.models import Token
 from results.demo import junit_document
 from results.models import TestResult, TestRun
 from results.selectors.compare import compare_counts
+from tests.browser.conftest import import_junit
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
 
 def _import(page, base: str, token: str, run: str, data: bytes) -> dict:
-    resp = page.request.post(
-        f"{base}/api/v1/imports/",
-        headers={"Authorization": f"Token {token}"},
-        multipart={
-            "file": {"name": f"{run}.xml", "mimeType": "application/xml", "buffer": data},
-            "run": run,
-            "project": "engine",
-            "host": "ci-1",
-        },
-    )
-    assert resp.status == 201, resp.text()
-    return resp.json()
+    return import_junit(page, base, token, run, data, host="ci-1")
 
 
 def test_import_then_find_the_failing_test_and_its_log(page, live_server):
