@@ -15,8 +15,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 VENV = Path(sys.executable).parent.parent
 GUARD = 600  # seconds: set-up loads every demo; a hang fails instead of blocking the suite
@@ -96,7 +94,6 @@ def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     )  # fmt: skip
 
 
-@pytest.mark.skipif(not (VENV / "bin" / "python").exists(), reason="needs the project's venv")
 def test_make_run_banner_readme_commands_and_ctrl_c(tmp_path):
     port = _free_port()
     var_dir = tmp_path / "var"
