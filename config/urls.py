@@ -8,6 +8,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from core import views as core_views
 from core.decorators import readable
 
+# Each app's admin.py, here rather than at start (settings: SimpleAdminConfig).
+admin.autodiscover()
+
 handler404 = core_views.not_found
 
 urlpatterns = [

@@ -1,6 +1,7 @@
 """`manage.py crashtest` end to end: real qcluster workers, a real web server and real
-SIGKILL/SIGSTOP on a throwaway site, the ORM broker for a minute and Redis for a shorter run.
-Each must lose nothing and duplicate no effect, and be recorded in results."""
+SIGKILL/SIGSTOP on a throwaway site, the ORM broker for half a minute and Redis for a shorter
+run (`make soak` runs an hour). Each must lose nothing and duplicate no effect, and be recorded
+in results."""
 
 from __future__ import annotations
 
@@ -39,10 +40,10 @@ def check_nothing_lost(row: CrashRun, workloads: set[str]) -> dict[tuple[str, st
     return checks
 
 
-def test_a_minute_of_kills_pauses_and_resizing_on_the_orm_broker(tmp_path: Path) -> None:
-    row, printed = crash(tmp_path, "--minutes", "1", "--seed", "5", "--workers", "3")
+def test_kills_pauses_and_resizing_on_the_orm_broker(tmp_path: Path) -> None:
+    row, printed = crash(tmp_path, "--minutes", "0.5", "--seed", "5", "--workers", "3")
     assert row.state == CrashRun.State.PASSED, printed
-    assert row.kills >= 20, printed
+    assert row.kills >= 8, printed
     checks = check_nothing_lost(row, {"datagen", "imports", "querygen"})
     assert checks["datagen", "checksum"]["value"] == 0
     assert checks["datagen", "runs finished"]["value"] >= 1
