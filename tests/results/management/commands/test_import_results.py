@@ -237,9 +237,11 @@ def test_a_deeper_limit_is_a_setting(tmp_path, settings):
     assert TestResult.objects.get().test_name == "c.t"
 
 
-HEAVY = ("numpy", "pyarrow", "sqlglot", "duckdb", "rest_framework.serializers", "psycopg", "yaml",
-         # the admin's modules load with the URLs (SimpleAdminConfig), which a command never needs
-         "results.admin", "datagen.admin", "querygen.admin", "django.contrib.admin.views.main")  # fmt: skip
+HEAVY = (
+    "numpy", "pyarrow", "sqlglot", "duckdb", "rest_framework.serializers", "psycopg", "yaml",
+    # the admin's modules load with the URLs (SimpleAdminConfig), which a command never needs
+    "results.admin", "datagen.admin", "querygen.admin", "django.contrib.admin.views.main",
+)  # fmt: skip
 
 
 def test_import_results_loads_none_of_the_heavy_libraries(tmp_path):
