@@ -79,6 +79,10 @@ class TestRun(models.Model):
     # Its SLOWEST_KEPT slowest results, [project id, host, context, test name, seconds]: the
     # candidates of a series' slowest tests, so the trend never reads a window's results.
     slowest = models.JSONField(default=list, blank=True)
+    # Results were written whose tests may not be in KnownTest yet: a SearchIndexJob adds them
+    # after the import (their trigram index entries cost more than the results' own write).
+    # Until then the search reads such runs' results directly (results.selectors.search).
+    search_pending = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -104,10 +108,20 @@ class TestResult(models.Model):
     __test__ = False
 
     # No index of its own: the identity constraint's index starts with run.
+    # No foreign-key constraints in the database (db_constraint=False), for the bulk import's
+    # sake: PostgreSQL checks each row's two keys at commit, a query each (2 s of a 50,000-
+    # result import). Every write goes through results.services.imports, which locks the run
+    # and creates the projects in the same transaction; CASCADE and PROTECT are Django's.
     run = models.ForeignKey(
-        TestRun, on_delete=models.CASCADE, related_name="results", db_index=False
+        TestRun,
+        on_delete=models.CASCADE,
+        related_name="results",
+        db_index=False,
+        db_constraint=False,
     )
-    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="results")
+    project = models.ForeignKey(
+        Project, on_delete=models.PROTECT, related_name="results", db_constraint=False
+    )
     host = models.CharField(max_length=200, blank=True)
     context = models.CharField(max_length=200, blank=True)
     test_name = models.CharField(max_length=1000)
@@ -167,9 +181,9 @@ class TestResult(models.Model):
 
 class KnownTest(models.Model):
     """Every test identity (project, host, context, name) that has had a result: what the
-    search looks through, a few thousand names instead of a million results. Added to by
-    results.services.runs.refresh_counts after every write; never removed (a test whose runs
-    are all gone is still found, with no recent status)."""
+    search looks through, a few thousand names instead of a million results. Added to by a
+    SearchIndexJob after each import (results.services.search); never removed (a test whose
+    runs are all gone is still found, with no recent status)."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
     host = models.CharField(max_length=200, blank=True)
@@ -329,6 +343,15 @@ class FlakyTest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.series}: {self.test_name} ({self.flips} flips)"
+
+
+class SearchIndexJob(JobBase):
+    """Adds the tests of runs written since (TestRun.search_pending) to KnownTest, the search's
+    list of tests. Queued after imports, debounced: one queued job serves many imports."""
+
+    runs = models.IntegerField(default=0, help_text="Runs whose tests were added.")
+
+    log_every_attempt = False  # one follows nearly every import: failures only
 
 
 class FlakinessJob(JobBase):

@@ -1,20 +1,22 @@
 """Search by test name: a substring, any case, one row per test (project, host, context,
 name) with its latest status in each series.
 
-The names come from KnownTest (each identity once, whatever the number of runs), so a search
-reads thousands of names rather than a million results: a scan of that table on SQLite, a
-pg_trgm index on PostgreSQL (migration 0008_trends_search_index). The statuses of a page of
-tests are index lookups in the recent runs of each series.
+The names come from KnownTest (each identity once, whatever the number of runs; kept up by a
+job after each import, results.services.search) and from the results of runs that job has not
+done yet, so a search reads thousands of names rather than a million results: a scan of that
+table on SQLite, a pg_trgm index on PostgreSQL (migration 0008_trends_search_index). The
+statuses of a page of tests are index lookups in the recent runs of each series.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.db.models import BooleanField, F, Func, QuerySet, Window
 from django.db.models.functions import RowNumber
 
-from results.models import KnownTest, TestResult, TestRun
+from results.models import KnownTest, Project, TestResult, TestRun
 from results.selectors.runs import live_runs
 
 # A test's latest status in a series is looked for in that many of its newest runs, over the
@@ -48,12 +50,55 @@ class NameContains(Func):
         return f"{lhs} ILIKE %s", [*params, like_pattern(self.text)]  # \ escapes by default
 
 
-def matching_tests(text: str, *, project: str | None = None) -> QuerySet[KnownTest]:
-    """Known tests whose name contains `text` (any case), in name order."""
-    qs = KnownTest.objects.filter(NameContains(F("test_name"), text.strip()))
+_IDENTITY = ("project_id", "project__name", "host", "context", "test_name")
+
+
+def matching_tests(text: str, *, project: str | None = None) -> TestMatches:
+    """Tests whose name contains `text` (any case), in name order: the known tests, and those
+    of runs whose tests the search's job has not added yet (TestRun.search_pending: the last
+    seconds' imports). One UNION query per page, one to count."""
+    contains = NameContains(F("test_name"), text.strip())
+    known = KnownTest.objects.filter(contains)
+    pending = TestResult.objects.filter(
+        contains, run__in=TestRun.objects.filter(search_pending=True).values("pk")
+    )
     if project:
-        qs = qs.filter(project__name=project)
-    return qs.select_related("project").order_by("test_name", "project__name", "host", "context")
+        known, pending = known.filter(project__name=project), pending.filter(project__name=project)
+    rows = known.values_list(*_IDENTITY).union(pending.values_list(*_IDENTITY))  # distinct
+    return TestMatches(rows.order_by("test_name", "project__name", "host", "context"))
+
+
+_IDENTITY = ("project_id", "project__name", "host", "context", "test_name")
+
+
+class TestMatches:
+    """matching_tests' answer, for a Paginator: counted and sliced in the database, each row
+    an (unsaved) KnownTest with its project's name at hand."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, rows: QuerySet):
+        self.rows = rows
+
+    def count(self) -> int:
+        return self.rows.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index: slice) -> list[KnownTest]:
+        return [
+            KnownTest(
+                project=Project(pk=project_id, name=project_name),
+                host=host,
+                context=context,
+                test_name=name,
+            )
+            for project_id, project_name, host, context, name in self.rows[index]
+        ]
+
+    def __iter__(self) -> Iterator[KnownTest]:
+        return iter(self[:])
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ from results.services.runs import (
     resolve_run_name,
     validate_run_name,
 )
+from results.services.search import queue_search_index_on_commit
 
 log = logging.getLogger(__name__)
 
@@ -110,17 +111,23 @@ def _unstorable(value: str) -> bool:
 
 
 def _nul_field(item: ParsedResult) -> str | None:
-    """The first field holding a NUL character or a lone surrogate (see _unstorable, inlined:
-    this runs for every result of every import)."""
-    search = _SURROGATE_RE.search
-    for name in ("test_name", "log", "location", "test_runner"):
-        value = getattr(item, name)
-        if "\x00" in value or not value.isascii() and search(value):
-            return name
-    for name in ("tda", "tra"):
-        for key, value in getattr(item, name).items():
+    """The first field holding a NUL character or a lone surrogate (see _unstorable). This runs
+    for every result of every import: plain ASCII text without a NUL, nearly every result,
+    is told apart in a few C-level scans before any field is looked at one by one."""
+    name, log, location, runner = item.test_name, item.log, item.location, item.test_runner
+    plain = (
+        name.isascii() and log.isascii() and location.isascii() and runner.isascii()
+        and "\x00" not in name and "\x00" not in log
+        and "\x00" not in location and "\x00" not in runner
+    )  # fmt: skip
+    if not plain:
+        for field_name in ("test_name", "log", "location", "test_runner"):
+            if _unstorable(getattr(item, field_name)):
+                return field_name
+    for attributes, kind in ((item.tda, "tda"), (item.tra, "tra")):
+        for key, value in attributes.items():
             if _unstorable(key) or (isinstance(value, str) and _unstorable(value)):
-                return f"{name}[{key[:40]!r}]"
+                return f"{kind}[{key[:40]!r}]"
     return None
 
 
@@ -245,6 +252,8 @@ def write_prepared(
             for s in merged.values()
         )
         refresh_flaky_on_commit(s.run for s in merged.values())  # recurring runs: debounced
+        if merged:
+            queue_search_index_on_commit()  # the new tests' search entries, debounced
     return per_batch
 
 

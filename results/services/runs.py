@@ -12,7 +12,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from core.exceptions import AssayError, NotFound
-from results.models import KnownTest, TestResult, TestRun
+from results.models import TestResult, TestRun
 
 RUN_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+:=,-]{0,199}$")
 RECURRING_RE = re.compile(r"^(?P<prefix>.+)_(?P<when>\d{4}-\d{2}-\d{2}|latest|today|yesterday)$")
@@ -156,17 +156,20 @@ def _recurring_fields(parsed: ParsedName | None) -> dict:
 
 def refresh_counts(run: TestRun) -> dict[str, int]:
     """Recompute the cached counts per status of one run (one GROUP BY over its index), its
-    total duration and slowest results (for the series' trends), and add its tests to the
-    known tests (search)."""
+    total duration and slowest results (for the series' trends), and mark it for the search's
+    job (results.services.search)."""
     rows = (
         TestResult.objects.filter(run=run).order_by().values_list("status").annotate(n=Count("id"))
     )
     counts = {status: n for status, n in rows}
     duration, slowest = run_durations(run)
-    remember_tests(run)
     now = timezone.now()
     TestRun.objects.filter(pk=run.pk).update(
-        status_counts=counts, duration_total=duration, slowest=slowest, updated_at=now
+        status_counts=counts,
+        duration_total=duration,
+        slowest=slowest,
+        updated_at=now,
+        search_pending=True,
     )
     # updated_at versions the caches of pages built from this run (results.selectors.browse)
     run.status_counts, run.duration_total, run.slowest = counts, duration, slowest
@@ -188,16 +191,3 @@ def run_durations(run: TestRun) -> tuple[float | None, list[list]]:
     if not rows:
         return None, []
     return rows[0][5], [list(row[:5]) for row in rows]
-
-
-def remember_tests(run: TestRun) -> None:
-    """Add the run's test identities that are new to KnownTest: one INSERT ... SELECT, each
-    name a lookup in the unique index (SQLite and PostgreSQL both take ON CONFLICT)."""
-    known, results = KnownTest._meta.db_table, TestResult._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {known} (project_id, host, context, test_name) "  # noqa: S608
-            f"SELECT project_id, host, context, test_name FROM {results} WHERE run_id = %s "
-            "ON CONFLICT DO NOTHING",
-            [run.pk],
-        )

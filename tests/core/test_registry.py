@@ -23,6 +23,7 @@ def test_every_job_model_is_registered_by_its_app():
         "querygen.QuerygenRun",
         "results.CleanJob",
         "results.FlakinessJob",
+        "results.SearchIndexJob",
     }
     assert registry.unregistered_job_models() == []
     assert registry.job_type(Chunk).execute is work_chunk

@@ -6,6 +6,7 @@ from django.utils import timezone
 from results.models import KnownTest, TestResult, TestRun
 from results.selectors import search
 from results.services.runs import refresh_counts
+from results.services.search import index_pending_tests
 from tests import factories
 from tests.results.factories import series_run
 
@@ -20,10 +21,17 @@ NAMES = {
 }
 
 
-@pytest.fixture
-def builds():
+@pytest.fixture(params=["just imported", "indexed by the job"])
+def builds(request):
+    """Three builds; the search answers alike before the search's job has run (the runs'
+    results are read) and after (KnownTest is)."""
     made = [series_run("nightly", f"n-{i}", i + 1, NAMES, i) for i in range(2)]
     made.append(series_run("main", "m-1", 3, NAMES, 1))
+    if request.param == "indexed by the job":
+        assert index_pending_tests() == 3
+        assert KnownTest.objects.count() == len(NAMES)
+    else:
+        assert not KnownTest.objects.exists()
     return made
 
 
@@ -88,14 +96,20 @@ def test_a_test_absent_from_the_latest_run_shows_its_last_status(builds):
 
 
 @pytest.mark.db_dependent
-def test_refresh_counts_remembers_each_identity_once(builds):
+def test_the_job_remembers_each_identity_once(builds):
+    index_pending_tests()
     assert KnownTest.objects.count() == len(NAMES)
     run = factories.run("pr-3")
     factories.result(run, "tests.new_one", "P", host="h2")
     refresh_counts(run)
-    refresh_counts(run)
+    assert names("new_one") == ["tests.new_one"]  # pending: read from its results
+    assert index_pending_tests() == 1 and index_pending_tests() == 0
+    refresh_counts(run)  # written again: pending again, nothing new to add
+    assert index_pending_tests() == 1
     assert KnownTest.objects.count() == len(NAMES) + 1
     assert KnownTest.objects.get(test_name="tests.new_one").host == "h2"
+    assert names("new_one") == ["tests.new_one"]  # now from KnownTest, still once
+    assert not TestRun.objects.filter(search_pending=True).exists()
 
 
 def test_like_pattern_escapes():

@@ -118,6 +118,11 @@ def test_import_files_reports_per_file_and_per_run():
         pr("t", log="x\x00y"),
         pr("t", tda={"k": "v\x00"}),
         pr("t", tra={"k\x00": "v"}),
+        pr("t", location="src/\x00.py"),
+        pr("t", test_runner="py\x00test"),
+        pr("t\ud800"),
+        pr("tést", log="ünïcode then a lone \udc80 surrogate"),
+        pr("t", tda={"k": "\ud83d"}),
         pr("t", project="p\x00"),
         pr("t", project="eng\nBcc: x@y"),
         pr("t", host="h\r1"),
@@ -125,9 +130,20 @@ def test_import_files_reports_per_file_and_per_run():
     ],
 )
 def test_nul_and_control_characters_are_refused_before_anything_is_written(item):
-    with pytest.raises(AssayError, match="NUL character|control character"):
+    with pytest.raises(AssayError, match="NUL character|control character|surrogate"):
         record_run([pr("fine"), item], ImportDefaults(run="r"))
     assert not TestResult.objects.exists() and not TestRun.objects.exists()
+
+
+def test_text_beyond_ascii_is_stored_as_it_is():
+    [summary] = record_run(
+        [pr("tést_ünïcode", log="日本語 🙂"), pr("t", tda={"clé": "välue"}, location="ß.py")],
+        ImportDefaults(run="r"),
+    )
+    assert summary.new == 2
+    stored = TestResult.objects.get(test_name="tést_ünïcode")
+    assert stored.log == "日本語 🙂"
+    assert TestResult.objects.get(test_name="t").tda == {"clé": "välue"}
 
 
 @pytest.mark.django_db(transaction=True)

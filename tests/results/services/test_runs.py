@@ -79,6 +79,7 @@ def test_latest_never_names_a_run_dated_ahead():
 def test_an_import_keeps_the_runs_duration_and_its_known_tests():
     from results.models import KnownTest
     from results.services.imports import ImportDefaults, import_files
+    from results.services.search import index_pending_tests
 
     junit = b"""<testsuite name="s"><testcase classname="tests.A" name="test_one" time="1.25"/>
 <testcase classname="tests.A" name="test_two" time="0.5"><failure message="no"/></testcase>
@@ -87,6 +88,7 @@ def test_an_import_keeps_the_runs_duration_and_its_known_tests():
     run = get_or_create_run("build-1")[0]
     assert run.duration_total == pytest.approx(1.75)
     assert run.status_counts == {"P": 2, "F": 1}
+    assert run.search_pending and index_pending_tests() == 1
     known = set(KnownTest.objects.values_list("project__name", "host", "test_name"))
     assert {name for *_, name in known} == {
         "tests.A.test_one",
@@ -95,6 +97,7 @@ def test_an_import_keeps_the_runs_duration_and_its_known_tests():
     }
     # The same tests in another run are not known twice; a re-import changes the duration.
     import_files([("r.xml", junit)], ImportDefaults(run="build-2", project="p", host="h"))
+    assert index_pending_tests() == 1
     assert KnownTest.objects.count() == 3
     faster = junit.replace(b'time="1.25"', b'time="0.25"')
     import_files([("r.xml", faster)], ImportDefaults(run="build-1", project="p", host="h"))
