@@ -210,19 +210,18 @@ def triages(
     only the active mutes; each other argument given (not blank) narrows to it. An unknown
     defect type is refused (bad_defect_type), not taken as no condition."""
     qs = active_mutes(now) if muted_only else Triage.objects.all()
-    if defect_type:
-        if defect_type not in DefectType.values:
-            raise AssayError(
-                f"defect_type={defect_type[:40]!r}: one of {', '.join(DefectType.values)}.",
-                code="bad_defect_type",
-            )
-        qs = qs.filter(defect_type=defect_type)
-    if project:
-        qs = qs.filter(project__name=project)
-    if test_name:
-        qs = qs.filter(test_name=test_name)
-    if fingerprint:
-        qs = qs.filter(fingerprint=fingerprint)
+    if defect_type and defect_type not in DefectType.values:
+        raise AssayError(
+            f"defect_type={defect_type[:40]!r}: one of {', '.join(DefectType.values)}.",
+            code="bad_defect_type",
+        )
+    given = {
+        "defect_type": defect_type,
+        "project__name": project,
+        "test_name": test_name,
+        "fingerprint": fingerprint,
+    }
+    qs = qs.filter(**{field: value for field, value in given.items() if value})
     return (
         qs.select_related("project")
         .annotate(n_comments=Count("comments"))
