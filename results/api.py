@@ -47,7 +47,7 @@ from results.selectors.clusters import FINGERPRINT_RE, SAMPLE_TESTS, cluster, ru
 from results.selectors.compare import KINDS as COMPARE_KINDS
 from results.selectors.compare import next_run, previous_run
 from results.selectors.history import HISTORY_MAX_RUNS, flaky_entry, history_runs
-from results.selectors.triage import active_mutes, current_mutes
+from results.selectors.triage import current_mutes, triages
 from results.services.builds import MAX_ATTRIBUTES, build_from_fields, parse_attribute_pairs
 from results.services.expected import RUN_CLASS_RE
 from results.services.imports import ImportDefaults
@@ -1129,24 +1129,16 @@ class TriageViewSet(
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
-        qs = Triage.objects.select_related("project").prefetch_related("comments")
         if self.action != "list":
-            return qs
+            return Triage.objects.select_related("project").prefetch_related("comments")
         params = self.request.query_params
-        if params.get("muted") in ("true", "1"):
-            qs = qs.filter(pk__in=active_mutes().values("pk"))
-        defect_type = params.get("defect_type")
-        if defect_type:
-            if defect_type not in DefectType.values:
-                raise AssayError(
-                    f"defect_type={defect_type[:40]!r}: one of {', '.join(DefectType.values)}.",
-                    code="bad_defect_type",
-                )
-            qs = qs.filter(defect_type=defect_type)
-        for name in ("project", "test_name", "fingerprint"):
-            if params.get(name):
-                qs = qs.filter(**{"project__name" if name == "project" else name: params[name]})
-        return qs
+        return triages(
+            muted_only=params.get("muted") in ("true", "1"),
+            defect_type=params.get("defect_type"),
+            project=params.get("project"),
+            test_name=params.get("test_name"),
+            fingerprint=params.get("fingerprint"),
+        ).prefetch_related("comments")
 
     @extend_schema(
         parameters=[

@@ -54,6 +54,8 @@ from typing import Literal
 
 SIGNATURE_LENGTH = 16  # hex digits: 64 bits, no collision among any realistic number of bugs
 
+# results/importers/messages.py normalizes test failures with copies of some of these patterns;
+# changing one here changes no fingerprint (see the comment there).
 _SINGLE_QUOTED = re.compile(r"(?<![A-Za-z])'(?:[^'\n]|'')*'")
 _DOUBLE_QUOTED = re.compile(r'"(?:[^"\\\n]|\\.|"")*"|`[^`\n]*`')
 _UUID = re.compile(

@@ -17,7 +17,8 @@ from datetime import datetime
 from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from results.models import TestResult, Triage, TriageComment
+from core.exceptions import AssayError
+from results.models import DefectType, TestResult, Triage, TriageComment
 
 BAD = ("F", "E", "M")
 MAX_LISTED = 1000  # more active mutes than this: no list of names in the query, just EXISTS
@@ -197,12 +198,30 @@ def triages_of_result(result: TestResult) -> list[Triage]:
 
 
 def triages(
-    *, muted_only: bool = False, defect_type: str | None = None, now: datetime | None = None
+    *,
+    muted_only: bool = False,
+    defect_type: str | None = None,
+    project: str | None = None,
+    test_name: str | None = None,
+    fingerprint: str | None = None,
+    now: datetime | None = None,
 ) -> QuerySet[Triage]:
-    """Triages, newest change first; `muted_only`: only the active mutes."""
+    """Triages, newest change first, with their project and number of comments; `muted_only`:
+    only the active mutes; each other argument given (not blank) narrows to it. An unknown
+    defect type is refused (bad_defect_type), not taken as no condition."""
     qs = active_mutes(now) if muted_only else Triage.objects.all()
-    if defect_type:
-        qs = qs.filter(defect_type=defect_type)
+    if defect_type and defect_type not in DefectType.values:
+        raise AssayError(
+            f"defect_type={defect_type[:40]!r}: one of {', '.join(DefectType.values)}.",
+            code="bad_defect_type",
+        )
+    given = {
+        "defect_type": defect_type,
+        "project__name": project,
+        "test_name": test_name,
+        "fingerprint": fingerprint,
+    }
+    qs = qs.filter(**{field: value for field, value in given.items() if value})
     return (
         qs.select_related("project")
         .annotate(n_comments=Count("comments"))

@@ -919,6 +919,36 @@ def test_setting_a_triage_again_changes_it_and_comments_accumulate(triager_clien
     assert triager_client.get("/api/v1/triage/").json()["results"] == []
 
 
+def test_the_triage_list_filters_and_refuses_an_unknown_defect_type(triager_client):
+    factories.project("db")
+    factories.project("web")
+
+    def triage(**body) -> int:
+        answer = triager_client.post("/api/v1/triage/", body, format="json")
+        assert answer.status_code == 201, answer.content
+        return answer.json()["id"]
+
+    bug = triage(project="db", test_name="t.x", defect_type="product_bug", muted=True)
+    infra = triage(project="web", test_name="t.x", defect_type="infrastructure")
+    cluster = triage(fingerprint="0123456789abcdef", muted=True)
+
+    def listed(query: str) -> list[int]:
+        answer = triager_client.get(f"/api/v1/triage/?{query}")
+        assert answer.status_code == 200, answer.content
+        return [t["id"] for t in answer.json()["results"]]
+
+    assert listed("") == [cluster, infra, bug]  # newest change first
+    assert listed("muted=true") == listed("muted=1") == [cluster, bug]
+    assert listed("muted=false") == [cluster, infra, bug]
+    assert listed("defect_type=infrastructure") == [infra]
+    assert listed("project=db") == [bug]
+    assert listed("test_name=t.x&muted=1") == [bug]
+    assert listed("fingerprint=0123456789abcdef") == [cluster]
+    assert listed("project=db&defect_type=infrastructure") == []
+    refused = triager_client.get("/api/v1/triage/?defect_type=bad")
+    assert refused.status_code == 400 and refused.json()["error"] == "bad_defect_type"
+
+
 @pytest.mark.parametrize(
     "body, code",
     [

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
 
+from results.management.commands._common import ProgressBar
 from results.services import clean_results
 
 
@@ -17,15 +17,7 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         if opts["chunk"] is not None and opts["chunk"] < 1:
             raise CommandError("--chunk must be at least 1")
-        bar = tqdm(unit="result", disable=opts["no_progress"], file=self.stderr._out)
-
-        def progress(done: int, total: int | None, message: str) -> None:
-            if total is not None:
-                bar.total = total
-            bar.n = done
-            bar.set_description(message)
-            bar.refresh()
-
-        s = clean_results(chunk=opts["chunk"], progress=progress)
+        bar = ProgressBar(self, "result", disable=opts["no_progress"])
+        s = clean_results(chunk=opts["chunk"], progress=bar)
         bar.close()
         self.stdout.write(f"removed {s.results_deleted} result(s) of {s.runs_removed} run(s)")

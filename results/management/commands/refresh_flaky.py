@@ -1,7 +1,6 @@
 from django.core.management.base import BaseCommand
-from tqdm import tqdm
 
-from results.management.commands._common import one_line_errors
+from results.management.commands._common import ProgressBar, one_line_errors
 from results.services.flaky import known_series, refresh_flaky
 
 
@@ -20,17 +19,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         for series in opts["series"] or known_series():
-            bar = tqdm(unit="step", disable=opts["no_progress"], file=self.stderr._out)
-
-            def progress(done: int, total: int | None, message: str, bar=bar) -> None:
-                if total is not None:
-                    bar.total = total
-                bar.n = done
-                bar.set_description(message)
-                bar.refresh()
-
+            bar = ProgressBar(self, "step", disable=opts["no_progress"])
             with one_line_errors():
-                summary = refresh_flaky(series, progress=progress)
+                summary = refresh_flaky(series, progress=bar)
             bar.close()
             last = summary.window[-1].name if summary.window else "no runs"
             self.stdout.write(

@@ -1,7 +1,6 @@
 from django.core.management.base import BaseCommand
-from tqdm import tqdm
 
-from results.management.commands._common import one_line_errors
+from results.management.commands._common import ProgressBar, one_line_errors
 from results.services.messages import CHUNK, refresh_messages
 
 
@@ -18,17 +17,9 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, **opts):
-        bar = tqdm(unit="result", disable=opts["no_progress"], file=self.stderr._out)
-
-        def progress(done: int, total: int | None, message: str) -> None:
-            if total is not None:
-                bar.total = total
-            bar.n = done
-            bar.set_description(message)
-            bar.refresh()
-
+        bar = ProgressBar(self, "result", disable=opts["no_progress"])
         with one_line_errors():
-            summary = refresh_messages(opts["run"], chunk=max(opts["chunk"], 1), progress=progress)
+            summary = refresh_messages(opts["run"], chunk=max(opts["chunk"], 1), progress=bar)
         bar.close()
         self.stdout.write(
             f"{summary.filled} result(s) given a message and fingerprint; "

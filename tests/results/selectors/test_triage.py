@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from core.exceptions import AssayError
 from results.models import TestResult, Triage
 from results.selectors.compare import compare_counts, compare_rows
 from results.selectors.history import flaky_tests
@@ -12,6 +13,7 @@ from results.selectors.triage import (
     current_mutes,
     muted_counts,
     muted_names,
+    triages,
     triages_of_result,
     unmuted,
     with_muted,
@@ -130,3 +132,23 @@ def test_unmuted_is_the_rest(two_days):
     now, _ = two_days
     mute("a.ok")
     assert "a.ok" not in set(unmuted(now.results.all()).values_list("test_name", flat=True))
+
+
+def test_triages_are_newest_first_and_narrowed_by_what_is_given():
+    bug = mute("t.x", defect_type="product_bug")
+    other = mute("t.x", proj="web", on=False)
+    expired = mute("t.y", until=timezone.now() - timedelta(minutes=1))
+    cluster = mute(fingerprint="00000000000000bb")
+    assert list(triages()) == [cluster, expired, other, bug]
+    assert list(triages(muted_only=True)) == [cluster, bug]
+    assert list(triages(defect_type="product_bug")) == [bug]
+    assert list(triages(project="web")) == [other]
+    assert list(triages(test_name="t.x", muted_only=True)) == [bug]
+    assert list(triages(fingerprint="00000000000000bb")) == [cluster]
+    assert list(triages(project="", test_name="", fingerprint="", defect_type="")) == list(
+        triages()
+    )
+    assert triages(test_name="t.x").get(pk=bug.pk).n_comments == 0
+    with pytest.raises(AssayError) as refused:
+        triages(defect_type="bad")
+    assert refused.value.code == "bad_defect_type"
