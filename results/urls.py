@@ -19,5 +19,7 @@ urlpatterns = [
     path("results/<int:pk>/unexpect/", views.unexpect_result, name="result-unexpect"),
     path("triage/", views.triage_list, name="triage-list"),
     path("triage/set/", views.set_triage, name="triage-set"),
+    path("triage/<int:pk>/", views.triage_detail, name="triage-detail"),
+    path("triage/<int:pk>/delete/", views.delete_triage, name="triage-delete"),
     path("triage/<int:pk>/comments/", views.comment_triage, name="triage-comment"),
 ]

@@ -1,16 +1,17 @@
 """Failure clusters: a run's failures grouped by fingerprint (new in this run, or seen in an
 earlier one), and one cluster across runs. Fixed numbers of queries, whatever the counts:
 one windowed query for a run's clusters with their sample tests, one grouped query for what
-earlier runs had of them; four for a cluster's page."""
+earlier runs had of them; two for a cluster's totals, one per page of its runs or tests."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from django.core.cache import cache
-from django.db.models import Count, F, Max, Min, Q, Window
+from django.db.models import Count, F, Max, Min, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 
 from core.exceptions import NotFound
@@ -130,18 +131,64 @@ class Cluster:
     test_count: int
     first_seen: datetime
     last_seen: datetime
-    runs: list[ClusterRun]  # newest first, at most `runs_limit`
-    tests: list[ClusterTest]  # most often hit first, at most `tests_limit`
+    runs: list[ClusterRun]  # newest first, at most `runs_limit` (cluster_runs: all, paged)
+    tests: list[ClusterTest]  # most often hit first, at most `tests_limit` (cluster_tests)
+
+
+class Listing:
+    """A lazy list of a cluster's runs or tests for a Paginator: its count is known already
+    (the cluster's totals), and a slice is one query whose rows become `make(*row)`."""
+
+    def __init__(self, rows: QuerySet, count: int, make: Callable) -> None:
+        self.rows, self._count, self.make = rows, count, make
+
+    def count(self) -> int:
+        return self._count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, index: slice) -> list:
+        return [self.make(*row) for row in self.rows[index]]
+
+
+def _hits(fingerprint: str) -> QuerySet[TestResult]:
+    return TestResult.objects.filter(fingerprint=fingerprint, run__deleted_at__isnull=True)
+
+
+def cluster_runs(found: Cluster) -> Listing:
+    """The runs a cluster hit, newest first, for a Paginator."""
+    rows = (
+        _hits(found.fingerprint)
+        .values("run_id")
+        .annotate(n=Count("id"))
+        .order_by("-run__started_at", "-run_id")
+        .values_list("run__name", "run__started_at", "n")
+    )
+    return Listing(rows, found.run_count, ClusterRun)
+
+
+def cluster_tests(found: Cluster) -> Listing:
+    """The tests a cluster hit, most often hit first, for a Paginator."""
+    rows = (
+        _hits(found.fingerprint)
+        .values("test_name")
+        .annotate(n=Count("id"), last=Max("run__started_at"), pk=Max("id"))
+        .order_by("-n", "test_name")
+        .values_list("test_name", "n", "last", "pk")
+    )
+    return Listing(rows, found.test_count, ClusterTest)
 
 
 def cluster(fingerprint: str, *, runs_limit: int = 50, tests_limit: int = 100) -> Cluster:
-    """A cluster across the live runs; NotFound when no result has that fingerprint."""
+    """A cluster across the live runs; NotFound when no result has that fingerprint. A limit
+    of 0 reads no runs (or tests): the page pages them with cluster_runs and cluster_tests."""
     if not FINGERPRINT_RE.match(fingerprint):
         raise NotFound(
             f"{fingerprint[:40]!r} is no cluster fingerprint ({FINGERPRINT_LENGTH} hex digits).",
             code="not_found",
         )
-    hits = TestResult.objects.filter(fingerprint=fingerprint, run__deleted_at__isnull=True)
+    hits = _hits(fingerprint)
     newest = (
         hits.order_by("-run__started_at", "-run_id", "-id").values_list("id", "message").first()
     )
@@ -154,22 +201,8 @@ def cluster(fingerprint: str, *, runs_limit: int = 50, tests_limit: int = 100) -
         first=Min("run__started_at"),
         last=Max("run__started_at"),
     )
-    runs = [
-        ClusterRun(name, started, n)
-        for name, started, n in hits.values("run_id")
-        .annotate(n=Count("id"))
-        .order_by("-run__started_at", "-run_id")
-        .values_list("run__name", "run__started_at", "n")[:runs_limit]
-    ]
-    tests = [
-        ClusterTest(name, n, last, pk)
-        for name, n, last, pk in hits.values("test_name")
-        .annotate(n=Count("id"), last=Max("run__started_at"), pk=Max("id"))
-        .order_by("-n", "test_name")
-        .values_list("test_name", "n", "last", "pk")[:tests_limit]
-    ]
     pk, message = newest
-    return Cluster(
+    found = Cluster(
         fingerprint=fingerprint,
         normalized=normalize_message(message),
         message=message,
@@ -179,6 +212,11 @@ def cluster(fingerprint: str, *, runs_limit: int = 50, tests_limit: int = 100) -
         test_count=totals["tests"],
         first_seen=totals["first"],
         last_seen=totals["last"],
-        runs=runs,
-        tests=tests,
+        runs=[],
+        tests=[],
     )
+    if runs_limit:
+        found.runs = cluster_runs(found)[:runs_limit]
+    if tests_limit:
+        found.tests = cluster_tests(found)[:tests_limit]
+    return found

@@ -10,17 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
 from results.models import STATUS_LABELS, STATUS_ORDER, FlakyTest, TestResult, TestRun
 from results.selectors.browse import cached_compare_counts
 from results.selectors.compare import CompareCounts, previous_run
 from results.selectors.runs import live_runs
-from results.selectors.triage import current_mutes, unmuted
+from results.selectors.triage import current_mutes, muted_q, unmuted, with_muted
 
 HISTORY_MAX_RUNS = 100
 RECENT_OTHER_RUNS = 10
 TOP_FLAKY = 10
+MUTE_FINGERPRINT = "last_result__fingerprint"  # a flaky test's cluster: its latest result's
 
 
 def history_runs(raw: str | int | None = None) -> int:
@@ -104,15 +105,27 @@ def flaky_tests(
 ) -> QuerySet[FlakyTest]:
     """Flaky tests, most flips first (results.services.flaky keeps the table). Muted tests
     (or tests whose latest result's cluster is muted) are left out unless `muted`: a
-    quarantined test raises no flaky alert."""
+    quarantined test raises no flaky alert. With `muted`, each row's `muted` says it."""
     qs = FlakyTest.objects.select_related("project", "window_end")
-    if not muted:
-        qs = unmuted(qs, fingerprint="last_result__fingerprint")
+    if muted:
+        qs = with_muted(qs, fingerprint=MUTE_FINGERPRINT)  # each row says whether it is muted
+    else:
+        qs = unmuted(qs, fingerprint=MUTE_FINGERPRINT)
     if series:
         qs = qs.filter(series=series)
     if project:
         qs = qs.filter(project__name=project)
     return qs.order_by("-flips", "-runs", "test_name", "project__name", "host", "context")
+
+
+def flaky_counts(*, series: str | None = None, project: str | None = None) -> tuple[int, int]:
+    """(flaky tests of the filter, muted ones among them), in one query: the page's count and
+    its "N muted tests hidden"."""
+    qs = flaky_tests(series=series, project=project, muted=True).order_by()
+    counts = qs.aggregate(
+        total=Count("id"), muted=Count("id", filter=muted_q(fingerprint=MUTE_FINGERPRINT))
+    )
+    return counts["total"], counts["muted"]
 
 
 def flaky_entry(result: TestResult) -> FlakyTest | None:

@@ -146,6 +146,34 @@ def muted_names(run_id: int, names: Iterable[str], mutes: Mutes | None = None) -
     return set(qs.values_list("test_name", flat=True).distinct())
 
 
+TestKey = tuple[int, str, str, str]  # (project id, host, context, test name)
+
+
+def mutes_of_tests(tests: Iterable, now: datetime | None = None) -> dict[TestKey, Triage]:
+    """{(project id, host, context, name): its active mute} for the tests among `tests`
+    (rows with project_id, host, context and test_name: KnownTest, FlakyTest, ...) that a
+    test mute names; the most specific mute when several do (its host and context set). One
+    query whatever the number of tests. Cluster mutes are a result's, not a test's: not here."""
+    by_name: dict[tuple[int, str], list[TestKey]] = {}
+    for t in tests:
+        by_name.setdefault((t.project_id, t.test_name), []).append(
+            (t.project_id, t.host, t.context, t.test_name)
+        )
+    if not by_name:
+        return {}
+    rows = active_mutes(now).filter(
+        fingerprint="",
+        project_id__in={project for project, _ in by_name},
+        test_name__in={name for _, name in by_name},
+    )
+    found: dict[TestKey, Triage] = {}
+    for mute in sorted(rows, key=lambda m: (m.host == "", m.context == "", m.pk)):
+        for key in by_name.get((mute.project_id, mute.test_name), []):
+            if mute.host in ("", key[1]) and mute.context in ("", key[2]):
+                found.setdefault(key, mute)
+    return found
+
+
 # --- a result's triage, the list of triages -------------------------------------------------
 
 

@@ -172,6 +172,9 @@ def add_comment(triage: Triage, text: str, *, who: str) -> TriageComment:
     return TriageComment.objects.create(triage=triage, author=who[:150], text=text)
 
 
-def delete_triage(triage: Triage) -> None:
-    """Remove a triage and its comments (the test is untriaged and unmuted)."""
-    triage.delete()
+def delete_triage(triage: Triage) -> int:
+    """Remove a triage and its comments (the test or cluster is untriaged and unmuted at
+    once: the read paths decide "muted" at query time). Returns how many comments went."""
+    with transaction.atomic():
+        _, deleted = triage.delete()
+    return deleted.get(TriageComment._meta.label, 0)

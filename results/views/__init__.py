@@ -6,13 +6,20 @@ from results.views.dashboard import dashboard
 from results.views.history import flaky_list, search, test_page
 from results.views.runs import run_detail, run_list
 from results.views.trends import series_detail, series_list
-from results.views.triage import comment_triage, set_triage, triage_list
+from results.views.triage import (
+    comment_triage,
+    delete_triage,
+    set_triage,
+    triage_detail,
+    triage_list,
+)
 
 __all__ = [
     "comment_triage",
     "cluster_page",
     "compare_runs",
     "dashboard",
+    "delete_triage",
     "flaky_list",
     "run_detail",
     "run_list",
@@ -21,6 +28,7 @@ __all__ = [
     "series_detail",
     "series_list",
     "test_page",
+    "triage_detail",
     "triage_list",
     "unexpect_result",
 ]

@@ -12,7 +12,8 @@ from core.decorators import readable
 from results.models import STATUS_LABELS, TestResult
 from results.selectors import history
 from results.selectors import search as name_search
-from results.selectors.triage import triages_of_result
+from results.selectors.triage import mutes_of_tests, triages_of_result
+from results.views.runs import KnownCountPaginator
 from results.views.triage import triage_panel
 
 FLAKY_PER_PAGE = 100
@@ -68,11 +69,17 @@ def test_page(request: HttpRequest, pk: int) -> HttpResponse:
 @require_safe
 @readable
 def flaky_list(request: HttpRequest) -> HttpResponse:
+    """Flaky tests; muted ones are hidden and counted (?muted=1 lists them, marked)."""
     # ?prefix= was the name before series: old links keep working.
     series = (request.GET.get("series") or request.GET.get("prefix", "")).strip()
     project = request.GET.get("project", "").strip()
-    qs = history.flaky_tests(series=series or None, project=project or None)
-    page = Paginator(qs, FLAKY_PER_PAGE).get_page(request.GET.get("page"))
+    show_muted = request.GET.get("muted") == "1"
+    filters = {"series": series or None, "project": project or None}
+    total, n_muted = history.flaky_counts(**filters)
+    qs = history.flaky_tests(**filters, muted=show_muted)
+    # The counts query stands in for the paginator's COUNT(*).
+    paginator = KnownCountPaginator(qs, FLAKY_PER_PAGE, total if show_muted else total - n_muted)
+    page = paginator.get_page(request.GET.get("page"))
     return render(
         request,
         "results/flaky.html",
@@ -80,6 +87,8 @@ def flaky_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "series": series,
             "project": project,
+            "show_muted": show_muted,
+            "n_muted": n_muted,
             "all_series": history.flaky_series(),
             "projects": history.flaky_projects(series or None),
             "window": settings.ASSAY_HISTORY_RUNS,
@@ -102,6 +111,12 @@ def search(request: HttpRequest) -> HttpResponse:
             name_search.matching_tests(q, project=project or None), SEARCH_PER_PAGE
         )
         page = paginator.get_page(request.GET.get("page"))
-        context.update(page=page, found=name_search.latest_statuses(list(page.object_list)))
+        tests = list(page.object_list)
+        mutes = mutes_of_tests(tests)  # one query for the page's tests
+        found = [
+            (f, mutes.get((t.project_id, t.host, t.context, t.test_name)))
+            for t, f in zip(tests, name_search.latest_statuses(tests), strict=True)
+        ]
+        context.update(page=page, found=found)
         context["lookback"] = name_search.LOOKBACK_RUNS
     return render(request, "results/search.html", context)

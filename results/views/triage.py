@@ -1,4 +1,5 @@
-"""Triage pages: the triage panel (test page, cluster page), its two writes, the /triage/ list.
+"""Triage pages: the triage panel (test page, cluster page, a triage's page), its writes (set,
+comment, delete), the /triage/ list.
 
 `triage_panel()` builds what templates/results/_triage.html needs for one target; any page
 shows a panel with `{% include "results/_triage.html" with panel=triage %}`.
@@ -143,6 +144,45 @@ def comment_triage(request: HttpRequest, pk: int) -> HttpResponse:
     except AssayError as exc:
         messages.error(request, exc.detail)
     return redirect(back)
+
+
+@require_safe
+@readable
+def triage_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One triage: its panel (the form, for triagers; the delete form under it)."""
+    triage = get_object_or_404(
+        Triage.objects.select_related("project").prefetch_related("comments"), pk=pk
+    )
+    panel = triage_panel(
+        request,
+        project=triage.project.name if triage.project else "",
+        project_id=triage.project_id,
+        test_name=triage.test_name,
+        host=triage.host,
+        context=triage.context,
+        fingerprint=triage.fingerprint,
+        known=[triage],
+    )
+    return render(request, "results/triage_detail.html", {"t": triage, "triage": panel})
+
+
+@require_POST
+@permission_required("triage", "Deleting a triage")
+def delete_triage(request: HttpRequest, pk: int) -> HttpResponse:
+    """The panel's delete form: its box must be ticked (the confirmation, without script)."""
+    triage = get_object_or_404(Triage, pk=pk)
+    if request.POST.get("confirm") != "yes":
+        messages.error(request, "Tick the box to confirm the deletion: nothing was deleted.")
+        return redirect(_back(request, reverse("results:triage-detail", args=[pk])))
+    label, was_muted = triage.target_label, triage.is_muted()
+    comments = triage_service.delete_triage(triage)
+    said = [f"Triage of {label} deleted"]
+    if comments:
+        said.append(f" with its {comments} comment{'s' if comments != 1 else ''}")
+    if was_muted:
+        said.append("; it is no longer muted")
+    messages.success(request, "".join(said) + ".")
+    return redirect("results:triage-list")
 
 
 @require_safe

@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from results.models import TestRun
-from results.selectors.clusters import run_clusters
+from results.selectors.clusters import cluster, cluster_runs, cluster_tests, run_clusters
 from tests import factories
 
 pytestmark = [pytest.mark.django_db, pytest.mark.db_dependent]
@@ -56,3 +56,18 @@ def test_a_fixed_number_of_queries_and_a_sample_of_tests():
     assert len(ctx.captured_queries) == 2
     assert [(c.count, len(c.tests)) for c in clusters] == [(300, 5), (40, 5)]
     assert clusters[1].normalized == "KeyError: <str>"
+
+
+def test_a_clusters_runs_and_tests_are_listed_a_slice_at_a_time():
+    for hour in range(3):
+        _run(f"r-{hour}", "main", hour, {f"t.{i:02d}": f"boom {i}" for i in range(hour + 2)})
+    [fp] = {c.fingerprint for c in run_clusters(TestRun.objects.get(name="r-2"))}
+    found = cluster(fp, runs_limit=0, tests_limit=0)
+    assert (found.runs, found.tests, found.run_count, found.test_count) == ([], [], 3, 4)
+    runs, tests = cluster_runs(found), cluster_tests(found)
+    assert runs.count() == len(runs) == 3 and tests.count() == 4
+    with CaptureQueriesContext(connection) as ctx:
+        assert [(r.name, r.count) for r in runs[1:3]] == [("r-1", 3), ("r-0", 2)]
+        assert [(t.test_name, t.count) for t in tests[2:4]] == [("t.02", 2), ("t.03", 1)]
+    assert len(ctx.captured_queries) == 2  # one per slice
+    assert [r.name for r in cluster(fp, runs_limit=2).runs] == ["r-2", "r-1"]  # the API's

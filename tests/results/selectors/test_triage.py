@@ -8,11 +8,12 @@ from django.utils import timezone
 from core.exceptions import AssayError
 from results.models import TestResult, Triage
 from results.selectors.compare import compare_counts, compare_rows
-from results.selectors.history import flaky_tests
+from results.selectors.history import flaky_counts, flaky_tests
 from results.selectors.triage import (
     current_mutes,
     muted_counts,
     muted_names,
+    mutes_of_tests,
     triages,
     triages_of_result,
     unmuted,
@@ -114,6 +115,42 @@ def test_flaky_lists_leave_muted_tests_out():
     mute("t.flip")
     assert {f.test_name for f in flaky_tests(series="daily")} == {"t.flop"}
     assert {f.test_name for f in flaky_tests(series="daily", muted=True)} == {"t.flip", "t.flop"}
+
+
+def test_flaky_counts_say_how_many_the_list_hides_and_the_muted_rows_say_so():
+    flaky_days({"t.flip": "PFPFP", "t.flop": "FPFPF", "t.flap": "PFPFF"}, prefix="daily")
+    refresh_flaky("daily", k=2)
+    assert flaky_counts(series="daily") == (3, 0)
+    mute("t.flip")
+    mute("t.flap", until=timezone.now() - timedelta(hours=1))  # expired: counts again
+    assert flaky_counts(series="daily") == (3, 1)
+    assert flaky_counts(series="daily", project="nobody") == (0, 0)
+    marked = {f.test_name: f.muted for f in flaky_tests(series="daily", muted=True)}
+    assert marked == {"t.flip": True, "t.flop": False, "t.flap": False}
+
+
+def test_mutes_of_tests_name_the_most_specific_active_mute_of_each_test(django_assert_num_queries):
+    run = factories.run("r")
+    a1 = factories.result(run, "t.a", "F", host="h1")
+    a2 = factories.result(run, "t.a", "F", host="h2")
+    b = factories.result(run, "t.b", "F", host="h1")
+    c = factories.result(run, "t.c", "F", host="h1")
+    d = factories.result(run, "t.d", "F", host="h1", proj="other")
+    anywhere = mute("t.a")
+    on_h2 = mute("t.a", host="h2")  # narrower: wins for h2
+    mute("t.b", host="h9")  # another host: not this test
+    mute("t.c", until=timezone.now() - timedelta(minutes=1))  # expired
+    mute("t.d")  # project proj, not other
+    TestResult.objects.filter(pk=c.pk).update(fingerprint="0123456789abcdef")
+    mute(fingerprint="0123456789abcdef")  # a cluster's: a result's mute, not a test's
+    with django_assert_num_queries(1):
+        found = mutes_of_tests([a1, a2, b, c, d])
+    assert found == {
+        (a1.project_id, "h1", "default", "t.a"): anywhere,
+        (a2.project_id, "h2", "default", "t.a"): on_h2,
+    }
+    with django_assert_num_queries(0):
+        assert mutes_of_tests([]) == {}
 
 
 def test_a_results_triages_are_its_tests_and_its_clusters(two_days):

@@ -6,9 +6,11 @@ import pytest
 
 from core.exceptions import AssayError
 from results.models import Triage, TriageComment
+from results.selectors.triage import active_mutes
 from results.services.triage import (
     TriageChange,
     add_comment,
+    delete_triage,
     set_triage,
     target_of,
     update_triage,
@@ -110,3 +112,15 @@ def test_a_lone_surrogate_is_refused_not_a_500():
     triage, _ = set_triage(target_of(project="db", test_name="t.x"), TriageChange(), who="a")
     with pytest.raises(AssayError):
         add_comment(triage, "\udfff", who="a")
+
+
+def test_deleting_a_triage_removes_its_comments_and_unmutes():
+    factories.project("db")
+    target = target_of(project="db", test_name="t.x")
+    triage, _ = set_triage(target, TriageChange(muted=True, comment="flaky runner"), who="ann")
+    add_comment(triage, "still", who="bob")
+    other, _ = set_triage(target_of(fingerprint="0123456789abcdef"), TriageChange(), who="ann")
+    assert delete_triage(triage) == 2
+    assert list(Triage.objects.all()) == [other] and not TriageComment.objects.exists()
+    assert not active_mutes().exists()
+    assert delete_triage(other) == 0 and not Triage.objects.exists()

@@ -121,3 +121,32 @@ def test_bad_messages_are_stored_not_500(token_client):
 
 def client_ok(client, url: str) -> bool:
     return client.get(url).status_code == 200
+
+
+def test_cluster_page_pages_its_runs_and_its_tests_with_their_totals(
+    client, monkeypatch, django_assert_max_num_queries
+):
+    from results.views import clusters as views
+
+    monkeypatch.setattr(views, "RUNS_PER_PAGE", 2)
+    monkeypatch.setattr(views, "TESTS_PER_PAGE", 4)
+    for i in range(3):
+        import_run(f"build-{i}", junit(list(range(9))))  # 9 tests in one cluster, each run
+    fingerprint = TestResult.objects.filter(test_name="tests.test_math.test_0").first().fingerprint
+    with django_assert_max_num_queries(6):  # totals (2), a page of runs, of tests, the triage
+        html = client.get(f"/clusters/{fingerprint}/").content.decode()
+    runs = html[html.index('id="runs"') : html.index('id="tests"')]
+    tests = html[html.index('id="tests"') :]
+    assert "3, newest first: 1–2" in runs and "page 1 of 2" in runs
+    assert "build-2" in runs and "build-1" in runs and "build-0" not in runs
+    assert 'href="?rpage=2#runs"' in runs
+    assert "9, most often hit first: 1–4" in tests and "page 1 of 3" in tests
+    assert tests.count('class="testname"') == 4
+    later = client.get(f"/clusters/{fingerprint}/?rpage=2&tpage=3").content.decode()
+    runs = later[later.index('id="runs"') : later.index('id="tests"')]
+    tests = later[later.index('id="tests"') :]
+    assert "build-0" in runs and "build-2" not in runs and "page 2 of 2" in runs
+    assert 'href="?tpage=3&amp;rpage=1#runs"' in runs  # the other list keeps its page
+    assert tests.count('class="testname"') == 1 and "tests.test_math.test_8" in tests
+    assert 'href="?rpage=2&amp;tpage=2#tests"' in tests
+    assert client.get(f"/clusters/{fingerprint}/?rpage=x&tpage=99").status_code == 200

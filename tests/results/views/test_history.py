@@ -1,10 +1,14 @@
 """The pages of results.views.history: a test's page, the flaky tests, the search."""
 
 import re
+from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from results.models import FlakyTest, TestResult
+from results.models import FlakyTest, TestResult, Triage
 from results.services.flaky import refresh_flaky
 from tests import factories
 from tests.results.factories import flaky_days, history_days, result_in, series_run
@@ -186,3 +190,92 @@ def test_search_page_runs_a_bounded_number_of_queries(client, django_assert_max_
             resp = client.get(url)
         assert resp.status_code == 200
         assert len(re.findall(r'<td class="name">', resp.content.decode())) <= 50
+
+
+def _mute(test_name: str, proj: str = "proj", **fields) -> Triage:
+    return Triage.objects.create(
+        project=factories.project(proj), test_name=test_name, muted=True, created_by="t",
+        updated_by="t", **fields,
+    )  # fmt: skip
+
+
+def _mute_all(names, proj: str = "proj") -> None:
+    project = factories.project(proj)
+    Triage.objects.bulk_create(
+        Triage(project=project, test_name=name, muted=True, created_by="t", updated_by="t")
+        for name in names
+    )
+
+
+@pytest.mark.db_dependent
+def test_flaky_page_says_how_many_muted_tests_it_hides_and_shows_them_marked(client):
+    flaky_days({"t.flip": "PFPFP", "t.flop": "FPFPF", "t.flap": "PFPFF"})
+    refresh_flaky("daily", k=2)
+    assert "muted test" not in client.get("/flaky/").content.decode()
+    mute = _mute("t.flip")
+    page = client.get("/flaky/?series=daily").content.decode()
+    assert "t.flip" not in page and "t.flop" in page
+    assert "1 muted test hidden" in page
+    assert 'href="?series=daily&amp;muted=1">Show them</a>' in page
+    shown = client.get("/flaky/?series=daily&muted=1").content.decode()
+    rows = shown.split("<tbody>")[1].split("</tbody>")[0]
+    assert rows.count("<tr>") == 3 and rows.count("tag mute") == 1
+    flip = rows[rows.index("t.flip") :].split("</tr>")[0]
+    latest = TestResult.objects.get(test_name="t.flip", run__name="daily_2026-11-05")
+    assert f'href="/results/{latest.pk}/#triage"' in flip and ">muted</a>" in flip
+    assert 'href="?series=daily&amp;">Hide them</a>' in shown
+    assert 'name="muted" value="1"' in shown  # the filter form keeps them shown
+    mute.delete()
+    assert "muted test" not in client.get("/flaky/").content.decode()
+
+
+@pytest.mark.db_dependent
+def test_flaky_page_hiding_muted_tests_keeps_its_query_count(client, django_assert_max_num_queries):
+    flaky_days({f"t.flaky_{i:03d}": "PFPF" if i % 2 else "FPFP" for i in range(300)})
+    refresh_flaky("daily", k=3)
+    _mute_all(f"t.flaky_{i:03d}" for i in range(0, 300, 3))
+    for url, pages in [("/flaky/?page=2", "page 2 of 2"), ("/flaky/?muted=1&page=3", "of 3")]:
+        with django_assert_max_num_queries(4):
+            resp = client.get(url)
+        assert pages in resp.content.decode()
+    assert "100 muted tests hidden" in client.get("/flaky/").content.decode()
+
+
+# --- the search: muted tests ---------------------------------------------------------------
+
+
+@pytest.mark.db_dependent
+def test_search_page_marks_a_muted_test_with_its_expiry_and_its_triage(client, search_runs):
+    until = timezone.now() + timedelta(days=3)
+    fsync = _mute("storage.wal.test_fsync", muted_until=until)
+    replay = _mute("storage.wal.test_replay")  # until unmuted
+    _mute("storage.btree.test_split_fsync", host="h9")  # another host than the results'
+    _mute("query.test_fsync_plan", muted_until=timezone.now() - timedelta(hours=1))  # expired
+    html = client.get("/search/?q=fsync").content.decode()
+    rows = {
+        re.search(r'<td class="name">.*?>([\w.]+)</a>', row).group(1): row
+        for row in html.split("<tbody>")[1].split("</tbody>")[0].split("</tr>")[:-1]
+    }
+    assert len(rows) == 3 and "storage.wal.test_replay" not in rows
+    assert f'<a class="tag mute" href="/triage/{fsync.pk}/"' in rows["storage.wal.test_fsync"]
+    assert f"muted until {until:%Y-%m-%d %H:%M} UTC</a>" in rows["storage.wal.test_fsync"]
+    assert "tag mute" not in rows["storage.btree.test_split_fsync"]
+    assert "tag mute" not in rows["query.test_fsync_plan"]
+    wal = client.get("/search/?q=storage.wal").content.decode()
+    assert f'href="/triage/{replay.pk}/"' in wal and wal.count("tag mute") == 2
+    assert ">muted</a>" in wal  # no expiry said for a mute until unmuted
+
+
+@pytest.mark.db_dependent
+def test_search_page_reads_the_mutes_of_its_tests_in_one_query(
+    client, django_assert_max_num_queries
+):
+    run = factories.run("n-1", series="nightly")
+    factories.bulk_results(run, 120, lambda i: "F", name_of=lambda i: f"pkg.test_{i:03d}")
+    _mute_all((f"pkg.test_{i:03d}" for i in range(0, 120, 2)), proj="p")
+    with CaptureQueriesContext(connection) as ctx, django_assert_max_num_queries(5):
+        resp = client.get("/search/?q=pkg.test_&page=2")
+    html = resp.content.decode()
+    assert resp.status_code == 200 and html.count('class="tag mute"') == 25  # 50 a page
+    triage_table = Triage._meta.db_table
+    assert sum(triage_table in q["sql"] for q in ctx.captured_queries) == 1

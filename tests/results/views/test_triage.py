@@ -1,6 +1,7 @@
 """The triage pages: the panel's form on a test's page, its writes, the /triage/ list, and
 muted and passed-on-retry results shown as such in the lists."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -150,3 +151,81 @@ def test_a_result_that_passed_on_retry_says_so(client):
     assert "passed on retry" in page and "after 2 failed attempts" in page
     listed = client.get("/runs/r/?status=P").content.decode()
     assert listed.count("passed on retry</span>") == 1
+
+
+# --- a triage's page, and deleting a triage ------------------------------------------------
+
+
+def test_a_triager_deletes_a_triage_from_its_page_after_ticking_the_box(triager, day):
+    result = TestResult.objects.get(test_name="pkg.a.test_2")
+    _mute_by_form(triager, result)
+    triage = Triage.objects.get()
+    listed = triager.get("/triage/").content.decode()
+    assert f'href="/triage/{triage.pk}/"' in listed
+    page = triager.get(f"/triage/{triage.pk}/").content.decode()
+    assert "runner out of disk" in page and 'action="/triage/set/"' in page
+    assert f'action="/triage/{triage.pk}/delete/"' in page
+    assert "delete this triage and its 1 comment (unmutes it)" in page
+    unticked = triager.post(f"/triage/{triage.pk}/delete/", {"next": f"/triage/{triage.pk}/"})
+    assert unticked.status_code == 302 and unticked["Location"] == f"/triage/{triage.pk}/"
+    assert Triage.objects.exists()
+    assert "Tick the box to confirm" in triager.get(unticked["Location"]).content.decode()
+    answer = triager.post(f"/triage/{triage.pk}/delete/", {"confirm": "yes"})
+    assert answer.status_code == 302 and answer["Location"] == "/triage/"
+    assert not Triage.objects.exists() and not TriageComment.objects.exists()
+    said = triager.get("/triage/").content.decode()
+    assert "Triage of pkg.a.test_2 deleted with its 1 comment; it is no longer muted." in said
+    assert "(1 muted)" not in triager.get("/runs/daily_2026-11-01/").content.decode()
+    assert triager.get(f"/triage/{triage.pk}/").status_code == 404
+
+
+def test_a_cluster_triage_has_its_page_and_delete_form_on_the_cluster_page(triager, day):
+    triage = Triage.objects.create(
+        fingerprint="0123456789abcdef", defect_type="product_bug", created_by="t", updated_by="t"
+    )
+    page = triager.get(f"/triage/{triage.pk}/").content.decode()
+    assert 'href="/clusters/0123456789abcdef/"' in page and "Triage of cluster" in page
+    assert 'name="fingerprint" value="0123456789abcdef"' in page  # its form sets this triage
+    assert f'action="/triage/{triage.pk}/delete/"' in page
+    answer = triager.post(f"/triage/{triage.pk}/delete/", {"confirm": "yes"}, follow=True)
+    assert "Triage of cluster 0123456789abcdef deleted." in answer.content.decode()
+
+
+def test_only_a_triager_may_delete_a_triage_and_only_by_post(client, django_user_model, day):
+    result = TestResult.objects.get(test_name="pkg.a.test_2")
+    triage = Triage.objects.create(
+        project=result.project, test_name=result.test_name, muted=True, created_by="t",
+        updated_by="t",
+    )  # fmt: skip
+    url = f"/triage/{triage.pk}/delete/"
+    page = client.get(f"/triage/{triage.pk}/").content.decode()
+    assert "pkg.a.test_2" in page and url not in page  # readers read, with no forms
+    assert client.post(url, {"confirm": "yes"}).status_code == 403  # anonymous
+    client.force_login(django_user_model.objects.create_user("reader", password="pw-unused-1"))
+    assert client.post(url, {"confirm": "yes"}).status_code == 403
+    client.force_login(factories.role_user("ci", roles.CI))
+    assert client.post(url, {"confirm": "yes"}).status_code == 403
+    assert Triage.objects.filter(pk=triage.pk).exists()
+    client.force_login(factories.role_user("tina", roles.TRIAGER))
+    assert client.get(url).status_code == 405
+    assert Triage.objects.filter(pk=triage.pk).exists()
+    assert client.post("/triage/999999/delete/", {"confirm": "yes"}).status_code == 404
+
+
+def test_deleting_needs_the_csrf_token(day):
+    from django.test import Client
+
+    result = TestResult.objects.get(test_name="pkg.a.test_2")
+    triage = Triage.objects.create(
+        project=result.project, test_name=result.test_name, created_by="t", updated_by="t"
+    )
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(factories.role_user("tina", roles.TRIAGER))
+    assert browser.post(f"/triage/{triage.pk}/delete/", {"confirm": "yes"}).status_code == 403
+    assert Triage.objects.filter(pk=triage.pk).exists()
+    page = browser.get(f"/triage/{triage.pk}/").content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    answer = browser.post(
+        f"/triage/{triage.pk}/delete/", {"confirm": "yes", "csrfmiddlewaretoken": token}
+    )
+    assert answer.status_code == 302 and not Triage.objects.exists()
