@@ -4,43 +4,35 @@ docs/datagen.md is the reference of the spec format."""
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-# Each name is loaded from its module on first use (PEP 562): numpy, pyarrow and duckdb take
-# a second to import, and the site's start-up (admin, tasks, URLs) must not pay for them when
-# a CI job imports one file of results (a test of import_results).
-_EXPORTS = {
-    "Box": "chunking",
-    "ChunkData": "generate",
-    "ChunkPool": "run",
-    "ChunkResult": "run",
-    "ChunkSelectionError": "errors",
-    "ColumnSpec": "spec",
-    "ColumnType": "coltypes",
-    "FORMATS": "writers",
-    "IntegerChunker": "chunking",
-    "RowsSpec": "spec",
-    "SkyChunker": "chunking",
-    "Spec": "spec",
-    "SpecError": "errors",
-    "TableSpec": "spec",
-    "WrittenFile": "writers",
-    "bundled_spec_names": "errors",
-    "chunk_checksum": "checksum",
-    "chunk_path": "writers",
-    "dataset_checksum": "checksum",
-    "generate_chunk": "generate",
-    "load_bundled_spec": "spec",
-    "load_spec": "spec",
-    "loads_spec": "spec",
-    "parse_spec": "spec",
-    "run_chunk": "run",
-    "run_chunks": "run",
-    "select_chunks": "chunking",
-    "table_checksum": "checksum",
-    "write_chunk": "writers",
-}
+import lazy_loader
+
+# Each name is loaded from its module on first use (PEP 562, by lazy_loader): numpy, pyarrow
+# and duckdb take a second to import, and the site's start-up (admin, tasks, URLs) must not pay
+# for them when a CI job imports one file of results (a test of import_results).
+__getattr__, __dir__ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "checksum": ["chunk_checksum", "dataset_checksum", "table_checksum"],
+        "chunking": ["Box", "IntegerChunker", "SkyChunker", "select_chunks"],
+        "coltypes": ["ColumnType"],
+        "errors": ["ChunkSelectionError", "SpecError", "bundled_spec_names"],
+        "generate": ["ChunkData", "generate_chunk"],
+        "run": ["ChunkPool", "ChunkResult", "run_chunk", "run_chunks"],
+        "spec": [
+            "ColumnSpec",
+            "RowsSpec",
+            "Spec",
+            "TableSpec",
+            "load_bundled_spec",
+            "load_spec",
+            "loads_spec",
+            "parse_spec",
+        ],
+        "writers": ["FORMATS", "WrittenFile", "chunk_path", "write_chunk"],
+    },
+)[:2]
 __all__ = [
     "Box",
     "ChunkData",
@@ -72,16 +64,6 @@ __all__ = [
     "table_checksum",
     "write_chunk",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
 
 if TYPE_CHECKING:
     from .checksum import chunk_checksum, dataset_checksum, table_checksum

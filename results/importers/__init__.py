@@ -17,10 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import BinaryIO
 
-from .base import BuildInfo, ParsedFile, ParsedResult, ParseError
+from .base import MAX_DEPTH, BuildInfo, ParsedFile, ParsedResult, ParseError
 from .detect import UTF8_BOM, Source
-from .jsonfmt import parse_json
-from .junit import MAX_DEPTH, parse_junit
 from .pdk import parse_pdk
 
 __all__ = ["BuildInfo", "ParseError", "ParsedFile", "ParsedResult", "parse_file"]
@@ -34,14 +32,20 @@ def parse_file(data: bytes | BinaryIO, filename: str, *, max_depth: int = MAX_DE
     ``filename`` is only used in error messages. Raises ``ParseError`` for empty, binary,
     malformed or result-less input, and for XML nested more than ``max_depth`` deep.
     """
+    # The JUnit and JSON parsers load with their first file (the XML parser, the JSON schema's
+    # validator): a CI job's process importing one file loads only its format's parser.
     with _gc_paused():
         source = Source(io.BytesIO(data) if isinstance(data, bytes) else data, filename)
         if source.kind == "junit":
             # bytes: the XML declaration picks the encoding
             bom = [UTF8_BOM] if source.bom else []
             chunks = (chunk for chunk, _ in source.chunks())
+            from .junit import parse_junit
+
             return parse_junit(itertools.chain(bom, chunks), filename, max_depth)
         if source.kind == "json":
+            from .jsonfmt import parse_json
+
             return parse_json("".join(text for _, text in source.chunks()), filename)
         return parse_pdk(source.lines(), filename)
 

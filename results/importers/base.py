@@ -28,6 +28,9 @@ TIME_RANGE_HELP = "date-times must fall between 0001-01-02 and 9999-12-30 (UTC)"
 # Durations beyond this (about 31,700 years) are not measurements, and summing a million of
 # them must stay a finite number in any database.
 MAX_SECONDS = 1e12
+# Real files nest a few suites (Jest's describe blocks, CTest's labels); hundreds of levels
+# are an attack or a generator's bug (JUnit XML; here for parse_file's default).
+MAX_DEPTH = 200
 
 
 @dataclass(slots=True)

@@ -21,6 +21,7 @@ from defusedxml.ElementTree import DefusedXMLParser
 
 from .base import (
     BUILD_FIELDS,
+    MAX_DEPTH,
     MAX_SECONDS,
     STATUS_RANK,
     BuildInfo,
@@ -53,9 +54,6 @@ _SKIP_STATUSES = frozenset({"notrun", "disabled", "skipped", "skip", "ignored"})
 _FAIL_STATUSES = frozenset({"fail", "failed", "failure"})
 _ERROR_STATUSES = frozenset({"error", "errored"})
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# Real files nest a few suites (Jest's describe blocks, CTest's labels); hundreds of levels
-# are an attack or a generator's bug.
-MAX_DEPTH = 200
 
 # Suite <property> names that describe the build (docs/import-formats.md). Surefire copies
 # every Java system property into <properties>, so only these names count: the build's

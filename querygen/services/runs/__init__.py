@@ -4,36 +4,42 @@ record (results, the report, the announcement), schedule (pairs), replay (a find
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
-# Each name loads its stage on first use (PEP 562): the stages need the engine (sqlglot, the
-# drivers), and the site's start-up (the tasks registry, the admin) must not load it for a CI
-# job that imports one file of results (a test of import_results).
-_EXPORTS = {
-    "COUNT_FIELDS": "record",
-    "announce": "record",
-    "record_results": "record",
-    "report": "record",
-    "results_run_name": "record",
-    "run_groups": "record",
-    "PENDING": "schedule",
-    "start_due_runs": "schedule",
-    "submit_pair": "schedule",
-    "DEFAULT_MAX_REDUCTIONS": "submit",
-    "MAX_BUDGET_QUERIES": "submit",
-    "MAX_BUDGET_SECONDS": "submit",
-    "MAX_LADDER": "submit",
-    "MAX_REDUCTIONS": "submit",
-    "MAX_ROWS": "submit",
-    "MAX_SEED": "submit",
-    "MAX_TIMEOUT": "submit",
-    "RUN_ATTEMPTS": "submit",
-    "build_run": "submit",
-    "submit_run": "submit",
-    "Replay": "replay",
-    "replay_finding": "replay",
-}
+import lazy_loader
+
+# Each name loads its stage on first use (PEP 562, by lazy_loader): the stages need the engine
+# (sqlglot, the drivers), and the site's start-up (the tasks registry, the admin) must not load
+# it for a CI job that imports one file of results (a test of import_results). dir() is left
+# as it was (module globals): the lazy table lacks execute_run, defined below.
+__getattr__ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "record": [
+            "COUNT_FIELDS",
+            "announce",
+            "record_results",
+            "report",
+            "results_run_name",
+            "run_groups",
+        ],
+        "replay": ["Replay", "replay_finding"],
+        "schedule": ["PENDING", "start_due_runs", "submit_pair"],
+        "submit": [
+            "DEFAULT_MAX_REDUCTIONS",
+            "MAX_BUDGET_QUERIES",
+            "MAX_BUDGET_SECONDS",
+            "MAX_LADDER",
+            "MAX_REDUCTIONS",
+            "MAX_ROWS",
+            "MAX_SEED",
+            "MAX_TIMEOUT",
+            "RUN_ATTEMPTS",
+            "build_run",
+            "submit_run",
+        ],
+    },
+)[0]
 
 __all__ = [
     "COUNT_FIELDS",
@@ -60,15 +66,6 @@ __all__ = [
     "submit_pair",
     "submit_run",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
 
 
 def execute_run(run: QuerygenRun) -> dict[str, Any]:

@@ -54,6 +54,14 @@ def nan_run(**options) -> QuerygenRun:
     return execute(runs.submit_run(**{**base, **options}))
 
 
+# --- the package ----------------------------------------------------------------------------------
+
+
+def test_every_name_of_the_package_resolves() -> None:
+    """Each stage loads when one of its names is used (lazy_loader): every name still does."""
+    assert [name for name in runs.__all__ if getattr(runs, name, None) is None] == []
+
+
 # --- submitting -----------------------------------------------------------------------------------
 
 
