@@ -8,6 +8,8 @@ Times, as whole processes started from nothing (what a CI job pays):
       2.3.0 (`pip install pandokia==2.3.0`; --pdk or $PANDOKIA_PDK, else `pdk` on PATH) into a
       fresh Pandokia SQLite database. Goal: Assay at least 25x faster.
   (b) the same for a file of one record (start-up is everything). Goal: at most 0.5 s.
+      Printed beside it: the floor of any Django command here, a process that only sets up
+      Django with two of its own apps and runs one query (no Assay code at all).
 Prints the median of --repeats runs of each, with the load average next to them: on a busy
 machine every figure is slower, the anchor too. Without Pandokia, (a)'s and (b)'s own
 figures are printed alone.
@@ -128,6 +130,27 @@ class Pandokia:
         return whole_process([self.pdk, "import", str(file)], self.env, self.work)
 
 
+DJANGO_FLOOR = (
+    "from django.conf import settings\n"
+    "settings.configure(INSTALLED_APPS=['django.contrib.auth', 'django.contrib.contenttypes'],"
+    " DATABASES={'default': {'ENGINE': 'django.db.backends.sqlite3', 'NAME': ':memory:'}})\n"
+    "import django\n"
+    "django.setup()\n"
+    "import django.core.management\n"
+    "from django.db import connection\n"
+    "connection.cursor().execute('SELECT 1')\n"
+)
+
+
+def django_floor(repeats: int) -> float:
+    """Median wall seconds of a bare Django process (DJANGO_FLOOR), the same minutes."""
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    runs = [
+        whole_process([sys.executable, "-c", DJANGO_FLOOR], env, ROOT)[0] for _ in range(repeats)
+    ]
+    return statistics.median(runs)
+
+
 def load() -> str:
     one, five, fifteen = os.getloadavg()
     return f"load average {one:.2f}, {five:.2f}, {fifteen:.2f} on {os.cpu_count()} CPUs"
@@ -172,6 +195,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         _, ratio = measure(f"nightly ({args.records} records)", nightly, assay, pandokia,
                            args.repeats)  # fmt: skip
         small, _ = measure("one record", one, assay, pandokia, args.repeats)
+        floor = django_floor(args.repeats)
+        print(
+            "one record: the floor, a bare Django process (2 of Django's apps set up, one "
+            f"query, no Assay code): {floor:.2f} s (median of {args.repeats}; {load()})"
+        )
         if ratio is not None:
             met = "MET" if ratio >= GOAL_RATIO else "MISSED"
             print(f"goal: >= {GOAL_RATIO:.0f}x Pandokia: {met}")
