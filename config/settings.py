@@ -395,7 +395,9 @@ if not ASSAY_GATE_SECRET and (ASSAY_ENV == "development" or "PYTEST_VERSION" in 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"not_enqueued": {"()": "core.logfilters.NotEnqueued"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"django-q": {"filters": ["not_enqueued"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
 
