@@ -54,20 +54,18 @@ KNOWN_FIELDS = frozenset(
 )
 # Empty values of these mean "not given", so that the upload's defaults apply.
 _IDENTITY_FIELDS = ("test_run", "project", "host", "context")
+_NAME_FIELDS = frozenset(("test_name", "name"))
 
 
-class _Lines:
-    """Lines one at a time with one of look-ahead; ``number`` is the last one taken (at the end,
-    the file's last line)."""
+class _Whole:
+    """The lines without the last piece when it is the "" after a final newline; `complete`
+    says, once they have all been read, whether the file ended with a newline."""
 
     def __init__(self, lines: Iterable[str]):
-        self.complete = True  # the file ended with a newline (known once it has been read)
-        self._lines = self._whole(lines)
-        self._ahead = next(self._lines, None)
-        self.number = 0
+        self.complete = True
+        self.lines = self._whole(lines)
 
     def _whole(self, lines: Iterable[str]) -> Iterator[str]:
-        """The lines, without the last piece when it is the "" after a final newline."""
         pieces = iter(lines)
         previous = next(pieces, None)
         for piece in pieces:
@@ -76,20 +74,6 @@ class _Lines:
         if previous:  # text after the last newline: the file was cut off mid-line
             self.complete = False
             yield previous
-
-    def peek(self) -> str | None:
-        return self._ahead
-
-    def next(self) -> str | None:
-        line = self._ahead
-        if line is not None:
-            self.number += 1
-            self._ahead = next(self._lines, None)
-        return line
-
-    def cut_off(self, lineno: int) -> bool:
-        """Line ``lineno`` is the last and has no newline: the file was cut off there."""
-        return self._ahead is None and not self.complete and lineno == self.number
 
 
 class _Field:
@@ -122,15 +106,24 @@ class _PdkParser:
         return ParseError(self.filename, line, message)
 
     def run(self, lines: Iterable[str]) -> None:
-        source = _Lines(lines)
+        """``lines``: the file's lines without their "\\n"; the last is "" when the file ends
+        with one. Read with one line of look-ahead (``ahead``), inline: this loop runs once per
+        line, and a reader's method call per line was a seventh of the parse."""
+        whole = _Whole(lines)
+        pieces = whole.lines
+        ahead = next(pieces, None)
+        number = 0  # the last line taken
         defaults: dict[str, _Field] = {}
         record: dict[str, _Field] = {}
         record_start: int | None = None  # line of the first field set since the last END
         given: dict[str, int] = {}  # "test_name" -> its line, once set since the last END
-        while (raw := source.next()) is not None:
-            lineno = source.number
+        while ahead is not None:
+            raw = ahead
+            ahead = next(pieces, None)
+            number += 1
+            lineno = number
             line = raw.strip()
-            if not line or line.startswith("#"):
+            if not line or line[0] == "#":
                 continue
             if line == "END":
                 if record_start is not None:
@@ -156,7 +149,8 @@ class _PdkParser:
             equals = line.find("=")
             if equals >= 0:
                 name = line[:equals].lower()
-                self.once(given, name, lineno, record_start)
+                if name in _NAME_FIELDS:
+                    self.once(given, lineno, record_start)
                 record[name] = _Field(line[equals + 1 :], lineno)
                 if record_start is None:
                     record_start = lineno
@@ -164,7 +158,8 @@ class _PdkParser:
             colon = line.find(":")
             if colon >= 0:
                 name = line[:colon].lower()
-                self.once(given, name, lineno, record_start)
+                if name in _NAME_FIELDS:
+                    self.once(given, lineno, record_start)
                 if line[colon + 1 :].strip():
                     raise self.error(
                         lineno,
@@ -173,10 +168,10 @@ class _PdkParser:
                     )
                 parts: list[str] = []
                 while True:
-                    raw = source.peek()
+                    raw = ahead
                     if raw is None:
                         raise self.error(
-                            source.number,
+                            number,
                             f"the file ends inside the multi-line value '{name}' started at "
                             f"line {lineno} (truncated file?)",
                         )
@@ -184,10 +179,12 @@ class _PdkParser:
                         raw = raw[:-1]
                     if raw.startswith("."):
                         parts.append(raw[1:])
-                        source.next()
+                        ahead = next(pieces, None)
+                        number += 1
                         continue
-                    if not raw.strip():
-                        source.next()  # the blank line that ends the value
+                    if not raw.strip():  # the blank line that ends the value
+                        ahead = next(pieces, None)
+                        number += 1
                     # Anything else also ends the value (Pandokia insists on the blank
                     # line); that line is then read as usual.
                     break
@@ -196,7 +193,9 @@ class _PdkParser:
                     record_start = lineno
                 continue
             shown = line if len(line) <= 60 else line[:57] + "..."
-            hint = " (truncated file?)" if source.cut_off(lineno) else ""
+            # The last line, without a newline: the file was cut off there.
+            cut_off = ahead is None and not whole.complete and lineno == number
+            hint = " (truncated file?)" if cut_off else ""
             raise self.error(
                 lineno,
                 f"unrecognised line {shown!r}: expected name=value, name:, "
@@ -204,17 +203,16 @@ class _PdkParser:
             )
         if record_start is not None:
             raise self.error(
-                source.number,
+                number,
                 f"the file ends inside the record started at line {record_start}: "
                 "missing END (truncated file?)",
             )
 
-    def once(self, given: dict[str, int], name: str, lineno: int, start: int | None) -> None:
-        """A second test name in one record: the END between two records is missing, and
-        Pandokia would merge them, losing a test without a word. (Other fields may be given
-        again: the later value wins, as in Pandokia; but every record names its test.)"""
-        if name not in ("test_name", "name"):
-            return
+    def once(self, given: dict[str, int], lineno: int, start: int | None) -> None:
+        """A test name (test_name= or name=) is given: a second one in one record means the
+        END between two records is missing, and Pandokia would merge them, losing a test
+        without a word. (Other fields may be given again: the later value wins, as in
+        Pandokia; but every record names its test.)"""
         if "test_name" in given:
             raise self.error(
                 lineno,
@@ -241,31 +239,44 @@ class _PdkParser:
                 f"invalid status {status_field.value!r} for {test_name!r}: {STATUS_HELP}",
             )
 
-        result = ParsedResult(test_name=test_name, status=status)
+        # The result's fields gathered first and the result made once: this runs per record.
+        get = record.get
+        fields: dict = {"test_name": test_name, "status": status}
         for key in _IDENTITY_FIELDS:
-            found = record.get(key)
-            if found is not None and found.value.strip():
-                setattr(result, key, found.value.strip())
-        for key in ("location", "test_runner", "log"):
-            found = record.get(key)
+            found = get(key)
             if found is not None:
-                setattr(result, key, found.value)
-        if result.log and status in FAILING_STATUSES:
-            result.message = failure_message(status, "", result.log)
-        result.start_time = self.time(record.get("start_time"), "start_time")
-        result.end_time = self.time(record.get("end_time"), "end_time")
-        fill_duration(result)
-
+                value = found.value.strip()
+                if value:
+                    fields[key] = value
+        for key in ("location", "test_runner", "log"):
+            found = get(key)
+            if found is not None:
+                fields[key] = found.value
+        tda: dict[str, str] = {}
+        tra: dict[str, str] = {}
         for key, found in record.items():
+            if key in KNOWN_FIELDS:
+                continue
             if key.startswith("tda_"):
-                result.tda[key[4:]] = found.value
+                tda[key[4:]] = found.value
             elif key.startswith("tra_"):
-                result.tra[key[4:]] = found.value
-            elif key not in KNOWN_FIELDS and key not in self._unknown:
+                tra[key[4:]] = found.value
+            elif key not in self._unknown:
                 self._unknown.add(key)
                 self.warnings.append(
                     f"line {found.line}: unknown field {key!r} ignored (as Pandokia does)"
                 )
+        result = ParsedResult(
+            **fields,
+            start_time=self.time(get("start_time"), "start_time"),
+            end_time=self.time(get("end_time"), "end_time"),
+            tda=tda,
+            tra=tra,
+        )
+        if result.log and status in FAILING_STATUSES:
+            result.message = failure_message(status, "", result.log)
+        fill_duration(result)
+
         attn = record.get("attn")
         if attn is not None:
             flag = attn.value.strip().upper()
