@@ -174,7 +174,7 @@ class _Handlers:
 
     # -- expat handlers ---------------------------------------------------------------
 
-    def start(self, raw_tag: str, attributes: list[str]) -> None:
+    def start(self, raw_tag: str, attributes: dict[str, str]) -> None:
         self.depth += 1
         if self.depth > self.max_depth:
             raise self.error(
@@ -187,13 +187,13 @@ class _Handlers:
             if self.skip_depth or tag not in _CASE_CHILD_TAGS:
                 self.skip_depth += 1
                 return
-            node = _Node(tag, dict(zip(attributes[::2], attributes[1::2], strict=True)))
+            node = _Node(tag, attributes)
             stack[-1].children.append(node)
             stack.append(node)
             if tag in RERUN_TAGS:
                 self.surefire = True
             return
-        attrib = dict(zip(attributes[::2], attributes[1::2], strict=True))
+        attrib = attributes
         if self.root is None:
             if tag not in ("testsuites", "testsuite"):
                 raise self.error(
@@ -380,6 +380,8 @@ def parse_junit(
     expat_parser.EndElementHandler = handlers.end
     expat_parser.CharacterDataHandler = handlers.data
     expat_parser.CommentHandler = handlers.comment
+    # Attributes as a dict made by expat, not a list for start() to pair up in Python.
+    expat_parser.ordered_attributes = False
     try:
         for chunk in [data] if isinstance(data, bytes) else data:
             parser.feed(chunk)

@@ -125,6 +125,8 @@ def _nul_field(item: ParsedResult) -> str | None:
             if _unstorable(getattr(item, field_name)):
                 return field_name
     for attributes, kind in ((item.tda, "tda"), (item.tra, "tra")):
+        if not attributes:
+            continue
         for key, value in attributes.items():
             if _unstorable(key) or (isinstance(value, str) and _unstorable(value)):
                 return f"{kind}[{key[:40]!r}]"
@@ -331,6 +333,7 @@ def _write_run(
     rows = []
     counts: dict[str, int] = {}
     fingerprints: dict[str, str] = {}  # one failure repeats: normalize each message once
+    log_limit = settings.ASSAY_MAX_LOG_BYTES  # read once: a setting costs a lookup per read
     for (project, host, context, name), item in items.items():
         project_id = project_ids[project]
         before = previous.get((project_id, host, context, name))
@@ -363,7 +366,7 @@ def _write_run(
                 duration,
                 item.location[:1000],
                 item.test_runner[:100],
-                *clip_log(item.log),  # log, log_size
+                *clip_log(item.log, log_limit),  # log, log_size
                 item.tda,
                 item.tra,
                 now,

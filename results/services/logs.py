@@ -14,6 +14,8 @@ def clip_log(log: str, limit: int | None = None) -> tuple[str, int]:
     """(the log as stored, its full size in bytes of UTF-8). Past `limit` (ASSAY_MAX_LOG_BYTES)
     the stored log is its first and last halves of the limit with a note line between saying
     how much was cut: the start says what ran, the end how it failed."""
+    if not log:  # most results: a pass prints nothing
+        return "", 0
     limit = settings.ASSAY_MAX_LOG_BYTES if limit is None else limit
     if log.isascii():
         size = len(log)
