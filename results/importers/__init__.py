@@ -21,7 +21,7 @@ from .base import MAX_DEPTH, BuildInfo, ParsedFile, ParsedResult, ParseError
 from .detect import UTF8_BOM, Source
 from .pdk import parse_pdk
 
-__all__ = ["BuildInfo", "ParseError", "ParsedFile", "ParsedResult", "parse_file"]
+__all__ = ["BuildInfo", "ParseError", "ParsedFile", "ParsedResult", "gc_paused", "parse_file"]
 
 
 def parse_file(data: bytes | BinaryIO, filename: str, *, max_depth: int = MAX_DEPTH) -> ParsedFile:
@@ -34,7 +34,7 @@ def parse_file(data: bytes | BinaryIO, filename: str, *, max_depth: int = MAX_DE
     """
     # The JUnit and JSON parsers load with their first file (the XML parser, the JSON schema's
     # validator): a CI job's process importing one file loads only its format's parser.
-    with _gc_paused():
+    with gc_paused():
         source = Source(io.BytesIO(data) if isinstance(data, bytes) else data, filename)
         if source.kind == "junit":
             # bytes: the XML declaration picks the encoding
@@ -51,8 +51,9 @@ def parse_file(data: bytes | BinaryIO, filename: str, *, max_depth: int = MAX_DE
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while parsing.
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while parsing (and while the import writes what
+    was parsed: results.services.imports).
 
     A large file creates hundreds of thousands of small objects, none of them in reference
     cycles; the collector would keep scanning them (and the rest of the process's heap)

@@ -24,7 +24,14 @@ from django.utils import timezone
 from core.db import retry_on_busy
 from core.exceptions import AssayError, Conflict
 from core.roles import has_permission
-from results.importers import BuildInfo, ParsedFile, ParsedResult, ParseError, parse_file
+from results.importers import (
+    BuildInfo,
+    ParsedFile,
+    ParsedResult,
+    ParseError,
+    gc_paused,
+    parse_file,
+)
 from results.importers.messages import FAILING_STATUSES, failure_message, fingerprint
 from results.models import STATUS_LETTERS, Project, RunImport, TestResult, TestRun
 from results.services.builds import Times, apply_build, validate_build
@@ -218,7 +225,8 @@ def write_prepared(
     now = timezone.now()
     may_rewrite = user is None or has_permission(user, "rewrite_history")
     per_batch: list[list[RunSummary]] = []
-    with transaction.atomic():
+    # A row per result is built here: the collector would scan them all, for nothing.
+    with gc_paused(), transaction.atomic():
         # Aliases (daily_latest) resolve before anything is written, so a bad one refuses all.
         targets = [_resolve(batch) for batch in batches]
         names = {key[0] for batch in batches for items in batch.by_run.values() for key in items}
@@ -418,7 +426,8 @@ def parse_one(
             "imported (please report it)"
         ) from None  # fmt: skip
     try:
-        prepared = prepare(parsed.results, defaults, source=filename, build=parsed.build)
+        with gc_paused():
+            prepared = prepare(parsed.results, defaults, source=filename, build=parsed.build)
     except AssayError as exc:  # its own code when it has one (run_date_ahead, bad_run_name)
         code = exc.code if exc.code != AssayError.code else None
         raise ImportFailed(filename, None, exc.detail.removeprefix(f"{filename}: "), code) from None
