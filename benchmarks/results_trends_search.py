@@ -7,11 +7,11 @@ Per database (a fresh temporary SQLite file; PostgreSQL from --postgres-url, $BE
 or a throwaway server, as benchmarks/results_import.py sets them up), it writes series x runs x
 tests results through the import's bulk writer (default 20 x 50 x 1,000 = 1,000,000: twenty
 build lines, each its own host, one run a day, about 3% failing, each test's duration
-stable within 20%), each run ending in
-refresh_counts as every import does, the search's job done for all but the newest build
-(imported a moment ago: its results are searched directly). Then it asks Django's test Client for the search page,
-the series pages and the series API `--repeat` times and prints the median next to the goal
-(300 ms, issue 15) and next to an anchor timed in the same process on the same data:
+stable within 20%), each run ending in refresh_counts as every import does, the search's job
+done for all but the newest build (imported a moment ago: its results are searched directly).
+Then it asks Django's test Client for the search page, the series pages and the series API
+`--repeat` times and prints the median next to the goal (300 ms, issue 15) and next to an
+anchor timed in the same process on the same data:
   - search: the naive query, `LIKE '%text%'` (ILIKE on PostgreSQL) over every result, grouped
     by test;
   - trends: the trend computed by scanning results, counts and summed durations per run of the

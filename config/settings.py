@@ -398,7 +398,7 @@ LOGGING = {
     "filters": {"not_enqueued": {"()": "core.logfilters.NotEnqueued"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {"django-q": {"filters": ["not_enqueued"]}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO").upper()},
 }
 
 if not DEBUG:

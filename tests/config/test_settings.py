@@ -121,3 +121,12 @@ def test_links_follow_the_address_make_run_serves(tmp_path):
     assert prod.stdout.strip() == "http://127.0.0.1:8000", prod.stderr
     bad = _run(_bare(tmp_path, ASSAY_BASE_URL="127.0.0.1:8765"), "check")
     assert bad.returncode != 0 and "is not an http(s):// address" in bad.stderr
+
+
+def test_log_level_is_read_in_any_case(tmp_path):
+    """LOG_LEVEL=warning (gunicorn's spelling, which config/gunicorn.conf.py reads too) stopped
+    every command with a logging traceback."""
+    code = "import logging; print(logging.getLevelName(logging.getLogger().level))"
+    proc = _run(_bare(tmp_path, LOG_LEVEL="warning"), "shell", "-v", "0", "-c", code)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "WARNING"
