@@ -186,7 +186,7 @@ def test_search_page_runs_a_bounded_number_of_queries(client, django_assert_max_
             name_of=lambda i: f"pkg.m{i // 100}.test_{i:04d}",
         )
     for url in ["/search/?q=pkg.m1", "/search/?q=PKG.M1&page=7", "/search/?q=test_00"]:
-        with django_assert_max_num_queries(5):
+        with django_assert_max_num_queries(6):  # + the runs the search's job has not done
             resp = client.get(url)
         assert resp.status_code == 200
         assert len(re.findall(r'<td class="name">', resp.content.decode())) <= 50
@@ -273,7 +273,7 @@ def test_search_page_reads_the_mutes_of_its_tests_in_one_query(
     run = factories.run("n-1", series="nightly")
     factories.bulk_results(run, 120, lambda i: "F", name_of=lambda i: f"pkg.test_{i:03d}")
     _mute_all((f"pkg.test_{i:03d}" for i in range(0, 120, 2)), proj="p")
-    with CaptureQueriesContext(connection) as ctx, django_assert_max_num_queries(5):
+    with CaptureQueriesContext(connection) as ctx, django_assert_max_num_queries(6):
         resp = client.get("/search/?q=pkg.test_&page=2")
     html = resp.content.decode()
     assert resp.status_code == 200 and html.count('class="tag mute"') == 25  # 50 a page
