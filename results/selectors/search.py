@@ -56,7 +56,8 @@ _IDENTITY = ("project_id", "project__name", "host", "context", "test_name")
 def matching_tests(text: str, *, project: str | None = None) -> TestMatches:
     """Tests whose name contains `text` (any case), in name order: the known tests, and those
     of runs whose tests the search's job has not added yet (TestRun.search_pending: the last
-    seconds' imports). One UNION query per page, one to count."""
+    seconds' imports). A query for the pending runs' ids, then one UNION per page and one to
+    count."""
     contains = NameContains(F("test_name"), text.strip())
     known = KnownTest.objects.filter(contains)
     if project:
@@ -71,9 +72,6 @@ def matching_tests(text: str, *, project: str | None = None) -> TestMatches:
             pending = pending.filter(project__name=project)
         rows = rows.union(pending.values_list(*_IDENTITY))  # distinct
     return TestMatches(rows.order_by("test_name", "project__name", "host", "context"))
-
-
-_IDENTITY = ("project_id", "project__name", "host", "context", "test_name")
 
 
 class TestMatches:
