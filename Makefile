@@ -45,7 +45,7 @@ format: venv
 PDK = var/pandokia/bin/pdk
 $(PDK):
 	python3 -m venv var/pandokia
-	var/pandokia/bin/pip install -q 'relic>=1.1,<2' packaging setuptools
+	var/pandokia/bin/pip install -q 'relic>=1.1,<2' packaging setuptools wheel
 	var/pandokia/bin/pip install -q --no-build-isolation 'pandokia==2.3.0'
 
 bench: venv $(PDK)
