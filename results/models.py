@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from core.fields import BytewiseCharField
 from core.models import JobBase
 
 STATUS_RE = re.compile(r"^[PFEDMa-z]$")
@@ -122,9 +123,10 @@ class TestResult(models.Model):
     project = models.ForeignKey(
         Project, on_delete=models.PROTECT, related_name="results", db_constraint=False
     )
-    host = models.CharField(max_length=200, blank=True)
-    context = models.CharField(max_length=200, blank=True)
-    test_name = models.CharField(max_length=1000)
+    # Bytewise: the import's index inserts compare these, and a tree narrows by name prefix.
+    host = BytewiseCharField(max_length=200, blank=True)
+    context = BytewiseCharField(max_length=200, blank=True)
+    test_name = BytewiseCharField(max_length=1000)
     status = models.CharField(max_length=1, validators=[status_validator])
     start_time = models.DateTimeField(null=True, blank=True)
     end_time = models.DateTimeField(null=True, blank=True)

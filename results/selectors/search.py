@@ -46,7 +46,11 @@ class NameContains(Func):
         return f"{lhs} LIKE %s ESCAPE '\\'", [*params, like_pattern(self.text)]
 
     def as_postgresql(self, compiler, connection, **extra):
-        lhs, params = compiler.compile(self.get_source_expressions()[0])
+        column = self.get_source_expressions()[0]
+        lhs, params = compiler.compile(column)
+        if column.output_field.db_parameters(connection).get("collation") == "C":
+            # A bytewise column (TestResult's): under "C", ILIKE folds ASCII letters only.
+            lhs = f'{lhs} COLLATE "default"'
         return f"{lhs} ILIKE %s", [*params, like_pattern(self.text)]  # \ escapes by default
 
 

@@ -1,0 +1,52 @@
+"""TestResult's host, context and test_name compare bytewise (core.fields.BytewiseCharField):
+PostgreSQL's "C" collation. SQLite compares bytes already, so its table is left alone (an
+AlterField would copy the whole table there, three times)."""
+
+from django.db import migrations
+
+import core.fields
+
+COLUMNS = {"host": 200, "context": 200, "test_name": 1000}
+
+
+def to_c_collation(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    # One statement: the table and its indexes are rewritten once, not once per column.
+    clauses = ", ".join(
+        f'ALTER COLUMN {column} TYPE varchar({length}) COLLATE "C"'
+        for column, length in COLUMNS.items()
+    )
+    schema_editor.execute(f"ALTER TABLE results_testresult {clauses}")
+
+
+def to_default_collation(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    clauses = ", ".join(
+        f'ALTER COLUMN {column} TYPE varchar({length}) COLLATE "default"'
+        for column, length in COLUMNS.items()
+    )
+    schema_editor.execute(f"ALTER TABLE results_testresult {clauses}")
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("results", "0011_search_index_job"),
+    ]
+
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name="testresult",
+                    name=column,
+                    field=core.fields.BytewiseCharField(
+                        max_length=length, blank=column != "test_name"
+                    ),
+                )
+                for column, length in COLUMNS.items()
+            ],
+            database_operations=[migrations.RunPython(to_c_collation, to_default_collation)],
+        )
+    ]
