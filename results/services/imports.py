@@ -10,7 +10,9 @@ results are changed only by whoever holds rewrite_history; every import is recor
 
 from __future__ import annotations
 
+import heapq
 import logging
+import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -36,14 +38,16 @@ from results.importers import (
 from results.importers.messages import FAILING_STATUSES, failure_message, fingerprint
 from results.models import STATUS_LETTERS, Project, RunImport, TestResult, TestRun
 from results.services.builds import Times, apply_build, validate_build
-from results.services.bulk import write_results
+from results.services.bulk import COLUMNS, formats, write_results
 from results.services.flaky import refresh_flaky_on_commit
 from results.services.logs import clip_log
 from results.services.runs import (
+    SLOWEST_KEPT,
     get_or_create_run,
     refresh_counts,
     refuse_ahead,
     resolve_run_name,
+    store_counts,
     validate_run_name,
 )
 from results.services.search import queue_search_index_on_commit
@@ -345,6 +349,8 @@ def _write_run(
     counts: dict[str, int] = {}
     fingerprints: dict[str, str] = {}  # one failure repeats: normalize each message once
     log_limit = settings.ASSAY_MAX_LOG_BYTES  # read once: a setting costs a lookup per read
+    time, to_json = formats()  # the rows are made as the write takes them, in one pass
+    imported_at = time(now)
     for (project, host, context, name), item in items.items():
         project_id = project_ids[project]
         before = previous.get((project_id, host, context, name))
@@ -372,15 +378,15 @@ def _write_run(
                 context,
                 name,
                 item.status,
-                item.start_time,
-                item.end_time,
+                time(item.start_time),
+                time(item.end_time),
                 duration,
                 item.location[:1000],
                 item.test_runner[:100],
                 *clip_log(item.log, log_limit),  # log, log_size
-                item.tda,
-                item.tra,
-                now,
+                to_json(item.tda),
+                to_json(item.tra),
+                imported_at,
                 min(item.retries, RETRIES_MAX),
                 message,
                 signature,
@@ -394,10 +400,27 @@ def _write_run(
     rows.sort(key=_INDEX_ORDER)
     # Only a run this transaction created can take plain inserts; any other may have gained
     # rows since `previous` was read.
-    write_results(rows, upsert=not created)
+    write_results(rows, upsert=not created, formatted=True)
     summary.counts = counts
-    refresh_counts(run)
+    if created:  # its rows are these: its counts and durations need no query
+        store_counts(run, counts, *durations(rows))
+    else:
+        refresh_counts(run)
     return summary
+
+
+_DURATION = COLUMNS.index("duration")
+
+
+def durations(rows: Sequence[tuple]) -> tuple[float | None, list[list]]:
+    """What results.services.runs.run_durations reads from the database, from the rows of a
+    run about to be written: the sum of the durations and the slowest results."""
+    d = _DURATION
+    timed = [row for row in rows if row[d] is not None]
+    if not timed:
+        return None, []
+    slowest = heapq.nsmallest(SLOWEST_KEPT, timed, key=lambda row: (-row[d], row[4]))
+    return math.fsum(row[d] for row in timed), [[*row[1:5], row[d]] for row in slowest]
 
 
 def _merge(into: dict[str, RunSummary], summaries: Sequence[RunSummary]) -> None:

@@ -162,7 +162,15 @@ def refresh_counts(run: TestRun) -> dict[str, int]:
         TestResult.objects.filter(run=run).order_by().values_list("status").annotate(n=Count("id"))
     )
     counts = {status: n for status, n in rows}
-    duration, slowest = run_durations(run)
+    store_counts(run, counts, *run_durations(run))
+    return counts
+
+
+def store_counts(
+    run: TestRun, counts: dict[str, int], duration: float | None, slowest: list[list]
+) -> None:
+    """Write a run's counts per status, total duration and slowest results (refresh_counts's,
+    or what an import that created the run knows of its rows)."""
     now = timezone.now()
     TestRun.objects.filter(pk=run.pk).update(
         status_counts=counts,
@@ -174,7 +182,6 @@ def refresh_counts(run: TestRun) -> dict[str, int]:
     # updated_at versions the caches of pages built from this run (results.selectors.browse)
     run.status_counts, run.duration_total, run.slowest = counts, duration, slowest
     run.updated_at = now
-    return counts
 
 
 def run_durations(run: TestRun) -> tuple[float | None, list[list]]:

@@ -128,3 +128,28 @@ def test_a_run_keeps_its_slowest_results(monkeypatch):
         [project, "h1", "default", "c", 2.0],
     ]
     assert run.duration_total == 6.0
+
+
+@pytest.mark.db_dependent
+def test_an_import_that_creates_a_run_counts_it_as_a_refresh_would():
+    """The import computes a new run's counts and durations from its rows (no query): the same
+    answer as refresh_counts reading them back, ties and missing durations included."""
+    from results.services.imports import ImportDefaults, import_files
+    from results.services.runs import SLOWEST_KEPT, refresh_counts
+
+    cases = []
+    for i in range(SLOWEST_KEPT + 20):
+        time = "" if i % 7 == 0 else f' time="{(i * 37) % 11 / 4}"'  # ties, and no time
+        failure = '<failure message="no"/>' if i % 5 == 0 else ""
+        cases.append(f'<testcase classname="t.M{i % 3}" name="test_{i:03d}"{time}>{failure}'
+                     "</testcase>")  # fmt: skip
+    junit = f'<testsuite name="s">{"".join(cases)}</testsuite>'.encode()
+    import_files([("r.xml", junit)], ImportDefaults(run="build-1", project="p", host="h"))
+    run = get_or_create_run("build-1")[0]
+    imported = (run.status_counts, run.duration_total, run.slowest)
+    assert len(run.slowest) == SLOWEST_KEPT and run.status_counts == {"P": 56, "F": 14}
+    refresh_counts(run)
+    run.refresh_from_db()
+    assert imported[0] == run.status_counts
+    assert imported[1] == pytest.approx(run.duration_total)
+    assert imported[2] == run.slowest
