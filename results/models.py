@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import operator
 import re
+from functools import reduce
 
 from django.core.validators import RegexValidator
 from django.db import models
@@ -155,9 +157,12 @@ class TestResult(models.Model):
                 fields=["run", "test_name", "project", "host", "context"],
                 name="unique_result_identity",
             ),
-            # An IN list, not a regex: SQLite evaluates REGEXP in Python on every insert.
+            # Equalities ORed, not a regex (SQLite evaluates REGEXP in Python on every insert)
+            # nor an IN list (SQLite builds a table of the list for each row inserted: 40% of
+            # a bulk insert's time). Most rows match the first, "P".
             models.CheckConstraint(
-                condition=Q(status__in=STATUS_LETTERS), name="result_status_letter"
+                condition=reduce(operator.or_, (Q(status=letter) for letter in STATUS_LETTERS)),
+                name="result_status_one_letter",
             ),
         ]
         indexes = [

@@ -43,9 +43,9 @@ def _sqlite_time(value: datetime | None) -> str | None:
     # Its own adapter reads settings on every call (a third of an import's time).
     if value is None:
         return None
-    if value.tzinfo is not UTC:
-        value = value.astimezone(UTC)
-    return str(value.replace(tzinfo=None))
+    if value.tzinfo is UTC:  # the parsers' times: one call, "+00:00" cut off
+        return value.isoformat(" ")[:-6]
+    return str(value.astimezone(UTC).replace(tzinfo=None))
 
 
 def _same(value: datetime | None) -> datetime | None:

@@ -351,6 +351,7 @@ def _write_run(
     log_limit = settings.ASSAY_MAX_LOG_BYTES  # read once: a setting costs a lookup per read
     time, to_json = formats()  # the rows are made as the write takes them, in one pass
     imported_at = time(now)
+    run_id = run.pk
     for (project, host, context, name), item in items.items():
         project_id = project_ids[project]
         before = previous.get((project_id, host, context, name))
@@ -372,7 +373,7 @@ def _write_run(
                     signature = fingerprints[message] = fingerprint(message)
         rows.append(
             (
-                run.pk,
+                run_id,
                 project_id,
                 host,
                 context,
