@@ -31,6 +31,7 @@ from typing import Any
 
 from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
 from django.db import models
 from django_q.models import Schedule
 
@@ -83,14 +84,39 @@ def _owner(func: Callable[..., Any]) -> str:
     return getattr(func, "__module__", "") or ""
 
 
+class Lazy:
+    """A handler given by its dotted path ("app.services.runs.set_up_run"), imported when it
+    is first called: every process loads every app's tasks module at start, and a command that
+    runs no job (a CI job's import) should not load the modules that work them."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.__module__, _, self.__qualname__ = path.rpartition(".")
+        self._func: Callable[..., Any] | None = None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._func is None:
+            self._func = import_string(self.path)
+        return self._func(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"Lazy({self.path!r})"
+
+
+def _handler(func: Callable[..., Any] | str | None) -> Any:
+    return Lazy(func) if isinstance(func, str) else func
+
+
 def register_job(
     model: type[models.Model],
     *,
-    execute: Execute,
-    after_finish: AfterFinish | None = None,
-    sweep: Callable[[], int] | None = None,
+    execute: Execute | str,
+    after_finish: AfterFinish | str | None = None,
+    sweep: Callable[[], int] | str | None = None,
 ) -> JobType:
-    """Say how rows of ``model`` (a core.models.JobBase) are worked."""
+    """Say how rows of ``model`` (a core.models.JobBase) are worked. A handler may be given
+    by its dotted path: it is imported when first called (Lazy)."""
+    execute, after_finish, sweep = _handler(execute), _handler(after_finish), _handler(sweep)
     if not (isinstance(model, type) and issubclass(model, JobBase)) or model._meta.abstract:
         raise ImproperlyConfigured(f"{model!r} is not a concrete JobBase model")
     label = model._meta.label

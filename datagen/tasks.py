@@ -4,8 +4,15 @@ whose last chunk's worker died before finishing the run."""
 
 from core import registry
 from datagen.models import Chunk, DatagenRun
-from datagen.services import runs
-from datagen.services.chunks import work_chunk
 
-registry.register_job(DatagenRun, execute=runs.set_up_run, after_finish=runs.setup_finished)
-registry.register_job(Chunk, execute=work_chunk, after_finish=runs.chunk_finished, sweep=runs.sweep)
+# By dotted path: the services load when a worker first runs one (core.registry.Lazy).
+RUNS = "datagen.services.runs"
+registry.register_job(
+    DatagenRun, execute=f"{RUNS}.set_up_run", after_finish=f"{RUNS}.setup_finished"
+)
+registry.register_job(
+    Chunk,
+    execute="datagen.services.chunks.work_chunk",
+    after_finish=f"{RUNS}.chunk_finished",
+    sweep=f"{RUNS}.sweep",
+)

@@ -4,6 +4,7 @@ import pytest
 from django.core.checks import run_checks
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
+from django.utils.module_loading import import_string
 from django_q.models import Schedule
 
 from core import registry
@@ -26,8 +27,33 @@ def test_every_job_model_is_registered_by_its_app():
         "results.SearchIndexJob",
     }
     assert registry.unregistered_job_models() == []
-    assert registry.job_type(Chunk).execute is work_chunk
+    assert registry.job_type(Chunk).execute.path == "datagen.services.chunks.work_chunk"
     assert registry.job_type("datagen.Chunk").model is Chunk
+
+
+def test_every_handler_given_by_its_path_imports():
+    """Handlers given as dotted paths load when first called: a typo would surface only in a
+    worker, so every one is imported here."""
+    lazy = [
+        handler
+        for job_type in registry.job_types()
+        for handler in (job_type.execute, job_type.after_finish, job_type.sweep)
+        if isinstance(handler, registry.Lazy)
+    ]
+    assert len(lazy) >= 5
+    for handler in lazy:
+        assert callable(import_string(handler.path)), handler
+
+
+def test_a_lazy_handler_imports_its_function_when_first_called(monkeypatch):
+    calls = []
+    monkeypatch.setattr("tests.core.test_registry._record", calls.append, raising=False)
+    handler = registry.Lazy("tests.core.test_registry._record")
+    assert handler.__module__ == "tests.core.test_registry"
+    handler("job")
+    assert calls == ["job"]
+    with pytest.raises(ImportError):
+        registry.Lazy("tests.core.test_registry.no_such_function")()
 
 
 def test_an_unknown_job_type_names_the_registered_ones():

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 
 from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
 
 from core.exceptions import AssayError
 
@@ -24,6 +23,8 @@ class ProgressBar:
     service gives one, the count done and what is being done."""
 
     def __init__(self, command: BaseCommand, unit: str, *, disable: bool) -> None:
+        from tqdm import tqdm  # when used: a tenth of a small command's start-up otherwise
+
         self._bar = tqdm(unit=unit, disable=disable, file=command.stderr._out)
 
     def __call__(self, done: int, total: int | None, message: str) -> None:
