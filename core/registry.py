@@ -31,8 +31,8 @@ from typing import Any
 
 from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.module_loading import import_string
 from django.db import models
+from django.utils.module_loading import import_string
 from django_q.models import Schedule
 
 from core.models import JobBase
