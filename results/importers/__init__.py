@@ -47,7 +47,7 @@ def parse_file(data: bytes | BinaryIO, filename: str, *, max_depth: int = MAX_DE
             from .jsonfmt import parse_json
 
             return parse_json("".join(text for _, text in source.chunks()), filename)
-        return parse_pdk(source.lines(), filename)
+        return parse_pdk(source.line_batches(), filename)
 
 
 @contextmanager

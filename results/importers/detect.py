@@ -113,14 +113,15 @@ class Source:
             line += data.count(b"\n")
             data = self.stream.read(CHUNK_BYTES)
 
-    def lines(self) -> Iterator[str]:
-        """The text's lines without their "\\n"; the last is "" when the file ends with one."""
+    def line_batches(self) -> Iterator[list[str]]:
+        """The text's lines without their "\\n", a list per chunk read; the last line of the
+        last list is "" when the file ends with one."""
         rest = ""
         for _, text in self.chunks():
             parts = (rest + text).split("\n")
             rest = parts.pop()
-            yield from parts
-        yield rest
+            yield parts
+        yield [rest]
 
 
 def _declared_encoding(head: bytes, filename: str) -> str:

@@ -27,7 +27,7 @@ accept too (unknown field names are ignored, with a warning).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import datetime
 
 from .base import (
@@ -57,38 +57,15 @@ _IDENTITY_FIELDS = ("test_run", "project", "host", "context")
 _NAME_FIELDS = frozenset(("test_name", "name"))
 
 
-class _Whole:
-    """The lines without the last piece when it is the "" after a final newline; `complete`
-    says, once they have all been read, whether the file ended with a newline."""
-
-    def __init__(self, lines: Iterable[str]):
-        self.complete = True
-        self.lines = self._whole(lines)
-
-    def _whole(self, lines: Iterable[str]) -> Iterator[str]:
-        pieces = iter(lines)
-        previous = next(pieces, None)
-        for piece in pieces:
-            yield previous
-            previous = piece
-        if previous:  # text after the last newline: the file was cut off mid-line
-            self.complete = False
-            yield previous
+Field = tuple[str, int]  # a field's value and the line it was given on
 
 
-class _Field:
-    __slots__ = ("value", "line")
-
-    def __init__(self, value: str, line: int):
-        self.value = value
-        self.line = line
-
-
-def parse_pdk(text: str | Iterable[str], filename: str) -> ParsedFile:
-    """``text``: the whole file, or its lines without their "\\n" (the last "" when the file
-    ends with one), read as they come: the file is never held whole."""
+def parse_pdk(text: str | Iterable[list[str]], filename: str) -> ParsedFile:
+    """``text``: the whole file, or its lines without their "\\n" in batches, as they are read
+    (the last batch's last line is "" when the file ends with one): the file is never held
+    whole."""
     parser = _PdkParser(filename)
-    parser.run(text.split("\n") if isinstance(text, str) else text)
+    parser.run([text.split("\n")] if isinstance(text, str) else text)
     if not parser.results:
         raise ParseError(filename, None, "no test results found")
     return ParsedFile(format="pdk", flavour="", results=parser.results, warnings=parser.warnings)
@@ -105,101 +82,106 @@ class _PdkParser:
     def error(self, line: int | None, message: str) -> ParseError:
         return ParseError(self.filename, line, message)
 
-    def run(self, lines: Iterable[str]) -> None:
-        """``lines``: the file's lines without their "\\n"; the last is "" when the file ends
-        with one. Read with one line of look-ahead (``ahead``), inline: this loop runs once per
-        line, and a reader's method call per line was a seventh of the parse."""
-        whole = _Whole(lines)
-        pieces = whole.lines
-        ahead = next(pieces, None)
+    def run(self, batches: Iterable[list[str]]) -> None:
+        """``batches``: lists of the file's lines without their "\\n"; the last line of the
+        last batch is "" when the file ends with one. One loop over every line, its state in
+        locals (a multi-line value being read is `value_name`): a method call or a generator
+        step per line was a seventh of the parse each."""
         number = 0  # the last line taken
-        defaults: dict[str, _Field] = {}
-        record: dict[str, _Field] = {}
+        last = -1  # the number of the last line, once the last batch is reached
+        complete = True  # whether the file ended with a newline
+        defaults: dict[str, Field] = {}
+        record: dict[str, Field] = {}
         record_start: int | None = None  # line of the first field set since the last END
         given: dict[str, int] = {}  # "test_name" -> its line, once set since the last END
-        while ahead is not None:
-            raw = ahead
-            ahead = next(pieces, None)
-            number += 1
-            lineno = number
-            line = raw.strip()
-            if not line or line[0] == "#":
-                continue
-            if line == "END":
-                if record_start is not None:
-                    self.finish(record, lineno)
-                # else: an END with nothing new since the last one is ignored, as Pandokia
-                record = dict(defaults)
-                record_start = None
-                given = {}
-                continue
-            if line == "SETDEFAULT":
-                if "test_name" in record or "name" in record:
-                    raise self.error(lineno, "test_name is not allowed before SETDEFAULT")
-                defaults = dict(record)
-                record_start = None  # everything pending became a default
-                given = {}
-                continue
-            if line == "START":
-                defaults = {}
-                record = {}
-                record_start = None
-                given = {}
-                continue
-            equals = line.find("=")
-            if equals >= 0:
-                name = line[:equals].lower()
-                if name in _NAME_FIELDS:
-                    self.once(given, lineno, record_start)
-                record[name] = _Field(line[equals + 1 :], lineno)
-                if record_start is None:
-                    record_start = lineno
-                continue
-            colon = line.find(":")
-            if colon >= 0:
-                name = line[:colon].lower()
-                if name in _NAME_FIELDS:
-                    self.once(given, lineno, record_start)
-                if line[colon + 1 :].strip():
-                    raise self.error(
-                        lineno,
-                        f"unexpected text after '{line[: colon + 1]}': a multi-line value "
-                        "starts on the next line, each line prefixed with '.'",
-                    )
-                parts: list[str] = []
-                while True:
-                    raw = ahead
-                    if raw is None:
-                        raise self.error(
-                            number,
-                            f"the file ends inside the multi-line value '{name}' started at "
-                            f"line {lineno} (truncated file?)",
-                        )
+        value_name: str | None = None  # the multi-line value being read, its line, its lines
+        value_line = 0
+        parts: list[str] = []
+        batches = iter(batches)
+        batch = next(batches, None)
+        while batch is not None:
+            following = next(batches, None)
+            if following is None:  # the last batch: its last piece follows the last newline
+                complete = not batch or batch[-1] == ""
+                if complete and batch:
+                    batch.pop()
+                last = number + len(batch)
+            for raw in batch:
+                number += 1
+                if value_name is not None:
                     if raw.endswith("\r"):
                         raw = raw[:-1]
                     if raw.startswith("."):
                         parts.append(raw[1:])
-                        ahead = next(pieces, None)
-                        number += 1
                         continue
+                    record[value_name] = ("".join(part + "\n" for part in parts), value_line)
+                    if record_start is None:
+                        record_start = value_line
+                    value_name = None
                     if not raw.strip():  # the blank line that ends the value
-                        ahead = next(pieces, None)
-                        number += 1
-                    # Anything else also ends the value (Pandokia insists on the blank
-                    # line); that line is then read as usual.
-                    break
-                record[name] = _Field("".join(part + "\n" for part in parts), lineno)
-                if record_start is None:
-                    record_start = lineno
-                continue
-            shown = line if len(line) <= 60 else line[:57] + "..."
-            # The last line, without a newline: the file was cut off there.
-            cut_off = ahead is None and not whole.complete and lineno == number
-            hint = " (truncated file?)" if cut_off else ""
+                        continue
+                    # Anything else also ends the value (Pandokia insists on the blank line);
+                    # that line is then read as usual.
+                line = raw.strip()
+                if not line or line[0] == "#":
+                    continue
+                equals = line.find("=")  # first: most lines are name=value, no keyword has "="
+                if equals >= 0:
+                    name = line[:equals].lower()
+                    if name in _NAME_FIELDS:
+                        self.once(given, number, record_start)
+                    record[name] = (line[equals + 1 :], number)
+                    if record_start is None:
+                        record_start = number
+                    continue
+                if line == "END":
+                    if record_start is not None:
+                        self.finish(record, number)
+                    # else: an END with nothing new since the last one is ignored, as Pandokia
+                    record = dict(defaults)
+                    record_start = None
+                    given = {}
+                    continue
+                if line == "SETDEFAULT":
+                    if "test_name" in record or "name" in record:
+                        raise self.error(number, "test_name is not allowed before SETDEFAULT")
+                    defaults = dict(record)
+                    record_start = None  # everything pending became a default
+                    given = {}
+                    continue
+                if line == "START":
+                    defaults = {}
+                    record = {}
+                    record_start = None
+                    given = {}
+                    continue
+                colon = line.find(":")
+                if colon >= 0:
+                    name = line[:colon].lower()
+                    if name in _NAME_FIELDS:
+                        self.once(given, number, record_start)
+                    if line[colon + 1 :].strip():
+                        raise self.error(
+                            number,
+                            f"unexpected text after '{line[: colon + 1]}': a multi-line value "
+                            "starts on the next line, each line prefixed with '.'",
+                        )
+                    value_name, value_line, parts = name, number, []
+                    continue
+                shown = line if len(line) <= 60 else line[:57] + "..."
+                # The last line, without a newline: the file was cut off there.
+                hint = " (truncated file?)" if not complete and number == last else ""
+                raise self.error(
+                    number,
+                    f"unrecognised line {shown!r}: expected name=value, name:, "
+                    f"START, SETDEFAULT, END or a # comment{hint}",
+                )
+            batch = following
+        if value_name is not None:
             raise self.error(
-                lineno,
-                f"unrecognised line {shown!r}: expected name=value, name:, "
-                f"START, SETDEFAULT, END or a # comment{hint}",
+                number,
+                f"the file ends inside the multi-line value '{value_name}' started at "
+                f"line {value_line} (truncated file?)",
             )
         if record_start is not None:
             raise self.error(
@@ -221,55 +203,57 @@ class _PdkParser:
             )
         given["test_name"] = lineno
 
-    def finish(self, record: dict[str, _Field], end_line: int) -> None:
-        name_field = record.get("name") or record.get("test_name")
+    def finish(self, record: dict[str, Field], end_line: int) -> None:
+        get = record.get
+        name_field = get("name") or get("test_name")
         if name_field is None:
             raise self.error(end_line, "record without test_name")
-        test_name = _pandokia_test_name(name_field.value)
+        test_name = _pandokia_test_name(name_field[0])
         if not test_name:
-            raise self.error(name_field.line, "empty test_name")
+            raise self.error(name_field[1], "empty test_name")
 
-        status_field = record.get("status")
+        status_field = get("status")
         if status_field is None:
             raise self.error(end_line, f"record for {test_name!r} has no status")
-        status = status_field.value.strip()
+        status = status_field[0].strip()
         if not is_valid_status(status):
             raise self.error(
-                status_field.line,
-                f"invalid status {status_field.value!r} for {test_name!r}: {STATUS_HELP}",
+                status_field[1],
+                f"invalid status {status_field[0]!r} for {test_name!r}: {STATUS_HELP}",
             )
 
         # The result's fields gathered first and the result made once: this runs per record.
-        get = record.get
         fields: dict = {"test_name": test_name, "status": status}
         for key in _IDENTITY_FIELDS:
             found = get(key)
             if found is not None:
-                value = found.value.strip()
+                value = found[0].strip()
                 if value:
                     fields[key] = value
         for key in ("location", "test_runner", "log"):
             found = get(key)
             if found is not None:
-                fields[key] = found.value
+                fields[key] = found[0]
         tda: dict[str, str] = {}
         tra: dict[str, str] = {}
         for key, found in record.items():
             if key in KNOWN_FIELDS:
                 continue
             if key.startswith("tda_"):
-                tda[key[4:]] = found.value
+                tda[key[4:]] = found[0]
             elif key.startswith("tra_"):
-                tra[key[4:]] = found.value
+                tra[key[4:]] = found[0]
             elif key not in self._unknown:
                 self._unknown.add(key)
                 self.warnings.append(
-                    f"line {found.line}: unknown field {key!r} ignored (as Pandokia does)"
+                    f"line {found[1]}: unknown field {key!r} ignored (as Pandokia does)"
                 )
+        start = get("start_time")
+        end = get("end_time")
         result = ParsedResult(
             **fields,
-            start_time=self.time(get("start_time"), "start_time"),
-            end_time=self.time(get("end_time"), "end_time"),
+            start_time=None if start is None else self.time(start, "start_time"),
+            end_time=None if end is None else self.time(end, "end_time"),
             tda=tda,
             tra=tra,
         )
@@ -277,11 +261,11 @@ class _PdkParser:
             result.message = failure_message(status, "", result.log)
         fill_duration(result)
 
-        attn = record.get("attn")
+        attn = get("attn")
         if attn is not None:
-            flag = attn.value.strip().upper()
+            flag = attn[0].strip().upper()
             if flag not in ("Y", "N"):
-                raise self.error(attn.line, f"invalid attn {attn.value!r}: expected Y or N")
+                raise self.error(attn[1], f"invalid attn {attn[0]!r}: expected Y or N")
             result.tra["_attn"] = flag
 
         key = identity(result)
@@ -296,17 +280,18 @@ class _PdkParser:
         self._seen[key] = end_line
         self.results.append(result)
 
-    def time(self, found: _Field | None, what: str) -> datetime | None:
-        if found is None or not found.value.strip():
-            return None
+    def time(self, found: Field, what: str) -> datetime | None:
+        value, line = found
         try:
-            return parse_pdk_time(found.value)
+            return parse_pdk_time(value)
         except OutOfRange as exc:
-            raise self.error(found.line, f"{what} {found.value.strip()!r} is {exc}") from None
+            raise self.error(line, f"{what} {value.strip()!r} is {exc}") from None
         except ValueError:
+            if not value.strip():
+                return None
             raise self.error(
-                found.line,
-                f"invalid {what} {found.value!r}: expected seconds since 1970 or "
+                line,
+                f"invalid {what} {value!r}: expected seconds since 1970 or "
                 "YYYY-MM-DD HH:MM:SS[.fff]",
             ) from None
 
