@@ -42,12 +42,17 @@ def parse_file(data: bytes | BinaryIO, filename: str, *, max_depth: int = MAX_DE
             chunks = (chunk for chunk, _ in source.chunks())
             from .junit import parse_junit
 
-            return parse_junit(itertools.chain(bom, chunks), filename, max_depth)
-        if source.kind == "json":
+            parsed = parse_junit(itertools.chain(bom, chunks), filename, max_depth)
+        elif source.kind == "json":
             from .jsonfmt import parse_json
 
-            return parse_json("".join(text for _, text in source.chunks()), filename)
-        return parse_pdk(source.line_batches(), filename)
+            parsed = parse_json("".join(text for _, text in source.chunks()), filename)
+        else:
+            parsed = parse_pdk(source.line_batches(), filename)
+    # Source refused NUL bytes and decoded strictly (no surrogates); expat refuses &#0; and
+    # surrogate references; the JSON parser refuses \u0000 and lone surrogate escapes.
+    parsed.storable = True
+    return parsed
 
 
 @contextmanager

@@ -120,6 +120,9 @@ class ParsedFile:
     # dropped duplicates, ...). Never needed to interpret ``results``.
     warnings: list[str] = field(default_factory=list)
     build: BuildInfo = field(default_factory=BuildInfo)
+    # No text in it holds a NUL or a lone surrogate (what a database cannot store): set by
+    # parse_file, whose parsers refuse both, so the import need not scan each field again.
+    storable: bool = False
 
 
 def is_valid_status(status: str) -> bool:

@@ -165,9 +165,11 @@ def prepare(
     *,
     source: str = "results",
     build: BuildInfo = BuildInfo(),  # noqa: B008 (frozen dataclass)
+    storable: bool = False,
 ) -> Prepared:
     """Validate every result (run names, statuses, NULs) and the build (the file's `build`
-    under the defaults') without touching the database."""
+    under the defaults') without touching the database. `storable`: a parser vouches that no
+    text holds a NUL or a lone surrogate (ParsedFile.storable)."""
     build = validate_build(defaults.build.over(build))
     by_run: dict[str, dict[Key, ParsedResult]] = {}
     times: dict[str, Times] = {}
@@ -195,7 +197,7 @@ def prepare(
             raise AssayError(f"{source}: result {n} has an invalid status {item.status!r}.")
         if not item.test_name or len(item.test_name) > 1000:
             raise AssayError(f"{source}: result {n} has an empty or over-long test name.")
-        bad = _nul_field(item)
+        bad = None if storable else _nul_field(item)
         if bad:
             raise AssayError(
                 f"{source}: result {n} ({item.test_name[:80]!r}) has a NUL character or a lone "
@@ -457,7 +459,10 @@ def parse_one(
         ) from None  # fmt: skip
     try:
         with gc_paused():
-            prepared = prepare(parsed.results, defaults, source=filename, build=parsed.build)
+            prepared = prepare(
+                parsed.results, defaults, source=filename, build=parsed.build,
+                storable=parsed.storable,
+            )  # fmt: skip
     except AssayError as exc:  # its own code when it has one (run_date_ahead, bad_run_name)
         code = exc.code if exc.code != AssayError.code else None
         raise ImportFailed(filename, None, exc.detail.removeprefix(f"{filename}: "), code) from None

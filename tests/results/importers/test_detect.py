@@ -252,3 +252,31 @@ def test_a_nul_or_a_bad_byte_past_the_first_chunk_names_its_line():
     error = parse_error(data + b"\n\ntest_name=\xff\n")
     assert error.line == lines + 3 and "byte 0xff is not valid UTF-8" in error.message
     assert parse_error(b" \n" * (1 << 20)).message == "the file contains only whitespace"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'<testsuite><testcase name="a&#0;b"/></testsuite>',
+        b'<testsuite><testcase name="a"><failure message="x&#xD800;y"/></testcase></testsuite>',
+        b'<testsuite><testcase name="a"><system-out>&#55296;</system-out></testcase></testsuite>',
+        b"test_name=a\x00b\nstatus=P\nEND\n",
+        b"test_name=a\xed\xa0\x80b\nstatus=P\nEND\n",  # a surrogate encoded in UTF-8
+        b'{"format": "assay-results/1", "results": [{"name": "a\\u0000", "status": "P"}]}',
+        b'{"format": "assay-results/1", "results": [{"name": "a", "status": "P", '
+        b'"tra": {"k": "\\udc80"}}]}',
+    ],
+)
+def test_a_nul_or_a_lone_surrogate_never_leaves_a_parser(data):
+    """The import trusts the parsers' text (ParsedFile.storable) and skips its own scan for
+    what a database cannot store: the parsers must refuse it themselves."""
+    with pytest.raises(ParseError):
+        parse_file(data, "bad")
+
+
+def test_what_parse_file_returns_is_vouched_storable():
+    junit = parse_file(b'<testsuite><testcase name="a"/></testsuite>', "r.xml")
+    pdk = parse_file(b"test_name=a\nstatus=P\nEND\n", "r.pdk")
+    json = parse_file(b'{"format": "assay-results/1", "results": [{"name": "a", "status": "P"}]}',
+                      "r.json")  # fmt: skip
+    assert junit.storable and pdk.storable and json.storable
