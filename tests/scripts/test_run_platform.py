@@ -2,11 +2,13 @@
 throwaway var/ directory, the demos, the web server and the workers; then the README's commands
 from another shell, and Ctrl-C typed into the terminal."""
 
+import contextlib
 import fcntl
 import os
 import pty
 import re
 import select
+import signal
 import socket
 import subprocess
 import sys
@@ -87,6 +89,13 @@ def _processes_of(var_dir: Path) -> list[int]:
     return found
 
 
+def _kill_all(var_dir: Path) -> None:
+    """Kill what is left of a `make run` (its servers have sessions of their own)."""
+    for pid in _processes_of(var_dir):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
 def _eventually_in(path: Path, text: str, seconds: float = 10) -> bool:
     deadline = time.monotonic() + seconds
     while text not in path.read_text():
@@ -164,3 +173,4 @@ def test_make_run_banner_readme_commands_and_ctrl_c(tmp_path):
         assert _processes_of(var_dir) == []  # no server, no worker process left behind
     finally:
         term.close()
+        _kill_all(var_dir)  # a failed assertion must not leave make run's servers running
