@@ -325,7 +325,11 @@ def _project_ids(names: set[str]) -> dict[str, int]:
     return existing
 
 
-_INDEX_ORDER = itemgetter(4, 1, 2, 3)  # a row's test name, project, host, context
+# Positions in a row (results.services.bulk.COLUMNS).
+_NAME, _DURATION = COLUMNS.index("test_name"), COLUMNS.index("duration")
+_INDEX_ORDER = itemgetter(
+    *(COLUMNS.index(c) for c in ("test_name", "project_id", "host", "context"))
+)
 
 RETRIES_MAX = 32767  # a PositiveSmallIntegerField holds this much on every database
 
@@ -406,24 +410,22 @@ def _write_run(
     write_results(rows, upsert=not created, formatted=True)
     summary.counts = counts
     if created:  # its rows are these: its counts and durations need no query
-        store_counts(run, counts, *durations(rows))
+        store_counts(run, counts, *_durations(rows))
     else:
         refresh_counts(run)
     return summary
 
 
-_DURATION = COLUMNS.index("duration")
-
-
-def durations(rows: Sequence[tuple]) -> tuple[float | None, list[list]]:
+def _durations(rows: Sequence[tuple]) -> tuple[float | None, list[list]]:
     """What results.services.runs.run_durations reads from the database, from the rows of a
     run about to be written: the sum of the durations and the slowest results."""
-    d = _DURATION
+    d, name = _DURATION, _NAME
     timed = [row for row in rows if row[d] is not None]
     if not timed:
         return None, []
-    slowest = heapq.nsmallest(SLOWEST_KEPT, timed, key=lambda row: (-row[d], row[4]))
-    return math.fsum(row[d] for row in timed), [[*row[1:5], row[d]] for row in slowest]
+    slowest = heapq.nsmallest(SLOWEST_KEPT, timed, key=lambda row: (-row[d], row[name]))
+    # as run_durations: project_id, host, context, test_name, duration
+    return math.fsum(row[d] for row in timed), [[*row[1 : name + 1], row[d]] for row in slowest]
 
 
 def _merge(into: dict[str, RunSummary], summaries: Sequence[RunSummary]) -> None:
