@@ -202,8 +202,14 @@ def _parse_iso(text: str) -> datetime:
     return as_utc(datetime.fromisoformat(f"{date_part}T{time_part}{zone}"))
 
 
+# Seconds since 1970 safely inside EARLIEST..LATEST (a day in from each): no range check needed.
+_SAFE_SECONDS = (EARLIEST.timestamp() + 86400, LATEST.timestamp() - 86400)
+
+
 def epoch_to_datetime(seconds: float) -> datetime:
     """Seconds since 1970 (UTC) to an aware datetime. Raises ``ValueError``."""
+    if _SAFE_SECONDS[0] < seconds < _SAFE_SECONDS[1]:  # nearly every time (False for NaN)
+        return datetime.fromtimestamp(seconds, tz=UTC)
     if not math.isfinite(seconds):
         raise ValueError("not a finite number")
     try:

@@ -223,17 +223,14 @@ class _PdkParser:
             )
 
         # The result's fields gathered first and the result made once: this runs per record.
-        fields: dict = {"test_name": test_name, "status": status}
-        for key in _IDENTITY_FIELDS:
-            found = get(key)
-            if found is not None:
-                value = found[0].strip()
-                if value:
-                    fields[key] = value
-        for key in ("location", "test_runner", "log"):
-            found = get(key)
-            if found is not None:
-                fields[key] = found[0]
+        test_run, project, host, context = (
+            (found[0].strip() or None) if (found := get(key)) is not None else None
+            for key in _IDENTITY_FIELDS
+        )
+        location, test_runner, log = (
+            found[0] if (found := get(key)) is not None else ""
+            for key in ("location", "test_runner", "log")
+        )
         tda: dict[str, str] = {}
         tra: dict[str, str] = {}
         for key, found in record.items():
@@ -251,14 +248,13 @@ class _PdkParser:
         start = get("start_time")
         end = get("end_time")
         result = ParsedResult(
-            **fields,
-            start_time=None if start is None else self.time(start, "start_time"),
-            end_time=None if end is None else self.time(end, "end_time"),
-            tda=tda,
-            tra=tra,
-        )
-        if result.log and status in FAILING_STATUSES:
-            result.message = failure_message(status, "", result.log)
+            test_name, status, test_run, project, host, context,
+            None if start is None else self.time(start, "start_time"),
+            None if end is None else self.time(end, "end_time"),
+            None, location, test_runner, log, tda, tra,
+        )  # fmt: skip
+        if log and status in FAILING_STATUSES:
+            result.message = failure_message(status, "", log)
         fill_duration(result)
 
         attn = get("attn")
