@@ -52,8 +52,6 @@ _SCALARS = ("test_run", "project", "host", "context", "location", "test_runner",
 KNOWN_FIELDS = frozenset(
     _SCALARS + ("test_name", "name", "status", "start_time", "end_time", "attn")
 )
-# Empty values of these mean "not given", so that the upload's defaults apply.
-_IDENTITY_FIELDS = ("test_run", "project", "host", "context")
 _NAME_FIELDS = frozenset(("test_name", "name"))
 
 
@@ -223,14 +221,22 @@ class _PdkParser:
             )
 
         # The result's fields gathered first and the result made once: this runs per record.
-        test_run, project, host, context = (
-            (found[0].strip() or None) if (found := get(key)) is not None else None
-            for key in _IDENTITY_FIELDS
-        )
-        location, test_runner, log = (
-            found[0] if (found := get(key)) is not None else ""
-            for key in ("location", "test_runner", "log")
-        )
+        # Spelled out: a generator over the field names cost as much as the rest of this.
+        # Empty identity values mean "not given", so that the upload's defaults apply.
+        found = get("test_run")
+        test_run = (found[0].strip() or None) if found is not None else None
+        found = get("project")
+        project = (found[0].strip() or None) if found is not None else None
+        found = get("host")
+        host = (found[0].strip() or None) if found is not None else None
+        found = get("context")
+        context = (found[0].strip() or None) if found is not None else None
+        found = get("location")
+        location = found[0] if found is not None else ""
+        found = get("test_runner")
+        test_runner = found[0] if found is not None else ""
+        found = get("log")
+        log = found[0] if found is not None else ""
         tda: dict[str, str] = {}
         tra: dict[str, str] = {}
         for key, found in record.items():
