@@ -360,11 +360,12 @@ def _write_run(
     run_id = run.pk
     for (project, host, context, name), item in items.items():
         project_id = project_ids[project]
-        before = previous.get((project_id, host, context, name))
-        if before == "M":
-            summary.replaced_missing += 1
-        elif before is not None:
-            summary.reimported += 1
+        if previous:
+            before = previous.get((project_id, host, context, name))
+            if before == "M":
+                summary.replaced_missing += 1
+            elif before is not None:
+                summary.reimported += 1
         counts[item.status] = counts.get(item.status, 0) + 1
         duration = item.duration
         if duration is None and item.start_time and item.end_time:
@@ -394,7 +395,7 @@ def _write_run(
                 to_json(item.tda),
                 to_json(item.tra),
                 imported_at,
-                min(item.retries, RETRIES_MAX),
+                item.retries if item.retries <= RETRIES_MAX else RETRIES_MAX,
                 message,
                 signature,
             )  # fmt: skip
