@@ -48,6 +48,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from core.progress import Say
 from dbkinds import postgresql as pg
 from dbkinds import sqlite as lite
 from dbkinds.base import Column
@@ -78,8 +79,6 @@ HISTORY_TABLES = frozenset(
 _BATCH = 10_000  # distinct values mapped per round trip
 _MAP = "assay_anonymize_map"
 _INFINITE = frozenset({"infinity", "-infinity"})  # PostgreSQL's endless dates: no day to move
-
-Progress = Callable[[str], None]
 
 
 class DatasetError(Exception):
@@ -119,7 +118,7 @@ def register_postgresql(
     template_name: str,
     rules: Rules,
     secret: bytes,
-    progress: Progress | None = None,
+    progress: Say | None = None,
     *,
     pg_bindir: str | None = None,
 ) -> RegisteredDataset:
@@ -358,7 +357,7 @@ def _drop_quietly(admin_conninfo: str, name: str) -> None:
 
 
 def _anonymize_pg(
-    conn: Any, targets: list[tuple[str, str]], rules: Rules, secret: bytes, say: Progress
+    conn: Any, targets: list[tuple[str, str]], rules: Rules, secret: bytes, say: Say
 ) -> None:
     with conn.transaction():
         # Timestamps printed in UTC: the text a value is mapped by is the same on any server.
@@ -467,7 +466,7 @@ def register_sqlite(
     dest_path: str | os.PathLike[str],
     rules: Rules,
     secret: bytes,
-    progress: Progress | None = None,
+    progress: Say | None = None,
 ) -> RegisteredDataset:
     """Copy the SQLite file ``source_path`` to ``dest_path``, anonymized. DatasetError (and no
     file) on failure."""
@@ -553,7 +552,7 @@ def _anonymize_sqlite(
     targets: list[tuple[str, str]],
     rules: Rules,
     secret: bytes,
-    say: Progress,
+    say: Say,
 ) -> None:
     with lite.transaction(conn):
         for table, column in targets:

@@ -21,9 +21,11 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
+
+from core.progress import Say
 
 __all__ = [
     "MARKER", "PIP_TIMEOUT", "EnvironmentFailed", "environment", "environment_key",
@@ -35,8 +37,6 @@ PIP_TIMEOUT = 1800.0  # seconds, for one requirements file (a slow index, a buil
 VENV_TIMEOUT = 300.0  # seconds, for `python -m venv` (it installs pip)
 _KEY_VERSION = b"assay-environment 1"  # changed when the way a venv is built changes
 
-Progress = Callable[[str], None]
-
 
 class EnvironmentFailed(Exception):
     """An environment that cannot be built, said in one line."""
@@ -44,7 +44,7 @@ class EnvironmentFailed(Exception):
 
 def environment(
     requirements: list[Path] | None, cache_dir: Path, python: str = sys.executable,
-    progress: Progress | None = None, *, timeout: float = PIP_TIMEOUT,
+    progress: Say | None = None, *, timeout: float = PIP_TIMEOUT,
 ) -> Path:  # fmt: skip
     """The python of a venv made by ``python`` with each of ``requirements`` installed in
     order (``pip install -r``), built or found in ``cache_dir``. With no requirements (None)
@@ -123,7 +123,7 @@ def python_version(python: str) -> str:
 
 
 def _build(
-    venv: Path, python: str, requirements: list[Path], texts: list[bytes], say: Progress,
+    venv: Path, python: str, requirements: list[Path], texts: list[bytes], say: Say,
     timeout: float,
 ) -> None:  # fmt: skip
     say(f"creating a virtualenv in {venv}")
@@ -161,9 +161,7 @@ def _has_requirements(text: bytes) -> bool:
     return any(line.strip() and not line.lstrip().startswith("#") for line in lines)
 
 
-def _stream(
-    argv: list[str], cwd: Path, timeout: float, say: Progress
-) -> tuple[int | None, list[str]]:
+def _stream(argv: list[str], cwd: Path, timeout: float, say: Say) -> tuple[int | None, list[str]]:
     """Run ``argv``, each line of its output (stdout and stderr) to ``say`` as it comes; its
     exit code (None when stopped at ``timeout``) and its last lines."""
     proc = subprocess.Popen(  # an argv list, never a shell string
@@ -231,7 +229,7 @@ def _last(text: str, code: int) -> str:
 
 
 @contextmanager
-def _locked(lock_file: Path, say: Progress) -> Iterator[None]:
+def _locked(lock_file: Path, say: Say) -> Iterator[None]:
     """Hold ``lock_file``, saying so when another builder has it."""
     with open(lock_file, "a") as handle:
         try:

@@ -9,7 +9,6 @@ import re
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
@@ -17,13 +16,13 @@ from django.db import transaction
 
 from core.exceptions import AssayError, Conflict, NotFound
 from core.models import Engine
+from core.progress import Say
 from migrations_gate.models import Dataset, DatasetKind
 from migrations_gate.runner import datasets as store
 from migrations_gate.runner.anonymize import RulesError, parse_rules
 
 __all__ = ["check_rules", "register_dataset", "remove_dataset", "template_name"]
 
-Progress = Callable[[str], None]
 log = logging.getLogger(__name__)
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
@@ -67,7 +66,7 @@ def register_dataset(
     sqlite_file: str | None = None,
     dump_file: str | None = None,
     server: str | None = None,
-    progress: Progress = lambda line: None,
+    progress: Say = lambda line: None,
 ) -> Dataset:
     """Copy, anonymize and keep one source as dataset ``name``. Exactly one source: an Engine
     row (``engine``), a SQLite file or a PostgreSQL dump (custom or plain). A PostgreSQL
@@ -134,7 +133,7 @@ def register_dataset(
 
 
 def _register_dump(
-    dump_file: str, admin: str, name: str, rules, secret: bytes, progress: Progress
+    dump_file: str, admin: str, name: str, rules, secret: bytes, progress: Say
 ) -> store.RegisteredDataset:  # type: ignore[no-untyped-def]
     """A dump is restored into a scratch database on the gate's server, registered from
     there, and the scratch dropped: a plain dump through psql, a custom one with pg_restore."""

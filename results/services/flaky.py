@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import shutil
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
@@ -30,9 +30,9 @@ from django.utils import timezone
 from core.exceptions import NotFound
 from core.jobs import heartbeat, submit
 from core.models import JobState
+from core.progress import Progress
 from results.models import FlakinessJob, FlakyTest, TestResult, TestRun
 
-Progress = Callable[[int, int | None, str], None]
 SKIPPED = ("D", "M")  # did not run: neither a flip nor the end of a streak
 KEEP_FINISHED_JOBS = timedelta(days=7)
 

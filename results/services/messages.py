@@ -5,19 +5,17 @@ interrupted refresh resumes where it stopped (what is filled is not looked at ag
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import Q
 
 from core.exceptions import NotFound
+from core.progress import Progress
 from results.importers.messages import FAILING_STATUSES, failure_message, fingerprint
 from results.models import TestResult, TestRun
 
 CHUNK = 2000
-
-Progress = Callable[[int, int | None, str], None]
 
 
 @dataclass

@@ -6,7 +6,6 @@ place that takes short transactions, so imports and readers are never blocked fo
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -17,6 +16,7 @@ from django.utils import timezone
 
 from core import jobs
 from core.exceptions import AssayError, NotFound
+from core.progress import Progress
 from results.models import CleanJob, TestResult, TestRun
 from results.services.flaky import refresh_flaky_on_commit
 from results.services.runs import resolve_run_name
@@ -99,9 +99,6 @@ def delete_runs_by_pattern(pattern: str, *, wild: bool, dry_run: bool) -> Delete
 class CleanSummary:
     results_deleted: int = 0
     runs_removed: int = 0
-
-
-Progress = Callable[[int, int | None, str], None]
 
 
 def clean_results(*, chunk: int | None = None, progress: Progress | None = None) -> CleanSummary:
