@@ -48,10 +48,10 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from core.progress import Say
 from dbkinds import postgresql as pg
 from dbkinds import sqlite as lite
 from dbkinds.base import Column
+from migrations_gate.runner import Say
 from migrations_gate.runner.anonymize import Rules, RulesError, unruled_columns
 
 __all__ = [

@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from core.progress import Say
+from migrations_gate.runner import Say
 
 __all__ = [
     "MARKER", "PIP_TIMEOUT", "EnvironmentFailed", "environment", "environment_key",
