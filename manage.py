@@ -27,6 +27,7 @@ def main() -> None:
     try:
         execute_from_command_line(sys.argv)
     finally:
+        gc.enable()  # if set-up was never reached (bad settings), it is still off
         gc.freeze()  # the command is over: the exit need not scan what it made either
 
 

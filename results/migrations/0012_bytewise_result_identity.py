@@ -18,6 +18,9 @@ def to_c_collation(apps, schema_editor):
         for column, length in COLUMNS.items()
     )
     schema_editor.execute(f"ALTER TABLE results_testresult {clauses}")
+    # A column's type change drops its statistics: the planner needs them back now, not when
+    # autovacuum next finds a tenth of the table changed.
+    schema_editor.execute("ANALYZE results_testresult")
 
 
 def to_default_collation(apps, schema_editor):
@@ -28,6 +31,7 @@ def to_default_collation(apps, schema_editor):
         for column, length in COLUMNS.items()
     )
     schema_editor.execute(f"ALTER TABLE results_testresult {clauses}")
+    schema_editor.execute("ANALYZE results_testresult")
 
 
 class Migration(migrations.Migration):

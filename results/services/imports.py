@@ -424,8 +424,10 @@ def _durations(rows: Sequence[tuple]) -> tuple[float | None, list[list]]:
     timed = [row for row in rows if row[d] is not None]
     if not timed:
         return None, []
-    slowest = heapq.nsmallest(SLOWEST_KEPT, timed, key=lambda row: (-row[d], row[name]))
-    # as run_durations: project_id, host, context, test_name, duration
+    # run_durations's order: duration down, then the identity (name, project, host, context)
+    slowest = heapq.nsmallest(SLOWEST_KEPT, timed, key=lambda row: (-row[d], _INDEX_ORDER(row)))
+    # As run_durations's rows: project_id, host, context, test_name, duration. The sum may
+    # differ from the database's SUM in its last digits (another order of additions).
     return math.fsum(row[d] for row in timed), [[*row[1 : name + 1], row[d]] for row in slowest]
 
 

@@ -191,7 +191,7 @@ def run_durations(run: TestRun) -> tuple[float | None, list[list]]:
         cursor.execute(
             "SELECT project_id, host, context, test_name, duration, SUM(duration) OVER () "  # noqa: S608
             f"FROM {TestResult._meta.db_table} WHERE run_id = %s AND duration IS NOT NULL "
-            "ORDER BY duration DESC, test_name LIMIT %s",
+            "ORDER BY duration DESC, test_name, project_id, host, context LIMIT %s",
             [run.pk, SLOWEST_KEPT],
         )
         rows = cursor.fetchall()
