@@ -16,7 +16,7 @@ from django.contrib.admin.options import csrf_protect_m
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -41,6 +41,7 @@ from results.models import (
     Triage,
     TriageComment,
 )
+from results.selectors.search import NameContains
 from results.services.expected import validate_run_class
 from results.services.purge import DeleteSummary, delete_runs
 
@@ -505,6 +506,13 @@ class TestResultAdmin(admin.ModelAdmin):
     show_facets = admin.ShowFacets.NEVER
     paginator = CappedCountPaginator
     actions = None
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str):
+        # The site search's match (results.selectors.search): Django's icontains upper-cases
+        # in the column's collation, and under TestResult's bytewise "C" only ASCII letters.
+        if not search_term.strip():
+            return queryset, False
+        return queryset.filter(NameContains(F("test_name"), search_term)), False
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -392,9 +392,11 @@ class Triage(models.Model):
     project = models.ForeignKey(
         Project, on_delete=models.CASCADE, null=True, blank=True, related_name="triages"
     )
-    test_name = models.CharField(max_length=1000, blank=True)
-    host = models.CharField(max_length=200, blank=True, help_text="Blank: any host.")
-    context = models.CharField(max_length=200, blank=True, help_text="Blank: any context.")
+    # Bytewise as TestResult's: a mute is matched against results by equality, and an index
+    # serves that only in the results' collation.
+    test_name = BytewiseCharField(max_length=1000, blank=True)
+    host = BytewiseCharField(max_length=200, blank=True, help_text="Blank: any host.")
+    context = BytewiseCharField(max_length=200, blank=True, help_text="Blank: any context.")
     fingerprint = models.CharField(
         max_length=16, blank=True, help_text="A failure cluster instead of a test."
     )

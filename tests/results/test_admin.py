@@ -478,6 +478,28 @@ def test_result_list_filters_searches_and_is_read_only(admin_client):
 
 
 @pytest.mark.db_dependent
+def test_result_search_ignores_case_as_the_site_search_does(admin_client):
+    """The names compare bytewise (PostgreSQL's "C"), where UPPER folds ASCII only: the
+    admin's search still finds a name in any case, non-ASCII letters too on PostgreSQL
+    (SQLite's LIKE folds ASCII letters only, as it always has)."""
+    from django.db import connection
+
+    run = f.run("r")
+    for name in ("pkg.Café.test_a", "pkg.other.test_b", "pkg.100%.test_c"):
+        f.result(run, name)
+
+    def found(term: str) -> list[str]:
+        response = admin_client.get(RESULTS_URL, {"q": term})
+        return sorted(r.test_name for r in response.context["cl"].result_list)
+
+    assert found("CAF") == ["pkg.Café.test_a"]
+    assert found("100%") == ["pkg.100%.test_c"]  # % is a character, not LIKE's wildcard
+    assert found("PKG.*.TEST_B") == ["pkg.other.test_b"]  # * is the site search's wildcard
+    if connection.vendor == "postgresql":
+        assert found("CAFÉ") == ["pkg.Café.test_a"]
+
+
+@pytest.mark.db_dependent
 def test_result_list_queries_are_bounded(admin_client, django_assert_max_num_queries):
     for i in range(5):
         make_run(f"run-{i}", "PFEDM" * 6)

@@ -1,5 +1,5 @@
-"""Migrations 0012 (bytewise identity columns on PostgreSQL) and 0013 (the status check as
-ORed equalities): both ways, with results in the table."""
+"""Migrations 0012 and 0014 (bytewise identity columns of results and triages on PostgreSQL)
+and 0013 (the status check as ORed equalities): both ways, with results in the table."""
 
 import pytest
 from django.db import DataError, IntegrityError, connection, transaction
@@ -10,7 +10,10 @@ from tests import factories
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.db_dependent]
 
-BEFORE, LATEST = ("results", "0011_search_index_job"), ("results", "0013_status_check_equalities")
+BEFORE, LATEST = (
+    ("results", "0011_search_index_job"),
+    ("results", "0014_bytewise_triage_identity"),
+)
 
 
 def migrate(target) -> None:
@@ -19,12 +22,12 @@ def migrate(target) -> None:
     executor.migrate([target])
 
 
-def collation(column: str) -> str | None:
+def collation(column: str, table: str = "results_testresult") -> str | None:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT collation_name FROM information_schema.columns "
-            "WHERE table_name = 'results_testresult' AND column_name = %s",
-            [column],
+            "WHERE table_name = %s AND column_name = %s",
+            [table, column],
         )
         return cursor.fetchone()[0]
 
@@ -49,10 +52,12 @@ def test_both_ways_with_results_kept_and_the_check_enforced():
         migrate(BEFORE)
         if connection.vendor == "postgresql":
             assert collation("test_name") is None  # the database's own
+            assert collation("test_name", "results_triage") is None
         insert_status(run.pk, project_id, "z")
         migrate(LATEST)
         if connection.vendor == "postgresql":
-            assert {collation(c) for c in ("test_name", "host", "context")} == {"C"}
+            for table in ("results_testresult", "results_triage"):
+                assert {collation(c, table) for c in ("test_name", "host", "context")} == {"C"}
         rows = TestResult.objects.filter(run=run).order_by("test_name")
         # bytewise on both databases: upper case before lower case
         assert [(r.test_name, r.status) for r in rows] == [
