@@ -9,29 +9,21 @@ import core.fields
 COLUMNS = {"host": 200, "context": 200, "test_name": 1000}
 
 
-def to_c_collation(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    # One statement: the table and its indexes are rewritten once, not once per column.
-    clauses = ", ".join(
-        f'ALTER COLUMN {column} TYPE varchar({length}) COLLATE "C"'
-        for column, length in COLUMNS.items()
-    )
-    schema_editor.execute(f"ALTER TABLE results_testresult {clauses}")
-    # A column's type change drops its statistics: the planner needs them back now, not when
-    # autovacuum next finds a tenth of the table changed.
-    schema_editor.execute("ANALYZE results_testresult")
+def _collate(collation: str):
+    def alter(apps, schema_editor):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        # One statement: the table and its indexes are rewritten once, not once per column.
+        clauses = ", ".join(
+            f'ALTER COLUMN {column} TYPE varchar({length}) COLLATE "{collation}"'
+            for column, length in COLUMNS.items()
+        )
+        schema_editor.execute(f"ALTER TABLE results_testresult {clauses}")
+        # A column's type change drops its statistics: the planner needs them back now, not
+        # when autovacuum next finds a tenth of the table changed.
+        schema_editor.execute("ANALYZE results_testresult")
 
-
-def to_default_collation(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    clauses = ", ".join(
-        f'ALTER COLUMN {column} TYPE varchar({length}) COLLATE "default"'
-        for column, length in COLUMNS.items()
-    )
-    schema_editor.execute(f"ALTER TABLE results_testresult {clauses}")
-    schema_editor.execute("ANALYZE results_testresult")
+    return alter
 
 
 class Migration(migrations.Migration):
@@ -51,6 +43,6 @@ class Migration(migrations.Migration):
                 )
                 for column, length in COLUMNS.items()
             ],
-            database_operations=[migrations.RunPython(to_c_collation, to_default_collation)],
+            database_operations=[migrations.RunPython(_collate("C"), _collate("default"))],
         )
     ]
