@@ -26,6 +26,12 @@ def main() -> None:
     django.setup = setup_then_collect  # management calls django.setup() as it needs
     try:
         execute_from_command_line(sys.argv)
+        sys.stdout.flush()  # a reader gone away is found here, not by the flush at exit
+    except BrokenPipeError:
+        # `manage.py jobs | head`: the reader took what it wanted. As Python's documentation
+        # advises, stdout goes to /dev/null so that the flush at exit does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
     finally:
         gc.enable()  # if set-up was never reached (bad settings), it is still off
         gc.freeze()  # the command is over: the exit need not scan what it made either

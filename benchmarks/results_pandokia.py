@@ -5,8 +5,8 @@
 Times, as whole processes started from nothing (what a CI job pays):
   (a) `manage.py import_results` of a nightly Pandokia file of --records records into a fresh
       migrated SQLite database, against the anchor `pdk import` of the same file by Pandokia
-      2.3.0 (`pip install pandokia==2.3.0`; --pdk or $PANDOKIA_PDK, else `pdk` on PATH) into a
-      fresh Pandokia SQLite database. Goal: Assay at least 25x faster.
+      2.3.0 (--pdk or $PANDOKIA_PDK, else var/pandokia/bin/pdk as `make bench` installs it, else
+      `pdk` on PATH) into a fresh Pandokia SQLite database. Goal: Assay at least 25x faster.
   (b) the same for a file of one record (start-up is everything). Goal: at most 0.5 s.
       Printed beside it: the floor of any Django command here, a process that only sets up
       Django with two of its own apps and runs one query (no Assay code at all).
@@ -242,11 +242,19 @@ def measure(label: str, file: Path, assay: Assay, pandokia: Pandokia | None, rep
     return mine, None
 
 
+def default_pdk() -> str | None:
+    """$PANDOKIA_PDK, else the one `make bench` installs (var/pandokia), else `pdk` on PATH."""
+    installed = ROOT / "var" / "pandokia" / "bin" / "pdk"
+    return os.environ.get("PANDOKIA_PDK") or (
+        str(installed) if installed.exists() else shutil.which("pdk")
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=20_500)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--pdk", default=os.environ.get("PANDOKIA_PDK") or shutil.which("pdk"))
+    parser.add_argument("--pdk", default=default_pdk())
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="assay-pdk-bench-") as tmp:
         work = Path(tmp)
@@ -257,7 +265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # absolute: Pandokia runs in the work folder (`make bench` passes var/pandokia/bin/pdk)
         pandokia = Pandokia(str(Path(args.pdk).absolute()), work) if args.pdk else None
         if pandokia is None:
-            print("Pandokia not found (pip install pandokia==2.3.0; --pdk PATH): no anchor")
+            print("Pandokia not found (`make bench` installs it; or --pdk PATH): no anchor")
         _, ratio = measure(f"nightly ({args.records} records)", nightly, assay, pandokia,
                            args.repeats)  # fmt: skip
         small, _ = measure("one record", one, assay, pandokia, args.repeats)
