@@ -101,7 +101,8 @@ IMPORTS_LISTED = 100  # the newest imports a run's detail lists
 
 class RunDetailSerializer(RunSerializer):
     imports = serializers.SerializerMethodField(
-        help_text=f"The run's newest {IMPORTS_LISTED} imports, newest first."
+        help_text=f"The run's newest {IMPORTS_LISTED} imports, newest first; all of them: "
+        "/api/v1/runs/{name}/imports/."
     )
     imports_total = serializers.SerializerMethodField(help_text="Imports the run has had.")
     previous = serializers.SerializerMethodField(
@@ -539,6 +540,14 @@ class RunViewSet(viewsets.ReadOnlyModelViewSet):
         ).select_related("run")
         page = self.paginate_queryset(qs)
         return self.get_paginated_response(ResultSerializer(page, many=True).data)
+
+    @extend_schema(summary="The run's imports", responses=RunImportSerializer(many=True))
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def imports(self, request: Request, name: str) -> Response:
+        """Every import the run has had (who, when, which file, what it changed), newest
+        first, 100 a page (`?page=N`)."""
+        page = self.paginate_queryset(selectors.imports_of(self.get_object()))
+        return self.get_paginated_response(RunImportSerializer(page, many=True).data)
 
     @extend_schema(
         summary="Compare a run with another run",

@@ -84,9 +84,14 @@ def filter_runs(runs: QuerySet[TestRun], wanted: RunFilter) -> QuerySet[TestRun]
     return runs
 
 
+def imports_of(run: TestRun) -> QuerySet[RunImport]:
+    """Every import of the run, newest first."""
+    return RunImport.objects.filter(run=run).order_by("-at", "-id")
+
+
 def run_imports(run: TestRun, limit: int) -> tuple[list[RunImport], int]:
     """The run's newest `limit` imports (newest first), and how many it has had."""
-    qs = RunImport.objects.filter(run=run)
+    qs = imports_of(run)
     newest = list(qs[:limit])
     return newest, len(newest) if len(newest) < limit else qs.count()
 

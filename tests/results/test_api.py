@@ -590,6 +590,42 @@ def test_the_run_detail_lists_its_imports(token_client, api_client):
     assert "imports" not in api_client.get("/api/v1/runs/").json()["results"][0]
 
 
+def test_every_import_of_a_run_pages_newest_first(token_client, api_client, client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from results.models import RunImport
+
+    token_client.post("/api/v1/imports/", {"file": upload("r.xml", JUNIT), "run": "r"},
+                      format="multipart")  # fmt: skip
+    run = TestRun.objects.get(name="r")
+    start = timezone.now() - timedelta(days=1)
+    RunImport.objects.bulk_create(
+        RunImport(
+            run=run,
+            at=start + timedelta(seconds=n),
+            who=f"job-{n}",
+            results=1,
+            new=0,
+            reimported=1,
+            replaced_missing=0,
+        )  # fmt: skip
+        for n in range(120)
+    )
+    first = api_client.get("/api/v1/runs/r/imports/").json()
+    assert first["count"] == 121 and len(first["results"]) == 100
+    assert first["results"][0]["who"] == "ci-bot"  # the API's import, the newest
+    assert [x["who"] for x in first["results"][1:3]] == ["job-119", "job-118"]
+    second = api_client.get(first["next"]).json()
+    assert [x["who"] for x in second["results"]][-2:] == ["job-1", "job-0"]
+    assert len(second["results"]) == 21 and second["next"] is None
+    assert api_client.get("/api/v1/runs/nope/imports/").status_code == 404
+    # The run page shows the newest and links to the rest.
+    page = client.get("/runs/r/").content.decode()
+    assert "and 101 earlier imports" in page and 'href="/api/v1/runs/r/imports/"' in page
+
+
 def test_a_long_log_is_stored_cut_with_its_size_and_downloaded_streamed(
     token_client, api_client, client, settings
 ):
