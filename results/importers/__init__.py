@@ -57,8 +57,8 @@ def parse_file(data: bytes | BinaryIO, filename: str, *, max_depth: int = MAX_DE
 
 @contextmanager
 def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while parsing (and while the import writes what
-    was parsed: results.services.imports).
+    """Pause the cyclic garbage collector while parsing (and, in results.services.imports,
+    until what was parsed has been written and freed).
 
     A large file creates hundreds of thousands of small objects, none of them in reference
     cycles; the collector would keep scanning them (and the rest of the process's heap)

@@ -383,6 +383,17 @@ def parse_junit(
     # Attributes as a dict made by expat, not a list for start() to pair up in Python.
     expat_parser.ordered_attributes = False
     try:
+        return _parse(parser, handlers, data, filename)
+    finally:
+        # The expat parser holds the handlers' methods and they hold it: freed at once, not
+        # left to the collector (a scan of every testcase's naming, a tenth of an import).
+        handlers.parser = None
+
+
+def _parse(
+    parser: DefusedXMLParser, handlers: _Handlers, data: bytes | Iterable[bytes], filename: str
+) -> ParsedFile:
+    try:
         for chunk in [data] if isinstance(data, bytes) else data:
             parser.feed(chunk)
         parser.close()

@@ -691,3 +691,23 @@ def test_failure_messages_from_the_attribute_else_the_texts_first_line():
     assert [r.message for r in results] == [
         "expected:<3> but was:<4>", "Boom: 7 things", "", ""
     ]  # fmt: skip
+
+
+def test_parsing_leaves_nothing_for_the_cycle_collector():
+    # The expat parser and the handlers referred to each other: every testcase's naming
+    # waited for a collection, which then scanned the whole parse (a tenth of an import).
+    import gc
+
+    from results.demo import junit_document
+
+    data = junit_document(300)
+    parse_junit(data, "warm.xml")  # the first parse loads modules (their own cycles)
+    gc.collect()
+    gc.disable()
+    try:
+        parsed = parse_junit(data, "r.xml")
+        assert len(parsed.results) == 300
+        del parsed
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
