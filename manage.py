@@ -1,6 +1,7 @@
 #!/usr/bin/env python
 import gc
 import os
+import stat
 import sys
 
 
@@ -26,8 +27,11 @@ def main() -> None:
     django.setup = setup_then_collect  # management calls django.setup() as it needs
     try:
         execute_from_command_line(sys.argv)
-        sys.stdout.flush()  # a reader gone away is found here, not by the flush at exit
+        if sys.stdout is not None:  # None when the command ran with stdout closed
+            sys.stdout.flush()  # a reader gone away is found here, not by the flush at exit
     except BrokenPipeError:
+        if not _stdout_is_a_pipe():
+            raise  # another pipe or socket broke: not a reader that stopped reading
         # `manage.py jobs | head`: the reader took what it wanted. As Python's documentation
         # advises, stdout goes to /dev/null so that the flush at exit does not fail again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -35,6 +39,13 @@ def main() -> None:
     finally:
         gc.enable()  # if set-up was never reached (bad settings), it is still off
         gc.freeze()  # the command is over: the exit need not scan what it made either
+
+
+def _stdout_is_a_pipe() -> bool:
+    try:
+        return stat.S_ISFIFO(os.fstat(sys.stdout.fileno()).st_mode)
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 if __name__ == "__main__":

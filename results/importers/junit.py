@@ -388,6 +388,10 @@ def parse_junit(
         # The expat parser holds the handlers' methods and they hold it: freed at once, not
         # left to the collector (a scan of every testcase's naming, a tenth of an import).
         handlers.parser = None
+        # ElementTree's parser lets go of its expat parser in close(), which a file refused
+        # midway never reaches.
+        if hasattr(parser, "_parser"):
+            del parser.parser, parser._parser
 
 
 def _parse(
@@ -401,6 +405,9 @@ def _parse(
         position = getattr(exc, "position", None)
         code = getattr(exc, "code", None)
         reason = expat.ErrorString(code) if code else str(exc)
+        # ElementTree's frame that raised it holds it: a cycle that would keep the parse's
+        # results for the collector.
+        exc.__traceback__ = None
         raise ParseError(
             filename, position[0] if position else None, f"malformed XML: {reason}"
         ) from None

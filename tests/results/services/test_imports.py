@@ -343,3 +343,39 @@ def test_an_import_leaves_nothing_for_the_cycle_collector(filename):
     finally:
         gc.enable()
     assert TestResult.objects.filter(run__name="r").count() == 200
+
+
+def test_the_collector_stays_off_until_an_import_is_done(monkeypatch, tmp_path):
+    # Turned on while the results are alive, its first collection scans every one of them.
+    import gc
+
+    from results.services import imports
+
+    seen = []
+
+    def watched(name, real):
+        def call(*args, **kwargs):
+            seen.append((name, gc.isenabled()))
+            try:
+                return real(*args, **kwargs)
+            finally:
+                seen.append((f"after {name}", gc.isenabled()))
+
+        return call
+
+    monkeypatch.setattr(imports, "parse_one", watched("parse", imports.parse_one))
+    monkeypatch.setattr(imports, "write_prepared", watched("write", imports.write_prepared))
+    good = b"test_name=t1\nstatus=P\nEND\n"
+    assert gc.isenabled()
+    import_files([("a.pdk", good)], ImportDefaults(run="r1"))
+    (tmp_path / "b.pdk").write_bytes(good)
+    assert imports.import_paths([tmp_path / "b.pdk"], ImportDefaults(run="r2")) == (1, 0)
+    assert len(seen) == 8 and not any(on for _, on in seen), seen
+    assert gc.isenabled()
+    # A refused file turns it back on too.
+    with pytest.raises(ImportFailed):
+        import_files([("bad.pdk", b"nonsense\n")], ImportDefaults(run="r3"))
+    assert gc.isenabled()
+    (tmp_path / "bad.pdk").write_bytes(b"nonsense\n")
+    assert imports.import_paths([tmp_path / "bad.pdk"], ImportDefaults(run="r3")) == (0, 1)
+    assert gc.isenabled()
